@@ -1,0 +1,243 @@
+"""Validation of `accounts` and `events` against the contract in `features.schema`.
+
+`validate_accounts` raises `SchemaError` naming the column and the first offending rows.
+`validate_events` raises only for table-level problems (a missing required column); rows with a
+problem are set aside in a quarantine table with a `reason` and their input `row` number, so one
+bad row never sinks a nightly run. Both return frames with canonical dtypes: strings as `str`,
+timestamps as `datetime64[ns, UTC]`, floats as float64, booleans filled with their defaults.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from features import schema as s
+
+MAX_ROWS_IN_MESSAGE = 5
+FUTURE_TOLERANCE = pd.Timedelta(minutes=5)
+_TRUE = {"true", "1", "yes", "t", "y"}
+_FALSE = {"false", "0", "no", "f", "n"}
+
+
+class SchemaError(ValueError):
+    """A table does not follow the contract; names the table, column and first offending rows."""
+
+    def __init__(self, table: str, column: str, problem: str, rows: list[int] | None = None):
+        self.table, self.column, self.problem, self.rows = table, column, problem, rows or []
+        where = f" (first offending rows: {self.rows[:MAX_ROWS_IN_MESSAGE]})" if rows else ""
+        super().__init__(f"{table}.{column}: {problem}{where}")
+
+
+@cache
+def known_timezones() -> frozenset[str]:
+    """IANA time-zone names known to the installed tz database."""
+    return frozenset(zoneinfo.available_timezones() | {"UTC"})
+
+
+def _missing(series: pd.Series) -> np.ndarray:
+    """True where a value is absent: NaN, None or an empty string."""
+    miss = series.isna().to_numpy()
+    if series.dtype == object or pd.api.types.is_string_dtype(series):
+        miss |= series.astype("str").str.strip().eq("").to_numpy()
+    return miss
+
+
+def _as_str(series: pd.Series) -> pd.Series:
+    out = series.astype("str").str.strip()
+    return out.where(~_missing(series), None).astype("str")
+
+
+def _as_timestamp(series: pd.Series) -> pd.Series:
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        out = series.dt.tz_convert("UTC")
+    elif pd.api.types.is_datetime64_dtype(series):
+        out = series.dt.tz_localize("UTC")
+    else:
+        out = pd.to_datetime(series, utc=True, errors="coerce", format="ISO8601")
+    return out.dt.as_unit("ns")
+
+
+def _as_float(series: pd.Series) -> pd.Series:
+    return pd.to_numeric(series, errors="coerce").astype("float64")
+
+
+def _as_bool(series: pd.Series, default: bool) -> tuple[pd.Series, np.ndarray]:
+    """Booleans from bool, 0/1 or true/false text; returns the values and a mask of unreadable ones."""
+    if pd.api.types.is_bool_dtype(series):
+        return series.fillna(default).astype(bool), np.zeros(len(series), bool)
+    text = series.astype("str").str.strip().str.lower()
+    miss = _missing(series)
+    is_true = text.isin(_TRUE).to_numpy()
+    bad = ~miss & ~is_true & ~text.isin(_FALSE).to_numpy()
+    values = np.where(miss | bad, default, is_true)
+    return pd.Series(values, index=series.index, dtype=bool), bad
+
+
+def _unknown_values(series: pd.Series, allowed) -> np.ndarray:
+    """Mask of present values not in `allowed`, checked once per distinct value."""
+    codes, uniques = pd.factorize(series)
+    bad_unique = np.array([u not in allowed for u in uniques], dtype=bool)
+    return np.append(bad_unique, False)[codes]  # code -1 (missing) maps to the appended False
+
+
+def _bad_country(series: pd.Series) -> np.ndarray:
+    codes, uniques = pd.factorize(series)
+    bad_unique = np.array([not (len(u) == 2 and u.isalpha() and u.isupper()) for u in uniques])
+    return np.append(bad_unique, False)[codes]
+
+
+def _row_numbers(mask: np.ndarray) -> list[int]:
+    return np.flatnonzero(mask)[:MAX_ROWS_IN_MESSAGE].tolist()
+
+
+def _require(df: pd.DataFrame, table: str, columns: tuple[s.Column, ...]) -> None:
+    for name in s.required(columns):
+        if name not in df.columns:
+            raise SchemaError(table, name, "required column is missing")
+
+
+def _coordinate_problems(lat: pd.Series, lon: pd.Series, raw_lat, raw_lon) -> list[tuple]:
+    return [
+        (s.LAT, raw_lat.notna().to_numpy() & lat.isna().to_numpy(), "not a number"),
+        (s.LON, raw_lon.notna().to_numpy() & lon.isna().to_numpy(), "not a number"),
+        (s.LAT, (lat.abs() > 90).to_numpy(), "latitude outside [-90, 90]"),
+        (s.LON, (lon.abs() > 180).to_numpy(), "longitude outside [-180, 180]"),
+        (s.LAT, (lat.isna() != lon.isna()).to_numpy(), "latitude and longitude must come together"),
+    ]
+
+
+def validate_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
+    """Check and canonicalise an `accounts` table; raises `SchemaError` on the first problem."""
+    table = "accounts"
+    _require(accounts, table, s.ACCOUNT_COLUMNS)
+    df = pd.DataFrame(index=pd.RangeIndex(len(accounts)))
+    raw = accounts.reset_index(drop=True)
+
+    ids = raw[s.ACCOUNT_ID]
+    if _missing(ids).any():
+        raise SchemaError(table, s.ACCOUNT_ID, "missing id", _row_numbers(_missing(ids)))
+    df[s.ACCOUNT_ID] = _as_str(ids)
+    dup = df[s.ACCOUNT_ID].duplicated(keep="first").to_numpy()
+    if dup.any():
+        raise SchemaError(table, s.ACCOUNT_ID, "duplicate account_id", _row_numbers(dup))
+
+    created = _as_timestamp(raw[s.CREATED_AT])
+    if created.isna().any():
+        rows = _row_numbers(created.isna().to_numpy())
+        raise SchemaError(table, s.CREATED_AT, "missing or unparsable timestamp", rows)
+    df[s.CREATED_AT] = created
+
+    for col in (s.CLAIMED_COUNTRY, s.CLAIMED_TIMEZONE, s.PAYOUT_ID, s.PHONE_ID, s.PERSONA):
+        df[col] = _as_str(raw[col]) if col in raw else pd.Series(None, index=df.index, dtype="str")
+    if s.CLAIMED_COUNTRY in raw:
+        df[s.CLAIMED_COUNTRY] = df[s.CLAIMED_COUNTRY].str.upper()
+        bad = _bad_country(df[s.CLAIMED_COUNTRY])
+        if bad.any():
+            raise SchemaError(table, s.CLAIMED_COUNTRY, "not an ISO 3166-1 alpha-2 code",
+                              _row_numbers(bad))
+    bad_tz = _unknown_values(df[s.CLAIMED_TIMEZONE], known_timezones())
+    if bad_tz.any():
+        raise SchemaError(table, s.CLAIMED_TIMEZONE, "unknown time-zone name", _row_numbers(bad_tz))
+
+    nan = pd.Series(np.nan, index=df.index)
+    raw_lat, raw_lon = raw.get(s.CLAIMED_LAT, nan), raw.get(s.CLAIMED_LON, nan)
+    df[s.CLAIMED_LAT], df[s.CLAIMED_LON] = _as_float(raw_lat), _as_float(raw_lon)
+    for col, mask, problem in _coordinate_problems(df[s.CLAIMED_LAT], df[s.CLAIMED_LON],
+                                                    raw_lat, raw_lon):
+        if mask.any():
+            name = s.CLAIMED_LAT if col == s.LAT else s.CLAIMED_LON
+            raise SchemaError(table, name, problem, _row_numbers(mask))
+
+    if s.LABEL in raw:
+        label = _as_float(raw[s.LABEL])
+        bad = ~label.isin([0.0, 1.0]).to_numpy()
+        if bad.any():
+            raise SchemaError(table, s.LABEL, "label must be 0 or 1", _row_numbers(bad))
+        df[s.LABEL] = label.astype("int64")
+    return df
+
+
+def fill_event_ids(events: pd.DataFrame) -> pd.Series:
+    """The event_id column, with a content hash where the source gave none (stable across runs)."""
+    content = [c for c in (s.ACCOUNT_ID, s.TS, s.IP, s.DEVICE_ID, s.LAT, s.LON) if c in events]
+    hashed = pd.util.hash_pandas_object(events[content], index=False).to_numpy()
+    generated = pd.Series(np.char.add("h", np.char.mod("%016x", hashed)), index=events.index)
+    if s.EVENT_ID not in events:
+        return generated.astype("str")
+    given = events[s.EVENT_ID]
+    return _as_str(given).where(~_missing(given), generated).astype("str")
+
+
+def validate_events(
+    events: pd.DataFrame, now: pd.Timestamp | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Check and canonicalise an `events` table.
+
+    Returns `(clean, quarantine)`. `clean` holds every readable row once (duplicates of an
+    `event_id` dropped, the first kept), sorted by account, time and event id. `quarantine` holds
+    the set-aside input rows as text with a `reason` naming the field and a `row` number.
+    Timestamps later than `now` (default: the wall clock) plus five minutes are set aside as future.
+    """
+    table = "events"
+    _require(events, table, s.EVENT_COLUMNS)
+    raw = events.reset_index(drop=True)
+    n = len(raw)
+    df = pd.DataFrame(index=pd.RangeIndex(n))
+    problems: list[tuple[str, np.ndarray, str]] = []
+
+    df[s.ACCOUNT_ID] = _as_str(raw[s.ACCOUNT_ID])
+    problems.append((s.ACCOUNT_ID, _missing(raw[s.ACCOUNT_ID]), "missing account_id"))
+    df[s.TS] = _as_timestamp(raw[s.TS])
+    problems.append((s.TS, df[s.TS].isna().to_numpy(), "missing or unparsable timestamp"))
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    now = now.tz_localize("UTC") if now.tzinfo is None else now
+    problems.append((s.TS, (df[s.TS] > now + FUTURE_TOLERANCE).to_numpy(), "timestamp in the future"))
+
+    for col in (s.IP, s.COUNTRY, s.DEVICE_ID, s.DEVICE_TZ, s.USER_AGENT, s.GEO_SOURCE):
+        df[col] = _as_str(raw[col]) if col in raw else pd.Series(None, index=df.index, dtype="str")
+    df[s.COUNTRY] = df[s.COUNTRY].str.upper()
+    problems.append((s.COUNTRY, _bad_country(df[s.COUNTRY]), "not an ISO 3166-1 alpha-2 code"))
+    problems.append((s.DEVICE_TZ, _unknown_values(df[s.DEVICE_TZ], known_timezones()),
+                     "unknown time-zone name"))
+
+    nan = pd.Series(np.nan, index=df.index)
+    raw_lat, raw_lon = raw.get(s.LAT, nan), raw.get(s.LON, nan)
+    df[s.LAT], df[s.LON] = _as_float(raw_lat), _as_float(raw_lon)
+    problems.extend(_coordinate_problems(df[s.LAT], df[s.LON], raw_lat, raw_lon))
+    has_geo = df[s.LAT].notna()
+    if s.GEO_SOURCE not in raw:
+        df[s.GEO_SOURCE] = pd.Series(np.where(has_geo, "log", None), dtype="str")
+
+    raw_asn = raw.get(s.ASN, nan)
+    asn = _as_float(raw_asn)
+    bad_asn = (raw_asn.notna() & (asn.isna() | (asn % 1 != 0) | (asn < 0))).to_numpy()
+    problems.append((s.ASN, bad_asn, "not a non-negative integer"))
+    df[s.ASN] = asn.astype("Int64") if not bad_asn.any() else asn.where(~bad_asn).astype("Int64")
+
+    for col, default in s.BOOL_DEFAULTS.items():
+        if col in raw:
+            df[col], bad = _as_bool(raw[col], default)
+            problems.append((col, bad, "not a boolean"))
+        else:
+            df[col] = default
+
+    reason = np.full(n, "", dtype=object)
+    for col, mask, problem in problems:
+        reason = np.where((reason == "") & mask, f"{col}: {problem}", reason)
+    bad_row = reason != ""
+
+    df[s.EVENT_ID] = fill_event_ids(df)
+    dup = df[s.EVENT_ID].duplicated(keep="first").to_numpy() & ~bad_row
+    reason = np.where(dup, f"{s.EVENT_ID}: duplicate event_id (first copy kept)", reason)
+    set_aside = reason != ""
+
+    quarantine = raw.loc[set_aside].astype("str")
+    quarantine.insert(0, s.REASON, reason[set_aside].astype(str))
+    quarantine.insert(0, s.ROW, np.flatnonzero(set_aside))
+    clean = df.loc[~set_aside, s.names(s.EVENT_COLUMNS)]
+    clean = clean.sort_values([s.ACCOUNT_ID, s.TS, s.EVENT_ID], kind="stable")
+    return clean.reset_index(drop=True), quarantine.reset_index(drop=True)
