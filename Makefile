@@ -1,6 +1,6 @@
 # Two commands on a fresh machine with only Python 3.11+:
 #   make demo   set up .venv and run the main job end to end on embedded defaults
-#   make test   set up .venv with the test extras and run ruff and the whole test suite
+#   make test   set up .venv with the test extras, then run ruff and the whole test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -13,17 +13,21 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
 demo: $(VENV)/.installed
 	$(BIN)/persona-risk demo --out $(DEMO_DIR)
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-test
 	$(BIN)/python bench/run_all.py
 
 clean:

@@ -38,17 +38,23 @@ def known_timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones() | {"UTC"})
 
 
+def _text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes into stripped distinct texts; blank and missing values get code -1."""
+    codes, uniques = pd.factorize(series)
+    text = np.array([str(u).strip() for u in uniques] + [""], dtype=object)
+    codes = np.where(text[codes] == "", -1, codes)
+    return codes, text
+
+
 def _missing(series: pd.Series) -> np.ndarray:
-    """True where a value is absent: NaN, None or an empty string."""
-    miss = series.isna().to_numpy()
-    if series.dtype == object or pd.api.types.is_string_dtype(series):
-        miss |= series.astype("str").str.strip().eq("").to_numpy()
-    return miss
+    """True where a value is absent: NaN, None or a blank string."""
+    return _text_codes(series)[0] < 0
 
 
 def _as_str(series: pd.Series) -> pd.Series:
-    out = series.astype("str").str.strip()
-    return out.where(~_missing(series), None).astype("str")
+    codes, text = _text_codes(series)
+    text[-1] = None
+    return pd.Series(text[codes], index=series.index, dtype="str")
 
 
 def _as_timestamp(series: pd.Series) -> pd.Series:
@@ -66,13 +72,14 @@ def _as_float(series: pd.Series) -> pd.Series:
 
 
 def _as_bool(series: pd.Series, default: bool) -> tuple[pd.Series, np.ndarray]:
-    """Booleans from bool, 0/1 or true/false text; returns the values and a mask of unreadable ones."""
+    """Booleans from bool, 0/1 or true/false text; returns values and a mask of unreadable ones."""
     if pd.api.types.is_bool_dtype(series):
         return series.fillna(default).astype(bool), np.zeros(len(series), bool)
-    text = series.astype("str").str.strip().str.lower()
-    miss = _missing(series)
-    is_true = text.isin(_TRUE).to_numpy()
-    bad = ~miss & ~is_true & ~text.isin(_FALSE).to_numpy()
+    codes, text = _text_codes(series)
+    lower = np.array([v.lower() for v in text], dtype=object)
+    miss = codes < 0
+    is_true = np.isin(lower, list(_TRUE))[codes] & ~miss
+    bad = ~miss & ~is_true & ~np.isin(lower, list(_FALSE))[codes]
     values = np.where(miss | bad, default, is_true)
     return pd.Series(values, index=series.index, dtype=bool), bad
 
@@ -86,7 +93,8 @@ def _unknown_values(series: pd.Series, allowed) -> np.ndarray:
 
 def _bad_country(series: pd.Series) -> np.ndarray:
     codes, uniques = pd.factorize(series)
-    bad_unique = np.array([not (len(u) == 2 and u.isalpha() and u.isupper()) for u in uniques])
+    bad_unique = np.array([not (len(u) == 2 and u.isalpha() and u.isupper()) for u in uniques],
+                          dtype=bool)
     return np.append(bad_unique, False)[codes]
 
 
@@ -161,15 +169,16 @@ def validate_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def fill_event_ids(events: pd.DataFrame) -> pd.Series:
-    """The event_id column, with a content hash where the source gave none (stable across runs)."""
-    content = [c for c in (s.ACCOUNT_ID, s.TS, s.IP, s.DEVICE_ID, s.LAT, s.LON) if c in events]
-    hashed = pd.util.hash_pandas_object(events[content], index=False).to_numpy()
-    generated = pd.Series(np.char.add("h", np.char.mod("%016x", hashed)), index=events.index)
-    if s.EVENT_ID not in events:
-        return generated.astype("str")
-    given = events[s.EVENT_ID]
-    return _as_str(given).where(~_missing(given), generated).astype("str")
+def fill_event_ids(events: pd.DataFrame, given: pd.Series | None) -> pd.Series:
+    """Event ids: `given` where present, else a hash of the canonical event's content (stable
+    across runs and processes, so a retried event without an id is still recognised)."""
+    missing = np.ones(len(events), bool) if given is None else _missing(given)
+    ids = (pd.Series(None, index=events.index, dtype="str") if given is None else _as_str(given))
+    if missing.any():
+        content = [s.ACCOUNT_ID, s.TS, s.IP, s.DEVICE_ID, s.LAT, s.LON]
+        hashed = pd.util.hash_pandas_object(events.loc[missing, content], index=False).to_numpy()
+        ids[missing] = [f"h{h:016x}" for h in hashed.tolist()]
+    return ids
 
 
 def validate_events(
@@ -195,7 +204,8 @@ def validate_events(
     problems.append((s.TS, df[s.TS].isna().to_numpy(), "missing or unparsable timestamp"))
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
     now = now.tz_localize("UTC") if now.tzinfo is None else now
-    problems.append((s.TS, (df[s.TS] > now + FUTURE_TOLERANCE).to_numpy(), "timestamp in the future"))
+    future = (df[s.TS] > now + FUTURE_TOLERANCE).to_numpy()
+    problems.append((s.TS, future, "timestamp in the future"))
 
     for col in (s.IP, s.COUNTRY, s.DEVICE_ID, s.DEVICE_TZ, s.USER_AGENT, s.GEO_SOURCE):
         df[col] = _as_str(raw[col]) if col in raw else pd.Series(None, index=df.index, dtype="str")
@@ -230,7 +240,7 @@ def validate_events(
         reason = np.where((reason == "") & mask, f"{col}: {problem}", reason)
     bad_row = reason != ""
 
-    df[s.EVENT_ID] = fill_event_ids(df)
+    df[s.EVENT_ID] = fill_event_ids(df, raw.get(s.EVENT_ID))
     dup = df[s.EVENT_ID].duplicated(keep="first").to_numpy() & ~bad_row
     reason = np.where(dup, f"{s.EVENT_ID}: duplicate event_id (first copy kept)", reason)
     set_aside = reason != ""

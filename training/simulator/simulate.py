@@ -55,7 +55,8 @@ class SimulatedWorld:
 
 def _standard_offset_hours(zones: np.ndarray, at: pd.Timestamp) -> np.ndarray:
     uniq, inverse = np.unique(zones.astype(str), return_inverse=True)
-    offsets = np.array([at.astimezone(ZoneInfo(z)).utcoffset().total_seconds() / 3600 for z in uniq])
+    offsets = np.array([at.astimezone(ZoneInfo(z)).utcoffset().total_seconds() / 3600
+                        for z in uniq])
     return offsets[inverse]
 
 

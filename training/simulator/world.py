@@ -44,7 +44,9 @@ def cities() -> pd.DataFrame:
 def city_indices(countries: tuple[str, ...] | None = None, exclude_us: bool = False) -> np.ndarray:
     """Row numbers of `cities()` in the given countries (all when None)."""
     c = cities()
-    mask = np.ones(len(c), bool) if countries is None else c.country.isin(countries).to_numpy().copy()
+    mask = np.ones(len(c), bool)
+    if countries is not None:
+        mask &= c.country.isin(countries).to_numpy()
     if exclude_us:
         mask &= c.country.ne("US").to_numpy()
     return np.flatnonzero(mask)

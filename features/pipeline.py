@@ -1,0 +1,126 @@
+"""The one feature pipeline: event-level signals and account features as of a time.
+
+Batch scoring, training and the online state all call `compute_features`; the online state
+passes the cross-account tables (reuse pairs, identities) it keeps, batch derives them from the
+events. Everything is point-in-time: only events, accounts and pairs at or before `as_of` count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features import schema as s
+from features.age import account_age, event_age
+from features.arrays import timestamps_ns, to_arrays
+from features.config import FeatureConfig
+from features.reference import FEATURE_NAMES
+from features.reuse import (
+    DEVICE,
+    FIRST_TS,
+    KIND,
+    account_reuse,
+    cluster_sizes,
+    event_reuse,
+    reuse_pairs,
+)
+from features.timezones import account_timezones, event_timezones
+from features.travel import account_travel, event_travel
+
+AS_OF = "as_of"
+IDENTITY_COLUMNS = [s.ACCOUNT_ID, s.CREATED_AT, s.PAYOUT_ID, s.PHONE_ID]
+
+
+@dataclass
+class FeatureResult:
+    """Event-level signals (one row per event, sorted) and account features (one per account)."""
+
+    signals: pd.DataFrame
+    features: pd.DataFrame
+
+
+def empty_accounts() -> pd.DataFrame:
+    """An accounts table with no rows and the contract's columns."""
+    return pd.DataFrame({
+        s.ACCOUNT_ID: pd.Series(dtype="str"), s.CREATED_AT: pd.Series(dtype="datetime64[ns, UTC]"),
+        s.CLAIMED_TIMEZONE: pd.Series(dtype="str"), s.CLAIMED_LAT: pd.Series(dtype=float),
+        s.CLAIMED_LON: pd.Series(dtype=float), s.PAYOUT_ID: pd.Series(dtype="str"),
+        s.PHONE_ID: pd.Series(dtype="str"),
+    })
+
+
+def default_as_of(events: pd.DataFrame) -> pd.Timestamp:
+    """The last event time, the default `as_of`."""
+    if events.empty:
+        raise ValueError("events: no rows, so there is no default as_of; pass one")
+    return events[s.TS].max()
+
+
+def _identity_counts(account_ids: np.ndarray, identities: pd.DataFrame, col: str) -> np.ndarray:
+    values = identities[col]
+    counts = values.map(values.value_counts())
+    by_account = pd.Series(counts.to_numpy(float), index=identities[s.ACCOUNT_ID].to_numpy())
+    return by_account.reindex(account_ids).to_numpy(float)
+
+
+def compute_features(
+    events: pd.DataFrame,
+    accounts: pd.DataFrame | None = None,
+    as_of: pd.Timestamp | None = None,
+    cfg: FeatureConfig = FeatureConfig(),
+    pairs: pd.DataFrame | None = None,
+    identities: pd.DataFrame | None = None,
+) -> FeatureResult:
+    """Signals and account features of canonical (validated) events as of `as_of` (UTC).
+
+    `accounts` may be None: accounts are then derived from the events and the features that
+    need the account record (age, claimed zone, home) are NaN. `pairs` (see
+    `features.reuse.reuse_pairs`) and `identities` (account_id, created_at, payout_id, phone_id of
+    every account that may share an id) default to those of `events` and `accounts`.
+    """
+    as_of = pd.Timestamp(default_as_of(events) if as_of is None else as_of)
+    as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
+    as_of_ns = as_of.as_unit("ns").value
+    accounts = empty_accounts() if accounts is None else accounts
+    later = accounts[s.CREATED_AT] > as_of
+    events = events[(events[s.TS] <= as_of) & ~events[s.ACCOUNT_ID].isin(
+        accounts.loc[later, s.ACCOUNT_ID])]
+    accounts = accounts[~later]
+
+    account_ids = np.sort(pd.unique(np.concatenate([
+        accounts[s.ACCOUNT_ID].to_numpy(object), events[s.ACCOUNT_ID].to_numpy(object)])))
+    record = accounts.set_index(s.ACCOUNT_ID).reindex(account_ids)
+    created_ns = timestamps_ns(record[s.CREATED_AT]).astype(float)
+    created_ns[record[s.CREATED_AT].isna().to_numpy()] = np.nan
+
+    pairs = reuse_pairs(events) if pairs is None else pairs[pairs[FIRST_TS] <= as_of_ns]
+    identities = accounts if identities is None else identities[
+        identities[s.CREATED_AT] <= as_of]
+
+    ev = to_arrays(events, account_ids)
+    sig: dict[str, np.ndarray] = {}
+    sig.update(event_travel(ev, cfg))
+    sig.update(event_timezones(ev, record[s.CLAIMED_TIMEZONE].to_numpy(object)))
+    sig.update(event_reuse(ev, pairs))
+    sig.update(event_age(ev, created_ns))
+
+    feats: dict[str, np.ndarray] = {}
+    feats.update(account_travel(ev, sig, record[s.CLAIMED_LAT].to_numpy(float),
+                                record[s.CLAIMED_LON].to_numpy(float), cfg))
+    feats.update(account_timezones(ev, sig, cfg))
+    feats.update(account_reuse(ev, sig))
+    feats["payout_accounts"] = _identity_counts(account_ids, identities, s.PAYOUT_ID)
+    feats["phone_accounts"] = _identity_counts(account_ids, identities, s.PHONE_ID)
+    feats["cluster_size"] = cluster_sizes(account_ids, pairs[pairs[KIND] == DEVICE], identities)
+    feats.update(account_age(ev, created_ns, as_of_ns))
+
+    features = pd.DataFrame({s.ACCOUNT_ID: account_ids.astype(str)})
+    features[AS_OF] = as_of
+    for name in FEATURE_NAMES:
+        features[name] = feats[name].astype("float64")
+    signals = ev.frame[[s.EVENT_ID, s.ACCOUNT_ID, s.TS]].copy()
+    for name, values in sig.items():
+        signals[name] = values
+    return FeatureResult(signals=signals, features=features)

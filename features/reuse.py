@@ -1,0 +1,116 @@
+"""Device, IP and identity reuse across accounts: the traces of laptop farms and operators.
+
+The cross-account state is a table of *pairs*: for each key (a device, an IP, an IP prefix) and
+each account seen on it, the first time (UTC, ns) the account was seen there. The point-in-time
+count of an event is the number of accounts whose first time on the event's key is at or before
+the event. Accounts are also linked into clusters through shared devices, payout and phone ids.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from features import schema as s
+from features.arrays import EventArrays, timestamps_ns
+from features.geo import ip_prefix
+from features.segments import seg_count, seg_max, seg_mean, seg_nunique
+
+KIND, KEY, FIRST_TS = "kind", "key", "first_ts"
+DEVICE, IPADDR, PREFIX = "device", "ip", "prefix"
+REUSE_KINDS = (DEVICE, IPADDR, PREFIX)
+PAIR_COLUMNS = [KIND, KEY, s.ACCOUNT_ID, FIRST_TS]
+
+
+def event_keys(events: pd.DataFrame) -> dict[str, pd.Series]:
+    """The reuse keys of each event: device id, IP and its /24 or /64 prefix."""
+    return {DEVICE: events[s.DEVICE_ID], IPADDR: events[s.IP], PREFIX: ip_prefix(events[s.IP])}
+
+
+def reuse_pairs(events: pd.DataFrame) -> pd.DataFrame:
+    """First time (ns, UTC) each account was seen on each device, IP and prefix."""
+    ts = timestamps_ns(events[s.TS])
+    acc_codes, acc_uniques = pd.factorize(events[s.ACCOUNT_ID])
+    frames = []
+    for kind, keys in event_keys(events).items():
+        key_codes, key_uniques = pd.factorize(keys)
+        ok = key_codes >= 0
+        combined = key_codes[ok].astype(np.int64) * len(acc_uniques) + acc_codes[ok]
+        first = pd.Series(ts[ok]).groupby(combined, sort=False).min()
+        comb = first.index.to_numpy()
+        frames.append(pd.DataFrame({
+            KIND: kind, KEY: np.asarray(key_uniques, dtype=object)[comb // len(acc_uniques)],
+            s.ACCOUNT_ID: np.asarray(acc_uniques, dtype=object)[comb % len(acc_uniques)],
+            FIRST_TS: first.to_numpy(),
+        }))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PAIR_COLUMNS)
+    return out.astype({KIND: "str", KEY: "str", s.ACCOUNT_ID: "str", FIRST_TS: "int64"})
+
+
+def accounts_at(event_key: pd.Series, ts_ns: np.ndarray, pairs: pd.DataFrame) -> np.ndarray:
+    """For each event, the number of distinct accounts first seen on its key at or before it
+    (the event's own account included); NaN when the event has no key."""
+    uniq_keys, pair_codes = np.unique(pairs[KEY].to_numpy(str), return_inverse=True)
+    first = pairs[FIRST_TS].to_numpy(np.int64)
+    times = np.unique(first)
+    width = len(times) + 1
+    pair_comp = pair_codes.astype(np.int64) * width + np.searchsorted(times, first, "right")
+    pair_comp.sort()
+    ev_code = pd.Index(uniq_keys).get_indexer(event_key.to_numpy(object))
+    out = np.full(len(ev_code), np.nan)
+    ok = ev_code >= 0
+    code = ev_code[ok].astype(np.int64)
+    rank = np.searchsorted(times, ts_ns[ok], "right")
+    out[ok] = (np.searchsorted(pair_comp, code * width + rank, "right")
+               - np.searchsorted(pair_comp, code * width, "left"))
+    return out
+
+
+def event_reuse(ev: EventArrays, pairs: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per event: accounts seen so far on its device, IP and prefix (counts, point in time)."""
+    keys = event_keys(ev.frame)
+    return {f"{kind}_accounts": accounts_at(keys[kind], ev.ts_ns, pairs[pairs[KIND] == kind])
+            for kind in REUSE_KINDS}
+
+
+def identity_counts(accounts: pd.DataFrame, column: str) -> np.ndarray:
+    """Accounts sharing each account's `column` value (itself included); NaN when missing."""
+    values = accounts[column]
+    counts = values.map(values.value_counts()).to_numpy(float)
+    return np.where(values.isna().to_numpy(), np.nan, counts)
+
+
+def cluster_sizes(account_ids: np.ndarray, device_pairs: pd.DataFrame,
+                  identities: pd.DataFrame) -> np.ndarray:
+    """Accounts in each account's connected component of the graph linking accounts through
+    shared devices (`device_pairs`) and shared payout or phone ids (`identities`, one row per
+    account with `payout_id` and `phone_id`). Accounts outside both tables count 1."""
+    node_accounts = pd.Index(pd.unique(np.concatenate([
+        np.asarray(account_ids, dtype=object), device_pairs[s.ACCOUNT_ID].to_numpy(object),
+        identities[s.ACCOUNT_ID].to_numpy(object)])))
+    links = [(device_pairs[s.ACCOUNT_ID], "d:" + device_pairs[KEY].astype("str"))]
+    for col in (s.PAYOUT_ID, s.PHONE_ID):
+        known = identities[identities[col].notna()]
+        links.append((known[s.ACCOUNT_ID], col[:3] + ":" + known[col].astype("str")))
+    left = np.concatenate([node_accounts.get_indexer(a) for a, _ in links])
+    key_codes, _ = pd.factorize(pd.concat([k for _, k in links], ignore_index=True))
+    n = len(node_accounts) + (key_codes.max() + 1 if len(key_codes) else 0)
+    graph = coo_matrix((np.ones(len(left)), (left, key_codes + len(node_accounts))), (n, n))
+    _, label = connected_components(graph, directed=False)
+    acc_label = label[: len(node_accounts)]
+    size = np.bincount(acc_label)[acc_label]
+    return size[node_accounts.get_indexer(account_ids)].astype(float)
+
+
+def account_reuse(ev: EventArrays, sig: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per account: max and mean of the per-event reuse counts, distinct devices and IPs."""
+    out = {}
+    for kind in REUSE_KINDS:
+        out[f"{kind}_accounts_max"] = seg_max(sig[f"{kind}_accounts"], ev.starts)
+        out[f"{kind}_accounts_mean"] = seg_mean(sig[f"{kind}_accounts"], ev.starts)
+    for name, codes in (("devices_distinct", ev.device_code), ("ips_distinct", ev.ip_code)):
+        known = seg_count(codes >= 0, ev.starts) > 0
+        out[name] = np.where(known, seg_nunique(codes, ev.starts), np.nan)
+    return out

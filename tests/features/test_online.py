@@ -1,0 +1,100 @@
+"""The online state gives the batch pipeline's features over the same history."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from features import schema as s
+from features.online import OnlineFeatureState
+from features.pipeline import compute_features
+from features.reference import FEATURE_NAMES
+from features.validate import validate_accounts, validate_events
+
+START = pd.Timestamp("2026-03-01", tz="UTC")
+PLACES = [(40.71, -74.01, "US"), (42.36, -71.06, "US"), (31.23, 121.47, "CN"),
+          (55.75, 37.62, "RU"), (51.51, -0.13, "GB"), (None, None, None)]
+ZONES = ["America/New_York", "Asia/Shanghai", "Europe/London", None]
+
+
+@st.composite
+def event_streams(draw):
+    n_accounts = draw(st.integers(1, 4))
+    accounts = pd.DataFrame({
+        s.ACCOUNT_ID: [f"a{i}" for i in range(n_accounts)],
+        s.CREATED_AT: [START - pd.Timedelta(days=draw(st.integers(0, 40)))
+                       for _ in range(n_accounts)],
+        s.CLAIMED_TIMEZONE: [draw(st.sampled_from(ZONES)) for _ in range(n_accounts)],
+        s.CLAIMED_LAT: 40.71, s.CLAIMED_LON: -74.01,
+        s.PAYOUT_ID: [draw(st.sampled_from(["p1", "p2", None])) for _ in range(n_accounts)],
+        s.PHONE_ID: [draw(st.sampled_from(["t1", None])) for _ in range(n_accounts)],
+    })
+    rows = []
+    for i in range(draw(st.integers(1, 25))):
+        lat, lon, country = draw(st.sampled_from(PLACES))
+        rows.append({
+            s.EVENT_ID: f"e{draw(st.integers(0, 30))}" if draw(st.booleans()) else f"u{i}",
+            s.ACCOUNT_ID: f"a{draw(st.integers(0, n_accounts - 1))}",
+            s.TS: START + pd.Timedelta(minutes=draw(st.integers(0, 60 * 24 * 3))),
+            s.IP: draw(st.sampled_from(["1.2.3.4", "1.2.3.9", "5.6.7.8", "2001:db8::1", None])),
+            s.LAT: lat, s.LON: lon, s.COUNTRY: country,
+            s.DEVICE_ID: draw(st.sampled_from(["d1", "d2", "d3", None])),
+            s.DEVICE_TZ: draw(st.sampled_from(ZONES)),
+            s.SUCCESS: draw(st.booleans()), s.INTERACTIVE: draw(st.booleans()),
+            s.ANONYMIZER: draw(st.booleans()),
+        })
+    events = pd.DataFrame(rows)
+    chunks = draw(st.lists(st.integers(1, 5), min_size=1, max_size=10))
+    return accounts, events, chunks
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(event_streams())
+def test_online_equals_batch(stream):
+    accounts, events, chunks = stream
+    state = OnlineFeatureState()
+    for record in accounts.to_dict("records"):
+        state.upsert_account(record)
+    pos, k = 0, 0
+    while pos < len(events):  # arrive in chunks, out of order and with duplicates
+        size = chunks[k % len(chunks)]
+        state.add_events(events.iloc[pos:pos + size], now=START + pd.Timedelta(days=10))
+        pos, k = pos + size, k + 1
+
+    clean, _ = validate_events(events, now=START + pd.Timedelta(days=10))
+    batch = compute_features(clean, validate_accounts(accounts)).features.set_index(s.ACCOUNT_ID)
+    as_of = batch["as_of"].iloc[0]
+    for account_id in clean[s.ACCOUNT_ID].unique():
+        online = state.features(account_id, as_of).features.set_index(s.ACCOUNT_ID)
+        a = online.loc[account_id, FEATURE_NAMES].to_numpy(float)
+        b = batch.loc[account_id, FEATURE_NAMES].to_numpy(float)
+        differ = ~np.isclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True)
+        assert not differ.any(), {n: (x, y) for n, x, y in zip(
+            np.array(FEATURE_NAMES)[differ], a[differ], b[differ], strict=True)}
+
+
+def test_state_round_trips_through_plain_data(small_world):
+    import json
+
+    world, accounts, events = small_world
+    state = OnlineFeatureState()
+    for record in accounts.head(20).to_dict("records"):
+        state.upsert_account(record)
+    state.add_events(events[events[s.ACCOUNT_ID].isin(accounts[s.ACCOUNT_ID].head(20))])
+    again = OnlineFeatureState.from_dict(json.loads(json.dumps(state.to_dict())))
+    account = accounts[s.ACCOUNT_ID].iloc[0]
+    a = state.features(account).features[FEATURE_NAMES].to_numpy(float)
+    b = again.features(account).features[FEATURE_NAMES].to_numpy(float)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_retried_event_is_not_counted_twice():
+    state = OnlineFeatureState()
+    event = pd.DataFrame([{s.EVENT_ID: "x1", s.ACCOUNT_ID: "a", s.TS: START,
+                           s.LAT: 40.7, s.LON: -74.0}])
+    state.add_events(event, now=START)
+    state.add_events(event, now=START)
+    assert state.features("a").features["events_total"].iloc[0] == 1

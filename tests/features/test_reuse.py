@@ -1,0 +1,43 @@
+"""Reuse counts are point in time; clusters link accounts through devices and identities."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.features.helpers import event, run
+
+
+def test_device_seen_on_a_fifth_account_counts_five_then_and_not_before():
+    events = [event(f"a{i}", f"2026-02-0{i + 1}T10:00:00Z", device_id="laptop-1")
+              for i in range(5)]
+    r = run(events)
+    counts = r.signals.sort_values("ts").device_accounts.tolist()
+    assert counts == [1, 2, 3, 4, 5]
+    f = r.features.set_index("account_id")
+    assert f.loc["a4", "device_accounts_max"] == 5 and f.loc["a0", "device_accounts_max"] == 1
+    assert (f.cluster_size == 5).all()
+
+
+def test_ip_and_prefix_counts():
+    r = run([event("a", "2026-02-01T10:00:00Z", ip="10.1.2.3"),
+             event("b", "2026-02-01T11:00:00Z", ip="10.1.2.4"),
+             event("c", "2026-02-01T12:00:00Z", ip="2001:db8::1"),
+             event("d", "2026-02-01T13:00:00Z", ip="2001:db8::ffff")])
+    sig = r.signals.set_index("account_id")
+    assert sig.loc["b", "ip_accounts"] == 1 and sig.loc["b", "prefix_accounts"] == 2
+    assert sig.loc["d", "prefix_accounts"] == 2  # same /64
+
+
+def test_payout_and_phone_sharing_and_clusters():
+    accounts = [{"account_id": a, "created_at": "2026-01-01", "payout_id": p, "phone_id": t}
+                for a, p, t in [("a", "p1", "t1"), ("b", "p1", None), ("c", None, "t1"),
+                                ("d", None, None)]]
+    r = run([event(a, "2026-02-01T10:00:00Z") for a in "abcd"], accounts)
+    f = r.features.set_index("account_id")
+    assert f.payout_accounts.tolist()[:2] == [2, 2] and np.isnan(f.loc["c", "payout_accounts"])
+    assert f.loc["a", "cluster_size"] == 3 and f.loc["d", "cluster_size"] == 1
+
+
+def test_distinct_devices_and_ips_missing_when_column_absent():
+    f = run([event("a", "2026-02-01T10:00:00Z")]).features.iloc[0]
+    assert np.isnan(f.devices_distinct) and np.isnan(f.ips_distinct)

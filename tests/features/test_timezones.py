@@ -1,0 +1,45 @@
+"""Time-zone mismatch uses the real UTC offsets at the event's instant."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from features.timezones import circular_hour_stats
+from tests.features.helpers import NEW_YORK, event, run
+
+CLAIMS_NEW_YORK = [{"account_id": "a", "created_at": "2025-01-01",
+                    "claimed_timezone": "America/New_York"}]
+
+
+@pytest.mark.parametrize(("ts", "hours"), [("2026-01-15T03:00:00Z", 13.0),
+                                           ("2026-07-15T03:00:00Z", 12.0)])
+def test_shanghai_device_claiming_new_york(ts, hours):
+    r = run([event("a", ts, NEW_YORK, device_tz="Asia/Shanghai")], CLAIMS_NEW_YORK)
+    sig = r.signals.iloc[0]
+    assert sig.device_claimed_tz_diff_h == hours
+    assert sig.device_ip_tz_diff_h == hours  # the IP is in New York
+    assert sig.ip_claimed_tz_diff_h == 0.0
+    assert r.features.iloc[0].device_claimed_tz_mismatch_share == 1.0
+
+
+def test_local_hour_and_night_share_in_claimed_zone():
+    # 03:00 UTC in January is 22:00 in New York; 15:00 UTC is 10:00
+    r = run([event("a", "2026-01-15T03:00:00Z", NEW_YORK, device_tz="America/New_York"),
+             event("a", "2026-01-15T15:00:00Z", NEW_YORK, device_tz="America/New_York")],
+            CLAIMS_NEW_YORK)
+    assert r.signals.claimed_local_hour.tolist() == [22.0, 10.0]
+    f = r.features.iloc[0]
+    assert f.night_share == 0.5 and f.device_claimed_tz_mismatch_share == 0.0
+
+
+def test_circular_mean_wraps_midnight():
+    mean, spread = circular_hour_stats(np.array([23.0, 1.0]), np.array([0, 2]))
+    assert mean[0] == pytest.approx(0.0, abs=1e-9) or mean[0] == pytest.approx(24.0)
+    assert 0.9 < spread[0] < 1.1
+
+
+def test_unknown_zones_give_missing_not_zero():
+    r = run([event("a", "2026-01-15T03:00:00Z", NEW_YORK)])
+    f = r.features.iloc[0]
+    assert np.isnan(f.night_share) and np.isnan(f.device_claimed_tz_mismatch_share)
