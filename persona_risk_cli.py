@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import json
+import logging
+import os
 import time
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -14,9 +16,13 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+logging.getLogger("mlflow").setLevel(logging.ERROR)
+warnings.filterwarnings("ignore", category=UserWarning)
+
 app = typer.Typer(help="Find fraudulent remote-worker personas in sign-in logs.",
                   no_args_is_help=True, add_completion=False)
-console = Console()
+console = Console(width=max(Console().width, 132))
 
 AsOf = Annotated[str | None, typer.Option(help="Features as of this UTC time (ISO-8601); "
                                                 "default: the last event.")]
@@ -105,18 +111,96 @@ def features(
 
 
 @app.command()
+def train(
+    events: EventsOpt,
+    accounts: Annotated[list[Path], typer.Option("--accounts", help="Accounts with a label.")],
+    as_of: AsOf = None,
+    model_name: Annotated[str, typer.Option(help="Registered model name.")] = "persona-risk",
+    report: Annotated[Path, typer.Option(help="Report folder.")] = Path("report"),
+    tune: Annotated[int, typer.Option(help="Optuna trials of hyperparameter search.")] = 0,
+    val_frac: Annotated[float, typer.Option(help="Share of new accounts for validation.")] = 0.25,
+    test_frac: Annotated[float, typer.Option(help="Share of new accounts for test.")] = 0.35,
+    target_fpr: Annotated[float, typer.Option(help="False-positive rate of the high band.")] = 0.01,
+    queue: Annotated[int, typer.Option(help="Analyst queue size (precision at k).")] = 50,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Train, evaluate against the baselines, log to MLflow, register, run the champion gate."""
+    from features.batch import load_inputs
+    from training.fit import TrainConfig
+    from training.registry import configure_tracking
+    from training.split import SplitConfig
+    from training.train import run_training
+
+    with steps("reading and validating") as say:
+        inputs = load_inputs(events, accounts)
+        say("features, training and evaluation")
+        outcome = run_training(inputs, _as_of(as_of), model_name, report,
+                               TrainConfig(seed=seed, target_fpr=target_fpr, queue_size=queue),
+                               SplitConfig(val_frac, test_frac), tune)
+    _print_evaluation(outcome)
+    console.print(outcome.decision.message())
+    console.print(f"registered {model_name} v{outcome.version} (run {outcome.run_id})")
+    console.print(f"report: {outcome.report}")
+    console.print(f"MLflow UI: mlflow ui --backend-store-uri {configure_tracking()}")
+
+
+def _print_evaluation(outcome) -> None:
+    ev = outcome.evaluation
+    table = Table(title=f"test accounts: {len(ev.scores):,} "
+                        f"({int(ev.scores['label'].sum())} fraudulent)")
+    table.add_column("scorer")
+    for col in ev.metrics.columns:
+        table.add_column(col, justify="right")
+    for name, row in ev.metrics.iterrows():
+        table.add_row(name, *[f"{v:.3f}" for v in row])
+    console.print(table)
+    persona = Table(title="share flagged at 1% FPR by archetype (fraud: recall)")
+    persona.add_column("persona")
+    for col in ev.per_persona.columns:
+        persona.add_column(col, justify="right")
+    for name, *row in ev.per_persona.itertuples(name=None):
+        persona.add_row(name, *[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row])
+    console.print(persona)
+
+
+@app.command()
+def evaluate(
+    model: Annotated[str, typer.Option(help="MLflow model URI.")],
+    events: EventsOpt,
+    accounts: Annotated[list[Path], typer.Option("--accounts", help="Accounts with a label.")],
+    as_of: AsOf = None,
+    report: Annotated[Path, typer.Option(help="Report folder.")] = Path("report"),
+) -> None:
+    """Evaluate a registered model beside the baselines on out-of-time test accounts."""
+    from features.batch import load_inputs
+    from models.pyfunc import load_risk_model
+    from training.registry import configure_tracking
+    from training.train import evaluate_model
+
+    configure_tracking()
+    risk_model, version = load_risk_model(model)
+    with steps("reading and validating") as say:
+        inputs = load_inputs(events, accounts)
+        say("features and evaluation")
+        outcome = evaluate_model(risk_model, inputs, _as_of(as_of), report)
+    _print_evaluation(outcome)
+    console.print(f"model {version}; report: {outcome.report}")
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the demo's data and outputs.")] = Path(
         "demo-output"),
-    accounts: Annotated[int, typer.Option(help="Accounts to simulate.")] = 5000,
+    accounts: Annotated[int, typer.Option(help="Accounts to simulate.")] = 20000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """The main job end to end on embedded defaults."""
     simulate(out=out / "data", accounts=accounts, days=60, fraud_rate=0.03, farms=None,
              evasion_share=0.2, start="2026-01-05", seed=seed)
-    features(events=[out / "data" / "events.parquet"], out=out / "features.parquet",
-             accounts=[out / "data" / "accounts.parquet"], as_of=None, geoip_db=None)
-    console.print(json.dumps({"demo": str(out)}))
+    data = out / "data"
+    train(events=[data / "events.parquet"], accounts=[data / "accounts.parquet"], as_of=None,
+          model_name="persona-risk", report=out / "report", tune=0, val_frac=0.25,
+          test_frac=0.35, target_fpr=0.01, queue=50, seed=seed)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from features.reuse import (
     reuse_pairs,
 )
 from features.timezones import account_timezones, event_timezones
-from features.travel import account_travel, event_travel
+from features.travel import account_travel, event_travel, fastest_hop
 
 AS_OF = "as_of"
 IDENTITY_COLUMNS = [s.ACCOUNT_ID, s.CREATED_AT, s.PAYOUT_ID, s.PHONE_ID]
@@ -120,6 +120,8 @@ def compute_features(
     features[AS_OF] = as_of
     for name in FEATURE_NAMES:
         features[name] = feats[name].astype("float64")
+    for name, values in fastest_hop(ev, sig).items():
+        features[name] = values
     signals = ev.frame[[s.EVENT_ID, s.ACCOUNT_ID, s.TS]].copy()
     for name, values in sig.items():
         signals[name] = values

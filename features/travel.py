@@ -24,6 +24,9 @@ from features.segments import (
 HOP_KM = "hop_km"
 HOP_HOURS = "hop_hours"
 HOP_SPEED_KMH = "hop_speed_kmh"
+HOP_FROM_COUNTRY = "hop_from_country"
+# context for reason sentences, not model features: the account's fastest hop
+FASTEST_HOP_COLUMNS = ("fastest_hop_from_country", "fastest_hop_to_country", "fastest_hop_hours")
 
 
 def travel_speed_kmh(distance_km: np.ndarray, elapsed_h: np.ndarray,
@@ -39,7 +42,8 @@ def eligible_for_travel(ev: EventArrays) -> np.ndarray:
 
 def event_travel(ev: EventArrays, cfg: FeatureConfig) -> dict[str, np.ndarray]:
     """Per event: hop distance (km), elapsed time (hours) and speed (km/h) from the previous
-    eligible sign-in of the account; NaN for ineligible events and the first one."""
+    eligible sign-in of the account, and that sign-in's country; NaN for ineligible events and
+    the first one."""
     eligible = eligible_for_travel(ev)
     prev = previous_in_segment(eligible, ev.seg)
     hop = eligible & (prev >= 0)
@@ -53,7 +57,9 @@ def event_travel(ev: EventArrays, cfg: FeatureConfig) -> dict[str, np.ndarray]:
         km[hop] < cfg.geo_floor_km)
     km[same_place] = 0.0
     speed = travel_speed_kmh(km, hours, cfg.min_hop_hours)
-    return {HOP_KM: km, HOP_HOURS: hours, HOP_SPEED_KMH: speed}
+    from_country = np.full(len(eligible), None, dtype=object)
+    from_country[hop] = ev.country[p]
+    return {HOP_KM: km, HOP_HOURS: hours, HOP_SPEED_KMH: speed, HOP_FROM_COUNTRY: from_country}
 
 
 def account_travel(ev: EventArrays, sig: dict[str, np.ndarray], claimed_lat: np.ndarray,
@@ -87,3 +93,22 @@ def account_travel(ev: EventArrays, sig: dict[str, np.ndarray], claimed_lat: np.
             "anonymizer_share": seg_mean(ev.anonymizer.astype(float), starts),
             "home_distance_km": haversine_km(claimed_lat, claimed_lon, typical_lat, typical_lon),
         }
+
+
+def fastest_hop(ev: EventArrays, sig: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per account: countries (from, to) and elapsed hours of its fastest hop; None/NaN when no
+    hop. Context for reason sentences, not model features."""
+    speed = sig[HOP_SPEED_KMH]
+    order = np.lexsort((np.where(np.isnan(speed), -np.inf, speed), ev.seg))
+    nonempty = ev.starts[1:] > ev.starts[:-1]
+    best = np.full(ev.n_accounts, -1)
+    best[nonempty] = order[ev.starts[1:][nonempty] - 1]
+    has = best >= 0
+    has[has] = ~np.isnan(speed[best[has]])
+    out_from = np.full(ev.n_accounts, None, dtype=object)
+    out_to = np.full(ev.n_accounts, None, dtype=object)
+    hours = np.full(ev.n_accounts, np.nan)
+    out_from[has] = sig[HOP_FROM_COUNTRY][best[has]]
+    out_to[has] = ev.country[best[has]]
+    hours[has] = sig[HOP_HOURS][best[has]]
+    return dict(zip(FASTEST_HOP_COLUMNS, (out_from, out_to, hours), strict=True))

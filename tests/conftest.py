@@ -1,11 +1,17 @@
-"""Shared fixtures: a small simulated world, validated once per session."""
+"""Shared fixtures: small simulated worlds and a model trained once per session."""
 
 from __future__ import annotations
 
 import pytest
 
+from features import schema as s
+from features.batch import Inputs
 from features.validate import validate_accounts, validate_events
+from training.dataset import training_table
+from training.fit import TrainConfig
 from training.simulator.simulate import SimConfig, simulate
+from training.split import SplitConfig
+from training.train import fit_and_evaluate
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +21,18 @@ def small_world():
     events, quarantine = validate_events(world.events)
     assert quarantine.empty
     return world, validate_accounts(world.accounts), events
+
+
+@pytest.fixture(scope="session")
+def labelled():
+    world = simulate(SimConfig(accounts=5000, days=45, fraud_rate=0.05, seed=21))
+    events, quarantine = validate_events(world.events)
+    inputs = Inputs(events, quarantine, validate_accounts(world.accounts))
+    return inputs, training_table(inputs)
+
+
+@pytest.fixture(scope="session")
+def trained(labelled, tmp_path_factory):
+    inputs, table = labelled
+    return fit_and_evaluate(table, inputs.events[s.TS].min(), TrainConfig(), SplitConfig(),
+                            tmp_path_factory.mktemp("report"))

@@ -25,6 +25,12 @@ FRAUD_ARCHETYPES = ("farm", "vpn_operator", "evasive")
 OPERATOR_ZONES = ("Asia/Shanghai", "Asia/Pyongyang", "Asia/Vladivostok")
 RESIDENTIAL_ASN, CARRIER_ASN, HOSTING_ASN = 7922, 21928, 16509
 AIRLINER_KMH, AIRPORT_HOURS = 800.0, 3.0
+OFF_HOURS_SHARE = 0.12
+CGNAT_SHARE = 0.12
+HONEST_CLAIM_ELSEWHERE = 0.15
+FARM_NEAR_CLAIM_SHARE = 0.35
+HONEST_MISSET_DEVICE_TZ = 0.05
+MISSET_ZONES = ("UTC", "America/Los_Angeles", "Europe/London", "Asia/Kolkata", "Asia/Shanghai")
 USER_AGENTS = np.array([
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Safari/605.1.15",
@@ -112,6 +118,11 @@ def simulate(cfg: SimConfig = SimConfig()) -> SimulatedWorld:
 
     ips = world.IpTable.empty()
     home_ip = ips.add(rng, home, world.random_prefixes(rng, n), RESIDENTIAL_ASN)
+    # carrier-grade NAT: some honest homes share one public IP per city with strangers
+    cgnat = ~fraud & (rng.random(n) < CGNAT_SHARE)
+    cgnat_city = np.unique(home[cgnat])
+    cgnat_ip = ips.add(rng, cgnat_city, world.random_prefixes(rng, len(cgnat_city)), CARRIER_ASN)
+    home_ip[cgnat] = cgnat_ip[np.searchsorted(cgnat_city, home[cgnat])]
 
     # households: shared-device accounts live in families of 2-3 with one home, IP and device
     device = np.arange(n) * 2
@@ -153,13 +164,32 @@ def simulate(cfg: SimConfig = SimConfig()) -> SimulatedWorld:
     op_hosting = rng.choice(vpn_exits[world.cities().country.to_numpy()[exit_cities] == "US"],
                             (max(n_ops, 1), 3))
     op_device = 2 * n + np.arange(max(n_ops, 1))
+    # operators differ in care: how often they slip, share ids, keep Asian hours
+    op_direct_rate = rng.uniform(0.0, 0.06, max(n_ops, 1))
+    op_device_rate = rng.uniform(0.0, 0.25, max(n_ops, 1))
+    op_share_rate = rng.uniform(0.2, 0.9, max(n_ops, 1))
+    op_asian_share = rng.uniform(0.6, 1.0, max(n_ops, 1))
+    evasive_ops = np.unique(operator[persona == "evasive"])
+    op_asian_share[evasive_ops] = rng.uniform(0.0, 0.35, len(evasive_ops))
     op = np.maximum(operator, 0)
     farm = np.where(np.isin(persona, ("farm", "evasive")), op_farm[op], -1)
+    # some facilitators live near the persona's claimed home
+    near = (farm >= 0) & (rng.random(n) < FARM_NEAR_CLAIM_SHARE)
+    home[near] = world.nearby_city(rng, farm_city[farm[near]], us, 0, 300)
+    claimed_tz[near] = cities.tz.to_numpy()[home[near]]
+    # honest people move, or their ISP geolocates to a regional hub: the HR record lags
+    claimed_city = home.copy()
+    moved = ~fraud & ~abroad & (rng.random(n) < HONEST_CLAIM_ELSEWHERE)
+    claimed_city[moved] = world.nearby_city(rng, home[moved], us, 80, 1200)
 
     # devices: one table of ids and reported zones
     device_tz = np.concatenate([np.repeat(claimed_tz, 2), op_zone]).astype(object)
     laptop = 2 * np.arange(n)
     laptop_tz_claimed = rng.random(n) < 0.7
+    # honest devices are not all set right: some report UTC or another zone
+    misset = ~fraud & (rng.random(n) < HONEST_MISSET_DEVICE_TZ)
+    device_tz[laptop[misset] + rng.integers(0, 2, misset.sum())] = rng.choice(
+        MISSET_ZONES, misset.sum())
     device_tz[laptop[persona == "vpn_operator"]] = op_zone[op[persona == "vpn_operator"]]
     farm_local = (persona == "farm") & ~laptop_tz_claimed
     device_tz[laptop[farm_local]] = cities.tz.to_numpy()[farm_city[farm[farm_local]]]
@@ -167,14 +197,14 @@ def simulate(cfg: SimConfig = SimConfig()) -> SimulatedWorld:
     # payout and phone: unique for honest accounts, drawn from the operator's pool for fraud
     payout = np.arange(n) + 10 * n
     phone = np.arange(n) + 20 * n
-    share = fraud & (rng.random(n) < np.where(persona == "evasive", 0.4, 0.75))
+    share = fraud & (rng.random(n) < op_share_rate[op])
     payout[share] = op[share] * 2 + rng.integers(0, 2, share.sum())
     phone[share] = op[share] * 2 + rng.integers(0, 2, share.sum()) + 5 * n
 
     # --- events ---------------------------------------------------------------------------
-    first_day = np.maximum(created_days + rng.uniform(0, 3, n) * np.where(fraud, 0.3, 1.0), 0)
+    first_day = np.maximum(created_days + rng.uniform(0, 3, n), 0)
     span = np.maximum(cfg.days - first_day, 0)
-    rate = np.where(fraud, 3.2, 2.6) * 5 / 7
+    rate = np.full(n, 2.6 * 5 / 7)
     counts = rng.poisson(rate * span)
     acc = np.repeat(np.arange(n), counts)
     m = len(acc)
@@ -184,11 +214,13 @@ def simulate(cfg: SimConfig = SimConfig()) -> SimulatedWorld:
 
     p = persona[acc]
     work_zone = claimed_tz[acc].astype(object)
-    asian = np.isin(p, ("farm", "vpn_operator")) | ((p == "evasive") & (rng.random(m) < 0.5))
+    asian = np.isin(p, FRAUD_ARCHETYPES) & (rng.random(m) < op_asian_share[op[acc]])
     work_zone[asian] = op_zone[op[acc]][asian]
     offset = _standard_offset_hours(work_zone, start)
     hour_mean = np.where(p == "night_shift", 1.5, 13.0)
     local_hour = np.mod(rng.normal(hour_mean, 2.6), 24)
+    off_hours = rng.random(m) < OFF_HOURS_SHARE  # evening e-mail, weekend fixes, insomnia
+    local_hour[off_hours] = rng.uniform(0, 24, off_hours.sum())
     ts_days = day + (local_hour - offset) / 24
     ts_days = np.maximum(ts_days, np.maximum(created_days[acc], 0) + 0.01)
     ts_days = np.minimum(ts_days, cfg.days - 1e-6)
@@ -206,12 +238,14 @@ def simulate(cfg: SimConfig = SimConfig()) -> SimulatedWorld:
 
     farmed = np.isin(p, ("farm", "evasive"))
     ip[farmed] = farm_ips[farm[acc[farmed]], rng.integers(0, 3, farmed.sum())]
-    op_dev_use = (p == "farm") & (u > 0.90) | (p == "vpn_operator") & (u < 0.75)
+    u_op = rng.random(m)
+    op_dev_use = ((p == "farm") & (u_op < op_device_rate[op[acc]])) | (
+        (p == "vpn_operator") & (u_op < 0.75))
     dev = np.where(np.isin(p, FRAUD_ARCHETYPES), laptop[acc], dev)
     dev[op_dev_use] = op_device[op[acc[op_dev_use]]]
     hosted = p == "vpn_operator"
     ip[hosted] = op_hosting[op[acc[hosted]], rng.integers(0, 3, hosted.sum())]
-    direct = ((p == "farm") & (u > 0.965)) | ((p == "vpn_operator") & (u > 0.97))
+    direct = np.isin(p, ("farm", "vpn_operator")) & (u > 1 - op_direct_rate[op[acc]])
     ip[direct] = op_direct_ip[op[acc[direct]]]
     dev[direct] = op_device[op[acc[direct]]]
 
@@ -238,8 +272,10 @@ def simulate(cfg: SimConfig = SimConfig()) -> SimulatedWorld:
 
     accounts = pd.DataFrame({
         s.ACCOUNT_ID: _ids("acct", n), s.CREATED_AT: created_at.as_unit("ns"),
-        s.CLAIMED_COUNTRY: cities.country.to_numpy()[home], s.CLAIMED_TIMEZONE: claimed_tz,
-        s.CLAIMED_LAT: cities.lat.to_numpy()[home], s.CLAIMED_LON: cities.lon.to_numpy()[home],
+        s.CLAIMED_COUNTRY: cities.country.to_numpy()[claimed_city],
+        s.CLAIMED_TIMEZONE: cities.tz.to_numpy()[claimed_city],
+        s.CLAIMED_LAT: cities.lat.to_numpy()[claimed_city],
+        s.CLAIMED_LON: cities.lon.to_numpy()[claimed_city],
         s.PAYOUT_ID: _ids("pay", 30 * n)[payout], s.PHONE_ID: _ids("tel", 30 * n)[phone],
         s.LABEL: fraud.astype("int64"), s.PERSONA: persona,
     })

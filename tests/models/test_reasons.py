@@ -1,0 +1,25 @@
+"""Reason sentences a person understands."""
+
+from __future__ import annotations
+
+import math
+
+from features.reference import FEATURE_NAMES
+from models.reasons import SENTENCES, reason_code, sentence
+
+
+def test_every_feature_has_a_sentence():
+    assert set(SENTENCES) == set(FEATURE_NAMES)
+
+
+def test_impossible_travel_sentence_uses_the_fastest_hop():
+    text = sentence("speed_max_kmh", 9800.4, {"fastest_hop_from_country": "US",
+                                              "fastest_hop_to_country": "CN",
+                                              "fastest_hop_hours": 1.2})
+    assert text == "sign-in from CN 1.2 h after US: 9,800 km/h"
+    assert sentence("speed_max_kmh", 9800.4) == "fastest hop between sign-ins: 9,800 km/h"
+
+
+def test_missing_value_says_unknown():
+    assert sentence("night_share", math.nan) == "night share unknown"
+    assert reason_code("night_share") == "NIGHT_SHARE"
