@@ -188,6 +188,70 @@ def evaluate(
 
 
 @app.command()
+def score(
+    events: EventsOpt,
+    out: Annotated[Path, typer.Option(help="Scores (.parquet, or .csv by extension).")],
+    accounts: AccountsOpt = None,
+    as_of: AsOf = None,
+    model: Annotated[str, typer.Option(help="MLflow model URI.")] = (
+        "models:/persona-risk@champion"),
+    partitions: Annotated[int, typer.Option(help="Account partitions (memory bound).")] = 4,
+    geoip_db: Annotated[Path | None, typer.Option(help="MaxMind-format city database.")] = None,
+) -> None:
+    """Score every account in bulk (the nightly job); writes scores, quarantine and summary."""
+    from models.pyfunc import load_risk_model
+    from models.tracking import configure_tracking
+    from serving.batch import score_events
+
+    configure_tracking()
+    try:
+        risk_model, version = load_risk_model(model)
+    except Exception as err:
+        console.print(f"[red]model {model} could not be loaded:[/red] {err}")
+        raise typer.Exit(2) from err
+    with steps("scoring") as say:
+        try:
+            summary = score_events(events, risk_model, version, out, accounts, _as_of(as_of),
+                                   partitions, geoip_db, say=say)
+        except ValueError as err:
+            console.print(f"[red]nothing scored:[/red] {err}")
+            raise typer.Exit(1) from err
+    console.print_json(data=summary.__dict__)
+
+
+def _print_riskiest(scores: pd.DataFrame, n: int = 10) -> None:
+    table = Table(title=f"the {n} riskiest accounts")
+    for col in ("account_id", "score", "band", "reasons"):
+        table.add_column(col, overflow="fold")
+    for row in scores.sort_values("score", ascending=False).head(n).itertuples():
+        reasons = "; ".join(getattr(row, f"reason_{j}") for j in (1, 2, 3))
+        table.add_row(row.account_id, f"{row.score:.3f}", row.band, reasons)
+    console.print(table)
+
+
+@app.command()
+def serve(
+    model: Annotated[str, typer.Option(help="MLflow model URI.")] = (
+        "models:/persona-risk@champion"),
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8080,
+    state: Annotated[Path, typer.Option(help="SQLite state file.")] = Path("state.sqlite"),
+    insecure_no_auth: Annotated[bool, typer.Option(
+        "--insecure-no-auth", help="Allow no token (loopback addresses only).")] = False,
+    reload_every: Annotated[float, typer.Option(help="Seconds between alias checks.")] = 60.0,
+) -> None:
+    """Serve scores online (FastAPI + uvicorn); needs PERSONA_RISK_API_TOKEN."""
+    from serving.server import StartupError
+    from serving.server import serve as run
+
+    try:
+        run(model, host, port, state, insecure_no_auth, reload_every)
+    except StartupError as err:
+        console.print(f"[red]refusing to start:[/red] {err}")
+        raise typer.Exit(2) from err
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the demo's data and outputs.")] = Path(
         "demo-output"),
@@ -201,6 +265,18 @@ def demo(
     train(events=[data / "events.parquet"], accounts=[data / "accounts.parquet"], as_of=None,
           model_name="persona-risk", report=out / "report", tune=0, val_frac=0.25,
           test_frac=0.35, target_fpr=0.01, queue=50, seed=seed)
+    score(events=[data / "events.parquet"], out=out / "scores.parquet",
+          accounts=[data / "accounts.parquet"], as_of=None,
+          model="models:/persona-risk@champion", partitions=4, geoip_db=None)
+    _print_riskiest(pd.read_parquet(out / "scores.parquet"))
+    console.print(
+        "Serve scores online:\n"
+        "  export PERSONA_RISK_API_TOKEN=change-me\n"
+        "  .venv/bin/persona-risk serve --port 8080\n"
+        "  curl -s -H 'Authorization: Bearer change-me' -H 'Content-Type: application/json' "
+        "localhost:8080/v1/events -d '{\"events\": [{\"account_id\": \"acct-000001\", "
+        "\"ts\": \"2026-03-06T02:00:00Z\", \"ip\": \"203.0.113.7\", \"lat\": 31.23, "
+        "\"lon\": 121.47, \"device_tz\": \"Asia/Shanghai\"}]}'")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,13 @@
 """MLflow tracking and the model registry: where runs go, and the champion/challenger gate.
 
-The tracking URI comes from `MLFLOW_TRACKING_URI`, else the embedded default: a local SQLite
-store (`sqlite:///mlflow.db`) with artifacts beside it. Nothing to install or start. Versions get
+The tracking URI comes from `models.tracking` (`MLFLOW_TRACKING_URI`, else a local SQLite
+store with artifacts beside it: nothing to install or start). Versions get
 the alias `challenger`; `champion` moves only when the challenger beats the current champion on
 the same test accounts (or when there is none). Aliases, not the deprecated stages.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -22,17 +21,12 @@ from mlflow.exceptions import MlflowException
 from features import schema as s
 from models.pyfunc import load_risk_model
 from models.risk_model import FeatureContractError
+from models.tracking import configure_tracking
 
-DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+__all__ = ["configure_tracking", "ensure_experiment", "champion_gate", "GateDecision"]
+
 EXPERIMENT = "persona-risk"
 CHAMPION, CHALLENGER = "champion", "challenger"
-
-
-def configure_tracking() -> str:
-    """Point MLflow at `MLFLOW_TRACKING_URI` or the local SQLite default; returns the URI."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
-    mlflow.set_tracking_uri(uri)
-    return uri
 
 
 def ensure_experiment(name: str = EXPERIMENT) -> str:

@@ -1,0 +1,80 @@
+"""Request and response bodies of the online service (pydantic): the contract's columns in JSON
+types, with the coordinate and size limits checked before anything touches the store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_EVENTS_PER_REQUEST = 1000
+
+
+class EventIn(BaseModel):
+    """One sign-in event; timestamps ISO-8601 (UTC when no offset is given)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    event_id: str | None = Field(None, max_length=200)
+    account_id: str = Field(..., min_length=1, max_length=200)
+    ts: datetime
+    ip: str | None = Field(None, max_length=64)
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    country: str | None = Field(None, min_length=2, max_length=2)
+    device_id: str | None = Field(None, max_length=200)
+    device_tz: str | None = Field(None, max_length=64)
+    user_agent: str | None = Field(None, max_length=1000)
+    success: bool | None = None
+    interactive: bool | None = None
+    asn: int | None = Field(None, ge=0)
+    anonymizer: bool | None = None
+
+
+class AccountIn(BaseModel):
+    """An account record; `account_id` comes from the path."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    created_at: datetime
+    claimed_country: str | None = Field(None, min_length=2, max_length=2)
+    claimed_timezone: str | None = Field(None, max_length=64)
+    claimed_lat: float | None = Field(None, ge=-90, le=90)
+    claimed_lon: float | None = Field(None, ge=-180, le=180)
+    payout_id: str | None = Field(None, max_length=200)
+    phone_id: str | None = Field(None, max_length=200)
+
+
+class EventsIn(BaseModel):
+    events: list[EventIn] = Field(..., min_length=1, max_length=MAX_EVENTS_PER_REQUEST)
+
+
+class ScoreIn(BaseModel):
+    account: AccountIn | None = None
+    events: list[EventIn] = Field(..., min_length=1, max_length=MAX_EVENTS_PER_REQUEST)
+
+
+class Reason(BaseModel):
+    code: str
+    value: float | None
+    contribution: float
+    text: str
+
+
+class AccountScore(BaseModel):
+    account_id: str
+    score: float
+    band: str
+    reasons: list[Reason]
+    model_version: str
+    as_of: datetime
+
+
+class Rejected(BaseModel):
+    row: int
+    reason: str
+
+
+class ScoresOut(BaseModel):
+    scores: list[AccountScore]
+    rejected: list[Rejected] = []

@@ -1,0 +1,197 @@
+"""The online scoring service: FastAPI under uvicorn.
+
+Endpoints: PUT /v1/accounts/{id}, POST /v1/events, POST /v1/score, POST /v1/admin/reload,
+GET /healthz, /readyz, /metrics. Requests need a bearer token; logs carry hashed ids only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+import pandas as pd
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from features import schema as s
+from features.online import FeatureStore, OnlineFeatureState
+from serving.api_models import (
+    AccountIn,
+    AccountScore,
+    EventsIn,
+    Reason,
+    Rejected,
+    ScoreIn,
+    ScoresOut,
+)
+from serving.model_holder import ModelHolder
+
+MAX_BODY_BYTES = 1_000_000
+log = logging.getLogger("persona_risk.serving")
+
+
+def hashed(identifier: str) -> str:
+    """A short stable hash of an id, the only form ids take in logs."""
+    return hashlib.sha256(identifier.encode()).hexdigest()[:12]
+
+
+@dataclass
+class ServiceConfig:
+    token: str | None  # None only with the explicit insecure loopback opt-out
+    reload_every_s: float = 60.0
+
+
+class Metrics:
+    """Prometheus metrics of one app instance."""
+
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.requests = Counter("persona_risk_requests", "Requests", ["endpoint", "status"],
+                                registry=self.registry)
+        self.latency = Histogram("persona_risk_request_seconds", "Request latency", ["endpoint"],
+                                 registry=self.registry,
+                                 buckets=(.001, .0025, .005, .01, .015, .025, .05, .1, .25, 1))
+        self.scores = Counter("persona_risk_scores", "Scores returned", ["band"],
+                              registry=self.registry)
+        self.model = Gauge("persona_risk_model_info", "Serving model", ["version"],
+                           registry=self.registry)
+
+
+def score_accounts(store: FeatureStore, holder: ModelHolder, account_ids: list[str],
+                   metrics: Metrics | None = None) -> list[AccountScore]:
+    """Fresh features and scores of the given accounts from the store."""
+    loaded = holder.current
+    if loaded is None:
+        raise HTTPException(503, "no model loaded")
+    out = []
+    for account_id in account_ids:
+        features = store.features(account_id).features
+        scored = loaded.model.score(features).iloc[0]
+        reasons = [Reason(code=scored[f"reason_{j}_code"],
+                          value=None if pd.isna(scored[f"reason_{j}_value"]) else
+                          float(scored[f"reason_{j}_value"]),
+                          contribution=float(scored[f"reason_{j}_shap"]),
+                          text=scored[f"reason_{j}"]) for j in (1, 2, 3)]
+        out.append(AccountScore(account_id=account_id, score=float(scored["score"]),
+                                band=scored["band"], reasons=reasons,
+                                model_version=loaded.version,
+                                as_of=features["as_of"].iloc[0].to_pydatetime()))
+        if metrics:
+            metrics.scores.labels(scored["band"]).inc()
+    return out
+
+
+def _events_frame(events) -> pd.DataFrame:
+    return pd.DataFrame([e.model_dump() for e in events])
+
+
+def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) -> FastAPI:
+    """The service over a feature store and a model holder."""
+    metrics = Metrics()
+    stop = threading.Event()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if holder.current is None:
+            holder.reload()
+        holder.watch(config.reload_every_s, stop)
+        yield
+        stop.set()
+
+    app = FastAPI(title="persona-risk", version="1", lifespan=lifespan)
+    bearer = HTTPBearer(auto_error=False)
+
+    def authorised(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> None:
+        if config.token is None:
+            return
+        if credentials is None or not hmac.compare_digest(credentials.credentials.encode(),
+                                                          config.token.encode()):
+            raise HTTPException(401, "missing or wrong bearer token",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    @app.middleware("http")
+    async def limit_and_measure(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and int(length) > MAX_BODY_BYTES:
+            return JSONResponse({"detail": f"body larger than {MAX_BODY_BYTES} bytes"}, 413)
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        endpoint = route.path if route is not None else "unmatched"
+        metrics.latency.labels(endpoint).observe(time.perf_counter() - start)
+        metrics.requests.labels(endpoint, str(response.status_code)).inc()
+        return response
+
+    @app.get("/healthz")
+    def healthz() -> dict:
+        return {"status": "alive"}
+
+    @app.get("/readyz")
+    def readyz():
+        ready = holder.current is not None and getattr(store, "writable", lambda: True)()
+        body = {"model": holder.current.version if holder.current else None,
+                "store_writable": ready, "last_model_error": holder.last_error}
+        return JSONResponse(body, 200 if ready else 503)
+
+    @app.get("/metrics")
+    def prometheus() -> PlainTextResponse:
+        metrics.model.clear()
+        if holder.current is not None:
+            metrics.model.labels(holder.current.version).set(1)
+        return PlainTextResponse(generate_latest(metrics.registry).decode(),
+                                 media_type="text/plain; version=0.0.4")
+
+    @app.put("/v1/accounts/{account_id}", dependencies=[Depends(authorised)])
+    def put_account(account_id: str, account: AccountIn) -> dict:
+        try:
+            store.upsert_account({s.ACCOUNT_ID: account_id, **account.model_dump()})
+        except ValueError as err:
+            raise HTTPException(422, str(err)) from err
+        log.info("account %s upserted", hashed(account_id))
+        return {"account_id": account_id, "stored": True}
+
+    @app.post("/v1/events", dependencies=[Depends(authorised)])
+    def post_events(body: EventsIn) -> ScoresOut:
+        touched, quarantine = store.add_events(_events_frame(body.events))
+        rejected = [Rejected(row=int(r), reason=q) for r, q in
+                    zip(quarantine[s.ROW], quarantine[s.REASON], strict=True)]
+        if not touched:
+            raise HTTPException(422, [r.model_dump() for r in rejected])
+        log.info("events stored for %s", ",".join(hashed(a) for a in touched))
+        return ScoresOut(scores=score_accounts(store, holder, touched, metrics),
+                         rejected=rejected)
+
+    @app.post("/v1/score", dependencies=[Depends(authorised)])
+    def post_score(body: ScoreIn) -> ScoresOut:
+        scratch = OnlineFeatureState(store.cfg)
+        if body.account is not None:
+            account_id = body.events[0].account_id
+            try:
+                scratch.upsert_account({s.ACCOUNT_ID: account_id, **body.account.model_dump()})
+            except ValueError as err:
+                raise HTTPException(422, str(err)) from err
+        touched, quarantine = scratch.add_events(_events_frame(body.events))
+        rejected = [Rejected(row=int(r), reason=q) for r, q in
+                    zip(quarantine[s.ROW], quarantine[s.REASON], strict=True)]
+        if not touched:
+            raise HTTPException(422, [r.model_dump() for r in rejected])
+        return ScoresOut(scores=score_accounts(scratch, holder, touched, metrics),
+                         rejected=rejected)
+
+    @app.post("/v1/admin/reload", dependencies=[Depends(authorised)])
+    def reload() -> dict:
+        swapped = holder.reload()
+        return {"swapped": swapped, "model": holder.current.version if holder.current else None,
+                "error": holder.last_error}
+
+    return app

@@ -1,0 +1,166 @@
+"""Nightly batch scoring, partitioned by account so that it scales past memory.
+
+Pass 1 streams the event files in chunks: validation (bad rows to quarantine), geolocation,
+the cross-account reuse pairs (small: one row per key and account), and a spill of the clean
+events into partitions by a stable hash of `account_id`. Pass 2 scores one partition at a
+time with the global pairs and identities, so device, IP and identity reuse stay exact whatever
+the number of partitions. The output and its quarantine are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from features import schema as s
+from features.config import FeatureConfig
+from features.geoip import locate
+from features.io import read_table, table_files, write_table
+from features.pipeline import IDENTITY_COLUMNS, compute_features
+from features.reuse import FIRST_TS, KEY, KIND, PAIR_COLUMNS, reuse_pairs
+from features.validate import validate_accounts, validate_events
+from models.risk_model import N_REASONS, RiskModel
+
+CHUNK_ROWS = 2_000_000
+OUTPUT_COLUMNS = [s.ACCOUNT_ID, "score", "band",
+                  *[f"reason_{j}{part}" for j in range(1, N_REASONS + 1)
+                    for part in ("_code", "")], "model_version", "as_of"]
+
+
+@dataclass
+class BatchSummary:
+    """What a batch run did; printed and written as JSON beside the output."""
+
+    accounts_scored: int = 0
+    per_band: dict = field(default_factory=dict)
+    events: int = 0
+    rows_quarantined: int = 0
+    model_version: str = ""
+    as_of: str = ""
+    partitions: int = 1
+    duration_s: float = 0.0
+    output: str = ""
+    quarantine: str | None = None
+
+
+def partition_of(account_ids: pd.Series | np.ndarray, partitions: int) -> np.ndarray:
+    """Stable partition number (0..partitions-1) of each account id."""
+    values = np.asarray(account_ids, dtype=object)
+    return (pd.util.hash_array(values) % np.uint64(partitions)).astype(np.int64)
+
+
+def _chunks(path: Path) -> Iterator[pd.DataFrame]:
+    if path.name.endswith(".parquet"):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS):
+            yield batch.to_pandas()
+    else:
+        yield from pd.read_csv(path, dtype=str, chunksize=CHUNK_ROWS)
+
+
+def _merge_pairs(pairs: list[pd.DataFrame]) -> pd.DataFrame:
+    if not pairs:
+        return pd.DataFrame(columns=PAIR_COLUMNS).astype({FIRST_TS: "int64"})
+    merged = pd.concat(pairs, ignore_index=True)
+    return merged.groupby([KIND, KEY, s.ACCOUNT_ID], as_index=False, sort=False)[FIRST_TS].min()
+
+
+def spill_events(events: list[Path], spill: Path, partitions: int,
+                 geoip_db: Path | None, now: pd.Timestamp | None,
+                 say: Callable[[str], None]) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Pass 1: validate, locate and partition the events; returns reuse pairs, quarantine and
+    the number of clean events."""
+    pairs, quarantine, clean_rows, offset = [], [], 0, 0
+    for path in table_files(events):
+        for chunk_no, chunk in enumerate(_chunks(path)):
+            clean, bad = validate_events(chunk, now=now)
+            bad.insert(0, "file", str(path))
+            bad[s.ROW] += offset
+            offset += len(chunk)
+            quarantine.append(bad)
+            clean = locate(clean, geoip_db)
+            pairs.append(reuse_pairs(clean))
+            part = partition_of(clean[s.ACCOUNT_ID], partitions)
+            for p in np.unique(part):
+                folder = spill / f"p{p}"
+                folder.mkdir(parents=True, exist_ok=True)
+                clean[part == p].to_parquet(folder / f"{path.stem}-{chunk_no}.parquet",
+                                            index=False)
+            clean_rows += len(clean)
+            say(f"read {offset:,} events ({clean_rows:,} clean)")
+        pairs = [_merge_pairs(pairs)]
+    return _merge_pairs(pairs), pd.concat(quarantine, ignore_index=True), clean_rows
+
+
+def _dedupe(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Duplicates of an event id across chunks: the first is kept, the rest set aside."""
+    dup = events[s.EVENT_ID].duplicated(keep="first")
+    bad = events[dup].astype("str").assign(**{s.REASON: "event_id: duplicate event_id "
+                                                       "(first copy kept)"})
+    return events[~dup], bad
+
+
+def score_events(events: list[Path], model: RiskModel, model_version: str, out: Path,
+                 accounts: list[Path] | None = None, as_of: pd.Timestamp | None = None,
+                 partitions: int = 1, geoip_db: Path | None = None,
+                 now: pd.Timestamp | None = None, cfg: FeatureConfig = FeatureConfig(),
+                 say: Callable[[str], None] = lambda _: None) -> BatchSummary:
+    """Score every account of the event files (and accounts files) as of `as_of` (default:
+    the last event) into `out`: one row per account with score, band, reasons, model version
+    and as_of. Quarantined rows go to `<out>.quarantine.csv`, the summary to
+    `<out>.summary.json`."""
+    start = time.perf_counter()
+    acc = validate_accounts(read_table(accounts)) if accounts else None
+    with tempfile.TemporaryDirectory(prefix=".spill-", dir=out.parent) as tmp:
+        pairs, quarantine, n_events = spill_events(events, Path(tmp), partitions, geoip_db,
+                                                   now, say)
+        if n_events == 0:
+            raise ValueError("events: no readable rows; nothing to score")
+        spilled = Path(tmp)
+        if as_of is None:
+            as_of = max(pd.read_parquet(f, columns=[s.TS])[s.TS].max()
+                        for f in spilled.rglob("*.parquet"))
+        as_of = pd.Timestamp(as_of)
+        if acc is not None:
+            late = acc.loc[acc[s.CREATED_AT] > as_of, s.ACCOUNT_ID]
+            pairs = pairs[~pairs[s.ACCOUNT_ID].isin(late)]
+        identities = acc[IDENTITY_COLUMNS] if acc is not None else None
+        scored, extra_bad = [], []
+        acc_part = partition_of(acc[s.ACCOUNT_ID], partitions) if acc is not None else None
+        for p in range(partitions):
+            folder = spilled / f"p{p}"
+            part_events = (pd.read_parquet(folder) if folder.exists()
+                           else pd.DataFrame(columns=s.names(s.EVENT_COLUMNS)))
+            part_events, dup = _dedupe(part_events)
+            extra_bad.append(dup)
+            part_acc = acc[acc_part == p] if acc is not None else None
+            if part_events.empty and (part_acc is None or part_acc.empty):
+                continue
+            features = compute_features(part_events, part_acc, as_of, cfg, pairs=pairs,
+                                        identities=identities).features
+            scored.append(model.score(features))
+            say(f"scored partition {p + 1}/{partitions}")
+    result = pd.concat(scored, ignore_index=True).sort_values(s.ACCOUNT_ID, kind="stable")
+    result = result.assign(model_version=model_version, as_of=as_of)[OUTPUT_COLUMNS]
+    write_table(result.reset_index(drop=True), out)
+    quarantine = pd.concat([quarantine, *extra_bad], ignore_index=True)
+    summary = BatchSummary(
+        accounts_scored=len(result), per_band=result["band"].value_counts().to_dict(),
+        events=n_events, rows_quarantined=len(quarantine), model_version=model_version,
+        as_of=str(as_of), partitions=partitions, output=str(out))
+    if len(quarantine):
+        summary.quarantine = str(write_table(quarantine.astype("str"),
+                                             out.with_name(out.stem + ".quarantine.csv")))
+    summary.duration_s = round(time.perf_counter() - start, 3)
+    summary_path = out.with_name(out.stem + ".summary.json")
+    tmp_summary = summary_path.with_name("." + summary_path.name + ".tmp")
+    tmp_summary.write_text(json.dumps(asdict(summary), indent=1))
+    tmp_summary.replace(summary_path)
+    return summary

@@ -1,0 +1,62 @@
+"""Starting the online service: token, store, model, then uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from pathlib import Path
+
+import uvicorn
+
+from models.tracking import configure_tracking
+from serving.app import ServiceConfig, create_app
+from serving.model_holder import ModelHolder
+from serving.store import SqliteFeatureStore
+
+TOKEN_ENV, TOKEN_FILE_ENV = "PERSONA_RISK_API_TOKEN", "PERSONA_RISK_API_TOKEN_FILE"
+
+
+class StartupError(RuntimeError):
+    """The service refuses to start; the message says why."""
+
+
+def read_token() -> str | None:
+    """The API token from `PERSONA_RISK_API_TOKEN`, or the file `PERSONA_RISK_API_TOKEN_FILE`."""
+    token = os.environ.get(TOKEN_ENV)
+    if not token and os.environ.get(TOKEN_FILE_ENV):
+        token = Path(os.environ[TOKEN_FILE_ENV]).read_text().strip()
+    return token or None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def build_service(model_uri: str, host: str, state: Path, insecure_no_auth: bool,
+                  reload_every_s: float):
+    """Check the token rule, open the store and load the model; returns the app."""
+    token = read_token()
+    if token is None and not (insecure_no_auth and is_loopback(host)):
+        raise StartupError(
+            f"no API token: set {TOKEN_ENV} (or {TOKEN_FILE_ENV}); without one the server only "
+            "starts on a loopback address with --insecure-no-auth")
+    configure_tracking()
+    holder = ModelHolder(model_uri)
+    if not holder.reload():
+        raise StartupError(f"model {model_uri} could not be loaded: {holder.last_error}")
+    store = SqliteFeatureStore(state)
+    return create_app(store, holder, ServiceConfig(token, reload_every_s))
+
+
+def serve(model_uri: str, host: str, port: int, state: Path, insecure_no_auth: bool = False,
+          reload_every_s: float = 60.0) -> None:
+    """Run the service until interrupted (access log off: paths carry account ids)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    app = build_service(model_uri, host, state, insecure_no_auth, reload_every_s)
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")

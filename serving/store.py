@@ -1,0 +1,145 @@
+"""The online feature state in an embedded SQLite file (WAL mode, synchronous FULL).
+
+It implements the storage primitives of `features.online.FeatureStore`, so features come from
+the same code as in batch. An event is stored, with its reuse pairs, in one transaction before
+the reply, so an acknowledged event survives a restart or a SIGKILL right after the reply.
+Event ids are the primary key: a retried event is ignored. Each thread has its own connection;
+SQLite serialises writers, so concurrent requests for one account never lose an update.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+import pandas as pd
+
+from features import schema as s
+from features.config import FeatureConfig
+from features.online import ACCOUNT_NAMES, EVENT_NAMES, FeatureStore
+from features.reuse import FIRST_TS, KEY, KIND, PAIR_COLUMNS
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    event_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, ts INTEGER NOT NULL, row TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_account ON events(account_id);
+CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
+CREATE TABLE IF NOT EXISTS pairs (
+    kind TEXT NOT NULL, key TEXT NOT NULL, account_id TEXT NOT NULL, first_ts INTEGER NOT NULL,
+    PRIMARY KEY (kind, key, account_id));
+CREATE TABLE IF NOT EXISTS accounts (
+    account_id TEXT PRIMARY KEY, payout_id TEXT, phone_id TEXT, row TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS accounts_payout ON accounts(payout_id);
+CREATE INDEX IF NOT EXISTS accounts_phone ON accounts(phone_id);
+"""
+BUSY_TIMEOUT_S = 30.0
+
+
+class SqliteFeatureStore(FeatureStore):
+    """Online feature state in one SQLite file at `path`."""
+
+    def __init__(self, path: Path | str, cfg: FeatureConfig = FeatureConfig()):
+        super().__init__(cfg)
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._conn() as conn:
+            conn.executescript(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            self._local.conn = conn
+        return conn
+
+    def writable(self) -> bool:
+        """True when a write transaction can be opened (for readiness checks)."""
+        try:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+            return True
+        except sqlite3.Error:
+            return False
+
+    def known_event_ids(self, event_ids: list[str]) -> set[str]:
+        if not event_ids:
+            return set()
+        marks = ",".join("?" * len(event_ids))
+        rows = self._conn().execute(f"SELECT event_id FROM events WHERE event_id IN ({marks})",
+                                    event_ids)
+        return {r[0] for r in rows}
+
+    def put(self, events: list[list], pairs: pd.DataFrame) -> None:
+        id_col, acc_col = EVENT_NAMES.index(s.EVENT_ID), EVENT_NAMES.index(s.ACCOUNT_ID)
+        ts_col = EVENT_NAMES.index(s.TS)
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(
+                "INSERT OR IGNORE INTO events(event_id, account_id, ts, row) VALUES (?,?,?,?)",
+                [(r[id_col], r[acc_col], r[ts_col], json.dumps(r)) for r in events])
+            conn.executemany(
+                "INSERT INTO pairs(kind, key, account_id, first_ts) VALUES (?,?,?,?) "
+                "ON CONFLICT(kind, key, account_id) DO UPDATE SET "
+                "first_ts = MIN(first_ts, excluded.first_ts)",
+                [(k, key, a, int(t)) for k, key, a, t in
+                 pairs[PAIR_COLUMNS].itertuples(index=False, name=None)])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def history(self, account_id: str) -> list[list]:
+        rows = self._conn().execute("SELECT row FROM events WHERE account_id = ?", (account_id,))
+        return [json.loads(r[0]) for r in rows]
+
+    def pairs_for(self, kind: str, keys: list[str]) -> pd.DataFrame:
+        out = []
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            out += self._conn().execute(
+                f"SELECT kind, key, account_id, first_ts FROM pairs "
+                f"WHERE kind = ? AND key IN ({marks})", [kind, *chunk]).fetchall()
+        return pd.DataFrame(out, columns=PAIR_COLUMNS).astype(
+            {KIND: "str", KEY: "str", s.ACCOUNT_ID: "str", FIRST_TS: "int64"})
+
+    def accounts_sharing(self, column: str, values: list[str]) -> list[str]:
+        if column not in (s.PAYOUT_ID, s.PHONE_ID) or not values:
+            return []
+        marks = ",".join("?" * len(values))
+        rows = self._conn().execute(
+            f"SELECT account_id FROM accounts WHERE {column} IN ({marks})", values)
+        return [r[0] for r in rows]
+
+    def account_rows(self, account_ids: list[str]) -> list[list]:
+        if not account_ids:
+            return []
+        marks = ",".join("?" * len(account_ids))
+        rows = self._conn().execute(
+            f"SELECT row FROM accounts WHERE account_id IN ({marks}) ORDER BY account_id",
+            account_ids)
+        return [json.loads(r[0]) for r in rows]
+
+    def put_account(self, row: list) -> None:
+        record = dict(zip(ACCOUNT_NAMES, row, strict=True))
+        self._conn().execute(
+            "INSERT INTO accounts(account_id, payout_id, phone_id, row) VALUES (?,?,?,?) "
+            "ON CONFLICT(account_id) DO UPDATE SET payout_id = excluded.payout_id, "
+            "phone_id = excluded.phone_id, row = excluded.row",
+            (record[s.ACCOUNT_ID], record[s.PAYOUT_ID], record[s.PHONE_ID], json.dumps(row)))
+
+    def watermark(self) -> int | None:
+        return self._conn().execute("SELECT MAX(ts) FROM events").fetchone()[0]
+
+    def event_count(self, account_id: str) -> int:
+        """Stored events of an account."""
+        return self._conn().execute("SELECT COUNT(*) FROM events WHERE account_id = ?",
+                                    (account_id,)).fetchone()[0]
