@@ -13,12 +13,10 @@ import threading
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated
 
 import pandas as pd
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from features import schema as s
@@ -107,22 +105,18 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         stop.set()
 
     app = FastAPI(title="persona-risk", version="1", lifespan=lifespan)
-    bearer = HTTPBearer(auto_error=False)
-
-    def authorised(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> None:
-        if config.token is None:
-            return
-        if credentials is None or not hmac.compare_digest(credentials.credentials.encode(),
-                                                          config.token.encode()):
-            raise HTTPException(401, "missing or wrong bearer token",
-                                headers={"WWW-Authenticate": "Bearer"})
+    expected = f"Bearer {config.token}".encode() if config.token else None
 
     @app.middleware("http")
-    async def limit_and_measure(request: Request, call_next):
+    async def authorise_limit_measure(request: Request, call_next):
+        # auth runs before routing and body validation: no information leaks to anonymous callers
+        if expected is not None and request.url.path.startswith("/v1/"):
+            given = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                return JSONResponse({"detail": "missing or wrong bearer token"}, 401,
+                                    headers={"WWW-Authenticate": "Bearer"})
         length = request.headers.get("content-length")
-        if length is not None and int(length) > MAX_BODY_BYTES:
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
             return JSONResponse({"detail": f"body larger than {MAX_BODY_BYTES} bytes"}, 413)
         start = time.perf_counter()
         response = await call_next(request)
@@ -151,7 +145,7 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         return PlainTextResponse(generate_latest(metrics.registry).decode(),
                                  media_type="text/plain; version=0.0.4")
 
-    @app.put("/v1/accounts/{account_id}", dependencies=[Depends(authorised)])
+    @app.put("/v1/accounts/{account_id}")
     def put_account(account_id: str, account: AccountIn) -> dict:
         try:
             store.upsert_account({s.ACCOUNT_ID: account_id, **account.model_dump()})
@@ -160,7 +154,7 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         log.info("account %s upserted", hashed(account_id))
         return {"account_id": account_id, "stored": True}
 
-    @app.post("/v1/events", dependencies=[Depends(authorised)])
+    @app.post("/v1/events")
     def post_events(body: EventsIn) -> ScoresOut:
         touched, quarantine = store.add_events(_events_frame(body.events))
         rejected = [Rejected(row=int(r), reason=q) for r, q in
@@ -171,7 +165,7 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         return ScoresOut(scores=score_accounts(store, holder, touched, metrics),
                          rejected=rejected)
 
-    @app.post("/v1/score", dependencies=[Depends(authorised)])
+    @app.post("/v1/score")
     def post_score(body: ScoreIn) -> ScoresOut:
         scratch = OnlineFeatureState(store.cfg)
         if body.account is not None:
@@ -188,7 +182,7 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         return ScoresOut(scores=score_accounts(scratch, holder, touched, metrics),
                          rejected=rejected)
 
-    @app.post("/v1/admin/reload", dependencies=[Depends(authorised)])
+    @app.post("/v1/admin/reload")
     def reload() -> dict:
         swapped = holder.reload()
         return {"swapped": swapped, "model": holder.current.version if holder.current else None,
