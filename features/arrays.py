@@ -1,4 +1,8 @@
-"""Events as sorted numpy arrays, one contiguous segment per account: the input of every signal."""
+"""Events as sorted numpy arrays, one contiguous segment per account: the input of every signal.
+
+Text columns become integer codes into their distinct values once, so that sorting and every
+signal work on numbers; only the distinct values are ever handled as Python strings.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +17,32 @@ from features.segments import segment_starts
 
 
 @dataclass
+class Keys:
+    """A factorized text column: `codes` into `values` (-1 when missing)."""
+
+    codes: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def of(cls, series: pd.Series) -> Keys:
+        codes, uniques = pd.factorize(series)
+        return cls(codes.astype(np.int64), np.asarray(uniques, dtype=object))
+
+    def take(self, order: np.ndarray) -> Keys:
+        return Keys(self.codes[order], self.values)
+
+    def strings(self) -> np.ndarray:
+        """One value per row (None when missing)."""
+        return np.append(self.values, None)[self.codes]
+
+
+@dataclass
 class EventArrays:
     """Events sorted by account, time and event id.
 
     seg: account number of each event (0..n_accounts-1), `starts` its segment boundaries;
     ts_ns: nanoseconds since the epoch, UTC; lat/lon in degrees (NaN when unknown);
-    *_code: factorized keys (-1 when missing); zones as IANA names (None when missing).
+    keys: factorized text columns (ip, prefix, device, device_tz, country, event_id).
     """
 
     account_ids: np.ndarray
@@ -27,15 +51,15 @@ class EventArrays:
     ts_ns: np.ndarray
     lat: np.ndarray
     lon: np.ndarray
-    country: np.ndarray
-    ip_code: np.ndarray
-    prefix_code: np.ndarray
-    device_code: np.ndarray
-    device_tz: np.ndarray
     success: np.ndarray
     interactive: np.ndarray
     anonymizer: np.ndarray
-    frame: pd.DataFrame
+    ip: Keys
+    prefix: Keys
+    device: Keys
+    device_tz: Keys
+    country: Keys
+    event_id: Keys
 
     @property
     def n_accounts(self) -> int:
@@ -47,44 +71,49 @@ def timestamps_ns(series: pd.Series) -> np.ndarray:
     return pd.DatetimeIndex(series).as_unit("ns").asi8
 
 
-def sort_events(events: pd.DataFrame, account_ids: np.ndarray) -> pd.DataFrame:
-    """Events ordered by `account_ids` order, then time, then event id; unknown accounts dropped."""
-    seg = pd.Index(account_ids).get_indexer(events[s.ACCOUNT_ID])
-    ts = timestamps_ns(events[s.TS])
-    order = np.lexsort((ts, seg))
-    seg_o, ts_o = seg[order], ts[order]
-    tied = np.zeros(len(order), bool)
-    if len(order) > 1:
-        same = (seg_o[1:] == seg_o[:-1]) & (ts_o[1:] == ts_o[:-1])
+def account_numbers(events: pd.DataFrame, account_ids: np.ndarray) -> np.ndarray:
+    """Position of each event's account in `account_ids` (-1 when absent)."""
+    keys = Keys.of(events[s.ACCOUNT_ID])
+    return np.append(pd.Index(account_ids).get_indexer(keys.values), -1)[keys.codes]
+
+
+def event_order(seg: np.ndarray, ts_ns: np.ndarray, event_ids: Keys) -> np.ndarray:
+    """Row order by account number, time, then event id (ties only), whatever the input order."""
+    order = np.lexsort((ts_ns, seg))
+    seg_o, ts_o = seg[order], ts_ns[order]
+    same = (seg_o[1:] == seg_o[:-1]) & (ts_o[1:] == ts_o[:-1])
+    if same.any():
+        tied = np.zeros(len(order), bool)
         tied[1:] |= same
         tied[:-1] |= same
-    if tied.any():  # ties in (account, time) are broken by event id, whatever the input order
-        ids = events[s.EVENT_ID].to_numpy()[order]
         rank = np.zeros(len(order), np.int64)
-        rank[tied] = pd.Series(ids[tied]).rank(method="first").to_numpy().astype(np.int64)
+        ids = event_ids.strings()[order[tied]]
+        rank[tied] = pd.Series(ids).rank(method="first").to_numpy().astype(np.int64)
         order = order[np.lexsort((rank, ts_o, seg_o))]
-    order = order[seg[order] >= 0]
-    return events.iloc[order].reset_index(drop=True)
-
-
-def _codes(series: pd.Series) -> np.ndarray:
-    return pd.factorize(series)[0].astype(np.int64)
+    return order
 
 
 def to_arrays(events: pd.DataFrame, account_ids: np.ndarray) -> EventArrays:
-    """Sort canonical events and lay them out as arrays for the signal functions."""
-    ev = sort_events(events, account_ids)
-    seg = pd.Index(account_ids).get_indexer(ev[s.ACCOUNT_ID]).astype(np.int64)
-    ip = ev[s.IP]
+    """Sort canonical events and lay them out as arrays; events of other accounts are dropped."""
+    seg = account_numbers(events, account_ids)
+    ts = timestamps_ns(events[s.TS])
+    event_id = Keys.of(events[s.EVENT_ID])
+    order = event_order(seg, ts, event_id)
+    order = order[seg[order] >= 0]
+    ip = Keys.of(events[s.IP])
+    prefix_values = ip_prefix(pd.Series(ip.values, dtype=object))
+    prefix_codes, prefix_uniques = pd.factorize(prefix_values)
+    prefix = Keys(np.append(prefix_codes, -1)[ip.codes].astype(np.int64),
+                  np.asarray(prefix_uniques, dtype=object))
     return EventArrays(
-        account_ids=np.asarray(account_ids), seg=seg,
-        starts=segment_starts(seg, len(account_ids)),
-        ts_ns=timestamps_ns(ev[s.TS]),
-        lat=ev[s.LAT].to_numpy(float), lon=ev[s.LON].to_numpy(float),
-        country=ev[s.COUNTRY].to_numpy(object),
-        ip_code=_codes(ip), prefix_code=_codes(ip_prefix(ip)),
-        device_code=_codes(ev[s.DEVICE_ID]),
-        device_tz=ev[s.DEVICE_TZ].to_numpy(object),
-        success=ev[s.SUCCESS].to_numpy(bool), interactive=ev[s.INTERACTIVE].to_numpy(bool),
-        anonymizer=ev[s.ANONYMIZER].to_numpy(bool), frame=ev,
+        account_ids=np.asarray(account_ids), seg=seg[order],
+        starts=segment_starts(seg[order], len(account_ids)), ts_ns=ts[order],
+        lat=events[s.LAT].to_numpy(float)[order], lon=events[s.LON].to_numpy(float)[order],
+        success=events[s.SUCCESS].to_numpy(bool)[order],
+        interactive=events[s.INTERACTIVE].to_numpy(bool)[order],
+        anonymizer=events[s.ANONYMIZER].to_numpy(bool)[order],
+        ip=ip.take(order), prefix=prefix.take(order),
+        device=Keys.of(events[s.DEVICE_ID]).take(order),
+        device_tz=Keys.of(events[s.DEVICE_TZ]).take(order),
+        country=Keys.of(events[s.COUNTRY]).take(order), event_id=event_id.take(order),
     )

@@ -35,4 +35,4 @@ def load_inputs(events: Path | str | list, accounts: Path | str | list | None = 
 def build_features(inputs: Inputs, as_of: pd.Timestamp | None = None,
                    cfg: FeatureConfig = FeatureConfig()) -> FeatureResult:
     """Account features of validated inputs as of `as_of` (default: the last event)."""
-    return compute_features(inputs.events, inputs.accounts, as_of, cfg)
+    return compute_features(inputs.events, inputs.accounts, as_of, cfg, with_signals=False)

@@ -21,8 +21,12 @@ def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-@lru_cache(maxsize=1_000_000)
-def _prefix_of(ip: str) -> str | None:
+def _prefix_of(ip) -> str | None:
+    if not isinstance(ip, str):
+        return None
+    parts = ip.split(".")
+    if len(parts) == 4 and all(p.isdigit() and int(p) < 256 and len(p) <= 3 for p in parts):
+        return f"{parts[0]}.{parts[1]}.{parts[2]}.0/24"  # IPv4 fast path
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError:
@@ -46,31 +50,32 @@ def _zone_at(lat_cell: int, lon_cell: int) -> str | None:
     return zone or None
 
 
-def timezone_at(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """IANA zone at each location (offline polygons from tzfpy); None where lat/lon is missing."""
+def timezone_at(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """IANA zone at each location (offline polygons from tzfpy), as codes into zone names;
+    code -1 where lat/lon is missing or no zone is known."""
     lat, lon = np.asarray(lat, float), np.asarray(lon, float)
-    out = np.full(len(lat), None, dtype=object)
     ok = ~(np.isnan(lat) | np.isnan(lon))
-    if not ok.any():
-        return out
-    cells = np.stack([np.round(lat[ok] / TZ_GRID_DEGREES), np.round(lon[ok] / TZ_GRID_DEGREES)], 1)
-    uniq, inverse = np.unique(cells.astype(np.int64), axis=0, return_inverse=True)
-    zones = np.array([_zone_at(int(a), int(b)) for a, b in uniq], dtype=object)
-    out[ok] = zones[inverse.ravel()]
-    return out
+    cells = np.full(len(lat), -1, np.int64)
+    lat_cell = np.round(lat[ok] / TZ_GRID_DEGREES).astype(np.int64)
+    lon_cell = np.round(lon[ok] / TZ_GRID_DEGREES).astype(np.int64)
+    cells[ok] = (lat_cell + 9000) * 40_000 + (lon_cell + 18_000)
+    cell_codes, uniq = pd.factorize(cells)
+    zones = [_zone_at(int(c // 40_000) - 9000, int(c % 40_000) - 18_000) if c >= 0 else None
+             for c in uniq]
+    zone_codes, zone_names = pd.factorize(pd.Series(zones, dtype=object))
+    return zone_codes[cell_codes].astype(np.int64), np.asarray(zone_names, dtype=object)
 
 
-def utc_offset_hours(zones: np.ndarray, ts_ns: np.ndarray) -> np.ndarray:
-    """UTC offset in hours of each zone at each instant (ns since epoch, UTC), DST included.
-
-    NaN where the zone is missing.
-    """
-    codes, uniques = pd.factorize(pd.Series(zones, dtype="str"))
+def utc_offset_hours(codes: np.ndarray, zones: np.ndarray, ts_ns: np.ndarray) -> np.ndarray:
+    """UTC offset in hours at each instant (ns since epoch, UTC) of the zone `zones[code]`,
+    DST included; NaN where the code is -1."""
     out = np.full(len(codes), np.nan)
     order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-    for code, zone in enumerate(uniques):
+    bounds = np.searchsorted(codes[order], np.arange(len(zones) + 1))
+    for code, zone in enumerate(zones):
         rows = order[bounds[code]:bounds[code + 1]]
+        if len(rows) == 0 or zone is None:
+            continue
         utc = pd.DatetimeIndex(ts_ns[rows].astype("datetime64[ns]"), tz="UTC")
         local_ns = utc.tz_convert(zone).tz_localize(None).asi8
         out[rows] = (local_ns - ts_ns[rows]) / 3.6e12

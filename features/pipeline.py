@@ -35,7 +35,8 @@ IDENTITY_COLUMNS = [s.ACCOUNT_ID, s.CREATED_AT, s.PAYOUT_ID, s.PHONE_ID]
 
 @dataclass
 class FeatureResult:
-    """Event-level signals (one row per event, sorted) and account features (one per account)."""
+    """Event-level signals (one row per event, sorted; empty when not asked for) and account
+    features (one row per account)."""
 
     signals: pd.DataFrame
     features: pd.DataFrame
@@ -72,6 +73,7 @@ def compute_features(
     cfg: FeatureConfig = FeatureConfig(),
     pairs: pd.DataFrame | None = None,
     identities: pd.DataFrame | None = None,
+    with_signals: bool = True,
 ) -> FeatureResult:
     """Signals and account features of canonical (validated) events as of `as_of` (UTC).
 
@@ -79,6 +81,7 @@ def compute_features(
     need the account record (age, claimed zone, home) are NaN. `pairs` (see
     `features.reuse.reuse_pairs`) and `identities` (account_id, created_at, payout_id, phone_id of
     every account that may share an id) default to those of `events` and `accounts`.
+    `with_signals=False` skips building the event-level table (batch scoring needs none).
     """
     as_of = pd.Timestamp(default_as_of(events) if as_of is None else as_of)
     as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
@@ -122,7 +125,10 @@ def compute_features(
         features[name] = feats[name].astype("float64")
     for name, values in fastest_hop(ev, sig).items():
         features[name] = values
-    signals = ev.frame[[s.EVENT_ID, s.ACCOUNT_ID, s.TS]].copy()
-    for name, values in sig.items():
-        signals[name] = values
+    if not with_signals:
+        return FeatureResult(signals=pd.DataFrame(), features=features)
+    signals = pd.DataFrame({
+        s.EVENT_ID: pd.Categorical.from_codes(ev.event_id.codes, ev.event_id.values),
+        s.ACCOUNT_ID: pd.Categorical.from_codes(ev.seg, account_ids.astype(str)),
+        s.TS: pd.to_datetime(ev.ts_ns, unit="ns", utc=True), **sig})
     return FeatureResult(signals=signals, features=features)

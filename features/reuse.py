@@ -14,7 +14,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from features import schema as s
-from features.arrays import EventArrays, timestamps_ns
+from features.arrays import EventArrays, Keys, timestamps_ns
 from features.geo import ip_prefix
 from features.segments import seg_count, seg_max, seg_mean, seg_nunique
 
@@ -49,19 +49,20 @@ def reuse_pairs(events: pd.DataFrame) -> pd.DataFrame:
     return out.astype({KIND: "str", KEY: "str", s.ACCOUNT_ID: "str", FIRST_TS: "int64"})
 
 
-def accounts_at(event_key: pd.Series, ts_ns: np.ndarray, pairs: pd.DataFrame) -> np.ndarray:
-    """For each event, the number of distinct accounts first seen on its key at or before it
-    (the event's own account included); NaN when the event has no key."""
-    uniq_keys, pair_codes = np.unique(pairs[KEY].to_numpy(str), return_inverse=True)
+def accounts_at(keys: Keys, ts_ns: np.ndarray, pairs: pd.DataFrame) -> np.ndarray:
+    """For each event, the number of distinct accounts first seen on its key (`keys`, one code
+    per event) at or before it, its own account included; NaN when the event has no key."""
+    pair_codes, pair_keys = pd.factorize(pairs[KEY])
     first = pairs[FIRST_TS].to_numpy(np.int64)
     times = np.unique(first)
     width = len(times) + 1
-    pair_comp = pair_codes.astype(np.int64) * width + np.searchsorted(times, first, "right")
-    pair_comp.sort()
-    ev_code = pd.Index(uniq_keys).get_indexer(event_key.to_numpy(object))
+    pair_comp = np.sort(pair_codes.astype(np.int64) * width
+                        + np.searchsorted(times, first, "right"))
+    to_pair = np.append(pd.Index(pair_keys).get_indexer(keys.values), -1)
+    ev_code = to_pair[keys.codes]
     out = np.full(len(ev_code), np.nan)
     ok = ev_code >= 0
-    code = ev_code[ok].astype(np.int64)
+    code = ev_code[ok]
     rank = np.searchsorted(times, ts_ns[ok], "right")
     out[ok] = (np.searchsorted(pair_comp, code * width + rank, "right")
                - np.searchsorted(pair_comp, code * width, "left"))
@@ -70,8 +71,10 @@ def accounts_at(event_key: pd.Series, ts_ns: np.ndarray, pairs: pd.DataFrame) ->
 
 def event_reuse(ev: EventArrays, pairs: pd.DataFrame) -> dict[str, np.ndarray]:
     """Per event: accounts seen so far on its device, IP and prefix (counts, point in time)."""
-    keys = event_keys(ev.frame)
-    return {f"{kind}_accounts": accounts_at(keys[kind], ev.ts_ns, pairs[pairs[KIND] == kind])
+    keys = {DEVICE: ev.device, IPADDR: ev.ip, PREFIX: ev.prefix}
+    by_kind = dict(tuple(pairs.groupby(KIND, sort=False)))
+    empty = pairs.iloc[:0]
+    return {f"{kind}_accounts": accounts_at(keys[kind], ev.ts_ns, by_kind.get(kind, empty))
             for kind in REUSE_KINDS}
 
 
@@ -110,7 +113,7 @@ def account_reuse(ev: EventArrays, sig: dict[str, np.ndarray]) -> dict[str, np.n
     for kind in REUSE_KINDS:
         out[f"{kind}_accounts_max"] = seg_max(sig[f"{kind}_accounts"], ev.starts)
         out[f"{kind}_accounts_mean"] = seg_mean(sig[f"{kind}_accounts"], ev.starts)
-    for name, codes in (("devices_distinct", ev.device_code), ("ips_distinct", ev.ip_code)):
+    for name, codes in (("devices_distinct", ev.device.codes), ("ips_distinct", ev.ip.codes)):
         known = seg_count(codes >= 0, ev.starts) > 0
         out[name] = np.where(known, seg_nunique(codes, ev.starts), np.nan)
     return out

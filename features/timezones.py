@@ -7,8 +7,9 @@ hours and not wrapped: Asia/Shanghai against America/New_York is 13 h in winter,
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from features.arrays import EventArrays
+from features.arrays import EventArrays, Keys
 from features.config import FeatureConfig
 from features.geo import timezone_at, utc_offset_hours
 from features.segments import seg_max, seg_mean
@@ -24,10 +25,11 @@ def event_timezones(ev: EventArrays, claimed_tz: np.ndarray) -> dict[str, np.nda
     """Per event: absolute offset differences (hours) device-IP, device-claimed and IP-claimed,
     and the local hour of the event in the claimed zone (0-24, fractional); NaN when a zone is
     unknown. `claimed_tz` holds the claimed zone of each account (None when unknown)."""
-    ip_zone = timezone_at(ev.lat, ev.lon)
-    device = utc_offset_hours(ev.device_tz, ev.ts_ns)
-    ip = utc_offset_hours(ip_zone, ev.ts_ns)
-    claimed = utc_offset_hours(claimed_tz[ev.seg], ev.ts_ns)
+    ip_codes, ip_zones = timezone_at(ev.lat, ev.lon)
+    claimed = Keys.of(pd.Series(claimed_tz, dtype=object))
+    device = utc_offset_hours(ev.device_tz.codes, ev.device_tz.values, ev.ts_ns)
+    ip = utc_offset_hours(ip_codes, ip_zones, ev.ts_ns)
+    claimed = utc_offset_hours(claimed.codes[ev.seg], claimed.values, ev.ts_ns)
     utc_hour = (ev.ts_ns % (86_400 * 10**9)) / 3.6e12
     return {
         DEVICE_IP_TZ_DIFF_H: np.abs(device - ip),

@@ -53,12 +53,12 @@ def event_travel(ev: EventArrays, cfg: FeatureConfig) -> dict[str, np.ndarray]:
     km[hop] = haversine_km(ev.lat[p], ev.lon[p], ev.lat[hop], ev.lon[hop])
     hours[hop] = (ev.ts_ns[hop] - ev.ts_ns[p]) / 3.6e12
     same_place = np.zeros(len(eligible), bool)
-    same_place[hop] = ((ev.ip_code[p] == ev.ip_code[hop]) & (ev.ip_code[hop] >= 0)) | (
+    same_place[hop] = ((ev.ip.codes[p] == ev.ip.codes[hop]) & (ev.ip.codes[hop] >= 0)) | (
         km[hop] < cfg.geo_floor_km)
     km[same_place] = 0.0
     speed = travel_speed_kmh(km, hours, cfg.min_hop_hours)
     from_country = np.full(len(eligible), None, dtype=object)
-    from_country[hop] = ev.country[p]
+    from_country[hop] = ev.country.strings()[p]
     return {HOP_KM: km, HOP_HOURS: hours, HOP_SPEED_KMH: speed, HOP_FROM_COUNTRY: from_country}
 
 
@@ -71,12 +71,9 @@ def account_travel(ev: EventArrays, sig: dict[str, np.ndarray], claimed_lat: np.
     speed = sig[HOP_SPEED_KMH]
     hops = seg_count(~np.isnan(speed), starts)
     impossible = seg_count(speed > cfg.impossible_kmh, starts)
-    country_known = ev.country != None  # noqa: E711 (elementwise over an object array)
-    country_codes = np.full(len(ev.country), -1, np.int64)
-    if country_known.any():
-        _, inverse = np.unique(ev.country[country_known].astype(str), return_inverse=True)
-        country_codes[country_known] = inverse
-    high_risk = np.isin(ev.country, cfg.high_risk_countries)
+    country_known = ev.country.codes >= 0
+    high_risk = np.append(np.isin(ev.country.values, cfg.high_risk_countries),
+                          False)[ev.country.codes]
     n_country = seg_count(country_known, starts)
     eligible = eligible_for_travel(ev)
     typical_lat = seg_quantile(np.where(eligible, ev.lat, np.nan), starts, 0.5)
@@ -87,7 +84,7 @@ def account_travel(ev: EventArrays, sig: dict[str, np.ndarray], claimed_lat: np.
             "speed_p95_kmh": seg_quantile(speed, starts, cfg.speed_quantile),
             "impossible_hops": impossible,
             "impossible_hop_share": np.where(hops > 0, impossible / hops, np.nan),
-            "countries_distinct": seg_nunique(country_codes, starts),
+            "countries_distinct": seg_nunique(ev.country.codes, starts),
             "high_risk_country_share": np.where(
                 n_country > 0, seg_count(high_risk, starts) / n_country, np.nan),
             "anonymizer_share": seg_mean(ev.anonymizer.astype(float), starts),
@@ -109,6 +106,6 @@ def fastest_hop(ev: EventArrays, sig: dict[str, np.ndarray]) -> dict[str, np.nda
     out_to = np.full(ev.n_accounts, None, dtype=object)
     hours = np.full(ev.n_accounts, np.nan)
     out_from[has] = sig[HOP_FROM_COUNTRY][best[has]]
-    out_to[has] = ev.country[best[has]]
+    out_to[has] = ev.country.strings()[best[has]]
     hours[has] = sig[HOP_HOURS][best[has]]
     return dict(zip(FASTEST_HOP_COLUMNS, (out_from, out_to, hours), strict=True))

@@ -46,15 +46,15 @@ def _text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, text
 
 
+def _as_str(series: pd.Series) -> pd.Series:
+    """Text with surrounding blanks stripped; blank and absent values become missing (NaN)."""
+    text = series.astype("str").str.strip()
+    return text.mask(text.eq("").fillna(False).to_numpy(bool))
+
+
 def _missing(series: pd.Series) -> np.ndarray:
     """True where a value is absent: NaN, None or a blank string."""
-    return _text_codes(series)[0] < 0
-
-
-def _as_str(series: pd.Series) -> pd.Series:
-    codes, text = _text_codes(series)
-    text[-1] = None
-    return pd.Series(text[codes], index=series.index, dtype="str")
+    return _as_str(series).isna().to_numpy()
 
 
 def _as_timestamp(series: pd.Series) -> pd.Series:
@@ -172,8 +172,8 @@ def validate_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
 def fill_event_ids(events: pd.DataFrame, given: pd.Series | None) -> pd.Series:
     """Event ids: `given` where present, else a hash of the canonical event's content (stable
     across runs and processes, so a retried event without an id is still recognised)."""
-    missing = np.ones(len(events), bool) if given is None else _missing(given)
     ids = (pd.Series(None, index=events.index, dtype="str") if given is None else _as_str(given))
+    missing = ids.isna().to_numpy()
     if missing.any():
         content = [s.ACCOUNT_ID, s.TS, s.IP, s.DEVICE_ID, s.LAT, s.LON]
         hashed = pd.util.hash_pandas_object(events.loc[missing, content], index=False).to_numpy()
@@ -187,9 +187,9 @@ def validate_events(
     """Check and canonicalise an `events` table.
 
     Returns `(clean, quarantine)`. `clean` holds every readable row once (duplicates of an
-    `event_id` dropped, the first kept), sorted by account, time and event id. `quarantine` holds
-    the set-aside input rows as text with a `reason` naming the field and a `row` number.
-    Timestamps later than `now` (default: the wall clock) plus five minutes are set aside as future.
+    `event_id` dropped, the first kept), in input order. `quarantine` holds the set-aside
+    input rows as text with a `reason` naming the field and a `row` number. Timestamps later
+    than `now` (default: the wall clock) plus five minutes are set aside as future.
     """
     table = "events"
     _require(events, table, s.EVENT_COLUMNS)
@@ -248,6 +248,6 @@ def validate_events(
     quarantine = raw.loc[set_aside].astype("str")
     quarantine.insert(0, s.REASON, reason[set_aside].astype(str))
     quarantine.insert(0, s.ROW, np.flatnonzero(set_aside))
-    clean = df.loc[~set_aside, s.names(s.EVENT_COLUMNS)]
-    clean = clean.sort_values([s.ACCOUNT_ID, s.TS, s.EVENT_ID], kind="stable")
+    clean = df.loc[~set_aside, s.names(s.EVENT_COLUMNS)] if set_aside.any() else df[
+        s.names(s.EVENT_COLUMNS)]
     return clean.reset_index(drop=True), quarantine.reset_index(drop=True)

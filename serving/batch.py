@@ -144,7 +144,7 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
             if part_events.empty and (part_acc is None or part_acc.empty):
                 continue
             features = compute_features(part_events, part_acc, as_of, cfg, pairs=pairs,
-                                        identities=identities).features
+                                        identities=identities, with_signals=False).features
             scored.append(model.score(features))
             say(f"scored partition {p + 1}/{partitions}")
     result = pd.concat(scored, ignore_index=True).sort_values(s.ACCOUNT_ID, kind="stable")

@@ -22,7 +22,7 @@ def training_table(inputs: Inputs, as_of: pd.Timestamp | None = None,
     if accounts is None or s.LABEL not in accounts.columns:
         raise LabelError("accounts.label: training needs an accounts table with a 0/1 label "
                          "column (pass --accounts)")
-    features = compute_features(inputs.events, accounts, as_of, cfg).features
+    features = compute_features(inputs.events, accounts, as_of, cfg, with_signals=False).features
     meta = accounts[[s.ACCOUNT_ID, s.LABEL, s.CREATED_AT, s.PERSONA]]
     table = features.merge(meta, on=s.ACCOUNT_ID, how="inner", validate="one_to_one")
     classes = sorted(table[s.LABEL].unique().tolist())

