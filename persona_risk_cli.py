@@ -111,6 +111,35 @@ def features(
 
 
 @app.command()
+def ingest(
+    source: Annotated[str, typer.Argument(
+        help="entra | entra-users | okta | okta-users | cloudtrail | csv")],
+    inputs: Annotated[list[Path], typer.Argument(help="Export files (.json, .jsonl, .csv, .gz).")],
+    out: Annotated[Path, typer.Option(help="Canonical table (.parquet, or .csv by extension).")],
+    mapping: Annotated[Path | None, typer.Option(help="Column mapping (csv source).")] = None,
+    account_field: Annotated[str, typer.Option(
+        help="User identifier: upn (UPN/login/arn) or id (user id / userName).")] = "upn",
+    hash_key_file: Annotated[Path | None, typer.Option(
+        help="Key for hashing user and device ids (or PERSONA_RISK_HASH_KEY).")] = None,
+    geoip_db: Annotated[Path | None, typer.Option(help="MaxMind-format city database.")] = None,
+) -> None:
+    """Turn identity-provider exports into canonical events or accounts."""
+    from features.adapters import make_source
+    from features.adapters.base import Options, WrongFormat, hash_key_from_env
+    from features.adapters.base import ingest as run
+
+    options = Options(account_field, hash_key_from_env(hash_key_file))
+    try:
+        src = make_source(source, options, mapping)
+        with steps(f"ingesting {source}") as say:
+            summary = run(src, inputs, out, geoip_db, say)
+    except (WrongFormat, ValueError) as err:
+        console.print(f"[red]cannot ingest:[/red] {err}")
+        raise typer.Exit(2) from err
+    console.print_json(data=summary.__dict__)
+
+
+@app.command()
 def train(
     events: EventsOpt,
     accounts: Annotated[list[Path], typer.Option("--accounts", help="Accounts with a label.")],

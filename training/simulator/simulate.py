@@ -254,21 +254,26 @@ def simulate(cfg: SimConfig = SimConfig()) -> SimulatedWorld:
     ip, ev_tz, keep = _trips(rng, cfg, ips, home, acc, p, ts_days, ip, ev_tz, keep)
 
     ipf = ips.frame()
-    ts = start + pd.to_timedelta(np.round(ts_days * 86400), unit="s")
+    ts_s = np.round(ts_days * 86400).astype(np.int64)
+    order = np.flatnonzero(keep)
+    order = order[np.lexsort((acc[order], ts_s[order]))]  # by time, then account
+    acc, ip, dev, ts_s, ev_tz = acc[order], ip[order], dev[order], ts_s[order], ev_tz[order]
+    success, interactive = rng.random(m)[order] < 0.97, rng.random(m)[order] < 0.85
+    tz_codes, tz_names = pd.factorize(ev_tz)
     events = pd.DataFrame({
-        s.ACCOUNT_ID: _ids("acct", n)[acc], s.TS: ts.as_unit("ns"),
-        s.IP: ipf.ip.to_numpy()[ip], s.LAT: np.round(ipf.lat.to_numpy()[ip], 4),
-        s.LON: np.round(ipf.lon.to_numpy()[ip], 4), s.COUNTRY: ipf.country.to_numpy()[ip],
-        s.DEVICE_ID: _ids("dev", 2 * n + max(n_ops, 1))[dev], s.DEVICE_TZ: ev_tz,
-        s.USER_AGENT: USER_AGENTS[dev % len(USER_AGENTS)],
-        s.SUCCESS: rng.random(m) < 0.97, s.INTERACTIVE: rng.random(m) < 0.85,
+        s.EVENT_ID: _id_array("evt", len(order)),
+        s.ACCOUNT_ID: _categorical(acc, _ids("acct", n)),
+        s.TS: (start + pd.to_timedelta(ts_s, unit="s")).as_unit("ns"),
+        s.IP: _categorical(ip, ipf.ip.to_numpy()),
+        s.LAT: np.round(ipf.lat.to_numpy()[ip], 4), s.LON: np.round(ipf.lon.to_numpy()[ip], 4),
+        s.COUNTRY: pd.Categorical(ipf.country.to_numpy()[ip]),
+        s.DEVICE_ID: _categorical(dev, _ids("dev", 2 * n + max(n_ops, 1))),
+        s.DEVICE_TZ: _categorical(tz_codes, np.asarray(tz_names, dtype=object)),
+        s.USER_AGENT: _categorical(dev % len(USER_AGENTS), USER_AGENTS),
+        s.SUCCESS: success, s.INTERACTIVE: interactive,
         s.ASN: ipf.asn.to_numpy()[ip], s.ANONYMIZER: ipf.anonymizer.to_numpy()[ip],
-    })[keep]
-    events = events.sort_values([s.TS, s.ACCOUNT_ID], kind="stable").reset_index(drop=True)
-    events.insert(0, s.EVENT_ID, _ids("evt", len(events)))
-    events[s.GEO_SOURCE] = "log"
-    for col in (s.ACCOUNT_ID, s.IP, s.DEVICE_ID, s.DEVICE_TZ, s.COUNTRY, s.USER_AGENT):
-        events[col] = events[col].astype("str")
+        s.GEO_SOURCE: pd.Categorical.from_codes(np.zeros(len(order), np.int8), ["log"]),
+    })
 
     accounts = pd.DataFrame({
         s.ACCOUNT_ID: _ids("acct", n), s.CREATED_AT: created_at.as_unit("ns"),
@@ -326,6 +331,23 @@ def _trips(rng, cfg, ips, home, acc, p, ts_days, ip, ev_tz, keep):
         back_lag = is_trav & (t >= back_arrive[r, k]) & (t < back_arrive[r, k] + lag_days[r, k])
         ev_tz[back_lag] = cities.tz.to_numpy()[dest[r[back_lag], k]]
     return ip, ev_tz, keep
+
+
+def _categorical(codes: np.ndarray, values: np.ndarray) -> pd.Categorical:
+    """Per-row values as codes into the values actually used (compact in memory and Parquet)."""
+    used, inverse = np.unique(codes, return_inverse=True)
+    value_codes, distinct = pd.factorize(np.asarray(values, dtype=object)[used])
+    return pd.Categorical.from_codes(value_codes[inverse.ravel()],
+                                     np.asarray(distinct, dtype=str))
+
+
+def _id_array(prefix: str, count: int) -> pd.arrays.ArrowStringArray:
+    """Unique ids `prefix-00000001`... built in Arrow (no Python string per row)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    digits = pc.utf8_lpad(pc.cast(pa.array(np.arange(count)), pa.string()), 8, "0")
+    return pd.array(pc.binary_join_element_wise(prefix, digits, "-"), dtype="str")
 
 
 def _ids(prefix: str, count: int) -> np.ndarray:

@@ -1,0 +1,37 @@
+"""Helpers for the benchmarks: each measured step runs in a fresh process for a clean peak RSS."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import resource
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+OUT = Path(__file__).parent / "out"
+
+
+def _child(fn: Callable, args: tuple, queue) -> None:
+    start = time.perf_counter()
+    extra = fn(*args) or {}
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    queue.put({"seconds": seconds, "peak_mb": peak_mb, **extra})
+
+
+def measure(fn: Callable, *args) -> dict:
+    """Run `fn(*args)` in a fresh process; returns seconds, peak RSS (MiB) and fn's own dict."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(fn, args, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def row(name: str, events: int, result: dict, reference: str = "") -> str:
+    """One printed line: events per second and peak memory beside a reference."""
+    rate = events / result["seconds"]
+    return (f"{name:<38} {events:>11,} ev  {result['seconds']:8.1f} s  {rate:>12,.0f} ev/s  "
+            f"{result['peak_mb']:>8,.0f} MiB   {reference}")
