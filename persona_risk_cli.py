@@ -133,7 +133,7 @@ def ingest(
         src = make_source(source, options, mapping)
         with steps(f"ingesting {source}") as say:
             summary = run(src, inputs, out, geoip_db, say)
-    except (WrongFormat, ValueError) as err:
+    except (WrongFormat, ValueError, FileNotFoundError) as err:
         console.print(f"[red]cannot ingest:[/red] {err}")
         raise typer.Exit(2) from err
     console.print_json(data=summary.__dict__)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing as mp
-import resource
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,11 +10,19 @@ from pathlib import Path
 OUT = Path(__file__).parent / "out"
 
 
+def _high_water_mb() -> float:
+    """This process's peak resident memory (VmHWM; unlike ru_maxrss, reset by exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def _child(fn: Callable, args: tuple, queue) -> None:
     start = time.perf_counter()
     extra = fn(*args) or {}
     seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _high_water_mb()
     queue.put({"seconds": seconds, "peak_mb": peak_mb, **extra})
 
 

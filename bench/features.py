@@ -113,7 +113,7 @@ def main() -> None:
     for accounts in args.accounts:
         folder = OUT / f"world-{accounts}"
         if not (folder / "events.parquet").exists():
-            simulate_to_disk(accounts, 60)
+            measure(simulate_to_disk, accounts, 60)
         import pyarrow.parquet as pq
 
         events = pq.ParquetFile(folder / "events.parquet").metadata.num_rows

@@ -64,22 +64,22 @@ class Metrics:
 
 
 def score_accounts(store: FeatureStore, holder: ModelHolder, account_ids: list[str],
-                   metrics: Metrics | None = None) -> list[AccountScore]:
-    """Fresh features and scores of the given accounts from the store."""
+                   metrics: Metrics | None = None, reasons: bool = True) -> list[AccountScore]:
+    """Fresh features and scores (with reasons unless asked not to) of accounts in the store."""
     loaded = holder.current
     if loaded is None:
         raise HTTPException(503, "no model loaded")
     out = []
     for account_id in account_ids:
         features = store.features(account_id).features
-        scored = loaded.model.score(features).iloc[0]
-        reasons = [Reason(code=scored[f"reason_{j}_code"],
-                          value=None if pd.isna(scored[f"reason_{j}_value"]) else
-                          float(scored[f"reason_{j}_value"]),
-                          contribution=float(scored[f"reason_{j}_shap"]),
-                          text=scored[f"reason_{j}"]) for j in (1, 2, 3)]
+        scored = loaded.model.score(features, reasons=reasons).iloc[0]
+        why = [Reason(code=scored[f"reason_{j}_code"],
+                      value=None if pd.isna(scored[f"reason_{j}_value"]) else
+                      float(scored[f"reason_{j}_value"]),
+                      contribution=float(scored[f"reason_{j}_shap"]),
+                      text=scored[f"reason_{j}"]) for j in (1, 2, 3)] if reasons else []
         out.append(AccountScore(account_id=account_id, score=float(scored["score"]),
-                                band=scored["band"], reasons=reasons,
+                                band=scored["band"], reasons=why,
                                 model_version=loaded.version,
                                 as_of=features["as_of"].iloc[0].to_pydatetime()))
         if metrics:
@@ -155,18 +155,18 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         return {"account_id": account_id, "stored": True}
 
     @app.post("/v1/events")
-    def post_events(body: EventsIn) -> ScoresOut:
+    def post_events(body: EventsIn, reasons: bool = True) -> ScoresOut:
         touched, quarantine = store.add_events(_events_frame(body.events))
         rejected = [Rejected(row=int(r), reason=q) for r, q in
                     zip(quarantine[s.ROW], quarantine[s.REASON], strict=True)]
         if not touched:
             raise HTTPException(422, [r.model_dump() for r in rejected])
         log.info("events stored for %s", ",".join(hashed(a) for a in touched))
-        return ScoresOut(scores=score_accounts(store, holder, touched, metrics),
+        return ScoresOut(scores=score_accounts(store, holder, touched, metrics, reasons),
                          rejected=rejected)
 
     @app.post("/v1/score")
-    def post_score(body: ScoreIn) -> ScoresOut:
+    def post_score(body: ScoreIn, reasons: bool = True) -> ScoresOut:
         scratch = OnlineFeatureState(store.cfg)
         if body.account is not None:
             account_id = body.events[0].account_id
@@ -179,7 +179,7 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
                     zip(quarantine[s.ROW], quarantine[s.REASON], strict=True)]
         if not touched:
             raise HTTPException(422, [r.model_dump() for r in rejected])
-        return ScoresOut(scores=score_accounts(scratch, holder, touched, metrics),
+        return ScoresOut(scores=score_accounts(scratch, holder, touched, metrics, reasons),
                          rejected=rejected)
 
     @app.post("/v1/admin/reload")

@@ -94,6 +94,20 @@ def hash_key_from_env(path: Path | None) -> bytes | None:
     return value.encode() if value else None
 
 
+def expand(inputs: Iterable[Path]) -> list[Path]:
+    """Files as given, folders expanded to the files under them (sorted, hidden ones skipped)."""
+    files: list[Path] = []
+    for path in map(Path, inputs):
+        if path.is_dir():
+            files += sorted(f for f in path.rglob("*") if f.is_file()
+                            and not f.name.startswith("."))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    return files
+
+
 def _map_chunk(source: Source, chunk: list[tuple[int, dict]], summary: IngestSummary,
                bad: list[dict]) -> tuple[pd.DataFrame, list[int]]:
     """Mapped rows and the record number of each."""
@@ -128,7 +142,7 @@ def ingest(source: Source, inputs: Iterable[Path], out: Path,
                                     else None))
     writer, spill = None, tmp_dir / "part.parquet"
     try:
-        for path in inputs:
+        for path in expand(inputs):
             summary.files += 1
             chunk: list[tuple[int, dict]] = []
             for i, record in enumerate(records(path)):

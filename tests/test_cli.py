@@ -1,0 +1,47 @@
+"""The command line: help everywhere, and the simulate -> features path through files."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from persona_risk_cli import app
+
+COMMANDS = ["simulate", "ingest", "features", "train", "evaluate", "score", "serve", "demo"]
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_help_on_every_command(command):
+    result = runner.invoke(app, [command, "--help"] if command else ["--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_simulate_then_features_without_accounts(tmp_path):
+    out = tmp_path / "world"
+    result = runner.invoke(app, ["simulate", "--out", str(out), "--accounts", "120",
+                                 "--days", "15", "--seed", "4"])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {"accounts.parquet", "events.parquet",
+                                               "truth.parquet"}
+    features = tmp_path / "features.csv"
+    result = runner.invoke(app, ["features", "--events", str(out / "events.parquet"),
+                                 "--out", str(features)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(features)
+    events = pd.read_parquet(out / "events.parquet")
+    assert len(table) == events["account_id"].nunique()
+    assert table["account_age_days"].isna().all()
+
+
+def test_score_with_a_missing_model_exits_2(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    events = tmp_path / "e.csv"
+    events.write_text("account_id,ts\na,2026-01-01T00:00:00Z\n")
+    result = runner.invoke(app, ["score", "--events", str(events), "--out",
+                                 str(tmp_path / "s.parquet"), "--model",
+                                 "models:/nothing@champion"])
+    assert result.exit_code == 2
+    assert "could not be loaded" in result.output
