@@ -28,8 +28,10 @@ def ours(folder: Path) -> dict:
 def polars_reference(folder: Path) -> dict:
     import polars as pl
 
-    ev = pl.read_parquet(folder / "events.parquet").sort(["account_id", "ts"])
-    acc = pl.read_parquet(folder / "accounts.parquet")
+    as_text = pl.col(pl.Categorical).cast(pl.String)
+    ev = pl.read_parquet(folder / "events.parquet").with_columns(as_text).sort(
+        ["account_id", "ts"])
+    acc = pl.read_parquet(folder / "accounts.parquet").with_columns(as_text)
     as_of = ev["ts"].max()
     elig = ev.filter(pl.col("success") & pl.col("interactive") & pl.col("lat").is_not_null()
                      & ~pl.col("anonymizer"))

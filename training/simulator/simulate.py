@@ -255,6 +255,8 @@ def simulate(cfg: SimConfig = SimConfig()) -> SimulatedWorld:
 
     ipf = ips.frame()
     ts_s = np.round(ts_days * 86400).astype(np.int64)
+    del day, weekday, work_zone, asian, offset, hour_mean, local_hour, off_hours, ts_days, u, p
+    del u_op, op_dev_use, at_office, on_vpn, on_carrier, farmed, hosted, direct
     order = np.flatnonzero(keep)
     order = order[np.lexsort((acc[order], ts_s[order]))]  # by time, then account
     acc, ip, dev, ts_s, ev_tz = acc[order], ip[order], dev[order], ts_s[order], ev_tz[order]
