@@ -259,6 +259,36 @@ def _print_riskiest(scores: pd.DataFrame, n: int = 10) -> None:
 
 
 @app.command()
+def explain(
+    account_id: Annotated[str, typer.Argument(help="The account to investigate.")],
+    events: EventsOpt,
+    out: Annotated[Path, typer.Option(help="Folder for report.html, report.json and PNGs.")],
+    accounts: AccountsOpt = None,
+    as_of: AsOf = None,
+    model: Annotated[str, typer.Option(help="MLflow model URI.")] = (
+        "models:/persona-risk@champion"),
+) -> None:
+    """Investigation report of one account: HTML page (offline) and the same content as JSON."""
+    from features.batch import load_inputs
+    from models.pyfunc import load_risk_model
+    from models.tracking import configure_tracking
+    from serving.explain import investigate, write_report
+
+    configure_tracking()
+    risk_model, _ = load_risk_model(model)
+    with steps("reading and scoring") as say:
+        inputs = load_inputs(events, accounts)
+        inv = investigate(account_id, risk_model, inputs.events, inputs.accounts, _as_of(as_of))
+        say("drawing the report")
+        claimed = None
+        if inputs.accounts is not None:
+            rec = inputs.accounts[inputs.accounts["account_id"] == account_id]
+            claimed = rec["claimed_timezone"].iloc[0] if len(rec) else None
+        page = write_report(inv, out, None if pd.isna(claimed) else claimed)
+    console.print(f"score {inv.summary['score']:.3f} ({inv.summary['band']}); report: {page}")
+
+
+@app.command()
 def serve(
     model: Annotated[str, typer.Option(help="MLflow model URI.")] = (
         "models:/persona-risk@champion"),
