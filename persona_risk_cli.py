@@ -28,6 +28,10 @@ AsOf = Annotated[str | None, typer.Option(help="Features as of this UTC time (IS
                                                 "default: the last event.")]
 AccountsOpt = Annotated[list[Path] | None, typer.Option(
     "--accounts", help="Accounts Parquet/CSV files or folders; optional: derived from events.")]
+ModelOpt = Annotated[str, typer.Option("--model", help="MLflow model URI.")]
+GeoipOpt = Annotated[Path | None, typer.Option("--geoip-db",
+                                               help="MaxMind-format city database.")]
+DEFAULT_MODEL = "models:/persona-risk@champion"
 EventsOpt = Annotated[list[Path], typer.Option("--events", help="Events Parquet/CSV files or "
                                                                  "folders.")]
 
@@ -93,7 +97,7 @@ def features(
     out: Annotated[Path, typer.Option(help="Account feature table (.parquet or .csv).")],
     accounts: AccountsOpt = None,
     as_of: AsOf = None,
-    geoip_db: Annotated[Path | None, typer.Option(help="MaxMind-format city database.")] = None,
+    geoip_db: GeoipOpt = None,
 ) -> None:
     """Compute the account feature table as of a time."""
     from features.batch import build_features, load_inputs
@@ -121,7 +125,7 @@ def ingest(
         help="User identifier: upn (UPN/login/arn) or id (user id / userName).")] = "upn",
     hash_key_file: Annotated[Path | None, typer.Option(
         help="Key for hashing user and device ids (or PERSONA_RISK_HASH_KEY).")] = None,
-    geoip_db: Annotated[Path | None, typer.Option(help="MaxMind-format city database.")] = None,
+    geoip_db: GeoipOpt = None,
 ) -> None:
     """Turn identity-provider exports into canonical events or accounts."""
     from features.adapters import make_source
@@ -194,7 +198,7 @@ def _print_evaluation(outcome) -> None:
 
 @app.command()
 def evaluate(
-    model: Annotated[str, typer.Option(help="MLflow model URI.")],
+    model: ModelOpt,
     events: EventsOpt,
     accounts: Annotated[list[Path], typer.Option("--accounts", help="Accounts with a label.")],
     as_of: AsOf = None,
@@ -222,10 +226,9 @@ def score(
     out: Annotated[Path, typer.Option(help="Scores (.parquet, or .csv by extension).")],
     accounts: AccountsOpt = None,
     as_of: AsOf = None,
-    model: Annotated[str, typer.Option(help="MLflow model URI.")] = (
-        "models:/persona-risk@champion"),
+    model: ModelOpt = DEFAULT_MODEL,
     partitions: Annotated[int, typer.Option(help="Account partitions (memory bound).")] = 4,
-    geoip_db: Annotated[Path | None, typer.Option(help="MaxMind-format city database.")] = None,
+    geoip_db: GeoipOpt = None,
 ) -> None:
     """Score every account in bulk (the nightly job); writes scores, quarantine and summary."""
     from models.pyfunc import load_risk_model
@@ -265,8 +268,7 @@ def explain(
     out: Annotated[Path, typer.Option(help="Folder for report.html, report.json and PNGs.")],
     accounts: AccountsOpt = None,
     as_of: AsOf = None,
-    model: Annotated[str, typer.Option(help="MLflow model URI.")] = (
-        "models:/persona-risk@champion"),
+    model: ModelOpt = DEFAULT_MODEL,
 ) -> None:
     """Investigation report of one account: HTML page (offline) and the same content as JSON."""
     from features.batch import load_inputs
@@ -290,8 +292,7 @@ def explain(
 
 @app.command()
 def serve(
-    model: Annotated[str, typer.Option(help="MLflow model URI.")] = (
-        "models:/persona-risk@champion"),
+    model: ModelOpt = DEFAULT_MODEL,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8080,
     state: Annotated[Path, typer.Option(help="SQLite state file.")] = Path("state.sqlite"),

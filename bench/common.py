@@ -32,7 +32,13 @@ def measure(fn: Callable, *args) -> dict:
     queue = ctx.Queue()
     proc = ctx.Process(target=_child, args=(fn, args, queue))
     proc.start()
-    result = queue.get()
+    while True:
+        try:
+            result = queue.get(timeout=1)
+            break
+        except Exception:  # queue.Empty: keep waiting while the child lives
+            if not proc.is_alive():
+                raise RuntimeError(f"{fn.__name__} failed (exit code {proc.exitcode})") from None
     proc.join()
     return result
 

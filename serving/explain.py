@@ -30,6 +30,7 @@ from features.geo import utc_offset_hours  # noqa: E402
 from features.pipeline import compute_features  # noqa: E402
 from features.reuse import DEVICE, IPADDR, KIND, reuse_pairs  # noqa: E402
 from features.travel import HOP_SPEED_KMH  # noqa: E402
+from models.explanation import explanation, save_current_figure  # noqa: E402
 from models.risk_model import RiskModel  # noqa: E402
 
 PNGS = ("map.png", "clock.png", "waterfall.png")
@@ -166,15 +167,9 @@ def _clock(inv: Investigation, claimed_tz: str | None, path: Path) -> None:
 
 
 def _waterfall(inv: Investigation, path: Path) -> None:
-    explanation = shap.Explanation(values=inv.contributions[:-1],
-                                   base_values=inv.contributions[-1], data=inv.x,
-                                   feature_names=inv.feature_names)
-    shap.plots.waterfall(explanation, max_display=10, show=False)
-    fig = plt.gcf()
-    fig.set_size_inches(8, 5)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    shap.plots.waterfall(explanation(inv.contributions, inv.x, inv.feature_names),
+                         max_display=10, show=False)
+    save_current_figure(path, (8, 5))
 
 
 def _table(rows: list[dict]) -> str:

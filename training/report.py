@@ -16,6 +16,7 @@ from sklearn.metrics import precision_recall_curve  # noqa: E402
 
 from features import schema as s  # noqa: E402
 from features.reference import FEATURE_NAMES  # noqa: E402
+from models.explanation import explanation, save_current_figure  # noqa: E402
 from training.evaluate import MODEL, Evaluation  # noqa: E402
 
 PLOTS = ("precision_recall.png", "calibration.png", "shap_summary.png", "score_by_persona.png")
@@ -62,16 +63,9 @@ def _calibration(ev: Evaluation, path: Path) -> None:
 
 
 def _shap_summary(ev: Evaluation, test: pd.DataFrame, path: Path) -> None:
-    explanation = shap.Explanation(values=ev.contributions[:, :-1],
-                                   base_values=ev.contributions[:, -1],
-                                   data=test[FEATURE_NAMES].to_numpy(float),
-                                   feature_names=FEATURE_NAMES)
-    shap.plots.beeswarm(explanation, max_display=15, show=False)
-    fig = plt.gcf()
-    fig.set_size_inches(8, 6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    shap.plots.beeswarm(explanation(ev.contributions, test[FEATURE_NAMES].to_numpy(float),
+                                    FEATURE_NAMES), max_display=15, show=False)
+    save_current_figure(path, (8, 6), dpi=110)
 
 
 def _score_by_persona(ev: Evaluation, path: Path) -> None:
