@@ -15,8 +15,10 @@ import shap  # noqa: E402
 def explanation(contributions: np.ndarray, data: np.ndarray,
                 feature_names: list[str]) -> shap.Explanation:
     """A shap Explanation from TreeSHAP contributions (bias in the last column)."""
-    return shap.Explanation(values=contributions[..., :-1], base_values=contributions[..., -1],
-                            data=data, feature_names=feature_names)
+    base = contributions[..., -1]
+    return shap.Explanation(values=contributions[..., :-1],
+                            base_values=float(base) if base.ndim == 0 else base, data=data,
+                            feature_names=feature_names)
 
 
 def save_current_figure(path: Path, size: tuple[float, float], dpi: int = 100) -> None:
