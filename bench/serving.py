@@ -97,13 +97,13 @@ def main() -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        from tests.serving.test_app import _json_account, _json_events
+        from serving.api_models import account_json, events_json
 
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"},
                           timeout=60) as c:
             for _, row in accounts[accounts["account_id"].isin(chosen)].iterrows():
-                c.put(f"/v1/accounts/{row['account_id']}", json=_json_account(row))
-            history = _json_events(events[events["account_id"].isin(chosen)])
+                c.put(f"/v1/accounts/{row['account_id']}", json=account_json(row))
+            history = events_json(events[events["account_id"].isin(chosen)])
             for start in range(0, len(history), 500):
                 c.post("/v1/events?reasons=false", json={"events": history[start:start + 500]})
         print(f"history: {len(chosen)} accounts, {len(history):,} events; "

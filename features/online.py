@@ -69,10 +69,14 @@ def records_to_events(rows: list[list]) -> pd.DataFrame:
 
 
 def records_to_accounts(rows: list[list]) -> pd.DataFrame:
-    """Canonical account records from stored rows."""
+    """Canonical account records from stored rows (validated when they were stored)."""
     df = pd.DataFrame(rows, columns=ACCOUNT_NAMES)
     df[s.CREATED_AT] = pd.to_datetime(df[s.CREATED_AT].astype("int64"), unit="ns", utc=True)
-    return validate_accounts(df)
+    for col in (s.CLAIMED_LAT, s.CLAIMED_LON):
+        df[col] = df[col].astype("float64")
+    for col in (s.ACCOUNT_ID, s.CLAIMED_COUNTRY, s.CLAIMED_TIMEZONE, s.PAYOUT_ID, s.PHONE_ID):
+        df[col] = df[col].astype("str")
+    return df
 
 
 class FeatureStore(ABC):
@@ -191,15 +195,18 @@ class OnlineFeatureState(FeatureStore):
         self.accounts: dict[str, list] = {}
         self.pairs: dict[str, dict[str, dict[str, int]]] = {k: {} for k in REUSE_KINDS}
         self._ids: set[str] = set()
+        self._watermark: int | None = None
 
     def known_event_ids(self, event_ids: list[str]) -> set[str]:
         return self._ids.intersection(event_ids)
 
     def put(self, events: list[list], pairs: pd.DataFrame) -> None:
         id_col, acc_col = EVENT_NAMES.index(s.EVENT_ID), EVENT_NAMES.index(s.ACCOUNT_ID)
+        ts_col = EVENT_NAMES.index(s.TS)
         for row in events:
             self.events.setdefault(row[acc_col], []).append(row)
             self._ids.add(row[id_col])
+            self._watermark = max(row[ts_col], self._watermark or row[ts_col])
         for kind, key, acc, first in pairs[PAIR_COLUMNS].itertuples(index=False, name=None):
             seen = self.pairs[kind].setdefault(key, {})
             seen[acc] = min(int(first), seen.get(acc, int(first)))
@@ -223,8 +230,7 @@ class OnlineFeatureState(FeatureStore):
         self.accounts[row[0]] = row
 
     def watermark(self) -> int | None:
-        ts_col = EVENT_NAMES.index(s.TS)
-        return max((r[ts_col] for rows in self.events.values() for r in rows), default=None)
+        return self._watermark
 
     def to_dict(self) -> dict:
         """The whole state as JSON-safe plain data."""
@@ -235,6 +241,8 @@ class OnlineFeatureState(FeatureStore):
         """Rebuild a state from `to_dict` output."""
         state = cls(cfg)
         state.events, state.accounts, state.pairs = data["events"], data["accounts"], data["pairs"]
-        id_col = EVENT_NAMES.index(s.EVENT_ID)
+        id_col, ts_col = EVENT_NAMES.index(s.EVENT_ID), EVENT_NAMES.index(s.TS)
         state._ids = {r[id_col] for rows in state.events.values() for r in rows}
+        state._watermark = max((r[ts_col] for rows in state.events.values() for r in rows),
+                               default=None)
         return state

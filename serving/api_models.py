@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
+
+from features import schema as s
 
 MAX_EVENTS_PER_REQUEST = 1000
 
@@ -78,3 +82,21 @@ class Rejected(BaseModel):
 class ScoresOut(BaseModel):
     scores: list[AccountScore]
     rejected: list[Rejected] = []
+
+
+def events_json(events: pd.DataFrame) -> list[dict]:
+    """Canonical events as request bodies: ISO-8601 timestamps, absent values left out."""
+    out = events.drop(columns=[s.GEO_SOURCE], errors="ignore").copy()
+    out[s.TS] = out[s.TS].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if s.ASN in out:
+        out[s.ASN] = out[s.ASN].astype(object)
+    return [{k: v for k, v in row.items() if not (v is None or v is pd.NA or (
+        isinstance(v, float) and np.isnan(v)))} for row in out.to_dict("records")]
+
+
+def account_json(record: pd.Series) -> dict:
+    """A canonical account record as a `PUT /v1/accounts/{id}` body."""
+    fields = (s.CLAIMED_COUNTRY, s.CLAIMED_TIMEZONE, s.CLAIMED_LAT, s.CLAIMED_LON, s.PAYOUT_ID,
+              s.PHONE_ID)
+    body = {k: record[k] for k in fields if k in record and pd.notna(record[k])}
+    return {**body, s.CREATED_AT: record[s.CREATED_AT].isoformat()}

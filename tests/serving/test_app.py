@@ -7,31 +7,16 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
 import mlflow
-import numpy as np
 import pandas as pd
 import pytest
 
 from features import schema as s
 from features.pipeline import compute_features
 from models.pyfunc import PersonaRiskPyfunc, signature
+from serving.api_models import account_json, events_json
 from tests.serving.conftest import NAME
 
 pytestmark = pytest.mark.slow
-
-
-def _json_events(events: pd.DataFrame) -> list[dict]:
-    out = events.copy()
-    out[s.TS] = out[s.TS].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    out[s.ASN] = out[s.ASN].astype(object)
-    return [{k: v for k, v in row.items() if not (v is None or v is pd.NA or
-                                                  (isinstance(v, float) and np.isnan(v)))}
-            for row in out.drop(columns=[s.GEO_SOURCE]).to_dict("records")]
-
-
-def _json_account(row: pd.Series) -> dict:
-    body = {k: row[k] for k in (s.CLAIMED_COUNTRY, s.CLAIMED_TIMEZONE, s.CLAIMED_LAT,
-                                s.CLAIMED_LON, s.PAYOUT_ID, s.PHONE_ID) if pd.notna(row[k])}
-    return {**body, s.CREATED_AT: row[s.CREATED_AT].isoformat()}
 
 
 def _stored_events(state, account_id: str) -> int:
@@ -69,8 +54,8 @@ def test_auth_validation_idempotency_and_batch_equality(server_factory, sample, 
 
         for _, row in accounts.iterrows():
             assert c.put(f"/v1/accounts/{row[s.ACCOUNT_ID]}",
-                         json=_json_account(row)).status_code == 200
-        body = _json_events(events)
+                         json=account_json(row)).status_code == 200
+        body = events_json(events)
         for start in range(0, len(body), 50):
             r = c.post("/v1/events", json={"events": body[start:start + 50]})
             assert r.status_code == 200, r.text
