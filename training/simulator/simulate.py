@@ -212,12 +212,17 @@ def simulate(cfg: SimConfig = SimConfig()) -> SimulatedWorld:
     weekday = (start.dayofweek + day) % 7 < 5
     day = np.where(~weekday & (rng.random(m) < 0.7), np.maximum(day - 2, first_day[acc] // 1), day)
 
-    p = persona[acc]
-    work_zone = claimed_tz[acc].astype(object)
-    asian = np.isin(p, FRAUD_ARCHETYPES) & (rng.random(m) < op_asian_share[op[acc]])
-    work_zone[asian] = op_zone[op[acc]][asian]
-    offset = _standard_offset_hours(work_zone, start)
-    hour_mean = np.where(p == "night_shift", 1.5, 13.0)
+    names = np.array(list(HONEST_MIX) + list(FRAUD_ARCHETYPES), dtype=object)
+    persona_code = pd.Index(names).get_indexer(persona).astype(np.int8)
+    p = persona_code[acc]  # small integer codes: no per-event Python strings
+
+    def is_(codes: np.ndarray, *kinds: str) -> np.ndarray:
+        return np.isin(codes, pd.Index(names).get_indexer(list(kinds)))
+
+    asian = is_(p, *FRAUD_ARCHETYPES) & (rng.random(m) < op_asian_share[op[acc]])
+    offset = np.where(asian, _standard_offset_hours(op_zone, start)[op[acc]],
+                      _standard_offset_hours(claimed_tz, start)[acc])
+    hour_mean = np.where(is_(p, "night_shift"), 1.5, 13.0)
     local_hour = np.mod(rng.normal(hour_mean, 2.6), 24)
     off_hours = rng.random(m) < OFF_HOURS_SHARE  # evening e-mail, weekend fixes, insomnia
     local_hour[off_hours] = rng.uniform(0, 24, off_hours.sum())
@@ -229,39 +234,41 @@ def simulate(cfg: SimConfig = SimConfig()) -> SimulatedWorld:
     ip = home_ip[acc].copy()
     dev = np.where((second_device[acc] >= 0) & (rng.random(m) < 0.25), second_device[acc],
                    device[acc])
-    at_office = np.isin(p, ("office", "new_hire", "traveller")) & weekday & (u < 0.6)
+    at_office = is_(p, "office", "new_hire", "traveller") & weekday & (u < 0.6)
     ip[at_office] = office_ip[acc[at_office], rng.integers(0, 4, at_office.sum())]
-    on_vpn = (p == "vpn_user") & (u < 0.35)
+    on_vpn = is_(p, "vpn_user") & (u < 0.35)
     ip[on_vpn] = vpn_ip[acc[on_vpn], rng.integers(0, 2, on_vpn.sum())]
-    on_carrier = (p == "mobile") & (u < 0.45)
+    on_carrier = is_(p, "mobile") & (u < 0.45)
     ip[on_carrier] = carrier_ip[acc[on_carrier], rng.integers(0, 64, on_carrier.sum())]
 
-    farmed = np.isin(p, ("farm", "evasive"))
+    farmed = is_(p, "farm", "evasive")
     ip[farmed] = farm_ips[farm[acc[farmed]], rng.integers(0, 3, farmed.sum())]
     u_op = rng.random(m)
-    op_dev_use = ((p == "farm") & (u_op < op_device_rate[op[acc]])) | (
-        (p == "vpn_operator") & (u_op < 0.75))
-    dev = np.where(np.isin(p, FRAUD_ARCHETYPES), laptop[acc], dev)
+    op_dev_use = (is_(p, "farm") & (u_op < op_device_rate[op[acc]])) | (
+        is_(p, "vpn_operator") & (u_op < 0.75))
+    dev = np.where(is_(p, *FRAUD_ARCHETYPES), laptop[acc], dev)
     dev[op_dev_use] = op_device[op[acc[op_dev_use]]]
-    hosted = p == "vpn_operator"
+    hosted = is_(p, "vpn_operator")
     ip[hosted] = op_hosting[op[acc[hosted]], rng.integers(0, 3, hosted.sum())]
-    direct = np.isin(p, ("farm", "vpn_operator")) & (u > 1 - op_direct_rate[op[acc]])
+    direct = is_(p, "farm", "vpn_operator") & (u > 1 - op_direct_rate[op[acc]])
     ip[direct] = op_direct_ip[op[acc[direct]]]
     dev[direct] = op_device[op[acc[direct]]]
 
     keep = np.ones(m, bool)
-    ev_tz = device_tz[dev].astype(object)
-    ip, ev_tz, keep = _trips(rng, cfg, ips, home, acc, p, ts_days, ip, ev_tz, keep)
+    zone_codes, zones = pd.factorize(np.concatenate([device_tz, cities.tz.to_numpy()]))
+    ev_tz = zone_codes[:len(device_tz)][dev]  # zone codes; travellers' change below
+    city_zone = zone_codes[len(device_tz):]
+    ip, ev_tz, keep = _trips(rng, cfg, ips, home, acc, is_(p, "traveller"), ts_days, ip,
+                             ev_tz, keep, city_zone)
 
     ipf = ips.frame()
     ts_s = np.round(ts_days * 86400).astype(np.int64)
-    del day, weekday, work_zone, asian, offset, hour_mean, local_hour, off_hours, ts_days, u, p
+    del day, weekday, asian, offset, hour_mean, local_hour, off_hours, ts_days, u, p
     del u_op, op_dev_use, at_office, on_vpn, on_carrier, farmed, hosted, direct
     order = np.flatnonzero(keep)
     order = order[np.lexsort((acc[order], ts_s[order]))]  # by time, then account
     acc, ip, dev, ts_s, ev_tz = acc[order], ip[order], dev[order], ts_s[order], ev_tz[order]
     success, interactive = rng.random(m)[order] < 0.97, rng.random(m)[order] < 0.85
-    tz_codes, tz_names = pd.factorize(ev_tz)
     events = pd.DataFrame({
         s.EVENT_ID: _id_array("evt", len(order)),
         s.ACCOUNT_ID: _categorical(acc, _ids("acct", n)),
@@ -270,7 +277,7 @@ def simulate(cfg: SimConfig = SimConfig()) -> SimulatedWorld:
         s.LAT: np.round(ipf.lat.to_numpy()[ip], 4), s.LON: np.round(ipf.lon.to_numpy()[ip], 4),
         s.COUNTRY: pd.Categorical(ipf.country.to_numpy()[ip]),
         s.DEVICE_ID: _categorical(dev, _ids("dev", 2 * n + max(n_ops, 1))),
-        s.DEVICE_TZ: _categorical(tz_codes, np.asarray(tz_names, dtype=object)),
+        s.DEVICE_TZ: _categorical(ev_tz, np.asarray(zones, dtype=object)),
         s.USER_AGENT: _categorical(dev % len(USER_AGENTS), USER_AGENTS),
         s.SUCCESS: success, s.INTERACTIVE: interactive,
         s.ASN: ipf.asn.to_numpy()[ip], s.ANONYMIZER: ipf.anonymizer.to_numpy()[ip],
@@ -298,10 +305,10 @@ def simulate(cfg: SimConfig = SimConfig()) -> SimulatedWorld:
     return SimulatedWorld(accounts, events, truth)
 
 
-def _trips(rng, cfg, ips, home, acc, p, ts_days, ip, ev_tz, keep):
+def _trips(rng, cfg, ips, home, acc, is_trav, ts_days, ip, ev_tz, keep, city_zone):
     """Travellers fly to real cities at airliner speed; their device zone lags the trip."""
     cities = world.cities()
-    travellers = np.unique(acc[p == "traveller"])
+    travellers = np.unique(acc[is_trav])
     if len(travellers) == 0:
         return ip, ev_tz, keep
     dest = rng.choice(world.city_indices(), (len(travellers), 2))
@@ -318,7 +325,6 @@ def _trips(rng, cfg, ips, home, acc, p, ts_days, ip, ev_tz, keep):
     lag_days = rng.uniform(2, 24, depart.shape) / 24
     hotel = ips.add(rng, dest.ravel(), world.random_prefixes(rng, dest.size), 3356).reshape(-1, 2)
     row = np.searchsorted(travellers, acc)
-    is_trav = p == "traveller"
     for k in range(2):
         t = ts_days
         r = np.where(is_trav, row, 0)
@@ -328,10 +334,10 @@ def _trips(rng, cfg, ips, home, acc, p, ts_days, ip, ev_tz, keep):
         keep &= ~in_flight
         ip = np.where(away, hotel[r, k], ip)
         shifted = away & (t >= arrive[r, k] + lag_days[r, k])
-        ev_tz[shifted] = cities.tz.to_numpy()[dest[r[shifted], k]]
+        ev_tz[shifted] = city_zone[dest[r[shifted], k]]
         # on the way home the device keeps the destination zone for the same lag
         back_lag = is_trav & (t >= back_arrive[r, k]) & (t < back_arrive[r, k] + lag_days[r, k])
-        ev_tz[back_lag] = cities.tz.to_numpy()[dest[r[back_lag], k]]
+        ev_tz[back_lag] = city_zone[dest[r[back_lag], k]]
     return ip, ev_tz, keep
 
 
