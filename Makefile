@@ -28,7 +28,10 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python -m bench.simulator
+	$(BIN)/python -m bench.features
+	$(BIN)/python -m bench.batch
+	$(BIN)/python -m bench.serving
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) mlruns mlflow.db .pytest_cache
