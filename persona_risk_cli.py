@@ -187,7 +187,8 @@ def _print_evaluation(outcome) -> None:
     for name, row in ev.metrics.iterrows():
         table.add_row(name, *[f"{v:.3f}" for v in row])
     console.print(table)
-    persona = Table(title="share flagged at 1% FPR by archetype (fraud: recall)")
+    persona = Table(title="share flagged by archetype: model and LR at 1% FPR, rules where "
+                          "they fire (fraud rows: recall)")
     persona.add_column("persona")
     for col in ev.per_persona.columns:
         persona.add_column(col, justify="right")

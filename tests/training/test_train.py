@@ -49,6 +49,14 @@ def test_model_beats_every_baseline(trained):
     assert m.loc[MODEL, "recall_at_1pct_fpr"] > m.loc[IMPOSSIBLE_TRAVEL, "recall_at_1pct_fpr"]
 
 
+def test_model_catches_each_fraud_archetype_better_than_the_rules(trained):
+    per = trained.evaluation.per_persona
+    fraud = per[per["fraud"] == 1]
+    assert set(fraud.index) == {"farm", "vpn_operator", "evasive"}
+    for rule in (IMPOSSIBLE_TRAVEL, SHARED_DEVICE):
+        assert (fraud[MODEL] >= fraud[rule]).all(), fraud
+
+
 def test_report_folder_has_tables_and_plots(trained):
     folder = trained.report.parent
     text = trained.report.read_text()
