@@ -24,6 +24,7 @@ from features.reuse import (
     account_reuse,
     cluster_sizes,
     event_reuse,
+    identity_counts,
     reuse_pairs,
 )
 from features.timezones import account_timezones, event_timezones
@@ -57,13 +58,6 @@ def default_as_of(events: pd.DataFrame) -> pd.Timestamp:
     if events.empty:
         raise ValueError("events: no rows, so there is no default as_of; pass one")
     return events[s.TS].max()
-
-
-def _identity_counts(account_ids: np.ndarray, identities: pd.DataFrame, col: str) -> np.ndarray:
-    values = identities[col]
-    counts = values.map(values.value_counts())
-    by_account = pd.Series(counts.to_numpy(float), index=identities[s.ACCOUNT_ID].to_numpy())
-    return by_account.reindex(account_ids).to_numpy(float)
 
 
 def compute_features(
@@ -114,8 +108,8 @@ def compute_features(
                                 record[s.CLAIMED_LON].to_numpy(float), cfg))
     feats.update(account_timezones(ev, sig, cfg))
     feats.update(account_reuse(ev, sig))
-    feats["payout_accounts"] = _identity_counts(account_ids, identities, s.PAYOUT_ID)
-    feats["phone_accounts"] = _identity_counts(account_ids, identities, s.PHONE_ID)
+    feats["payout_accounts"] = identity_counts(account_ids, identities, s.PAYOUT_ID)
+    feats["phone_accounts"] = identity_counts(account_ids, identities, s.PHONE_ID)
     feats["cluster_size"] = cluster_sizes(account_ids, pairs[pairs[KIND] == DEVICE], identities)
     feats.update(account_age(ev, created_ns, as_of_ns))
 

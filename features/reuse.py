@@ -78,11 +78,14 @@ def event_reuse(ev: EventArrays, pairs: pd.DataFrame) -> dict[str, np.ndarray]:
             for kind in REUSE_KINDS}
 
 
-def identity_counts(accounts: pd.DataFrame, column: str) -> np.ndarray:
-    """Accounts sharing each account's `column` value (itself included); NaN when missing."""
-    values = accounts[column]
-    counts = values.map(values.value_counts()).to_numpy(float)
-    return np.where(values.isna().to_numpy(), np.nan, counts)
+def identity_counts(account_ids: np.ndarray, identities: pd.DataFrame,
+                    column: str) -> np.ndarray:
+    """For each account, how many accounts of `identities` share its `column` value (payout or
+    phone id, itself included); NaN when the value or the record is missing."""
+    values = identities[column]
+    counts = values.map(values.value_counts())
+    by_account = pd.Series(counts.to_numpy(float), index=identities[s.ACCOUNT_ID].to_numpy())
+    return by_account.reindex(account_ids).to_numpy(float)
 
 
 def cluster_sizes(account_ids: np.ndarray, device_pairs: pd.DataFrame,

@@ -74,10 +74,11 @@ def _merge_pairs(pairs: list[pd.DataFrame]) -> pd.DataFrame:
 
 def spill_events(events: list[Path], spill: Path, partitions: int,
                  geoip_db: Path | None, now: pd.Timestamp | None,
-                 say: Callable[[str], None]) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """Pass 1: validate, locate and partition the events; returns reuse pairs, quarantine and
-    the number of clean events."""
-    pairs, quarantine, clean_rows, offset = [], [], 0, 0
+                 say: Callable[[str], None]
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, int, pd.Timestamp | None]:
+    """Pass 1: validate, locate and partition the events; returns reuse pairs, quarantine, the
+    number of clean events and the last event time."""
+    pairs, quarantine, clean_rows, offset, last = [], [], 0, 0, None
     for path in table_files(events):
         for chunk_no, chunk in enumerate(_chunks(path)):
             clean, bad = validate_events(chunk, now=now)
@@ -94,9 +95,11 @@ def spill_events(events: list[Path], spill: Path, partitions: int,
                 clean[part == p].to_parquet(folder / f"{path.stem}-{chunk_no}.parquet",
                                             index=False)
             clean_rows += len(clean)
+            if len(clean):
+                last = max(last, clean[s.TS].max()) if last is not None else clean[s.TS].max()
             say(f"read {offset:,} events ({clean_rows:,} clean)")
         pairs = [_merge_pairs(pairs)]
-    return _merge_pairs(pairs), pd.concat(quarantine, ignore_index=True), clean_rows
+    return _merge_pairs(pairs), pd.concat(quarantine, ignore_index=True), clean_rows, last
 
 
 def _dedupe(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -119,15 +122,12 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
     start = time.perf_counter()
     acc = validate_accounts(read_table(accounts)) if accounts else None
     with tempfile.TemporaryDirectory(prefix=".spill-", dir=out.parent) as tmp:
-        pairs, quarantine, n_events = spill_events(events, Path(tmp), partitions, geoip_db,
-                                                   now, say)
+        pairs, quarantine, n_events, last = spill_events(events, Path(tmp), partitions,
+                                                         geoip_db, now, say)
         if n_events == 0:
             raise ValueError("events: no readable rows; nothing to score")
         spilled = Path(tmp)
-        if as_of is None:
-            as_of = max(pd.read_parquet(f, columns=[s.TS])[s.TS].max()
-                        for f in spilled.rglob("*.parquet"))
-        as_of = pd.Timestamp(as_of)
+        as_of = pd.Timestamp(last if as_of is None else as_of)
         if acc is not None:
             late = acc.loc[acc[s.CREATED_AT] > as_of, s.ACCOUNT_ID]
             pairs = pairs[~pairs[s.ACCOUNT_ID].isin(late)]

@@ -139,7 +139,3 @@ class SqliteFeatureStore(FeatureStore):
     def watermark(self) -> int | None:
         return self._conn().execute("SELECT MAX(ts) FROM events").fetchone()[0]
 
-    def event_count(self, account_id: str) -> int:
-        """Stored events of an account."""
-        return self._conn().execute("SELECT COUNT(*) FROM events WHERE account_id = ?",
-                                    (account_id,)).fetchone()[0]

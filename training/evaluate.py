@@ -79,9 +79,6 @@ class Evaluation:
     scores: pd.DataFrame  # test accounts with each scorer's score
     contributions: np.ndarray  # model SHAP values (log-odds) on the test accounts
 
-    def headline(self) -> str:
-        return self.metrics.to_string(float_format=lambda v: f"{v:.3f}")
-
 
 def evaluate(model: RiskModel, train: pd.DataFrame, test: pd.DataFrame,
              queue_size: int = 50, seed: int = 0) -> Evaluation:
