@@ -19,6 +19,7 @@ from rich.table import Table
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 logging.getLogger("mlflow").setLevel(logging.ERROR)
 warnings.filterwarnings("ignore", category=UserWarning)
+warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
 
 app = typer.Typer(help="Find fraudulent remote-worker personas in sign-in logs.",
                   no_args_is_help=True, add_completion=False)
@@ -34,6 +35,10 @@ GeoipOpt = Annotated[Path | None, typer.Option("--geoip-db",
 DEFAULT_MODEL = "models:/persona-risk@champion"
 EventsOpt = Annotated[list[Path], typer.Option("--events", help="Events Parquet/CSV files or "
                                                                  "folders.")]
+EngineOpt = Annotated[str, typer.Option(
+    help="local (in process) or spark (Parquet in, a Parquet dataset out).")]
+MasterOpt = Annotated[str | None, typer.Option(
+    help="Spark master; default: spark-submit's or spark-defaults.conf's, else local[2].")]
 
 
 @contextmanager
@@ -98,11 +103,23 @@ def features(
     accounts: AccountsOpt = None,
     as_of: AsOf = None,
     geoip_db: GeoipOpt = None,
+    engine: EngineOpt = "local",
+    spark_master: MasterOpt = None,
 ) -> None:
     """Compute the account feature table as of a time."""
     from features.batch import build_features, load_inputs
     from features.io import write_table
 
+    if _check_engine(engine, out) == "spark":
+        from features.spark_engine import features_table, spark_session
+
+        with steps("computing features on Spark"):
+            n_accounts, n_events, n_bad = features_table(
+                spark_session(spark_master), [str(p) for p in events], str(out), accounts,
+                _as_of(as_of), str(geoip_db) if geoip_db else None)
+        console.print(f"{n_accounts:,} accounts, {n_events:,} events, {n_bad:,} rows "
+                      f"quarantined -> {out}")
+        return
     with steps("reading and validating") as say:
         inputs = load_inputs(events, accounts, geoip_db)
         say("computing features")
@@ -230,12 +247,15 @@ def score(
     model: ModelOpt = DEFAULT_MODEL,
     partitions: Annotated[int, typer.Option(help="Account partitions (memory bound).")] = 4,
     geoip_db: GeoipOpt = None,
+    engine: EngineOpt = "local",
+    spark_master: MasterOpt = None,
 ) -> None:
     """Score every account in bulk (the nightly job); writes scores, quarantine and summary."""
     from models.pyfunc import load_risk_model
     from models.tracking import configure_tracking
     from serving.batch import score_events
 
+    _check_engine(engine, out)
     configure_tracking()
     try:
         risk_model, version = load_risk_model(model)
@@ -244,12 +264,29 @@ def score(
         raise typer.Exit(2) from err
     with steps("scoring") as say:
         try:
-            summary = score_events(events, risk_model, version, out, accounts, _as_of(as_of),
-                                   partitions, geoip_db, say=say)
+            if engine == "spark":
+                from features.spark_engine import spark_session
+                from serving.spark_batch import spark_score
+
+                summary = spark_score(spark_session(spark_master), [str(p) for p in events],
+                                      risk_model, version, str(out), accounts, _as_of(as_of),
+                                      str(geoip_db) if geoip_db else None, say=say)
+            else:
+                summary = score_events(events, risk_model, version, out, accounts,
+                                       _as_of(as_of), partitions, geoip_db, say=say)
         except ValueError as err:
             console.print(f"[red]nothing scored:[/red] {err}")
             raise typer.Exit(1) from err
     console.print_json(data=summary.__dict__)
+
+
+def _check_engine(engine: str, out: Path) -> str:
+    if engine not in ("local", "spark"):
+        raise typer.BadParameter(f"unknown engine {engine!r}: local or spark", param_hint="engine")
+    if engine == "spark" and out.suffix == ".csv":
+        raise typer.BadParameter("the Spark engine writes a Parquet dataset, not CSV",
+                                 param_hint="out")
+    return engine
 
 
 def _print_riskiest(scores: pd.DataFrame, n: int = 10) -> None:

@@ -21,6 +21,7 @@ from features.reuse import (
     DEVICE,
     FIRST_TS,
     KIND,
+    REUSE_KINDS,
     account_reuse,
     cluster_sizes,
     event_reuse,
@@ -41,6 +42,20 @@ class FeatureResult:
 
     signals: pd.DataFrame
     features: pd.DataFrame
+
+
+@dataclass
+class CrossAccount:
+    """Cross-account signals computed outside the partition being featurised (the Spark engine
+    computes them grouped by key): per event id (index) the columns `EVENT_REUSE`, per account
+    id (index) the columns `ACCOUNT_REUSE`. The same functions of `features.reuse` make them."""
+
+    event_counts: pd.DataFrame
+    account_counts: pd.DataFrame
+
+
+EVENT_REUSE = [f"{kind}_accounts" for kind in REUSE_KINDS]
+ACCOUNT_REUSE = ["payout_accounts", "phone_accounts", "cluster_size"]
 
 
 def empty_accounts() -> pd.DataFrame:
@@ -68,6 +83,7 @@ def compute_features(
     pairs: pd.DataFrame | None = None,
     identities: pd.DataFrame | None = None,
     with_signals: bool = True,
+    cross: CrossAccount | None = None,
 ) -> FeatureResult:
     """Signals and account features of canonical (validated) events as of `as_of` (UTC).
 
@@ -76,6 +92,7 @@ def compute_features(
     `features.reuse.reuse_pairs`) and `identities` (account_id, created_at, payout_id, phone_id of
     every account that may share an id) default to those of `events` and `accounts`.
     `with_signals=False` skips building the event-level table (batch scoring needs none).
+    `cross`, when given, supplies the cross-account signals instead of `pairs`/`identities`.
     """
     as_of = pd.Timestamp(default_as_of(events) if as_of is None else as_of)
     as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
@@ -92,15 +109,27 @@ def compute_features(
     created_ns = timestamps_ns(record[s.CREATED_AT]).astype(float)
     created_ns[record[s.CREATED_AT].isna().to_numpy()] = np.nan
 
-    pairs = reuse_pairs(events) if pairs is None else pairs[pairs[FIRST_TS] <= as_of_ns]
-    identities = accounts if identities is None else identities[
-        identities[s.CREATED_AT] <= as_of]
-
     ev = to_arrays(events, account_ids)
+    if cross is None:
+        pairs = reuse_pairs(events) if pairs is None else pairs[pairs[FIRST_TS] <= as_of_ns]
+        identities = accounts if identities is None else identities[
+            identities[s.CREATED_AT] <= as_of]
+        reuse = event_reuse(ev, pairs)
+        shared = {
+            "payout_accounts": identity_counts(account_ids, identities, s.PAYOUT_ID),
+            "phone_accounts": identity_counts(account_ids, identities, s.PHONE_ID),
+            "cluster_size": cluster_sizes(account_ids, pairs[pairs[KIND] == DEVICE], identities),
+        }
+    else:
+        counts = cross.event_counts.reindex(ev.event_id.strings())
+        reuse = {name: counts[name].to_numpy(float) for name in EVENT_REUSE}
+        known = cross.account_counts.reindex(account_ids)
+        shared = {name: known[name].to_numpy(float) for name in ACCOUNT_REUSE}
+
     sig: dict[str, np.ndarray] = {}
     sig.update(event_travel(ev, cfg))
     sig.update(event_timezones(ev, record[s.CLAIMED_TIMEZONE].to_numpy(object)))
-    sig.update(event_reuse(ev, pairs))
+    sig.update(reuse)
     sig.update(event_age(ev, created_ns))
 
     feats: dict[str, np.ndarray] = {}
@@ -108,9 +137,7 @@ def compute_features(
                                 record[s.CLAIMED_LON].to_numpy(float), cfg))
     feats.update(account_timezones(ev, sig, cfg))
     feats.update(account_reuse(ev, sig))
-    feats["payout_accounts"] = identity_counts(account_ids, identities, s.PAYOUT_ID)
-    feats["phone_accounts"] = identity_counts(account_ids, identities, s.PHONE_ID)
-    feats["cluster_size"] = cluster_sizes(account_ids, pairs[pairs[KIND] == DEVICE], identities)
+    feats.update(shared)
     feats.update(account_age(ev, created_ns, as_of_ns))
 
     features = pd.DataFrame({s.ACCOUNT_ID: account_ids.astype(str)})

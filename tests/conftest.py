@@ -7,6 +7,7 @@ import pytest
 from features import schema as s
 from features.batch import Inputs
 from features.validate import validate_accounts, validate_events
+from tests.system import debian_program
 from training.dataset import training_table
 from training.fit import TrainConfig
 from training.simulator.simulate import SimConfig, simulate
@@ -36,3 +37,14 @@ def trained(labelled, tmp_path_factory):
     inputs, table = labelled
     return fit_and_evaluate(table, inputs.events[s.TS].min(), TrainConfig(), SplitConfig(),
                             tmp_path_factory.mktemp("report"))
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """A local Spark session (Java from Debian where absent), stopped at the end."""
+    debian_program("java", "openjdk-17-jre-headless")
+    from features.spark_engine import spark_session
+
+    session = spark_session("local[2]")
+    yield session
+    session.stop()

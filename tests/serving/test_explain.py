@@ -4,15 +4,14 @@ Chromium shows its images and reasons."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 
 import pytest
 
 from features import schema as s
 from serving.explain import PNGS, investigate, write_report
+from tests.system import debian_program
 
 pytestmark = pytest.mark.slow
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -23,15 +22,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Debian's Chromium, installed by the test setup where absent."""
-    path = shutil.which("chromium")
-    if path is None:
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env,
-                       timeout=1200)
-        path = shutil.which("chromium")
-    assert path, "chromium could not be installed"
-    return path
+    return debian_program("chromium", "chromium")
 
 
 def _render(chromium: str, page, profile) -> str:
