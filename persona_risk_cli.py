@@ -333,7 +333,9 @@ def serve(
     model: ModelOpt = DEFAULT_MODEL,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8080,
-    state: Annotated[Path, typer.Option(help="SQLite state file.")] = Path("state.sqlite"),
+    state: Annotated[str, typer.Option(
+        help="Online state: a SQLite file, or redis://HOST:PORT/DB shared by replicas.")
+    ] = "state.sqlite",
     insecure_no_auth: Annotated[bool, typer.Option(
         "--insecure-no-auth", help="Allow no token (loopback addresses only).")] = False,
     reload_every: Annotated[float, typer.Option(help="Seconds between alias checks.")] = 60.0,

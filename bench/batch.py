@@ -1,7 +1,9 @@
 """Nightly batch scoring end to end (files -> validated events -> features -> scores) on the
 simulated 10 million events, with a model trained on a smaller world.
 Target (issue): >= 1,000,000 events/s end to end; peak memory well under 24 GiB.
-Run: .venv/bin/python -m bench.batch [--accounts 100000] [--partitions 8]
+`--spark` runs the same files through the Spark engine (local[2]) beside it; Spark's peak
+memory is that of the whole process tree (driver JVM and Python workers).
+Run: .venv/bin/python -m bench.batch [--accounts 100000] [--partitions 8] [--spark]
 """
 
 from __future__ import annotations
@@ -36,10 +38,26 @@ def score(folder: Path, model_dir: Path, partitions: int) -> dict:
     return {"events": summary.events}
 
 
+def score_on_spark(folder: Path, model_dir: Path, driver_memory: str) -> dict:
+    import os
+
+    os.environ["PYSPARK_SUBMIT_ARGS"] = f"--driver-memory {driver_memory} pyspark-shell"
+    from features.spark_engine import spark_session
+    from models.risk_model import RiskModel
+    from serving.spark_batch import spark_score
+
+    summary = spark_score(spark_session("local[2]"), [str(folder / "events.parquet")],
+                          RiskModel.load(model_dir), "bench", str(OUT / "scores-spark"),
+                          [folder / "accounts.parquet"])
+    return {"events": summary.events}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument("--spark", action="store_true", help="also run the Spark engine")
+    parser.add_argument("--driver-memory", default="8g", help="Spark driver JVM heap")
     args = parser.parse_args()
     folder = OUT / f"world-{args.accounts}"
     if not (folder / "events.parquet").exists():
@@ -50,6 +68,10 @@ def main() -> None:
     result = measure(score, folder, model_dir / "model", args.partitions)
     print(row(f"persona-risk score, {args.partitions} partitions", result["events"], result,
               "target: >= 1,000,000 ev/s"))
+    if args.spark:
+        result = measure(score_on_spark, folder, model_dir / "model", args.driver_memory)
+        print(row("persona-risk score --engine spark", result["events"], result,
+                  "local[2], same files"))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,16 +19,43 @@ def _high_water_mb() -> float:
     return float("nan")
 
 
+class TreeSampler(threading.Thread):
+    """Samples the resident memory of this process and all its descendants (a JVM and its
+    Python workers, say) twice a second; `peak_mb` is the highest sum seen."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peak_mb = 0.0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self.stopped.wait(0.5):
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak_mb = max(self.peak_mb, total / 2**20)
+
+
 def _child(fn: Callable, args: tuple, queue) -> None:
+    sampler = TreeSampler()
+    sampler.start()
     start = time.perf_counter()
     extra = fn(*args) or {}
     seconds = time.perf_counter() - start
-    peak_mb = _high_water_mb()
+    sampler.stopped.set()
+    peak_mb = max(_high_water_mb(), sampler.peak_mb)
     queue.put({"seconds": seconds, "peak_mb": peak_mb, **extra})
 
 
 def measure(fn: Callable, *args) -> dict:
-    """Run `fn(*args)` in a fresh process; returns seconds, peak RSS (MiB) and fn's own dict."""
+    """Run `fn(*args)` in a fresh process; returns seconds, peak RSS (MiB; of the process tree
+    when it starts others) and fn's own dict."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     proc = ctx.Process(target=_child, args=(fn, args, queue))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import uvicorn
 
+from features.online import FeatureStore
 from models.tracking import configure_tracking
 from serving.app import ServiceConfig, create_app
 from serving.model_holder import ModelHolder
@@ -38,7 +39,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def build_service(model_uri: str, host: str, state: Path, insecure_no_auth: bool,
+def open_store(state: str | Path) -> FeatureStore:
+    """The online state: Redis for a redis:// (rediss://, unix://) URL, else a SQLite file."""
+    if str(state).startswith(("redis://", "rediss://", "unix://")):
+        from serving.redis_store import RedisFeatureStore
+
+        return RedisFeatureStore(str(state))
+    return SqliteFeatureStore(Path(state))
+
+
+def build_service(model_uri: str, host: str, state: str | Path, insecure_no_auth: bool,
                   reload_every_s: float):
     """Check the token rule, open the store and load the model; returns the app."""
     token = read_token()
@@ -50,11 +60,11 @@ def build_service(model_uri: str, host: str, state: Path, insecure_no_auth: bool
     holder = ModelHolder(model_uri)
     if not holder.reload():
         raise StartupError(f"model {model_uri} could not be loaded: {holder.last_error}")
-    store = SqliteFeatureStore(state)
+    store = open_store(state)
     return create_app(store, holder, ServiceConfig(token, reload_every_s))
 
 
-def serve(model_uri: str, host: str, port: int, state: Path, insecure_no_auth: bool = False,
+def serve(model_uri: str, host: str, port: int, state: str | Path, insecure_no_auth: bool = False,
           reload_every_s: float = 60.0) -> None:
     """Run the service until interrupted (access log off: paths carry account ids)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")

@@ -52,8 +52,8 @@ def free_port() -> int:
 class Server:
     """`persona-risk serve` in a child process on a free loopback port."""
 
-    def __init__(self, registry: dict, state: Path, token: str | None = TOKEN,
-                 extra: list[str] | None = None):
+    def __init__(self, registry: dict, state: Path | str, token: str | None = TOKEN,
+                 extra: list[str] | None = None, log_dir: Path | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, **registry["env"], "PYTHONUNBUFFERED": "1"}
@@ -63,7 +63,7 @@ class Server:
         cli = Path(sys.executable).parent / "persona-risk"
         self.args = [str(cli), "serve", "--model", registry["uri"], "--port", str(self.port),
                      "--state", str(state), "--reload-every", "3600", *(extra or [])]
-        self.log = state.with_suffix(f".{self.port}.log")
+        self.log = (log_dir or Path(state).parent) / f"server.{self.port}.log"
         self.proc = subprocess.Popen(self.args, env=env, cwd=registry["folder"],
                                      stdout=self.log.open("w"), stderr=subprocess.STDOUT)
 
@@ -98,8 +98,8 @@ class Server:
 def server_factory(registry, tmp_path):
     started: list[Server] = []
 
-    def start(state: Path | None = None, **kwargs) -> Server:
-        server = Server(registry, state or tmp_path / "state.sqlite", **kwargs)
+    def start(state: Path | str | None = None, **kwargs) -> Server:
+        server = Server(registry, state or tmp_path / "state.sqlite", log_dir=tmp_path, **kwargs)
         started.append(server)
         return server
 

@@ -1,0 +1,123 @@
+"""Online state in a real redis-server: the SQLite store's results, shared by two server
+processes, and no acknowledged event lost when Redis is killed and restarted."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import redis
+
+from features import schema as s
+from serving.redis_store import PREFIX, RedisFeatureStore
+from serving.store import SqliteFeatureStore
+from tests.serving.conftest import free_port
+from tests.system import debian_program
+
+pytestmark = pytest.mark.slow
+
+
+class RedisServer:
+    """Debian's redis-server on a free loopback port, persistence on (fsync every write)."""
+
+    def __init__(self, folder: Path):
+        self.binary = debian_program("redis-server", "redis-server")
+        self.folder, self.port = folder, free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> RedisServer:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
+             str(self.folder), "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
+            stdout=(self.folder / "redis.log").open("a"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if redis.Redis.from_url(self.url).ping():
+                    return self
+            except redis.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError("redis-server did not start: " + (self.folder / "redis.log").read_text())
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+
+@pytest.fixture()
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path).start()
+    yield server
+    if server.proc.poll() is None:
+        server.kill()
+
+
+def _events(n: int, account: str = "busy") -> list[dict]:
+    return [{"event_id": f"burst-{i}", "account_id": account,
+             "ts": f"2026-02-01T1{i // 60 % 10}:{i % 60:02d}:00Z", "device_id": f"d{i % 5}",
+             "ip": f"203.0.113.{i % 7}", "lat": 40.7, "lon": -74.0} for i in range(n)]
+
+
+def test_redis_store_gives_the_sqlite_stores_features(redis_server, small_world, tmp_path):
+    world, accounts, events = small_world
+    chosen = accounts[s.ACCOUNT_ID].head(40)
+    mine = events[events[s.ACCOUNT_ID].isin(chosen)].reset_index(drop=True)
+    stores = [SqliteFeatureStore(tmp_path / "state.sqlite"), RedisFeatureStore(redis_server.url)]
+    for store in stores:
+        for record in accounts[accounts[s.ACCOUNT_ID].isin(chosen)].to_dict("records"):
+            store.upsert_account(record)
+        for start in range(0, len(mine), 500):  # batches, with a retried batch
+            store.add_events(mine.iloc[start:start + 500])
+        store.add_events(mine.iloc[:100])
+        moved = accounts[accounts[s.ACCOUNT_ID] == chosen.iloc[0]].to_dict("records")[0]
+        store.upsert_account({**moved, s.PAYOUT_ID: "shared-payout"})
+        store.upsert_account({**accounts[accounts[s.ACCOUNT_ID] == chosen.iloc[1]].to_dict(
+            "records")[0], s.PAYOUT_ID: "shared-payout"})
+    sqlite_store, redis_store = stores
+    assert redis_store.watermark() == sqlite_store.watermark()
+    for account in chosen.head(12):
+        a = sqlite_store.features(account).features
+        b = redis_store.features(account).features
+        pd.testing.assert_frame_equal(a, b)
+    first = redis_store.features(chosen.iloc[0]).features
+    assert first["payout_accounts"].iloc[0] == 2
+    assert len(redis_store.history(chosen.iloc[0])) == (mine[s.ACCOUNT_ID] == chosen.iloc[0]).sum()
+
+
+def test_two_servers_share_one_redis_and_a_burst_loses_nothing(redis_server, server_factory):
+    servers = [server_factory(redis_server.url).wait_ready() for _ in range(2)]
+    events = _events(64)
+
+    def send(i: int) -> int:
+        with servers[i % 2].client() as c:
+            return c.post("/v1/events", json={"events": [events[i % 64]]}).status_code
+
+    with ThreadPoolExecutor(16) as pool:  # each event twice, once through each server
+        codes = list(pool.map(send, range(128)))
+    assert codes == [200] * 128
+    store = RedisFeatureStore(redis_server.url)
+    stored = [row[0] for row in store.history("busy")]
+    assert sorted(stored) == sorted(e["event_id"] for e in events)
+    with servers[1].client() as c:
+        reply = c.post("/v1/events", json={"events": events[:1]}).json()
+    assert reply["scores"][0]["account_id"] == "busy"
+    assert store.features("busy").features["device_accounts_max"].iloc[0] == 1
+    assert len(store.history("busy")) == 64
+
+
+def test_acknowledged_events_survive_a_redis_crash(redis_server, server_factory):
+    server = server_factory(redis_server.url).wait_ready()
+    with server.client() as c:
+        for event in _events(20, "a1"):
+            assert c.post("/v1/events", json={"events": [event]}).status_code == 200
+    redis_server.kill()  # SIGKILL right after the last acknowledged reply
+    redis_server.start()
+    db = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    assert db.llen(f"{PREFIX}events:a1") == 20
+    assert db.scard(f"{PREFIX}event_ids") == 20
