@@ -191,7 +191,9 @@ def train(
     console.print(outcome.decision.message())
     console.print(f"registered {model_name} v{outcome.version} (run {outcome.run_id})")
     console.print(f"report: {outcome.report}")
-    console.print(f"MLflow UI: mlflow ui --backend-store-uri {configure_tracking()}")
+    uri = configure_tracking()
+    console.print(f"MLflow UI: {uri}" if uri.startswith("http") else
+                  f"MLflow UI: mlflow ui --backend-store-uri {uri}")
 
 
 def _print_evaluation(outcome) -> None:
