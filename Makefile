@@ -30,7 +30,7 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.simulator
 	$(BIN)/python -m bench.features
-	$(BIN)/python -m bench.batch
+	$(BIN)/python -m bench.batch --spark
 	$(BIN)/python -m bench.serving
 
 clean:

@@ -105,6 +105,7 @@ class SparkFeatures:
     events_read: int
     quarantine: pd.DataFrame
     as_of: pd.Timestamp
+    buckets: int
     cached: list[DataFrame]
 
     def release(self) -> None:
@@ -314,9 +315,11 @@ def spark_features(spark: SparkSession, events: list[str], accounts: pd.DataFram
     pairs = _pairs(clean).persist()
     counted = clean.join(_event_counts(clean, pairs, buckets), s.EVENT_ID, "left")
     side = _account_side(spark, clean, accounts, pairs, buckets)
-    features = _account_features(counted, side, as_of, cfg, buckets)
+    # One row per account, kept: sorting the output samples it before writing it.
+    features = _account_features(counted, side, as_of, cfg, buckets).persist()
     return SparkFeatures(features=features, events_read=last[1], quarantine=quarantine,
-                         as_of=as_of, cached=[validated, clean, pairs])
+                         as_of=as_of, buckets=buckets,
+                         cached=[validated, clean, pairs, features])
 
 
 def features_table(spark: SparkSession, events: list[str], out: str,

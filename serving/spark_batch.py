@@ -49,9 +49,10 @@ def spark_score(spark: SparkSession, events: list[str], model: RiskModel, model_
             scored = model.score(features).assign(model_version=model_version, as_of=as_of)
             yield objects(scored[OUTPUT_COLUMNS])
 
-    scores = result.features.mapInPandas(score, SCORE_TYPES).orderBy(s.ACCOUNT_ID)
+    scores = result.features.mapInPandas(score, SCORE_TYPES).persist()
     say("scoring and writing")
-    write_dataset(spark, scores, out)
+    write_dataset(spark, scores.orderBy(s.ACCOUNT_ID), out)
+    scores.unpersist()
     result.release()
     per_band = {r["band"]: r["count"] for r in
                 spark.read.parquet(out).groupBy("band").count().collect()}
@@ -59,7 +60,7 @@ def spark_score(spark: SparkSession, events: list[str], model: RiskModel, model_
     summary = BatchSummary(
         accounts_scored=sum(per_band.values()), per_band=per_band,
         events=result.events_read, rows_quarantined=len(quarantine),
-        model_version=model_version, as_of=str(as_of), partitions=scores.rdd.getNumPartitions(),
+        model_version=model_version, as_of=str(as_of), partitions=result.buckets,
         output=out)
     if len(quarantine):
         summary.quarantine = f"{out}.quarantine.csv"

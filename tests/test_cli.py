@@ -45,3 +45,15 @@ def test_score_with_a_missing_model_exits_2(tmp_path, monkeypatch):
                                  "models:/nothing@champion"])
     assert result.exit_code == 2
     assert "could not be loaded" in result.output
+
+
+@pytest.mark.parametrize(("engine", "out", "message"), [
+    ("bogus", "scores.parquet", "unknown engine 'bogus'"),
+    ("spark", "scores.csv", "Parquet dataset, not CSV"),
+])
+def test_engine_choice_is_checked_before_any_work(tmp_path, engine, out, message):
+    for command in ("features", "score"):
+        result = runner.invoke(app, [command, "--events", str(tmp_path), "--out",
+                                     str(tmp_path / out), "--engine", engine])
+        assert result.exit_code == 2, result.output
+        assert message in " ".join(result.output.split())

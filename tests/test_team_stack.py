@@ -5,6 +5,7 @@ champion from there."""
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -25,8 +26,15 @@ BIN = Path(sys.executable).parent
 
 
 def _as_postgres() -> list[str]:
-    """PostgreSQL refuses to run as root: run its programs as the `postgres` user then."""
-    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    """PostgreSQL refuses to run as root: run its programs as the `postgres` user then (made
+    when the machine has the programs but not the user)."""
+    if os.geteuid() != 0:
+        return []
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "postgres"], check=True)
+    return ["runuser", "-u", "postgres", "--"]
 
 
 @pytest.fixture(scope="module")
