@@ -21,12 +21,12 @@ from features.config import FeatureConfig
 from features.pipeline import IDENTITY_COLUMNS, FeatureResult, compute_features
 from features.reuse import (
     DEVICE,
-    FIRST_TS,
     KEY,
     KIND,
     PAIR_COLUMNS,
     REUSE_KINDS,
     event_keys,
+    pairs_frame,
     reuse_pairs,
 )
 from features.validate import validate_accounts, validate_events
@@ -176,12 +176,11 @@ class FeatureStore(ABC):
                 keyed.append(self.pairs_for(kind, sorted(set(keys.dropna()))))
         pairs = pd.concat(keyed, ignore_index=True).drop_duplicates([KIND, KEY, s.ACCOUNT_ID])
         rows = self.account_rows(sorted(component))
-        identities = records_to_accounts(rows)[IDENTITY_COLUMNS] if rows else None
-        own = self.account_rows([account_id])
-        accounts = records_to_accounts(own) if own else None
-        if identities is None:
-            identities = pd.DataFrame(columns=IDENTITY_COLUMNS).astype(
-                {s.CREATED_AT: "datetime64[ns, UTC]"})
+        records = records_to_accounts(rows) if rows else None
+        own = records[records[s.ACCOUNT_ID] == account_id] if rows else None
+        accounts = own.reset_index(drop=True) if own is not None and len(own) else None
+        identities = records[IDENTITY_COLUMNS] if rows else pd.DataFrame(
+            columns=IDENTITY_COLUMNS).astype({s.CREATED_AT: "datetime64[ns, UTC]"})
         return compute_features(history, accounts, as_of, self.cfg, pairs=pairs,
                                 identities=identities)
 
@@ -216,7 +215,7 @@ class OnlineFeatureState(FeatureStore):
 
     def pairs_for(self, kind: str, keys: list[str]) -> pd.DataFrame:
         rows = [(kind, k, a, t) for k in keys for a, t in self.pairs[kind].get(k, {}).items()]
-        return pd.DataFrame(rows, columns=PAIR_COLUMNS).astype({FIRST_TS: "int64"})
+        return pairs_frame(rows)
 
     def accounts_sharing(self, column: str, values: list[str]) -> list[str]:
         col = ACCOUNT_NAMES.index(column)

@@ -140,12 +140,12 @@ def compute_features(
     feats.update(shared)
     feats.update(account_age(ev, created_ns, as_of_ns))
 
-    features = pd.DataFrame({s.ACCOUNT_ID: account_ids.astype(str)})
-    features[AS_OF] = as_of
-    for name in FEATURE_NAMES:
-        features[name] = feats[name].astype("float64")
-    for name, values in fastest_hop(ev, sig).items():
-        features[name] = values
+    features = pd.DataFrame({
+        s.ACCOUNT_ID: pd.array(account_ids.astype(str), dtype="str"),
+        AS_OF: pd.DatetimeIndex(np.full(len(account_ids), as_of_ns, dtype="datetime64[ns]"),
+                                tz="UTC").as_unit(as_of.unit),
+        **{name: feats[name].astype("float64") for name in FEATURE_NAMES},
+        **fastest_hop(ev, sig)})
     if not with_signals:
         return FeatureResult(signals=pd.DataFrame(), features=features)
     signals = pd.DataFrame({

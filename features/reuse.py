@@ -24,6 +24,15 @@ REUSE_KINDS = (DEVICE, IPADDR, PREFIX)
 PAIR_COLUMNS = [KIND, KEY, s.ACCOUNT_ID, FIRST_TS]
 
 
+def pairs_frame(rows: list[tuple]) -> pd.DataFrame:
+    """A pairs table from (kind, key, account_id, first_ts) tuples."""
+    kinds, keys, accounts, firsts = zip(*rows, strict=True) if rows else ((), (), (), ())
+    return pd.DataFrame({
+        KIND: pd.array(kinds, dtype="str"), KEY: pd.array(keys, dtype="str"),
+        s.ACCOUNT_ID: pd.array(accounts, dtype="str"),
+        FIRST_TS: np.array(firsts, dtype=np.int64)})
+
+
 def event_keys(events: pd.DataFrame) -> dict[str, pd.Series]:
     """The reuse keys of each event: device id, IP and its /24 or /64 prefix."""
     return {DEVICE: events[s.DEVICE_ID], IPADDR: events[s.IP], PREFIX: ip_prefix(events[s.IP])}

@@ -23,7 +23,7 @@ import redis
 from features import schema as s
 from features.config import FeatureConfig
 from features.online import ACCOUNT_NAMES, EVENT_NAMES, FeatureStore
-from features.reuse import FIRST_TS, KEY, KIND, PAIR_COLUMNS
+from features.reuse import PAIR_COLUMNS, pairs_frame
 
 log = logging.getLogger("persona_risk.redis")
 PREFIX = "persona-risk:"
@@ -132,8 +132,7 @@ class RedisFeatureStore(FeatureStore):
         rows = [(kind, key, acc, int(first)) for key, seen in zip(keys, pipe.execute(),
                                                                   strict=True)
                 for acc, first in seen.items()]
-        return pd.DataFrame(rows, columns=PAIR_COLUMNS).astype(
-            {KIND: "str", KEY: "str", s.ACCOUNT_ID: "str", FIRST_TS: "int64"})
+        return pairs_frame(rows)
 
     def accounts_sharing(self, column: str, values: list[str]) -> list[str]:
         if column not in IDENTITY_IDS or not values:

@@ -19,7 +19,7 @@ import pandas as pd
 from features import schema as s
 from features.config import FeatureConfig
 from features.online import ACCOUNT_NAMES, EVENT_NAMES, FeatureStore
-from features.reuse import FIRST_TS, KEY, KIND, PAIR_COLUMNS
+from features.reuse import PAIR_COLUMNS, pairs_frame
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -108,8 +108,7 @@ class SqliteFeatureStore(FeatureStore):
             out += self._conn().execute(
                 f"SELECT kind, key, account_id, first_ts FROM pairs "
                 f"WHERE kind = ? AND key IN ({marks})", [kind, *chunk]).fetchall()
-        return pd.DataFrame(out, columns=PAIR_COLUMNS).astype(
-            {KIND: "str", KEY: "str", s.ACCOUNT_ID: "str", FIRST_TS: "int64"})
+        return pairs_frame(out)
 
     def accounts_sharing(self, column: str, values: list[str]) -> list[str]:
         if column not in (s.PAYOUT_ID, s.PHONE_ID) or not values:
