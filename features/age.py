@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from features.arrays import EventArrays
-from features.segments import seg_count, seg_nunique
+from features.segments import seg_count, seg_nunique_sorted
 
 NS_PER_DAY = 86_400 * 10**9
 NS_PER_HOUR = 3_600 * 10**9
@@ -26,7 +26,7 @@ def account_age(ev: EventArrays, created_ns: np.ndarray, as_of_ns: int) -> dict[
     has = n_events > 0
     first_ts = np.full(len(has), np.nan)
     first_ts[has] = ev.ts_ns[starts[:-1][has]]
-    active_days = seg_nunique(ev.ts_ns // NS_PER_DAY, starts)
+    active_days = seg_nunique_sorted(ev.ts_ns // NS_PER_DAY, starts)  # sorted by time
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
             "account_age_days": (as_of_ns - created_ns) / NS_PER_DAY,

@@ -8,6 +8,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from features.text import take_text
+
 EARTH_RADIUS_KM = 6371.0088
 TZ_GRID_DEGREES = 0.01  # zone look-ups are cached on this grid (about 1 km)
 
@@ -38,8 +40,7 @@ def _prefix_of(ip) -> str | None:
 def ip_prefix(ips: pd.Series) -> pd.Series:
     """The /24 (IPv4) or /64 (IPv6) network of each IP, as text; missing for unreadable IPs."""
     codes, uniques = pd.factorize(ips)
-    prefixes = np.array([_prefix_of(u) for u in uniques] + [None], dtype=object)
-    return pd.Series(prefixes[codes], index=ips.index, dtype="str")
+    return take_text([_prefix_of(u) for u in uniques], codes, ips.index)
 
 
 @lru_cache(maxsize=500_000)

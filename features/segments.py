@@ -77,6 +77,17 @@ def seg_nunique(codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.bincount(keys // width, minlength=len(starts) - 1).astype(float)
 
 
+def seg_nunique_sorted(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Distinct values per segment when they are non-decreasing within each segment (one pass,
+    no sort): the number of changes plus one."""
+    new = np.ones(len(values), bool)
+    new[1:] = values[1:] != values[:-1]
+    nonempty = starts[1:] > starts[:-1]
+    new[starts[:-1][nonempty]] = True
+    counts = np.concatenate([[0], np.cumsum(new)])
+    return (counts[starts[1:]] - counts[starts[:-1]]).astype(float)
+
+
 def previous_in_segment(mask: np.ndarray, seg: np.ndarray) -> np.ndarray:
     """For each row, the index of the previous row with `mask` in the same segment; -1 if none.
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from features import schema as s
+from features.text import take_text
 
 MAX_ROWS_IN_MESSAGE = 5
 FUTURE_TOLERANCE = pd.Timedelta(minutes=5)
@@ -48,6 +49,10 @@ def _text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _as_str(series: pd.Series) -> pd.Series:
     """Text with surrounding blanks stripped; blank and absent values become missing (NaN)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):  # convert the categories only
+        categories = _as_str(pd.Series(series.cat.categories))
+        return take_text(categories.to_numpy(object, na_value=None),
+                         series.cat.codes.to_numpy(), series.index)
     text = series.astype("str").str.strip()
     return text.mask(text.eq("").fillna(False).to_numpy(bool))
 
@@ -199,7 +204,7 @@ def validate_events(
     problems: list[tuple[str, np.ndarray, str]] = []
 
     df[s.ACCOUNT_ID] = _as_str(raw[s.ACCOUNT_ID])
-    problems.append((s.ACCOUNT_ID, _missing(raw[s.ACCOUNT_ID]), "missing account_id"))
+    problems.append((s.ACCOUNT_ID, df[s.ACCOUNT_ID].isna().to_numpy(), "missing account_id"))
     df[s.TS] = _as_timestamp(raw[s.TS])
     problems.append((s.TS, df[s.TS].isna().to_numpy(), "missing or unparsable timestamp"))
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)

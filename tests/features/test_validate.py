@@ -102,3 +102,17 @@ def test_events_without_ids_get_stable_content_ids():
     again, _ = validate_events(pd.concat([df, df.iloc[[0]]]), now=NOW)
     assert first[s.EVENT_ID].str.startswith("h").all()
     assert again[s.EVENT_ID].tolist() == first[s.EVENT_ID].tolist()  # duplicate row dropped
+
+
+def test_categorical_text_columns_validate_like_plain_text():
+    df = good_events().astype({s.DEVICE_TZ: object, s.ACCOUNT_ID: object})
+    df.loc[1, s.DEVICE_TZ] = "  Asia/Shanghai "
+    df.loc[2, s.DEVICE_TZ] = "Asia/Atlantis"
+    df.loc[0, s.ACCOUNT_ID] = "   "
+    plain = validate_events(df, now=NOW)
+    coded = validate_events(df.astype({s.DEVICE_TZ: "category", s.ACCOUNT_ID: "category"}),
+                            now=NOW)
+    pd.testing.assert_frame_equal(coded[0], plain[0])
+    assert coded[1][s.REASON].tolist() == plain[1][s.REASON].tolist() == [
+        "account_id: missing account_id", "device_tz: unknown time-zone name"]
+    assert coded[0][s.DEVICE_TZ].tolist() == ["Asia/Shanghai"]
