@@ -78,13 +78,15 @@ def spill_events(events: list[Path], spill: Path, partitions: int,
                  ) -> tuple[pd.DataFrame, pd.DataFrame, int, pd.Timestamp | None]:
     """Pass 1: validate, locate and partition the events; returns reuse pairs, quarantine, the
     number of clean events and the last event time."""
-    pairs, quarantine, clean_rows, offset, last = [], [], 0, 0, None
-    for path in table_files(events):
+    pairs, quarantine, clean_rows, read, last = [], [], 0, 0, None
+    for file_no, path in enumerate(table_files(events)):
+        offset = 0  # row numbers count within each file
         for chunk_no, chunk in enumerate(_chunks(path)):
             clean, bad = validate_events(chunk, now=now)
             bad.insert(0, "file", str(path))
             bad[s.ROW] += offset
             offset += len(chunk)
+            read += len(chunk)
             quarantine.append(bad)
             clean = locate(clean, geoip_db)
             pairs.append(reuse_pairs(clean))
@@ -92,12 +94,13 @@ def spill_events(events: list[Path], spill: Path, partitions: int,
             for p in np.unique(part):
                 folder = spill / f"p{p}"
                 folder.mkdir(parents=True, exist_ok=True)
-                clean[part == p].to_parquet(folder / f"{path.stem}-{chunk_no}.parquet",
+                # Names sort in input order, so the first copy of a duplicate is the first read.
+                clean[part == p].to_parquet(folder / f"{file_no:06d}-{chunk_no:06d}.parquet",
                                             index=False)
             clean_rows += len(clean)
             if len(clean):
                 last = max(last, clean[s.TS].max()) if last is not None else clean[s.TS].max()
-            say(f"read {offset:,} events ({clean_rows:,} clean)")
+            say(f"read {read:,} events ({clean_rows:,} clean)")
         pairs = [_merge_pairs(pairs)]
     return _merge_pairs(pairs), pd.concat(quarantine, ignore_index=True), clean_rows, last
 

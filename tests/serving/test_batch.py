@@ -94,3 +94,18 @@ def test_partition_is_stable():
     ids = np.array(["a", "b", "acct-000001"], dtype=object)
     assert partition_of(ids, 7).tolist() == partition_of(ids.copy(), 7).tolist()
     assert partition_of(ids, 1).tolist() == [0, 0, 0]
+
+
+def test_quarantine_rows_count_within_each_file(files, trained):
+    folder, events, _ = files
+    half = len(events) // 2
+    first, second = events.iloc[:half], events.iloc[half:].astype({s.LAT: object}).copy()
+    second.loc[second.index[2], s.LAT] = 95.0
+    first.to_parquet(folder / "a.parquet")
+    second.to_parquet(folder / "b.parquet")
+    summary = score_events([folder / "a.parquet", folder / "b.parquet"], trained.model, "v1",
+                           folder / "scores.parquet", [folder / "accounts.parquet"],
+                           partitions=2)
+    quarantine = pd.read_csv(summary.quarantine)
+    assert quarantine[["file", s.ROW]].values.tolist() == [[str(folder / "b.parquet"), 2]]
+    assert summary.events == len(events) - 1
