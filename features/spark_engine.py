@@ -116,11 +116,16 @@ class SparkFeatures:
 
 def _read_events(spark: SparkSession, paths: list[str]) -> tuple[DataFrame, list[str]]:
     """Raw event files with file and row number; returns also the nanosecond timestamp columns
-    (Spark reads them as int64), found in the first file's schema."""
+    (Spark reads them as int64), found in the first file's schema (or, on a filesystem pyarrow
+    cannot open, the timestamp column when Spark reads it as int64)."""
     raw = (spark.read.option("recursiveFileLookup", "true").option("pathGlobFilter", "*.parquet")
            .parquet(*paths))
-    schema = pq.read_schema(raw.inputFiles()[0])
-    nanos = [f.name for f in schema if str(f.type).startswith("timestamp[ns")]
+    try:
+        schema = pq.read_schema(raw.inputFiles()[0])
+        nanos = [f.name for f in schema if str(f.type).startswith("timestamp[ns")]
+    except (OSError, ValueError):
+        nanos = [f.name for f in raw.schema.fields
+                 if f.name == s.TS and f.dataType.simpleString() == "bigint"]
     raw = raw.select("*", F.col("_metadata.file_path").alias(FILE),
                      F.col("_metadata.row_index").alias(ROW_NO))
     return raw, nanos
