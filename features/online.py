@@ -53,30 +53,31 @@ def frame_to_records(df: pd.DataFrame, columns: list[str]) -> list[list]:
     return [[_plain(v) for v in row] for row in df[columns].itertuples(index=False, name=None)]
 
 
-def records_to_events(rows: list[list]) -> pd.DataFrame:
-    """Canonical events from stored rows (the inverse of `frame_to_records` on events)."""
-    df = pd.DataFrame(rows, columns=EVENT_NAMES)
-    df[s.TS] = pd.to_datetime(df[s.TS].astype("int64"), unit="ns", utc=True)
+def typed_events(df: pd.DataFrame) -> pd.DataFrame:
+    """Canonical events from plain columns (timestamps as int ns, missing values as None), as
+    stored online and as Spark batches carry them."""
+    out = df[EVENT_NAMES].copy()
+    out[s.TS] = pd.to_datetime(out[s.TS].astype("int64"), unit="ns", utc=True)
     for col in (s.LAT, s.LON):
-        df[col] = df[col].astype("float64")
+        out[col] = out[col].astype("float64")
     for col in (s.SUCCESS, s.INTERACTIVE, s.ANONYMIZER):
-        df[col] = df[col].astype(bool)
-    df[s.ASN] = df[s.ASN].astype("Int64")
+        out[col] = out[col].astype(bool)
+    out[s.ASN] = out[s.ASN].astype("Int64")
     for col in (s.EVENT_ID, s.ACCOUNT_ID, s.IP, s.COUNTRY, s.DEVICE_ID, s.DEVICE_TZ,
                 s.USER_AGENT, s.GEO_SOURCE):
-        df[col] = df[col].astype("str")
-    return df
+        out[col] = out[col].astype("str")
+    return out
 
 
-def records_to_accounts(rows: list[list]) -> pd.DataFrame:
-    """Canonical account records from stored rows (validated when they were stored)."""
-    df = pd.DataFrame(rows, columns=ACCOUNT_NAMES)
-    df[s.CREATED_AT] = pd.to_datetime(df[s.CREATED_AT].astype("int64"), unit="ns", utc=True)
+def typed_accounts(df: pd.DataFrame) -> pd.DataFrame:
+    """Canonical account records (validated before) from plain columns, as `typed_events`."""
+    out = df[ACCOUNT_NAMES].copy()
+    out[s.CREATED_AT] = pd.to_datetime(out[s.CREATED_AT].astype("int64"), unit="ns", utc=True)
     for col in (s.CLAIMED_LAT, s.CLAIMED_LON):
-        df[col] = df[col].astype("float64")
+        out[col] = out[col].astype("float64")
     for col in (s.ACCOUNT_ID, s.CLAIMED_COUNTRY, s.CLAIMED_TIMEZONE, s.PAYOUT_ID, s.PHONE_ID):
-        df[col] = df[col].astype("str")
-    return df
+        out[col] = out[col].astype("str")
+    return out
 
 
 class FeatureStore(ABC):
@@ -163,7 +164,7 @@ class FeatureStore(ABC):
     def features(self, account_id: str, as_of: pd.Timestamp | None = None) -> FeatureResult:
         """Signals and features of one account as of `as_of` (default: the latest stored event),
         computed by the batch pipeline on the stored state."""
-        history = records_to_events(self.history(account_id))
+        history = typed_events(pd.DataFrame(self.history(account_id), columns=EVENT_NAMES))
         if as_of is None:
             mark = self.watermark()
             as_of = pd.Timestamp(mark, unit="ns", tz="UTC") if mark is not None else None
@@ -175,14 +176,11 @@ class FeatureStore(ABC):
             if kind != DEVICE:
                 keyed.append(self.pairs_for(kind, sorted(set(keys.dropna()))))
         pairs = pd.concat(keyed, ignore_index=True).drop_duplicates([KIND, KEY, s.ACCOUNT_ID])
-        rows = self.account_rows(sorted(component))
-        records = records_to_accounts(rows) if rows else None
-        own = records[records[s.ACCOUNT_ID] == account_id] if rows else None
-        accounts = own.reset_index(drop=True) if own is not None and len(own) else None
-        identities = records[IDENTITY_COLUMNS] if rows else pd.DataFrame(
-            columns=IDENTITY_COLUMNS).astype({s.CREATED_AT: "datetime64[ns, UTC]"})
-        return compute_features(history, accounts, as_of, self.cfg, pairs=pairs,
-                                identities=identities)
+        records = typed_accounts(pd.DataFrame(self.account_rows(sorted(component)),
+                                              columns=ACCOUNT_NAMES))
+        own = records[records[s.ACCOUNT_ID] == account_id]
+        return compute_features(history, own if len(own) else None, as_of, self.cfg,
+                                pairs=pairs, identities=records[IDENTITY_COLUMNS])
 
 
 class OnlineFeatureState(FeatureStore):

@@ -21,7 +21,7 @@ from features.reuse import (
     DEVICE,
     FIRST_TS,
     KIND,
-    REUSE_KINDS,
+    REUSE_COUNT,
     account_reuse,
     cluster_sizes,
     event_reuse,
@@ -54,7 +54,7 @@ class CrossAccount:
     account_counts: pd.DataFrame
 
 
-EVENT_REUSE = [f"{kind}_accounts" for kind in REUSE_KINDS]
+EVENT_REUSE = list(REUSE_COUNT.values())
 ACCOUNT_REUSE = ["payout_accounts", "phone_accounts", "cluster_size"]
 
 

@@ -22,6 +22,7 @@ KIND, KEY, FIRST_TS = "kind", "key", "first_ts"
 DEVICE, IPADDR, PREFIX = "device", "ip", "prefix"
 REUSE_KINDS = (DEVICE, IPADDR, PREFIX)
 PAIR_COLUMNS = [KIND, KEY, s.ACCOUNT_ID, FIRST_TS]
+REUSE_COUNT = {kind: f"{kind}_accounts" for kind in REUSE_KINDS}  # event signal per kind
 
 
 def pairs_frame(rows: list[tuple]) -> pd.DataFrame:
@@ -83,7 +84,7 @@ def event_reuse(ev: EventArrays, pairs: pd.DataFrame) -> dict[str, np.ndarray]:
     keys = {DEVICE: ev.device, IPADDR: ev.ip, PREFIX: ev.prefix}
     by_kind = dict(tuple(pairs.groupby(KIND, sort=False)))
     empty = pairs.iloc[:0]
-    return {f"{kind}_accounts": accounts_at(keys[kind], ev.ts_ns, by_kind.get(kind, empty))
+    return {REUSE_COUNT[kind]: accounts_at(keys[kind], ev.ts_ns, by_kind.get(kind, empty))
             for kind in REUSE_KINDS}
 
 
@@ -123,8 +124,8 @@ def account_reuse(ev: EventArrays, sig: dict[str, np.ndarray]) -> dict[str, np.n
     """Per account: max and mean of the per-event reuse counts, distinct devices and IPs."""
     out = {}
     for kind in REUSE_KINDS:
-        out[f"{kind}_accounts_max"] = seg_max(sig[f"{kind}_accounts"], ev.starts)
-        out[f"{kind}_accounts_mean"] = seg_mean(sig[f"{kind}_accounts"], ev.starts)
+        out[f"{REUSE_COUNT[kind]}_max"] = seg_max(sig[REUSE_COUNT[kind]], ev.starts)
+        out[f"{REUSE_COUNT[kind]}_mean"] = seg_mean(sig[REUSE_COUNT[kind]], ev.starts)
     for name, codes in (("devices_distinct", ev.device.codes), ("ips_distinct", ev.ip.codes)):
         known = seg_count(codes >= 0, ev.starts) > 0
         out[name] = np.where(known, seg_nunique(codes, ev.starts), np.nan)

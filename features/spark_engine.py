@@ -36,6 +36,7 @@ from features.arrays import Keys
 from features.config import FeatureConfig
 from features.geoip import locate
 from features.io import read_table
+from features.online import EVENT_NAMES, typed_accounts, typed_events
 from features.pipeline import (
     ACCOUNT_REUSE,
     EVENT_REUSE,
@@ -48,6 +49,7 @@ from features.reuse import (
     FIRST_TS,
     KEY,
     KIND,
+    REUSE_COUNT,
     REUSE_KINDS,
     accounts_at,
     cluster_sizes,
@@ -57,12 +59,9 @@ from features.reuse import (
 )
 from features.spark_frames import (
     ACCOUNT_TYPES,
-    EVENT_NAMES,
     EVENT_TYPES,
     FEATURE_TYPES,
     ddl,
-    from_spark_accounts,
-    from_spark_events,
     objects,
     to_spark_frame,
 )
@@ -177,7 +176,7 @@ def _quarantine(validated: DataFrame, duplicates: DataFrame) -> pd.DataFrame:
     rows = bad.orderBy(FILE, ROW_NO).toPandas()
     text = pd.DataFrame([json.loads(r) for r in rows["_record"]])
     dups = duplicates.orderBy(FILE, ROW_NO).toPandas()
-    dup_text = from_spark_events(dups).astype("str") if len(dups) else pd.DataFrame()
+    dup_text = typed_events(dups).astype("str") if len(dups) else pd.DataFrame()
     frames = [
         pd.concat([rows[[FILE, ROW_NO, BAD]].reset_index(drop=True), text.astype("str")], axis=1),
         pd.concat([dups[[FILE, ROW_NO]].assign(**{BAD: DUPLICATE}).reset_index(drop=True),
@@ -192,7 +191,7 @@ def _pairs(events: DataFrame) -> DataFrame:
     """Stage 2: first time (ns) each account was seen on each device, IP and prefix."""
     def pairs(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
-            yield objects(reuse_pairs(from_spark_events(batch)))
+            yield objects(reuse_pairs(typed_events(batch)))
 
     partial = events.mapInPandas(pairs, f"{KIND} string, {KEY} string, "
                                         f"{s.ACCOUNT_ID} string, {FIRST_TS} long")
@@ -203,7 +202,7 @@ def _event_counts(events: DataFrame, pairs: DataFrame, buckets: int) -> DataFram
     """Stage 3: per event id, accounts seen so far on its device, IP and prefix."""
     def keys(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
-            canonical = from_spark_events(batch)
+            canonical = typed_events(batch)
             for kind, values in event_keys(canonical).items():
                 known = values.notna().to_numpy()
                 yield objects(pd.DataFrame({
@@ -228,7 +227,7 @@ def _event_counts(events: DataFrame, pairs: DataFrame, buckets: int) -> DataFram
             .cogroup(pairs.groupBy(by_key.alias(BUCKET)))
             .applyInPandas(counts, f"{s.EVENT_ID} string, {KIND} string, n double"))
     wide = long.groupBy(s.EVENT_ID).pivot(KIND, list(REUSE_KINDS)).agg(F.first("n"))
-    return wide.select(s.EVENT_ID, *[F.col(k).alias(f"{k}_accounts") for k in REUSE_KINDS])
+    return wide.select(s.EVENT_ID, *[F.col(k).alias(REUSE_COUNT[k]) for k in REUSE_KINDS])
 
 
 def _identity_counts(accounts: DataFrame, column: str, name: str, buckets: int) -> DataFrame:
@@ -278,8 +277,8 @@ def _account_features(events: DataFrame, side: DataFrame, as_of: pd.Timestamp,
         cross = CrossAccount(
             event_counts=ev.set_index(s.EVENT_ID)[EVENT_REUSE].astype(float),
             account_counts=acc.set_index(s.ACCOUNT_ID)[ACCOUNT_REUSE].astype(float))
-        result = compute_features(from_spark_events(ev),
-                                  from_spark_accounts(records) if len(records) else None,
+        result = compute_features(typed_events(ev),
+                                  typed_accounts(records) if len(records) else None,
                                   as_of, cfg, cross=cross, with_signals=False)
         return objects(to_spark_frame(result.features, FEATURE_TYPES))
 
@@ -338,8 +337,9 @@ def features_table(spark: SparkSession, events: list[str], out: str,
     table = result.features.withColumn(
         "as_of", F.timestamp_micros(F.floor(F.col("as_of") / 1000))).orderBy(s.ACCOUNT_ID)
     write_dataset(spark, table, out)
+    n_accounts = result.features.count()  # cached
     result.release()
     if len(result.quarantine):
         write_text(spark, result.quarantine.astype("str").to_csv(index=False),
                    f"{out}.quarantine.csv")
-    return spark.read.parquet(out).count(), result.events_read, len(result.quarantine)
+    return n_accounts, result.events_read, len(result.quarantine)

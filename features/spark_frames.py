@@ -14,7 +14,6 @@ from features.travel import FASTEST_HOP_COLUMNS
 
 SPARK_TYPES = {"string": "string", "timestamp": "long", "float": "double", "int": "long",
                "bool": "boolean", "country": "string", "timezone": "string"}
-EVENT_NAMES = s.names(s.EVENT_COLUMNS)
 
 
 def ddl(columns: list[tuple[str, str]]) -> str:
@@ -48,30 +47,3 @@ def objects(df: pd.DataFrame) -> pd.DataFrame:
     """`df` with text columns as plain Python objects."""
     text = [c for c in df.columns if pd.api.types.is_string_dtype(df[c])]
     return df.astype(dict.fromkeys(text, object)).where(df.notna(), None) if text else df
-
-
-def from_spark_events(df: pd.DataFrame) -> pd.DataFrame:
-    """Canonical events from a Spark batch of `to_spark_frame` rows."""
-    out = df[EVENT_NAMES].copy()
-    out[s.TS] = pd.to_datetime(out[s.TS].astype("int64"), unit="ns", utc=True)
-    out[s.ASN] = out[s.ASN].astype("Int64")
-    for col in (s.LAT, s.LON):
-        out[col] = out[col].astype("float64")
-    for col in (s.SUCCESS, s.INTERACTIVE, s.ANONYMIZER):
-        out[col] = out[col].astype(bool)
-    for name, kind in EVENT_TYPES:
-        if kind == "string":
-            out[name] = out[name].astype("str")
-    return out
-
-
-def from_spark_accounts(df: pd.DataFrame) -> pd.DataFrame:
-    """Canonical account records from a Spark batch of `to_spark_frame` rows."""
-    out = df[[name for name, _ in ACCOUNT_TYPES]].copy()
-    out[s.CREATED_AT] = pd.to_datetime(out[s.CREATED_AT].astype("int64"), unit="ns", utc=True)
-    for col in (s.CLAIMED_LAT, s.CLAIMED_LON):
-        out[col] = out[col].astype("float64")
-    for name, kind in ACCOUNT_TYPES:
-        if kind == "string":
-            out[name] = out[name].astype("str")
-    return out

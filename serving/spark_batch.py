@@ -52,10 +52,9 @@ def spark_score(spark: SparkSession, events: list[str], model: RiskModel, model_
     scores = result.features.mapInPandas(score, SCORE_TYPES).persist()
     say("scoring and writing")
     write_dataset(spark, scores.orderBy(s.ACCOUNT_ID), out)
+    per_band = {r["band"]: r["count"] for r in scores.groupBy("band").count().collect()}
     scores.unpersist()
     result.release()
-    per_band = {r["band"]: r["count"] for r in
-                spark.read.parquet(out).groupBy("band").count().collect()}
     quarantine = result.quarantine
     summary = BatchSummary(
         accounts_scored=sum(per_band.values()), per_band=per_band,
