@@ -66,12 +66,11 @@ from features.spark_frames import (
     to_spark_frame,
 )
 from features.spark_io import write_dataset, write_text
-from features.validate import validate_accounts, validate_events
+from features.validate import DUPLICATE_EVENT, validate_accounts, validate_events
 
 DEFAULT_MASTER = "local[2]"
 EVENTS_PER_BUCKET = 500_000
 FILE, ROW_NO, BAD, BUCKET, HAS_RECORD = "_file", "_row", "_reason", "_bucket", "_has_record"
-DUPLICATE = f"{s.EVENT_ID}: duplicate event_id (first copy kept)"
 
 
 def spark_session(master: str | None = None) -> SparkSession:
@@ -179,7 +178,7 @@ def _quarantine(validated: DataFrame, duplicates: DataFrame) -> pd.DataFrame:
     dup_text = typed_events(dups).astype("str") if len(dups) else pd.DataFrame()
     frames = [
         pd.concat([rows[[FILE, ROW_NO, BAD]].reset_index(drop=True), text.astype("str")], axis=1),
-        pd.concat([dups[[FILE, ROW_NO]].assign(**{BAD: DUPLICATE}).reset_index(drop=True),
+        pd.concat([dups[[FILE, ROW_NO]].assign(**{BAD: DUPLICATE_EVENT}).reset_index(drop=True),
                    dup_text.reset_index(drop=True)], axis=1),
     ]
     out = pd.concat(frames, ignore_index=True).rename(

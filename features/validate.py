@@ -20,6 +20,7 @@ from features.text import take_text
 
 MAX_ROWS_IN_MESSAGE = 5
 FUTURE_TOLERANCE = pd.Timedelta(minutes=5)
+DUPLICATE_EVENT = f"{s.EVENT_ID}: duplicate event_id (first copy kept)"
 _TRUE = {"true", "1", "yes", "t", "y"}
 _FALSE = {"false", "0", "no", "f", "n"}
 
@@ -247,7 +248,7 @@ def validate_events(
 
     df[s.EVENT_ID] = fill_event_ids(df, raw.get(s.EVENT_ID))
     dup = df[s.EVENT_ID].duplicated(keep="first").to_numpy() & ~bad_row
-    reason = np.where(dup, f"{s.EVENT_ID}: duplicate event_id (first copy kept)", reason)
+    reason = np.where(dup, DUPLICATE_EVENT, reason)
     set_aside = reason != ""
 
     quarantine = raw.loc[set_aside].astype("str")

@@ -26,7 +26,7 @@ from features.geoip import locate
 from features.io import read_table, table_files, write_table
 from features.pipeline import IDENTITY_COLUMNS, compute_features
 from features.reuse import FIRST_TS, KEY, KIND, PAIR_COLUMNS, reuse_pairs
-from features.validate import validate_accounts, validate_events
+from features.validate import DUPLICATE_EVENT, validate_accounts, validate_events
 from models.risk_model import N_REASONS, RiskModel
 
 CHUNK_ROWS = 2_000_000
@@ -108,8 +108,7 @@ def spill_events(events: list[Path], spill: Path, partitions: int,
 def _dedupe(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Duplicates of an event id across chunks: the first is kept, the rest set aside."""
     dup = events[s.EVENT_ID].duplicated(keep="first")
-    bad = events[dup].astype("str").assign(**{s.REASON: "event_id: duplicate event_id "
-                                                       "(first copy kept)"})
+    bad = events[dup].astype("str").assign(**{s.REASON: DUPLICATE_EVENT})
     return events[~dup], bad
 
 
