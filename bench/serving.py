@@ -1,8 +1,10 @@
 """Online service latency and throughput over loopback, beside the raw in-process model call.
 
 Trains a small model into its own MLflow store, starts `persona-risk serve` on a free port,
-loads 200 accounts' history, then drives `POST /v1/events` (one event per request) with an
-async httpx client at concurrency 1 and 16, with and without reason codes.
+loads 200 accounts' history, then drives `POST /v1/events` (one new event per request) with wrk
+(Debian's package; an async httpx client where it is absent) at concurrency 1 and 16, with and
+without reason codes. Beside it, the same cells against `bench.floor_app` (the same web stack
+around the raw booster only) and the in-process calls.
 Targets (issue): p99 < 15 ms at concurrency 16 and >= 500 requests/s with reasons.
 Run: .venv/bin/python -m bench.serving [--seconds 10]
 """
@@ -11,7 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -23,6 +28,8 @@ import numpy as np
 from bench.common import OUT
 
 TOKEN = "bench-token"
+EVENT = {"ts": "2026-02-19T10:00:00Z", "ip": "203.0.113.7", "lat": 40.7, "lon": -74.0,
+         "device_tz": "America/New_York"}
 
 
 def _prepare(folder: Path):
@@ -49,8 +56,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-async def _load(url: str, concurrency: int, seconds: float, reasons: bool,
-                accounts: list[str]) -> np.ndarray:
+async def _httpx_load(url: str, concurrency: int, seconds: float, reasons: bool,
+                      accounts: list[str], tag: str) -> dict:
+    """Closed-loop load with an async httpx client (used only where wrk is absent: at a few
+    hundred requests per second the client itself becomes the bottleneck)."""
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
     counter = iter(range(10**9))
@@ -58,10 +67,8 @@ async def _load(url: str, concurrency: int, seconds: float, reasons: bool,
     async def worker(client: httpx.AsyncClient):
         while time.perf_counter() < deadline:
             i = next(counter)
-            body = {"events": [{"event_id": f"b-{concurrency}-{reasons}-{i}",
-                                "account_id": accounts[i % len(accounts)],
-                                "ts": "2026-02-19T10:00:00Z", "ip": "203.0.113.7",
-                                "lat": 40.7, "lon": -74.0, "device_tz": "America/New_York"}]}
+            body = {"events": [{**EVENT, "event_id": f"{tag}-{i}",
+                                "account_id": accounts[i % len(accounts)]}]}
             start = time.perf_counter()
             r = await client.post(f"/v1/events?reasons={str(reasons).lower()}", json=body)
             latencies.append(time.perf_counter() - start)
@@ -70,7 +77,78 @@ async def _load(url: str, concurrency: int, seconds: float, reasons: bool,
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"},
                                  timeout=30, limits=httpx.Limits(max_connections=64)) as client:
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-    return np.array(latencies)
+    lat = np.array(latencies)
+    return {"rps": len(lat) / seconds, "p50_ms": np.percentile(lat, 50) * 1e3,
+            "p99_ms": np.percentile(lat, 99) * 1e3, "failed": 0}
+
+
+WRK_SCRIPT = """
+local accounts = {%(accounts)s}
+local counter = 0
+request = function()
+  counter = counter + 1
+  local body = string.format('%(body)s', counter, accounts[counter %% #accounts + 1])
+  return wrk.format("POST", "%(path)s", {["Content-Type"] = "application/json",
+                    ["Authorization"] = "Bearer %(token)s"}, body)
+end
+"""
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
+
+
+def _wrk_ms(text: str) -> float:
+    number = re.match(r"[0-9.]+", text).group()
+    return float(number) * _UNITS[text[len(number):]]
+
+
+def _wrk_load(wrk: str, url: str, concurrency: int, seconds: float, reasons: bool,
+              accounts: list[str], tag: str) -> dict:
+    """Closed-loop load with wrk (one thread, `concurrency` connections), each request one new
+    event of the next account in turn."""
+    template = json.dumps({"events": [{**EVENT, "event_id": "ID", "account_id": "ACC"}]})
+    body = template.replace('"ID"', f'"{tag}-%d"').replace('"ACC"', '"%s"')
+    script = OUT / "serving" / "load.lua"
+    script.write_text(WRK_SCRIPT % {
+        "accounts": ", ".join(f'"{a}"' for a in accounts), "body": body, "token": TOKEN,
+        "path": f"/v1/events?reasons={str(reasons).lower()}"})
+    out = subprocess.run([wrk, "-t1", f"-c{concurrency}", f"-d{seconds:.0f}s", "--timeout", "30s",
+                          "--latency", "-s", str(script), url], capture_output=True, text=True,
+                         check=True).stdout
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    failed = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1)),
+            "p50_ms": _wrk_ms(latency["50"]), "p99_ms": _wrk_ms(latency["99"]),
+            "failed": int(failed.group(1)) if failed else 0}
+
+
+def _drive(url: str, concurrency: int, seconds: float, reasons: bool, accounts: list[str],
+           tag: str) -> dict:
+    wrk = shutil.which("wrk")
+    if wrk:
+        return _wrk_load(wrk, url, concurrency, seconds, reasons, accounts, tag)
+    return asyncio.run(_httpx_load(url, concurrency, seconds, reasons, accounts, tag))
+
+
+def _start(command: list[str], url: str, env: dict) -> subprocess.Popen:
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        try:
+            if httpx.get(f"{url}/openapi.json", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"{command[0]} did not start")
+
+
+def _print_cells(name: str, url: str, seconds: float, accounts: list[str]) -> None:
+    for reasons in (True, False):
+        for concurrency in (1, 16):
+            r = _drive(url, concurrency, seconds, reasons, accounts,
+                       f"{name}-{concurrency}-{reasons}")
+            failed = f"  ({r['failed']} failed)" if r["failed"] else ""
+            print(f"{name:<7} POST /v1/events c={concurrency:<2} reasons={reasons!s:<5}"
+                  f"{r['rps']:>11,.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}{failed}")
 
 
 def main() -> None:
@@ -81,22 +159,20 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     outcome, events, accounts = _prepare(folder)
     chosen = accounts["account_id"].head(200).tolist()
-    port = _free_port()
-    env = {**os.environ, "PERSONA_RISK_API_TOKEN": TOKEN}
+    env = {**os.environ, "PERSONA_RISK_API_TOKEN": TOKEN,
+           "PERSONA_RISK_FLOOR_BOOSTER": str(folder / "booster.txt")}
+    (folder / "booster.txt").write_text(outcome.model.booster_text)
     cli = Path(sys.executable).parent / "persona-risk"
     state = folder / "state.sqlite"
     state.unlink(missing_ok=True)
-    server = subprocess.Popen([str(cli), "serve", "--model", "models:/persona-risk-bench@champion",
-                               "--port", str(port), "--state", str(state)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    port, floor_port = _free_port(), _free_port()
+    url, floor_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{floor_port}"
+    server = _start([str(cli), "serve", "--model", "models:/persona-risk-bench@champion",
+                     "--port", str(port), "--state", str(state)], url, env)
+    floor = _start([sys.executable, "-m", "uvicorn", "bench.floor_app:app", "--app-dir",
+                    str(Path(__file__).resolve().parent.parent), "--port", str(floor_port),
+                    "--log-level", "warning", "--no-access-log"], floor_url, env)
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         from serving.api_models import account_json, events_json
 
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"},
@@ -106,18 +182,16 @@ def main() -> None:
             history = events_json(events[events["account_id"].isin(chosen)])
             for start in range(0, len(history), 500):
                 c.post("/v1/events?reasons=false", json={"events": history[start:start + 500]})
-        print(f"history: {len(chosen)} accounts, {len(history):,} events; "
-              f"{args.seconds:.0f} s per cell")
-        print(f"{'case':<34} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8}")
-        for reasons in (True, False):
-            for concurrency in (1, 16):
-                lat = asyncio.run(_load(url, concurrency, args.seconds, reasons, chosen))
-                print(f"POST /v1/events c={concurrency:<2} reasons={reasons!s:<5}      "
-                      f"{len(lat) / args.seconds:>11,.0f} {np.percentile(lat, 50) * 1e3:>8.2f} "
-                      f"{np.percentile(lat, 99) * 1e3:>8.2f}")
+        print(f"history: {len(chosen)} accounts, {len(history):,} events; {args.seconds:.0f} s "
+              f"per cell; load generator: {'wrk' if shutil.which('wrk') else 'httpx (no wrk)'}")
+        print("floor = the same FastAPI + uvicorn stack and body around the raw booster only")
+        print(f"{'case':<42} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8}")
+        _print_cells("ours", url, args.seconds, chosen)
+        _print_cells("floor", floor_url, args.seconds, chosen)
     finally:
-        server.terminate()
-        server.wait(20)
+        for proc in (server, floor):
+            proc.terminate()
+            proc.wait(20)
     _in_process(outcome, events, accounts, chosen)
 
 

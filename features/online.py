@@ -134,17 +134,32 @@ class FeatureStore(ABC):
         """Validate and store new events; returns the touched accounts and the quarantine.
 
         Events whose id is already stored are ignored (idempotent retries)."""
-        clean, quarantine = validate_events(events, now=now)
-        known = self.known_event_ids(clean[s.EVENT_ID].tolist())
-        fresh = clean[~clean[s.EVENT_ID].isin(known)]
+        return self.add_event_batches([events], now)[0]
+
+    def add_event_batches(self, batches: list[pd.DataFrame], now: pd.Timestamp | None = None
+                          ) -> list[tuple[list[str], pd.DataFrame]]:
+        """`add_events` for several batches at once (concurrent requests), with the results of
+        adding them one after another: per batch the touched accounts and the quarantine (row
+        numbers within the batch). Validation and storage run once for all of them."""
+        request = np.repeat(np.arange(len(batches)), [len(b) for b in batches])
+        offsets = np.concatenate([[0], np.cumsum([len(b) for b in batches])])
+        clean, quarantine = validate_events(pd.concat(batches, ignore_index=True), now=now,
+                                            groups=request)
+        kept = request[np.setdiff1d(np.arange(len(request)), quarantine[s.ROW].to_numpy())]
+        set_aside = request[quarantine[s.ROW].to_numpy()]
+        quarantine[s.ROW] -= offsets[set_aside]
+        known = self.known_event_ids(clean[s.EVENT_ID].unique().tolist())
+        fresh = clean[~clean[s.EVENT_ID].isin(known) & ~clean[s.EVENT_ID].duplicated()]
         if not fresh.empty:
             self.put(frame_to_records(fresh, EVENT_NAMES), reuse_pairs(fresh))
-        return sorted(clean[s.ACCOUNT_ID].unique().tolist()), quarantine
+        accounts = clean[s.ACCOUNT_ID].to_numpy(object)
+        return [(sorted(set(accounts[kept == i])),
+                 quarantine[set_aside == i].reset_index(drop=True)) for i in range(len(batches))]
 
-    def _component(self, account_id: str) -> tuple[set[str], pd.DataFrame]:
-        """Accounts linked to `account_id` through devices, payout and phone ids, with the
+    def _component(self, account_ids: list[str]) -> tuple[set[str], pd.DataFrame]:
+        """Accounts linked to `account_ids` through devices, payout and phone ids, with the
         device pairs of all of them."""
-        seen, frontier, device_pairs = {account_id}, [account_id], []
+        seen, frontier, device_pairs = set(account_ids), sorted(account_ids), []
         while frontier:
             devices = set()
             for acc in frontier:
@@ -164,13 +179,20 @@ class FeatureStore(ABC):
     def features(self, account_id: str, as_of: pd.Timestamp | None = None) -> FeatureResult:
         """Signals and features of one account as of `as_of` (default: the latest stored event),
         computed by the batch pipeline on the stored state."""
-        history = typed_events(pd.DataFrame(self.history(account_id), columns=EVENT_NAMES))
+        return self.features_of([account_id], as_of)
+
+    def features_of(self, account_ids: list[str],
+                    as_of: pd.Timestamp | None = None) -> FeatureResult:
+        """`features` of several accounts in one run of the pipeline (one row per account, as
+        computed one at a time: each account's inputs are complete in the union)."""
+        history = typed_events(pd.DataFrame(
+            [row for acc in account_ids for row in self.history(acc)], columns=EVENT_NAMES))
         if as_of is None:
             mark = self.watermark()
             as_of = pd.Timestamp(mark, unit="ns", tz="UTC") if mark is not None else None
         if as_of is None:
             raise ValueError("no events stored yet, so there is no default as_of; pass one")
-        component, device_pairs = self._component(account_id)
+        component, device_pairs = self._component(account_ids)
         keyed = [device_pairs]
         for kind, keys in event_keys(history).items():
             if kind != DEVICE:
@@ -178,7 +200,7 @@ class FeatureStore(ABC):
         pairs = pd.concat(keyed, ignore_index=True).drop_duplicates([KIND, KEY, s.ACCOUNT_ID])
         records = typed_accounts(pd.DataFrame(self.account_rows(sorted(component)),
                                               columns=ACCOUNT_NAMES))
-        own = records[records[s.ACCOUNT_ID] == account_id]
+        own = records[records[s.ACCOUNT_ID].isin(account_ids)]
         return compute_features(history, own if len(own) else None, as_of, self.cfg,
                                 pairs=pairs, identities=records[IDENTITY_COLUMNS])
 

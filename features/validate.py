@@ -188,14 +188,16 @@ def fill_event_ids(events: pd.DataFrame, given: pd.Series | None) -> pd.Series:
 
 
 def validate_events(
-    events: pd.DataFrame, now: pd.Timestamp | None = None
+    events: pd.DataFrame, now: pd.Timestamp | None = None, groups: np.ndarray | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Check and canonicalise an `events` table.
 
     Returns `(clean, quarantine)`. `clean` holds every readable row once (duplicates of an
     `event_id` dropped, the first kept), in input order. `quarantine` holds the set-aside
     input rows as text with a `reason` naming the field and a `row` number. Timestamps later
-    than `now` (default: the wall clock) plus five minutes are set aside as future.
+    than `now` (default: the wall clock) plus five minutes are set aside as future. `groups`,
+    when given, labels each row's batch (coalesced requests): duplicates are then looked for
+    within a batch only, as if each had been validated alone.
     """
     table = "events"
     _require(events, table, s.EVENT_COLUMNS)
@@ -247,7 +249,8 @@ def validate_events(
     bad_row = reason != ""
 
     df[s.EVENT_ID] = fill_event_ids(df, raw.get(s.EVENT_ID))
-    dup = df[s.EVENT_ID].duplicated(keep="first").to_numpy() & ~bad_row
+    ids = df[s.EVENT_ID] if groups is None else pd.DataFrame({"g": groups, "id": df[s.EVENT_ID]})
+    dup = ids.duplicated(keep="first").to_numpy() & ~bad_row
     reason = np.where(dup, DUPLICATE_EVENT, reason)
     set_aside = reason != ""
 

@@ -6,6 +6,7 @@ GET /healthz, /readyz, /metrics. Requests need a bearer token; logs carry hashed
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -30,9 +31,11 @@ from serving.api_models import (
     ScoreIn,
     ScoresOut,
 )
+from serving.coalesce import Coalescer
 from serving.model_holder import ModelHolder
 
 MAX_BODY_BYTES = 1_000_000
+COALESCE_MAX_EVENTS = 2_000  # per batch of concurrent requests: bounds a batch's latency
 log = logging.getLogger("persona_risk.serving")
 
 
@@ -64,31 +67,46 @@ class Metrics:
 
 
 def score_accounts(store: FeatureStore, holder: ModelHolder, account_ids: list[str],
-                   metrics: Metrics | None = None, reasons: bool = True) -> list[AccountScore]:
-    """Fresh features and scores (with reasons unless asked not to) of accounts in the store."""
+                   reasons: bool = True) -> dict[str, AccountScore]:
+    """Fresh features and scores (with reasons unless asked not to) of accounts in the store,
+    computed together; keyed by account id."""
     loaded = holder.current
     if loaded is None:
         raise HTTPException(503, "no model loaded")
-    out = []
-    for account_id in account_ids:
-        features = store.features(account_id).features
-        scored = loaded.model.score(features, reasons=reasons).iloc[0]
-        why = [Reason(code=scored[f"reason_{j}_code"],
-                      value=None if pd.isna(scored[f"reason_{j}_value"]) else
-                      float(scored[f"reason_{j}_value"]),
-                      contribution=float(scored[f"reason_{j}_shap"]),
-                      text=scored[f"reason_{j}"]) for j in (1, 2, 3)] if reasons else []
-        out.append(AccountScore(account_id=account_id, score=float(scored["score"]),
-                                band=scored["band"], reasons=why,
-                                model_version=loaded.version,
-                                as_of=features["as_of"].iloc[0].to_pydatetime()))
-        if metrics:
-            metrics.scores.labels(scored["band"]).inc()
+    features = store.features_of(account_ids).features
+    scored = loaded.model.score(features, reasons=reasons)
+    out = {}
+    for i, account_id in enumerate(scored[s.ACCOUNT_ID]):
+        row = scored.iloc[i]
+        why = [Reason(code=row[f"reason_{j}_code"],
+                      value=None if pd.isna(row[f"reason_{j}_value"]) else
+                      float(row[f"reason_{j}_value"]),
+                      contribution=float(row[f"reason_{j}_shap"]),
+                      text=row[f"reason_{j}"]) for j in (1, 2, 3)] if reasons else []
+        out[account_id] = AccountScore(account_id=account_id, score=float(row["score"]),
+                                       band=row["band"], reasons=why,
+                                       model_version=loaded.version,
+                                       as_of=features["as_of"].iloc[i].to_pydatetime())
     return out
 
 
 def _events_frame(events) -> pd.DataFrame:
     return pd.DataFrame([e.model_dump() for e in events])
+
+
+def _reply(touched: list[str], quarantine: pd.DataFrame, scores: dict[str, AccountScore],
+           reasons: bool, metrics: Metrics) -> ScoresOut:
+    """One request's answer: its accounts' scores (reasons only when asked) and its rejected
+    rows; 422 when none of its events could be read."""
+    rejected = [Rejected(row=int(r), reason=q) for r, q in
+                zip(quarantine[s.ROW], quarantine[s.REASON], strict=True)]
+    if not touched:
+        raise HTTPException(422, [r.model_dump() for r in rejected])
+    answer = [scores[a] if reasons else scores[a].model_copy(update={"reasons": []})
+              for a in touched if a in scores]
+    for score in answer:
+        metrics.scores.labels(score.band).inc()
+    return ScoresOut(scores=answer, rejected=rejected)
 
 
 def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) -> FastAPI:
@@ -103,6 +121,7 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         holder.watch(config.reload_every_s, stop)
         yield
         stop.set()
+        coalescer.close()
 
     app = FastAPI(title="persona-risk", version="1", lifespan=lifespan)
     expected = f"Bearer {config.token}".encode() if config.token else None
@@ -154,16 +173,29 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         log.info("account %s upserted", hashed(account_id))
         return {"account_id": account_id, "stored": True}
 
+    def store_and_score(requests: list[tuple[pd.DataFrame, bool]]) -> list:
+        added = store.add_event_batches([frame for frame, _ in requests])
+        touched = sorted({a for accounts, _ in added for a in accounts})
+        scores = score_accounts(store, holder, touched, any(r for _, r in requests)) \
+            if touched else {}
+        replies = []
+        for (_, reasons), (accounts, quarantine) in zip(requests, added, strict=True):
+            try:
+                replies.append(_reply(accounts, quarantine, scores, reasons, metrics))
+            except HTTPException as refusal:
+                replies.append(refusal)
+        return replies
+
+    coalescer = Coalescer(store_and_score, weight=lambda request: len(request[0]),
+                          max_weight=COALESCE_MAX_EVENTS)
+
     @app.post("/v1/events")
-    def post_events(body: EventsIn, reasons: bool = True) -> ScoresOut:
-        touched, quarantine = store.add_events(_events_frame(body.events))
-        rejected = [Rejected(row=int(r), reason=q) for r, q in
-                    zip(quarantine[s.ROW], quarantine[s.REASON], strict=True)]
-        if not touched:
-            raise HTTPException(422, [r.model_dump() for r in rejected])
-        log.info("events stored for %s", ",".join(hashed(a) for a in touched))
-        return ScoresOut(scores=score_accounts(store, holder, touched, metrics, reasons),
-                         rejected=rejected)
+    async def post_events(body: EventsIn, reasons: bool = True) -> ScoresOut:
+        reply = await asyncio.wrap_future(coalescer.submit((_events_frame(body.events), reasons)))
+        if isinstance(reply, HTTPException):
+            raise reply
+        log.info("events stored for %s", ",".join(hashed(a.account_id) for a in reply.scores))
+        return reply
 
     @app.post("/v1/score")
     def post_score(body: ScoreIn, reasons: bool = True) -> ScoresOut:
@@ -175,12 +207,8 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
             except ValueError as err:
                 raise HTTPException(422, str(err)) from err
         touched, quarantine = scratch.add_events(_events_frame(body.events))
-        rejected = [Rejected(row=int(r), reason=q) for r, q in
-                    zip(quarantine[s.ROW], quarantine[s.REASON], strict=True)]
-        if not touched:
-            raise HTTPException(422, [r.model_dump() for r in rejected])
-        return ScoresOut(scores=score_accounts(scratch, holder, touched, metrics, reasons),
-                         rejected=rejected)
+        scores = score_accounts(scratch, holder, touched, reasons) if touched else {}
+        return _reply(touched, quarantine, scores, reasons, metrics)
 
     @app.post("/v1/admin/reload")
     def reload() -> dict:

@@ -98,3 +98,40 @@ def test_retried_event_is_not_counted_twice():
     state.add_events(event, now=START)
     state.add_events(event, now=START)
     assert state.features("a").features["events_total"].iloc[0] == 1
+
+
+def _chunked(events: pd.DataFrame, sizes: list[int]) -> list[pd.DataFrame]:
+    bounds = np.minimum(np.cumsum([0, *sizes]), len(events))
+    parts = [events.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    return [*parts, events.iloc[bounds[-1]:]] if bounds[-1] < len(events) else parts
+
+
+@settings(max_examples=30, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(event_streams(), st.lists(st.integers(0, 30), max_size=4))
+def test_batches_added_together_equal_batches_added_one_after_another(stream, broken):
+    accounts, events, chunks = stream
+    events = events.copy()
+    for i in broken:  # impossible coordinates: quarantined, row numbers per batch
+        events.loc[i % len(events), s.LAT] = 999.0
+    batches = _chunked(events, chunks)
+    one_by_one, together = OnlineFeatureState(), OnlineFeatureState()
+    for state in (one_by_one, together):
+        for record in accounts.to_dict("records"):
+            state.upsert_account(record)
+    now = START + pd.Timedelta(days=10)
+    expected = [one_by_one.add_events(batch, now=now) for batch in batches]
+    got = together.add_event_batches(batches, now=now)
+
+    assert [touched for touched, _ in got] == [touched for touched, _ in expected]
+    for (_, q_got), (_, q_expected) in zip(got, expected, strict=True):
+        pd.testing.assert_frame_equal(q_got[[s.ROW, s.REASON]], q_expected[[s.ROW, s.REASON]])
+    assert together.to_dict() == one_by_one.to_dict()
+    if one_by_one.watermark() is None:
+        return
+    ids = sorted(one_by_one.events)
+    joint = together.features_of(ids).features.set_index(s.ACCOUNT_ID)
+    for account_id in ids:
+        alone = one_by_one.features(account_id).features.set_index(s.ACCOUNT_ID)
+        np.testing.assert_allclose(joint.loc[[account_id], FEATURE_NAMES].to_numpy(float),
+                                   alone[FEATURE_NAMES].to_numpy(float), rtol=0, atol=1e-9)

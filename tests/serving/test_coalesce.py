@@ -1,0 +1,60 @@
+"""The coalescer batches work queued while it is busy and answers each caller."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from serving.coalesce import Coalescer
+
+
+def test_work_queued_while_busy_runs_as_one_batch_in_order():
+    release, batches = threading.Event(), []
+
+    def handle(items):
+        release.wait(10)
+        batches.append(list(items))
+        return [item * 10 for item in items]
+
+    coalescer = Coalescer(handle, max_weight=100)
+    first = coalescer.submit(1)
+    while coalescer._queue.qsize():  # the worker has taken the first item and waits
+        pass
+    rest = [coalescer.submit(i) for i in (2, 3, 4)]
+    release.set()
+    assert [f.result(10) for f in (first, *rest)] == [10, 20, 30, 40]
+    coalescer.close()
+    assert batches == [[1], [2, 3, 4]]
+
+
+def test_a_batch_stops_at_its_weight_and_a_heavy_item_runs_alone():
+    release, batches = threading.Event(), []
+
+    def handle(items):
+        release.wait(10)
+        batches.append(list(items))
+        return items
+
+    coalescer = Coalescer(handle, weight=lambda item: item, max_weight=5)
+    futures = [coalescer.submit(1)]
+    while coalescer._queue.qsize():
+        pass
+    futures += [coalescer.submit(i) for i in (2, 3, 9, 1)]
+    release.set()
+    assert [f.result(10) for f in futures] == [1, 2, 3, 9, 1]
+    coalescer.close()
+    assert batches == [[1], [2, 3], [9], [1]]
+
+
+def test_a_failing_batch_fails_each_of_its_callers_and_the_worker_goes_on():
+    def handle(items):
+        if "bad" in items:
+            raise ValueError("store unavailable")
+        return items
+
+    coalescer = Coalescer(handle)
+    with pytest.raises(ValueError, match="store unavailable"):
+        coalescer.submit("bad").result(10)
+    assert coalescer.submit("good").result(10) == "good"
+    coalescer.close()
