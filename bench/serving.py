@@ -128,9 +128,10 @@ def _drive(url: str, concurrency: int, seconds: float, reasons: bool, accounts: 
     return asyncio.run(_httpx_load(url, concurrency, seconds, reasons, accounts, tag))
 
 
-def _start(command: list[str], url: str, env: dict) -> subprocess.Popen:
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+def _start(name: str, command: list[str], url: str, env: dict) -> subprocess.Popen:
+    log = OUT / "serving" / f"{name}.log"
+    with log.open("w") as sink:
+        proc = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
     for _ in range(600):
         try:
             if httpx.get(f"{url}/openapi.json", timeout=1).status_code == 200:
@@ -138,7 +139,7 @@ def _start(command: list[str], url: str, env: dict) -> subprocess.Popen:
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.kill()
-    raise RuntimeError(f"{command[0]} did not start")
+    raise RuntimeError(f"{name} did not start; see {log}")
 
 
 def _print_cells(name: str, url: str, seconds: float, accounts: list[str]) -> None:
@@ -164,15 +165,19 @@ def main() -> None:
     (folder / "booster.txt").write_text(outcome.model.booster_text)
     cli = Path(sys.executable).parent / "persona-risk"
     state = folder / "state.sqlite"
-    state.unlink(missing_ok=True)
+    for leftover in folder.glob("state.sqlite*"):  # a stale -wal file would not match
+        leftover.unlink()
     port, floor_port = _free_port(), _free_port()
     url, floor_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{floor_port}"
-    server = _start([str(cli), "serve", "--model", "models:/persona-risk-bench@champion",
-                     "--port", str(port), "--state", str(state)], url, env)
-    floor = _start([sys.executable, "-m", "uvicorn", "bench.floor_app:app", "--app-dir",
-                    str(Path(__file__).resolve().parent.parent), "--port", str(floor_port),
-                    "--log-level", "warning", "--no-access-log"], floor_url, env)
+    servers = []
     try:
+        servers.append(_start("server", [
+            str(cli), "serve", "--model", "models:/persona-risk-bench@champion", "--port",
+            str(port), "--state", str(state)], url, env))
+        servers.append(_start("floor", [
+            sys.executable, "-m", "uvicorn", "bench.floor_app:app", "--app-dir",
+            str(Path(__file__).resolve().parent.parent), "--port", str(floor_port),
+            "--log-level", "warning", "--no-access-log"], floor_url, env))
         from serving.api_models import account_json, events_json
 
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"},
@@ -189,7 +194,7 @@ def main() -> None:
         _print_cells("ours", url, args.seconds, chosen)
         _print_cells("floor", floor_url, args.seconds, chosen)
     finally:
-        for proc in (server, floor):
+        for proc in servers:
             proc.terminate()
             proc.wait(20)
     _in_process(outcome, events, accounts, chosen)

@@ -99,6 +99,10 @@ class FeatureStore(ABC):
     def history(self, account_id: str) -> list[list]:
         """Stored event rows of an account."""
 
+    def histories(self, account_ids: list[str]) -> list[list]:
+        """Stored event rows of these accounts (a store may fetch them in one go)."""
+        return [row for account_id in account_ids for row in self.history(account_id)]
+
     @abstractmethod
     def pairs_for(self, kind: str, keys: list[str]) -> pd.DataFrame:
         """Stored pairs of the given kind and keys."""
@@ -134,17 +138,17 @@ class FeatureStore(ABC):
         """Validate and store new events; returns the touched accounts and the quarantine.
 
         Events whose id is already stored are ignored (idempotent retries)."""
-        return self.add_event_batches([events], now)[0]
+        return self.add_event_batches(events, [len(events)], now)[0]
 
-    def add_event_batches(self, batches: list[pd.DataFrame], now: pd.Timestamp | None = None
-                          ) -> list[tuple[list[str], pd.DataFrame]]:
-        """`add_events` for several batches at once (concurrent requests), with the results of
-        adding them one after another: per batch the touched accounts and the quarantine (row
-        numbers within the batch). Validation and storage run once for all of them."""
-        request = np.repeat(np.arange(len(batches)), [len(b) for b in batches])
-        offsets = np.concatenate([[0], np.cumsum([len(b) for b in batches])])
-        clean, quarantine = validate_events(pd.concat(batches, ignore_index=True), now=now,
-                                            groups=request)
+    def add_event_batches(self, events: pd.DataFrame, sizes: list[int],
+                          now: pd.Timestamp | None = None) -> list[tuple[list[str], pd.DataFrame]]:
+        """`add_events` for several batches at once (concurrent requests), `events` holding
+        them one after another (`sizes` rows each), with the results of adding them one after
+        another: per batch the touched accounts and the quarantine (row numbers within the
+        batch). Validation and storage run once for all of them."""
+        request = np.repeat(np.arange(len(sizes)), sizes)
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        clean, quarantine = validate_events(events, now=now, groups=request)
         kept = request[np.setdiff1d(np.arange(len(request)), quarantine[s.ROW].to_numpy())]
         set_aside = request[quarantine[s.ROW].to_numpy()]
         quarantine[s.ROW] -= offsets[set_aside]
@@ -153,18 +157,19 @@ class FeatureStore(ABC):
         if not fresh.empty:
             self.put(frame_to_records(fresh, EVENT_NAMES), reuse_pairs(fresh))
         accounts = clean[s.ACCOUNT_ID].to_numpy(object)
+        none_set_aside = quarantine.iloc[:0]
         return [(sorted(set(accounts[kept == i])),
-                 quarantine[set_aside == i].reset_index(drop=True)) for i in range(len(batches))]
+                 quarantine[set_aside == i].reset_index(drop=True) if (set_aside == i).any()
+                 else none_set_aside) for i in range(len(sizes))]
 
-    def _component(self, account_ids: list[str]) -> tuple[set[str], pd.DataFrame]:
-        """Accounts linked to `account_ids` through devices, payout and phone ids, with the
-        device pairs of all of them."""
+    def _component(self, account_ids: list[str],
+                   rows: list[list]) -> tuple[set[str], pd.DataFrame]:
+        """Accounts linked to `account_ids` (whose event `rows` are given) through devices,
+        payout and phone ids, with the device pairs of all of them."""
         seen, frontier, device_pairs = set(account_ids), sorted(account_ids), []
+        device_col = EVENT_NAMES.index(s.DEVICE_ID)
         while frontier:
-            devices = set()
-            for acc in frontier:
-                devices.update(r[EVENT_NAMES.index(s.DEVICE_ID)] for r in self.history(acc))
-            devices.discard(None)
+            devices = {r[device_col] for r in rows} - {None}
             pairs = self.pairs_for(DEVICE, sorted(devices))
             device_pairs.append(pairs)
             linked = set(pairs[s.ACCOUNT_ID])
@@ -174,6 +179,7 @@ class FeatureStore(ABC):
                 linked.update(self.accounts_sharing(col, values))
             frontier = sorted(linked - seen)
             seen.update(frontier)
+            rows = self.histories(frontier)
         return seen, pd.concat(device_pairs, ignore_index=True)
 
     def features(self, account_id: str, as_of: pd.Timestamp | None = None) -> FeatureResult:
@@ -185,14 +191,14 @@ class FeatureStore(ABC):
                     as_of: pd.Timestamp | None = None) -> FeatureResult:
         """`features` of several accounts in one run of the pipeline (one row per account, as
         computed one at a time: each account's inputs are complete in the union)."""
-        history = typed_events(pd.DataFrame(
-            [row for acc in account_ids for row in self.history(acc)], columns=EVENT_NAMES))
+        rows = self.histories(account_ids)
+        history = typed_events(pd.DataFrame(rows, columns=EVENT_NAMES))
         if as_of is None:
             mark = self.watermark()
             as_of = pd.Timestamp(mark, unit="ns", tz="UTC") if mark is not None else None
         if as_of is None:
             raise ValueError("no events stored yet, so there is no default as_of; pass one")
-        component, device_pairs = self._component(account_ids)
+        component, device_pairs = self._component(account_ids, rows)
         keyed = [device_pairs]
         for kind, keys in event_keys(history).items():
             if kind != DEVICE:

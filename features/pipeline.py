@@ -99,8 +99,9 @@ def compute_features(
     as_of_ns = as_of.as_unit("ns").value
     accounts = empty_accounts() if accounts is None else accounts
     later = accounts[s.CREATED_AT] > as_of
-    events = events[(events[s.TS] <= as_of) & ~events[s.ACCOUNT_ID].isin(
-        accounts.loc[later, s.ACCOUNT_ID])]
+    seen = (events[s.TS] <= as_of) & ~events[s.ACCOUNT_ID].isin(accounts.loc[later, s.ACCOUNT_ID])
+    if not seen.all():  # copying ten million rows for nothing would double the peak memory
+        events = events[seen]
     accounts = accounts[~later]
 
     account_ids = np.sort(pd.unique(np.concatenate([

@@ -173,8 +173,10 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         log.info("account %s upserted", hashed(account_id))
         return {"account_id": account_id, "stored": True}
 
-    def store_and_score(requests: list[tuple[pd.DataFrame, bool]]) -> list:
-        added = store.add_event_batches([frame for frame, _ in requests])
+    def store_and_score(requests: list[tuple[list[dict], bool]]) -> list:
+        added = store.add_event_batches(
+            pd.DataFrame([event for events, _ in requests for event in events]),
+            [len(events) for events, _ in requests])
         touched = sorted({a for accounts, _ in added for a in accounts})
         scores = score_accounts(store, holder, touched, any(r for _, r in requests)) \
             if touched else {}
@@ -191,7 +193,8 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
 
     @app.post("/v1/events")
     async def post_events(body: EventsIn, reasons: bool = True) -> ScoresOut:
-        reply = await asyncio.wrap_future(coalescer.submit((_events_frame(body.events), reasons)))
+        events = [event.model_dump() for event in body.events]
+        reply = await asyncio.wrap_future(coalescer.submit((events, reasons)))
         if isinstance(reply, HTTPException):
             raise reply
         log.info("events stored for %s", ",".join(hashed(a.account_id) for a in reply.scores))

@@ -100,6 +100,16 @@ class SqliteFeatureStore(FeatureStore):
         rows = self._conn().execute("SELECT row FROM events WHERE account_id = ?", (account_id,))
         return [json.loads(r[0]) for r in rows]
 
+    def histories(self, account_ids: list[str]) -> list[list]:
+        out = []
+        for start in range(0, len(account_ids), 500):
+            chunk = account_ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn().execute(
+                f"SELECT row FROM events WHERE account_id IN ({marks})", chunk).fetchall()
+            out += json.loads("[" + ",".join(r[0] for r in rows) + "]")  # one parse, not one a row
+        return out
+
     def pairs_for(self, kind: str, keys: list[str]) -> pd.DataFrame:
         out = []
         for start in range(0, len(keys), 500):

@@ -121,7 +121,7 @@ def test_batches_added_together_equal_batches_added_one_after_another(stream, br
             state.upsert_account(record)
     now = START + pd.Timedelta(days=10)
     expected = [one_by_one.add_events(batch, now=now) for batch in batches]
-    got = together.add_event_batches(batches, now=now)
+    got = together.add_event_batches(pd.concat(batches), [len(b) for b in batches], now=now)
 
     assert [touched for touched, _ in got] == [touched for touched, _ in expected]
     for (_, q_got), (_, q_expected) in zip(got, expected, strict=True):
