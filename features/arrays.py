@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 
 from features import schema as s
 from features.geo import ip_prefix
@@ -42,7 +43,8 @@ class EventArrays:
 
     seg: account number of each event (0..n_accounts-1), `starts` its segment boundaries;
     ts_ns: nanoseconds since the epoch, UTC; lat/lon in degrees (NaN when unknown);
-    keys: factorized text columns (ip, prefix, device, device_tz, country, event_id).
+    keys: factorized text columns (ip, prefix, device, device_tz, country); event_id: the ids
+    as they came (unique, so factorizing them would buy nothing).
     """
 
     account_ids: np.ndarray
@@ -59,7 +61,7 @@ class EventArrays:
     device: Keys
     device_tz: Keys
     country: Keys
-    event_id: Keys
+    event_id: ExtensionArray
 
     @property
     def n_accounts(self) -> int:
@@ -77,8 +79,9 @@ def account_numbers(events: pd.DataFrame, account_ids: np.ndarray) -> np.ndarray
     return np.append(pd.Index(account_ids).get_indexer(keys.values), -1)[keys.codes]
 
 
-def event_order(seg: np.ndarray, ts_ns: np.ndarray, event_ids: Keys) -> np.ndarray:
-    """Row order by account number, time, then event id (ties only), whatever the input order."""
+def event_order(seg: np.ndarray, ts_ns: np.ndarray, event_ids: ExtensionArray) -> np.ndarray:
+    """Row order by account number, time, then event id (ties only), whatever the input order.
+    Only the tied rows' ids are ever compared."""
     order = np.lexsort((ts_ns, seg))
     seg_o, ts_o = seg[order], ts_ns[order]
     same = (seg_o[1:] == seg_o[:-1]) & (ts_o[1:] == ts_o[:-1])
@@ -87,8 +90,8 @@ def event_order(seg: np.ndarray, ts_ns: np.ndarray, event_ids: Keys) -> np.ndarr
         tied[1:] |= same
         tied[:-1] |= same
         rank = np.zeros(len(order), np.int64)
-        ids = event_ids.strings()[order[tied]]
-        rank[tied] = pd.Series(ids).rank(method="first").to_numpy().astype(np.int64)
+        ids = pd.Series(event_ids.take(order[tied]))
+        rank[tied] = ids.rank(method="first").to_numpy().astype(np.int64)
         order = order[np.lexsort((rank, ts_o, seg_o))]
     return order
 
@@ -97,7 +100,7 @@ def to_arrays(events: pd.DataFrame, account_ids: np.ndarray) -> EventArrays:
     """Sort canonical events and lay them out as arrays; events of other accounts are dropped."""
     seg = account_numbers(events, account_ids)
     ts = timestamps_ns(events[s.TS])
-    event_id = Keys.of(events[s.EVENT_ID])
+    event_id = events[s.EVENT_ID].array
     order = event_order(seg, ts, event_id)
     order = order[seg[order] >= 0]
     ip = Keys.of(events[s.IP])

@@ -14,19 +14,21 @@ import pandas as pd
 
 from features import schema as s
 from features.age import account_age, event_age
-from features.arrays import timestamps_ns, to_arrays
+from features.arrays import Keys, timestamps_ns, to_arrays
 from features.config import FeatureConfig
 from features.reference import FEATURE_NAMES
 from features.reuse import (
     DEVICE,
     FIRST_TS,
+    IPADDR,
     KIND,
+    PREFIX,
     REUSE_COUNT,
     account_reuse,
     cluster_sizes,
     event_reuse,
+    first_seen,
     identity_counts,
-    reuse_pairs,
 )
 from features.timezones import account_timezones, event_timezones
 from features.travel import account_travel, event_travel, fastest_hop
@@ -112,7 +114,9 @@ def compute_features(
 
     ev = to_arrays(events, account_ids)
     if cross is None:
-        pairs = reuse_pairs(events) if pairs is None else pairs[pairs[FIRST_TS] <= as_of_ns]
+        pairs = first_seen({DEVICE: ev.device, IPADDR: ev.ip, PREFIX: ev.prefix},
+                           Keys(ev.seg, account_ids), ev.ts_ns) if pairs is None else pairs[
+            pairs[FIRST_TS] <= as_of_ns]
         identities = accounts if identities is None else identities[
             identities[s.CREATED_AT] <= as_of]
         reuse = event_reuse(ev, pairs)
@@ -122,7 +126,7 @@ def compute_features(
             "cluster_size": cluster_sizes(account_ids, pairs[pairs[KIND] == DEVICE], identities),
         }
     else:
-        counts = cross.event_counts.reindex(ev.event_id.strings())
+        counts = cross.event_counts.reindex(pd.Index(ev.event_id))
         reuse = {name: counts[name].to_numpy(float) for name in EVENT_REUSE}
         known = cross.account_counts.reindex(account_ids)
         shared = {name: known[name].to_numpy(float) for name in ACCOUNT_REUSE}
@@ -150,7 +154,7 @@ def compute_features(
     if not with_signals:
         return FeatureResult(signals=pd.DataFrame(), features=features)
     signals = pd.DataFrame({
-        s.EVENT_ID: pd.Categorical.from_codes(ev.event_id.codes, ev.event_id.values),
+        s.EVENT_ID: ev.event_id,
         s.ACCOUNT_ID: pd.Categorical.from_codes(ev.seg, account_ids.astype(str)),
         s.TS: pd.to_datetime(ev.ts_ns, unit="ns", utc=True), **sig})
     return FeatureResult(signals=signals, features=features)

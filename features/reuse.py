@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -39,24 +40,35 @@ def event_keys(events: pd.DataFrame) -> dict[str, pd.Series]:
     return {DEVICE: events[s.DEVICE_ID], IPADDR: events[s.IP], PREFIX: ip_prefix(events[s.IP])}
 
 
+def first_seen(keys: dict[str, Keys], accounts: Keys, ts_ns: np.ndarray) -> pd.DataFrame:
+    """Pairs from factorized columns: the first time (ns, UTC) each account (`accounts`, one
+    code per event) was seen on each key of each kind (`keys[kind]`, one code per event).
+    Keys and accounts stay categorical: no Python string per pair."""
+    n_accounts = max(len(accounts.values), 1)
+    kinds, key_columns, account_codes, firsts = [], [], [], []
+    for kind, key in keys.items():
+        ok = (key.codes >= 0) & (accounts.codes >= 0)
+        combined = key.codes[ok] * n_accounts + accounts.codes[ok]
+        first = pd.Series(ts_ns[ok]).groupby(combined, sort=False).min()
+        comb = first.index.to_numpy()
+        kinds.append(np.full(len(comb), REUSE_KINDS.index(kind)))
+        key_columns.append(pd.Categorical.from_codes(comb // n_accounts,
+                                                     categories=pd.Index(key.values, dtype=str)))
+        account_codes.append(comb % n_accounts)
+        firsts.append(first.to_numpy(np.int64))
+    return pd.DataFrame({
+        KIND: pd.Categorical.from_codes(np.concatenate(kinds), categories=list(REUSE_KINDS)),
+        KEY: union_categoricals(key_columns),
+        s.ACCOUNT_ID: pd.Categorical.from_codes(np.concatenate(account_codes),
+                                                categories=pd.Index(accounts.values, dtype=str)),
+        FIRST_TS: np.concatenate(firsts)})
+
+
 def reuse_pairs(events: pd.DataFrame) -> pd.DataFrame:
     """First time (ns, UTC) each account was seen on each device, IP and prefix."""
-    ts = timestamps_ns(events[s.TS])
-    acc_codes, acc_uniques = pd.factorize(events[s.ACCOUNT_ID])
-    frames = []
-    for kind, keys in event_keys(events).items():
-        key_codes, key_uniques = pd.factorize(keys)
-        ok = key_codes >= 0
-        combined = key_codes[ok].astype(np.int64) * len(acc_uniques) + acc_codes[ok]
-        first = pd.Series(ts[ok]).groupby(combined, sort=False).min()
-        comb = first.index.to_numpy()
-        frames.append(pd.DataFrame({
-            KIND: kind, KEY: np.asarray(key_uniques, dtype=object)[comb // len(acc_uniques)],
-            s.ACCOUNT_ID: np.asarray(acc_uniques, dtype=object)[comb % len(acc_uniques)],
-            FIRST_TS: first.to_numpy(),
-        }))
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PAIR_COLUMNS)
-    return out.astype({KIND: "str", KEY: "str", s.ACCOUNT_ID: "str", FIRST_TS: "int64"})
+    keys = {kind: Keys.of(series) for kind, series in event_keys(events).items()}
+    pairs = first_seen(keys, Keys.of(events[s.ACCOUNT_ID]), timestamps_ns(events[s.TS]))
+    return pairs.astype({KIND: "str", KEY: "str", s.ACCOUNT_ID: "str", FIRST_TS: "int64"})
 
 
 def accounts_at(keys: Keys, ts_ns: np.ndarray, pairs: pd.DataFrame) -> np.ndarray:
