@@ -60,6 +60,9 @@ def locate(events: pd.DataFrame, db_path: Path | str | None = None) -> pd.DataFr
     if not need.any():
         return events
     events = events.copy()
+    for col in (s.COUNTRY, s.GEO_SOURCE):  # new values go in: categories would refuse them
+        if isinstance(events[col].dtype, pd.CategoricalDtype):
+            events[col] = events[col].astype("str")
     ips = pd.unique(events.loc[need, s.IP])
     found = (_lookup_mmdb(list(ips), Path(db_path)) if db_path else _lookup_geoip2fast(list(ips)))
     table = pd.DataFrame(found, index=ips, columns=[s.LAT, s.LON, s.COUNTRY])

@@ -3,8 +3,10 @@
 `validate_accounts` raises `SchemaError` naming the column and the first offending rows.
 `validate_events` raises only for table-level problems (a missing required column); rows with a
 problem are set aside in a quarantine table with a `reason` and their input `row` number, so one
-bad row never sinks a nightly run. Both return frames with canonical dtypes: strings as `str`,
-timestamps as `datetime64[ns, UTC]`, floats as float64, booleans filled with their defaults.
+bad row never sinks a nightly run. Both return frames with canonical dtypes: strings as `str`
+(an events column read as categorical, as Parquet dictionary columns are, stays categorical
+over cleaned categories), timestamps as `datetime64[ns, UTC]`, floats as float64, booleans
+filled with their defaults.
 """
 
 from __future__ import annotations
@@ -56,6 +58,29 @@ def _as_str(series: pd.Series) -> pd.Series:
                          series.cat.codes.to_numpy(), series.index)
     text = series.astype("str").str.strip()
     return text.mask(text.eq("").fillna(False).to_numpy(bool))
+
+
+def _recode(series: pd.Series, categories: pd.Series) -> pd.Series:
+    """A categorical `series` over new `categories` (one per old category, missing allowed,
+    repeats merged): the rows keep their codes."""
+    codes, uniques = pd.factorize(categories)
+    return pd.Series(pd.Categorical.from_codes(
+        np.append(codes, -1)[series.cat.codes.to_numpy()],
+        categories=pd.Index(uniques, dtype="str")), index=series.index)
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """`_as_str` for an events column: a categorical one (Parquet's dictionary columns) stays
+    categorical, so ten million rows are never expanded to ten million strings."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return _recode(series, _as_str(pd.Series(series.cat.categories)))
+    return _as_str(series)
+
+
+def _upper(series: pd.Series) -> pd.Series:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return _recode(series, pd.Series(series.cat.categories, dtype="str").str.upper())
+    return series.str.upper()
 
 
 def _missing(series: pd.Series) -> np.ndarray:
@@ -206,7 +231,7 @@ def validate_events(
     df = pd.DataFrame(index=pd.RangeIndex(n))
     problems: list[tuple[str, np.ndarray, str]] = []
 
-    df[s.ACCOUNT_ID] = _as_str(raw[s.ACCOUNT_ID])
+    df[s.ACCOUNT_ID] = _as_text(raw[s.ACCOUNT_ID])
     problems.append((s.ACCOUNT_ID, df[s.ACCOUNT_ID].isna().to_numpy(), "missing account_id"))
     df[s.TS] = _as_timestamp(raw[s.TS])
     problems.append((s.TS, df[s.TS].isna().to_numpy(), "missing or unparsable timestamp"))
@@ -216,8 +241,8 @@ def validate_events(
     problems.append((s.TS, future, "timestamp in the future"))
 
     for col in (s.IP, s.COUNTRY, s.DEVICE_ID, s.DEVICE_TZ, s.USER_AGENT, s.GEO_SOURCE):
-        df[col] = _as_str(raw[col]) if col in raw else pd.Series(None, index=df.index, dtype="str")
-    df[s.COUNTRY] = df[s.COUNTRY].str.upper()
+        df[col] = _as_text(raw[col]) if col in raw else pd.Series(None, index=df.index, dtype="str")
+    df[s.COUNTRY] = _upper(df[s.COUNTRY])
     problems.append((s.COUNTRY, _bad_country(df[s.COUNTRY]), "not an ISO 3166-1 alpha-2 code"))
     problems.append((s.DEVICE_TZ, _unknown_values(df[s.DEVICE_TZ], known_timezones()),
                      "unknown time-zone name"))
