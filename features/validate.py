@@ -268,16 +268,18 @@ def validate_events(
         else:
             df[col] = default
 
-    reason = np.full(n, "", dtype=object)
-    for col, mask, problem in problems:
-        reason = np.where((reason == "") & mask, f"{col}: {problem}", reason)
-    bad_row = reason != ""
+    first_problem = np.full(n, -1)  # the first problem found names the row's reason
+    for i, (_, mask, _) in enumerate(problems):
+        first_problem[(first_problem < 0) & mask] = i
+    bad_row = first_problem >= 0
+    texts = np.array([f"{col}: {problem}" for col, _, problem in problems] + [""], dtype=object)
+    reason = texts[first_problem]
 
     df[s.EVENT_ID] = fill_event_ids(df, raw.get(s.EVENT_ID))
     ids = df[s.EVENT_ID] if groups is None else pd.DataFrame({"g": groups, "id": df[s.EVENT_ID]})
     dup = ids.duplicated(keep="first").to_numpy() & ~bad_row
-    reason = np.where(dup, DUPLICATE_EVENT, reason)
-    set_aside = reason != ""
+    reason[dup] = DUPLICATE_EVENT
+    set_aside = bad_row | dup
 
     quarantine = raw.loc[set_aside].astype("str")
     quarantine.insert(0, s.REASON, reason[set_aside].astype(str))
