@@ -10,8 +10,9 @@ import pytest
 
 from features import schema as s
 from features.pipeline import compute_features
+from features.validate import DUPLICATE_EVENT
 from models.risk_model import RiskModel
-from serving.batch import OUTPUT_COLUMNS, partition_of, score_events
+from serving.batch import OUTPUT_COLUMNS, id_keys, partition_of, score_events
 
 
 @pytest.fixture()
@@ -109,3 +110,27 @@ def test_quarantine_rows_count_within_each_file(files, trained):
     quarantine = pd.read_csv(summary.quarantine)
     assert quarantine[["file", s.ROW]].values.tolist() == [[str(folder / "b.parquet"), 2]]
     assert summary.events == len(events) - 1
+
+
+def test_a_repeated_event_id_keeps_its_first_copy_across_files_and_accounts(files, trained):
+    folder, events, _ = files
+    first = events.iloc[:100]
+    second = events.iloc[100:].copy()
+    second.iloc[7, second.columns.get_loc(s.EVENT_ID)] = first[s.EVENT_ID].iloc[0]
+    assert second[s.ACCOUNT_ID].iloc[7] != first[s.ACCOUNT_ID].iloc[0]  # another partition
+    first.to_parquet(folder / "a.parquet")
+    second.to_parquet(folder / "b.parquet")
+    summary = score_events([folder / "a.parquet", folder / "b.parquet"], trained.model, "v1",
+                           folder / "scores.parquet", [folder / "accounts.parquet"],
+                           partitions=4)
+    quarantine = pd.read_csv(summary.quarantine)
+    assert quarantine[["file", s.ROW, s.REASON]].values.tolist() == [
+        [str(folder / "b.parquet"), 7, DUPLICATE_EVENT]]
+    assert summary.events == len(events) - 1
+
+
+def test_id_keys_tell_ids_apart_and_match_equal_ones():
+    ids = pd.Series(["e1", "e2", "e1", "E1", ""], dtype="str")
+    keys = id_keys(ids)
+    assert keys.dtype.itemsize == 16
+    assert keys[0] == keys[2] and len(set(keys.tolist())) == 4
