@@ -97,17 +97,23 @@ def test_partition_is_stable():
     assert partition_of(ids, 1).tolist() == [0, 0, 0]
 
 
+def _score_two_files(folder, first: pd.DataFrame, second: pd.DataFrame, model: RiskModel,
+                     partitions: int):
+    """Score events given as two Parquet files; returns the summary and the quarantine."""
+    first.to_parquet(folder / "a.parquet")
+    second.to_parquet(folder / "b.parquet")
+    summary = score_events([folder / "a.parquet", folder / "b.parquet"], model, "v1",
+                           folder / "scores.parquet", [folder / "accounts.parquet"],
+                           partitions=partitions)
+    return summary, pd.read_csv(summary.quarantine)
+
+
 def test_quarantine_rows_count_within_each_file(files, trained):
     folder, events, _ = files
     half = len(events) // 2
     first, second = events.iloc[:half], events.iloc[half:].astype({s.LAT: object}).copy()
     second.loc[second.index[2], s.LAT] = 95.0
-    first.to_parquet(folder / "a.parquet")
-    second.to_parquet(folder / "b.parquet")
-    summary = score_events([folder / "a.parquet", folder / "b.parquet"], trained.model, "v1",
-                           folder / "scores.parquet", [folder / "accounts.parquet"],
-                           partitions=2)
-    quarantine = pd.read_csv(summary.quarantine)
+    summary, quarantine = _score_two_files(folder, first, second, trained.model, partitions=2)
     assert quarantine[["file", s.ROW]].values.tolist() == [[str(folder / "b.parquet"), 2]]
     assert summary.events == len(events) - 1
 
@@ -118,12 +124,7 @@ def test_a_repeated_event_id_keeps_its_first_copy_across_files_and_accounts(file
     second = events.iloc[100:].copy()
     second.iloc[7, second.columns.get_loc(s.EVENT_ID)] = first[s.EVENT_ID].iloc[0]
     assert second[s.ACCOUNT_ID].iloc[7] != first[s.ACCOUNT_ID].iloc[0]  # another partition
-    first.to_parquet(folder / "a.parquet")
-    second.to_parquet(folder / "b.parquet")
-    summary = score_events([folder / "a.parquet", folder / "b.parquet"], trained.model, "v1",
-                           folder / "scores.parquet", [folder / "accounts.parquet"],
-                           partitions=4)
-    quarantine = pd.read_csv(summary.quarantine)
+    summary, quarantine = _score_two_files(folder, first, second, trained.model, partitions=4)
     assert quarantine[["file", s.ROW, s.REASON]].values.tolist() == [
         [str(folder / "b.parquet"), 7, DUPLICATE_EVENT]]
     assert summary.events == len(events) - 1
