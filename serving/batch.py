@@ -67,14 +67,32 @@ def _chunks(path: Path) -> Iterator[pd.DataFrame]:
         yield from pd.read_csv(path, dtype=str, chunksize=CHUNK_ROWS)
 
 
-def id_keys(ids: pd.Series) -> np.ndarray:
-    """Each event id as two independent 64-bit hashes in one 16-byte value: two different ids
-    share both with a probability of 2**-128, so ten million ids never collide in practice
-    while taking 16 bytes each instead of a Python string."""
-    first = pd.util.hash_pandas_object(ids, index=False).to_numpy(np.uint64)
-    second = pd.util.hash_pandas_object(ids, index=False, hash_key=ID_HASH_KEY).to_numpy(
-        np.uint64)
-    return np.ascontiguousarray(np.stack([first, second], axis=1)).view("V16").ravel()
+class SeenIds:
+    """The event ids read so far, as two independent 64-bit hashes each (16 bytes an id, not a
+    Python string). An id counts as seen when both hashes match: two different ids do so with
+    a probability of 2**-128, so ten million ids never collide in practice."""
+
+    def __init__(self):
+        self.first = np.empty(0, np.uint64)  # sorted
+        self.second = np.empty(0, np.uint64)  # aligned with `first`
+
+    def add(self, ids: pd.Series) -> np.ndarray:
+        """Mask of the ids (distinct among themselves) seen before; remembers the others."""
+        first = pd.util.hash_pandas_object(ids, index=False).to_numpy(np.uint64)
+        second = pd.util.hash_pandas_object(ids, index=False, hash_key=ID_HASH_KEY).to_numpy(
+            np.uint64)
+        lo = np.searchsorted(self.first, first, "left")
+        hi = np.searchsorted(self.first, first, "right")
+        again = np.zeros(len(first), bool)
+        one = hi - lo == 1  # the usual match: compare the second hash at once
+        again[one] = self.second[lo[one]] == second[one]
+        for i in np.flatnonzero(hi - lo > 1):  # first hashes that collide: about never
+            again[i] = (self.second[lo[i]:hi[i]] == second[i]).any()
+        both_first = np.concatenate([self.first, first[~again]])
+        order = np.argsort(both_first, kind="stable")
+        self.first = both_first[order]
+        self.second = np.concatenate([self.second, second[~again]])[order]
+        return again
 
 
 def _merge_pairs(pairs: list[pd.DataFrame]) -> pd.DataFrame:
@@ -91,14 +109,12 @@ def spill_events(events: list[Path], spill: Path, partitions: int,
     """Pass 1: validate, locate and partition the events; returns reuse pairs, quarantine, the
     number of clean events and the last event time."""
     pairs, quarantine, clean_rows, read, last = [], [], 0, 0, None
-    seen = np.empty(0, "V16")  # id_keys of the events spilled so far
+    seen = SeenIds()
     for file_no, path in enumerate(table_files(events)):
         offset = 0  # row numbers count within each file
         for chunk_no, chunk in enumerate(_chunks(path)):
             clean, bad = validate_events(chunk, now=now)
-            keys = id_keys(clean[s.EVENT_ID])
-            again = np.isin(keys, seen)  # a copy of an event of an earlier chunk or file
-            seen = np.concatenate([seen, keys[~again]])
+            again = seen.add(clean[s.EVENT_ID])  # a copy of an event of an earlier chunk or file
             if again.any():
                 rows = np.setdiff1d(np.arange(len(chunk)), bad[s.ROW].to_numpy())[again]
                 copies = chunk.iloc[rows].reset_index(drop=True).astype("str")

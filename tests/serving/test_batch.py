@@ -12,7 +12,7 @@ from features import schema as s
 from features.pipeline import compute_features
 from features.validate import DUPLICATE_EVENT
 from models.risk_model import RiskModel
-from serving.batch import OUTPUT_COLUMNS, id_keys, partition_of, score_events
+from serving.batch import OUTPUT_COLUMNS, SeenIds, partition_of, score_events
 
 
 @pytest.fixture()
@@ -130,8 +130,9 @@ def test_a_repeated_event_id_keeps_its_first_copy_across_files_and_accounts(file
     assert summary.events == len(events) - 1
 
 
-def test_id_keys_tell_ids_apart_and_match_equal_ones():
-    ids = pd.Series(["e1", "e2", "e1", "E1", ""], dtype="str")
-    keys = id_keys(ids)
-    assert keys.dtype.itemsize == 16
-    assert keys[0] == keys[2] and len(set(keys.tolist())) == 4
+def test_seen_ids_match_repeats_only():
+    seen = SeenIds()
+    assert seen.add(pd.Series(["e1", "e2", ""], dtype="str")).tolist() == [False, False, False]
+    again = seen.add(pd.Series(["E1", "e2", "e3", "e1"], dtype="str"))
+    assert again.tolist() == [False, True, False, True]
+    assert len(seen.first) == len(seen.second) == 5 and (np.diff(seen.first) > 0).all()
