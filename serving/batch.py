@@ -81,17 +81,19 @@ class SeenIds:
         first = pd.util.hash_pandas_object(ids, index=False).to_numpy(np.uint64)
         second = pd.util.hash_pandas_object(ids, index=False, hash_key=ID_HASH_KEY).to_numpy(
             np.uint64)
+        order = np.argsort(first, kind="stable")  # sorted queries search a sorted array fast
+        first, second = first[order], second[order]
         lo = np.searchsorted(self.first, first, "left")
         hi = np.searchsorted(self.first, first, "right")
-        again = np.zeros(len(first), bool)
+        seen = np.zeros(len(first), bool)
         one = hi - lo == 1  # the usual match: compare the second hash at once
-        again[one] = self.second[lo[one]] == second[one]
+        seen[one] = self.second[lo[one]] == second[one]
         for i in np.flatnonzero(hi - lo > 1):  # first hashes that collide: about never
-            again[i] = (self.second[lo[i]:hi[i]] == second[i]).any()
-        both_first = np.concatenate([self.first, first[~again]])
-        order = np.argsort(both_first, kind="stable")
-        self.first = both_first[order]
-        self.second = np.concatenate([self.second, second[~again]])[order]
+            seen[i] = (self.second[lo[i]:hi[i]] == second[i]).any()
+        self.first = np.insert(self.first, lo[~seen], first[~seen])
+        self.second = np.insert(self.second, lo[~seen], second[~seen])
+        again = np.empty(len(seen), bool)
+        again[order] = seen
         return again
 
 
