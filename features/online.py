@@ -29,7 +29,7 @@ from features.reuse import (
     pairs_frame,
     reuse_pairs,
 )
-from features.validate import validate_accounts, validate_events
+from features.validate import clean_rows, validate_accounts, validate_events
 
 EVENT_NAMES = s.names(s.EVENT_COLUMNS)
 ACCOUNT_NAMES = [c.name for c in s.ACCOUNT_COLUMNS if c.name not in (s.LABEL, s.PERSONA)]
@@ -149,18 +149,17 @@ class FeatureStore(ABC):
         request = np.repeat(np.arange(len(sizes)), sizes)
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         clean, quarantine = validate_events(events, now=now, groups=request)
-        kept = request[np.setdiff1d(np.arange(len(request)), quarantine[s.ROW].to_numpy())]
+        kept = request[clean_rows(len(request), quarantine)]
         set_aside = request[quarantine[s.ROW].to_numpy()]
         quarantine[s.ROW] -= offsets[set_aside]
+        by_batch = {i: q.reset_index(drop=True) for i, q in quarantine.groupby(set_aside)}
         known = self.known_event_ids(clean[s.EVENT_ID].unique().tolist())
         fresh = clean[~clean[s.EVENT_ID].isin(known) & ~clean[s.EVENT_ID].duplicated()]
         if not fresh.empty:
             self.put(frame_to_records(fresh, EVENT_NAMES), reuse_pairs(fresh))
         accounts = clean[s.ACCOUNT_ID].to_numpy(object)
-        none_set_aside = quarantine.iloc[:0]
-        return [(sorted(set(accounts[kept == i])),
-                 quarantine[set_aside == i].reset_index(drop=True) if (set_aside == i).any()
-                 else none_set_aside) for i in range(len(sizes))]
+        return [(sorted(set(accounts[kept == i])), by_batch.get(i, quarantine.iloc[:0]))
+                for i in range(len(sizes))]
 
     def _component(self, account_ids: list[str],
                    rows: list[list]) -> tuple[set[str], pd.DataFrame]:

@@ -114,9 +114,11 @@ def compute_features(
 
     ev = to_arrays(events, account_ids)
     if cross is None:
-        pairs = first_seen({DEVICE: ev.device, IPADDR: ev.ip, PREFIX: ev.prefix},
-                           Keys(ev.seg, account_ids), ev.ts_ns) if pairs is None else pairs[
-            pairs[FIRST_TS] <= as_of_ns]
+        if pairs is None:  # from this partition's events, already factorized
+            pairs = first_seen({DEVICE: ev.device, IPADDR: ev.ip, PREFIX: ev.prefix},
+                               Keys(ev.seg, account_ids), ev.ts_ns)
+        else:
+            pairs = pairs[pairs[FIRST_TS] <= as_of_ns]
         identities = accounts if identities is None else identities[
             identities[s.CREATED_AT] <= as_of]
         reuse = event_reuse(ev, pairs)

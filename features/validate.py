@@ -52,10 +52,9 @@ def _text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _as_str(series: pd.Series) -> pd.Series:
     """Text with surrounding blanks stripped; blank and absent values become missing (NaN)."""
-    if isinstance(series.dtype, pd.CategoricalDtype):  # convert the categories only
-        categories = _as_str(pd.Series(series.cat.categories))
-        return take_text(categories.to_numpy(object, na_value=None),
-                         series.cat.codes.to_numpy(), series.index)
+    if isinstance(series.dtype, pd.CategoricalDtype):  # clean the categories, then expand
+        clean = _as_text(series)
+        return take_text(clean.cat.categories, clean.cat.codes.to_numpy(), series.index)
     text = series.astype("str").str.strip()
     return text.mask(text.eq("").fillna(False).to_numpy(bool))
 
@@ -210,6 +209,11 @@ def fill_event_ids(events: pd.DataFrame, given: pd.Series | None) -> pd.Series:
         hashed = pd.util.hash_pandas_object(events.loc[missing, content], index=False).to_numpy()
         ids[missing] = [f"h{h:016x}" for h in hashed.tolist()]
     return ids
+
+
+def clean_rows(n_rows: int, quarantine: pd.DataFrame) -> np.ndarray:
+    """Input row number of each row of `clean`, for a `validate_events` of `n_rows` rows."""
+    return np.setdiff1d(np.arange(n_rows), quarantine[s.ROW].to_numpy())
 
 
 def validate_events(

@@ -27,7 +27,7 @@ from features.geoip import locate
 from features.io import read_table, table_files, write_table
 from features.pipeline import IDENTITY_COLUMNS, compute_features
 from features.reuse import FIRST_TS, KEY, KIND, PAIR_COLUMNS, reuse_pairs
-from features.validate import DUPLICATE_EVENT, validate_accounts, validate_events
+from features.validate import DUPLICATE_EVENT, clean_rows, validate_accounts, validate_events
 from models.risk_model import N_REASONS, RiskModel
 
 CHUNK_ROWS = 2_000_000
@@ -110,7 +110,7 @@ def spill_events(events: list[Path], spill: Path, partitions: int,
                  ) -> tuple[pd.DataFrame, pd.DataFrame, int, pd.Timestamp | None]:
     """Pass 1: validate, locate and partition the events; returns reuse pairs, quarantine, the
     number of clean events and the last event time."""
-    pairs, quarantine, clean_rows, read, last = [], [], 0, 0, None
+    pairs, quarantine, n_clean, read, last = [], [], 0, 0, None
     seen = SeenIds()
     for file_no, path in enumerate(table_files(events)):
         offset = 0  # row numbers count within each file
@@ -118,7 +118,7 @@ def spill_events(events: list[Path], spill: Path, partitions: int,
             clean, bad = validate_events(chunk, now=now)
             again = seen.add(clean[s.EVENT_ID])  # a copy of an event of an earlier chunk or file
             if again.any():
-                rows = np.setdiff1d(np.arange(len(chunk)), bad[s.ROW].to_numpy())[again]
+                rows = clean_rows(len(chunk), bad)[again]
                 copies = chunk.iloc[rows].reset_index(drop=True).astype("str")
                 copies.insert(0, s.REASON, DUPLICATE_EVENT)
                 copies.insert(0, s.ROW, rows)
@@ -137,12 +137,12 @@ def spill_events(events: list[Path], spill: Path, partitions: int,
                 folder.mkdir(parents=True, exist_ok=True)
                 clean[part == p].to_parquet(folder / f"{file_no:06d}-{chunk_no:06d}.parquet",
                                             index=False)
-            clean_rows += len(clean)
+            n_clean += len(clean)
             if len(clean):
                 last = max(last, clean[s.TS].max()) if last is not None else clean[s.TS].max()
-            say(f"read {read:,} events ({clean_rows:,} clean)")
+            say(f"read {read:,} events ({n_clean:,} clean)")
         pairs = [_merge_pairs(pairs)]
-    return _merge_pairs(pairs), pd.concat(quarantine, ignore_index=True), clean_rows, last
+    return _merge_pairs(pairs), pd.concat(quarantine, ignore_index=True), n_clean, last
 
 
 def score_events(events: list[Path], model: RiskModel, model_version: str, out: Path,
