@@ -14,7 +14,7 @@ from pandas.api.extensions import ExtensionArray
 
 from features import schema as s
 from features.geo import ip_prefix
-from features.segments import segment_starts
+from features.segments import order_by_segment, segment_starts
 
 
 @dataclass
@@ -32,9 +32,15 @@ class Keys:
     def take(self, order: np.ndarray) -> Keys:
         return Keys(self.codes[order], self.values)
 
-    def strings(self) -> np.ndarray:
-        """One value per row (None when missing)."""
-        return np.append(self.values, None)[self.codes]
+    def strings(self, rows: np.ndarray) -> np.ndarray:
+        """The values of `rows` (None when missing)."""
+        return np.append(self.values, None)[self.codes[rows]]
+
+    def categorical(self, rows: np.ndarray) -> pd.Categorical:
+        """The values of `rows` as a categorical (missing where `rows` is -1 or the value is);
+        no Python string per row."""
+        codes = np.where(rows >= 0, self.codes[rows], -1)
+        return pd.Categorical.from_codes(codes, categories=pd.Index(self.values, dtype="str"))
 
 
 @dataclass
@@ -43,8 +49,9 @@ class EventArrays:
 
     seg: account number of each event (0..n_accounts-1), `starts` its segment boundaries;
     ts_ns: nanoseconds since the epoch, UTC; lat/lon in degrees (NaN when unknown);
-    keys: factorized text columns (ip, prefix, device, device_tz, country); event_id: the ids
-    as they came (unique, so factorizing them would buy nothing).
+    keys: factorized text columns (ip, prefix, device, device_tz, country); row: the input row
+    of each event, into `input_event_ids` (the ids as they came: unique, so factorizing them would
+    buy nothing, and only the event-level table and the Spark engine's join need them sorted).
     """
 
     account_ids: np.ndarray
@@ -61,11 +68,16 @@ class EventArrays:
     device: Keys
     device_tz: Keys
     country: Keys
-    event_id: ExtensionArray
+    row: np.ndarray
+    input_event_ids: ExtensionArray
 
     @property
     def n_accounts(self) -> int:
         return len(self.account_ids)
+
+    def event_ids(self) -> ExtensionArray:
+        """The event id of each event, in sorted order."""
+        return self.input_event_ids.take(self.row)
 
 
 def timestamps_ns(series: pd.Series) -> np.ndarray:
@@ -79,20 +91,24 @@ def account_numbers(events: pd.DataFrame, account_ids: np.ndarray) -> np.ndarray
     return np.append(pd.Index(account_ids).get_indexer(keys.values), -1)[keys.codes]
 
 
-def event_order(seg: np.ndarray, ts_ns: np.ndarray, event_ids: ExtensionArray) -> np.ndarray:
-    """Row order by account number, time, then event id (ties only), whatever the input order.
-    Only the tied rows' ids are ever compared."""
-    order = np.lexsort((ts_ns, seg))
+def event_order(seg: np.ndarray, ts_ns: np.ndarray, event_ids: ExtensionArray,
+                n_accounts: int) -> np.ndarray:
+    """Row order by account number, time, then event id (ties only), whatever the input order;
+    rows whose account number is -1 are left out. Sorts by time (about linear on logs that come
+    in time order), then groups by account with a stable counting sort; only the rows tied on
+    account and time ever have their ids compared."""
+    by_time = np.argsort(ts_ns, kind="stable")
+    order = by_time[order_by_segment(seg[by_time], n_accounts)]
     seg_o, ts_o = seg[order], ts_ns[order]
     same = (seg_o[1:] == seg_o[:-1]) & (ts_o[1:] == ts_o[:-1])
     if same.any():
         tied = np.zeros(len(order), bool)
         tied[1:] |= same
         tied[:-1] |= same
-        rank = np.zeros(len(order), np.int64)
-        ids = pd.Series(event_ids.take(order[tied]))
-        rank[tied] = ids.rank(method="first").to_numpy().astype(np.int64)
-        order = order[np.lexsort((rank, ts_o, seg_o))]
+        at = np.flatnonzero(tied)
+        group = np.cumsum(np.concatenate([[True], ~same]))[at]
+        ids = pd.Series(event_ids.take(order[at])).rank(method="first").to_numpy()
+        order[at] = order[at][np.lexsort((ids, group))]
     return order
 
 
@@ -101,8 +117,7 @@ def to_arrays(events: pd.DataFrame, account_ids: np.ndarray) -> EventArrays:
     seg = account_numbers(events, account_ids)
     ts = timestamps_ns(events[s.TS])
     event_id = events[s.EVENT_ID].array
-    order = event_order(seg, ts, event_id)
-    order = order[seg[order] >= 0]
+    order = event_order(seg, ts, event_id, len(account_ids))
     ip = Keys.of(events[s.IP])
     prefix_values = ip_prefix(pd.Series(ip.values, dtype=object))
     prefix_codes, prefix_uniques = pd.factorize(prefix_values)
@@ -118,5 +133,6 @@ def to_arrays(events: pd.DataFrame, account_ids: np.ndarray) -> EventArrays:
         ip=ip.take(order), prefix=prefix.take(order),
         device=Keys.of(events[s.DEVICE_ID]).take(order),
         device_tz=Keys.of(events[s.DEVICE_TZ]).take(order),
-        country=Keys.of(events[s.COUNTRY]).take(order), event_id=event_id.take(order),
+        country=Keys.of(events[s.COUNTRY]).take(order), row=order,
+        input_event_ids=event_id,
     )

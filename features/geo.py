@@ -12,6 +12,8 @@ from features.text import take_text
 
 EARTH_RADIUS_KM = 6371.0088
 TZ_GRID_DEGREES = 0.01  # zone look-ups are cached on this grid (about 1 km)
+OFFSET_STEP_NS = 15 * 60 * 10**9
+DENSE_CELLS = 20_000_000  # zones x quarter hours indexed directly up to this many cells
 
 
 def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
@@ -67,17 +69,43 @@ def timezone_at(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return zone_codes[cell_codes].astype(np.int64), np.asarray(zone_names, dtype=object)
 
 
+def _offsets_at(zone: str, ts_ns: np.ndarray) -> np.ndarray:
+    utc = pd.DatetimeIndex(ts_ns.astype("datetime64[ns]"), tz="UTC")
+    return (utc.tz_convert(zone).tz_localize(None).asi8 - ts_ns) / 3.6e12
+
+
 def utc_offset_hours(codes: np.ndarray, zones: np.ndarray, ts_ns: np.ndarray) -> np.ndarray:
     """UTC offset in hours at each instant (ns since epoch, UTC) of the zone `zones[code]`,
-    DST included; NaN where the code is -1."""
+    DST included; NaN where the code is -1 or the zone None.
+
+    Offsets are looked up once per zone and quarter hour of UTC (zones change offset on quarter
+    hours); a quarter hour whose offset differs at its two ends is looked up row by row."""
     out = np.full(len(codes), np.nan)
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(zones) + 1))
-    for code, zone in enumerate(zones):
-        rows = order[bounds[code]:bounds[code + 1]]
-        if len(rows) == 0 or zone is None:
-            continue
-        utc = pd.DatetimeIndex(ts_ns[rows].astype("datetime64[ns]"), tz="UTC")
-        local_ns = utc.tz_convert(zone).tz_localize(None).asi8
-        out[rows] = (local_ns - ts_ns[rows]) / 3.6e12
+    named = np.append(np.array([z is not None for z in zones], bool), False)
+    rows = np.flatnonzero(named[codes])
+    if len(rows) == 0:
+        return out
+    step = ts_ns[rows] // OFFSET_STEP_NS
+    first, span = step.min(), step.max() - step.min() + 1
+    key = codes[rows] * span + (step - first)
+    if len(zones) * span <= DENSE_CELLS:  # one cell per zone and quarter hour: index, no hashing
+        used = np.zeros(len(zones) * span, bool)
+        used[key] = True
+        uniq = np.flatnonzero(used)
+        combo = np.cumsum(used)[key] - 1
+    else:
+        combo, uniq = pd.factorize(key)
+    zone_of, start = uniq // span, (uniq % span + first) * OFFSET_STEP_NS
+    offset = np.empty(len(uniq))
+    steady = np.empty(len(uniq), bool)
+    by_zone = np.argsort(zone_of, kind="stable")
+    bounds = np.searchsorted(zone_of[by_zone], np.arange(len(zones) + 1))
+    for code in np.flatnonzero(np.diff(bounds)):
+        at = by_zone[bounds[code]:bounds[code + 1]]
+        offset[at] = _offsets_at(zones[code], start[at])
+        steady[at] = offset[at] == _offsets_at(zones[code], start[at] + OFFSET_STEP_NS - 1)
+    out[rows] = offset[combo]
+    for code in np.unique(zone_of[~steady]):
+        moving = rows[~steady[combo] & (codes[rows] == code)]
+        out[moving] = _offsets_at(zones[code], ts_ns[moving])
     return out

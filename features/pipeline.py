@@ -107,7 +107,8 @@ def compute_features(
     accounts = accounts[~later]
 
     account_ids = np.sort(pd.unique(np.concatenate([
-        accounts[s.ACCOUNT_ID].to_numpy(object), events[s.ACCOUNT_ID].to_numpy(object)])))
+        accounts[s.ACCOUNT_ID].to_numpy(object),
+        np.asarray(events[s.ACCOUNT_ID].unique(), dtype=object)])))
     record = accounts.set_index(s.ACCOUNT_ID).reindex(account_ids)
     created_ns = timestamps_ns(record[s.CREATED_AT]).astype(float)
     created_ns[record[s.CREATED_AT].isna().to_numpy()] = np.nan
@@ -128,7 +129,7 @@ def compute_features(
             "cluster_size": cluster_sizes(account_ids, pairs[pairs[KIND] == DEVICE], identities),
         }
     else:
-        counts = cross.event_counts.reindex(pd.Index(ev.event_id))
+        counts = cross.event_counts.reindex(pd.Index(ev.event_ids()))
         reuse = {name: counts[name].to_numpy(float) for name in EVENT_REUSE}
         known = cross.account_counts.reindex(account_ids)
         shared = {name: known[name].to_numpy(float) for name in ACCOUNT_REUSE}
@@ -156,7 +157,7 @@ def compute_features(
     if not with_signals:
         return FeatureResult(signals=pd.DataFrame(), features=features)
     signals = pd.DataFrame({
-        s.EVENT_ID: ev.event_id,
+        s.EVENT_ID: ev.event_ids(),
         s.ACCOUNT_ID: pd.Categorical.from_codes(ev.seg, account_ids.astype(str)),
         s.TS: pd.to_datetime(ev.ts_ns, unit="ns", utc=True), **sig})
     return FeatureResult(signals=signals, features=features)

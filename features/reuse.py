@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numba import njit
 from pandas.api.types import union_categoricals
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -17,7 +18,14 @@ from scipy.sparse.csgraph import connected_components
 from features import schema as s
 from features.arrays import EventArrays, Keys, timestamps_ns
 from features.geo import ip_prefix
-from features.segments import seg_count, seg_max, seg_mean, seg_nunique
+from features.segments import (
+    order_by_segment,
+    seg_count,
+    seg_max,
+    seg_mean,
+    seg_nunique,
+    segment_starts,
+)
 
 KIND, KEY, FIRST_TS = "kind", "key", "first_ts"
 DEVICE, IPADDR, PREFIX = "device", "ip", "prefix"
@@ -71,24 +79,27 @@ def reuse_pairs(events: pd.DataFrame) -> pd.DataFrame:
     return pairs.astype({KIND: "str", KEY: "str", s.ACCOUNT_ID: "str", FIRST_TS: "int64"})
 
 
+@njit(cache=True)
+def _count_at_or_before(key_codes: np.ndarray, ts_ns: np.ndarray, starts: np.ndarray,
+                        firsts: np.ndarray) -> np.ndarray:
+    out = np.full(len(key_codes), np.nan)
+    for i in range(len(key_codes)):
+        k = key_codes[i]
+        if k >= 0:
+            out[i] = np.searchsorted(firsts[starts[k]:starts[k + 1]], ts_ns[i], side="right")
+    return out
+
+
 def accounts_at(keys: Keys, ts_ns: np.ndarray, pairs: pd.DataFrame) -> np.ndarray:
     """For each event, the number of distinct accounts first seen on its key (`keys`, one code
     per event) at or before it, its own account included; NaN when the event has no key."""
     pair_codes, pair_keys = pd.factorize(pairs[KEY])
     first = pairs[FIRST_TS].to_numpy(np.int64)
-    times = np.unique(first)
-    width = len(times) + 1
-    pair_comp = np.sort(pair_codes.astype(np.int64) * width
-                        + np.searchsorted(times, first, "right"))
+    by_time = np.argsort(first, kind="stable")
+    order = by_time[order_by_segment(pair_codes[by_time], len(pair_keys))]
+    starts = segment_starts(pair_codes[order], len(pair_keys))
     to_pair = np.append(pd.Index(pair_keys).get_indexer(keys.values), -1)
-    ev_code = to_pair[keys.codes]
-    out = np.full(len(ev_code), np.nan)
-    ok = ev_code >= 0
-    code = ev_code[ok]
-    rank = np.searchsorted(times, ts_ns[ok], "right")
-    out[ok] = (np.searchsorted(pair_comp, code * width + rank, "right")
-               - np.searchsorted(pair_comp, code * width, "left"))
-    return out
+    return _count_at_or_before(to_pair[keys.codes], ts_ns, starts, first[order])
 
 
 def event_reuse(ev: EventArrays, pairs: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -1,12 +1,36 @@
 """Reductions over contiguous segments of a sorted array (one segment per account).
 
 `starts` holds the first row of each segment and ends with the array length, as produced by
-`segment_starts`. Empty segments give NaN (or 0 for counts).
+`segment_starts`. Empty segments give NaN (or 0 for counts). The reductions that sort within
+a segment are compiled loops (numba), one pass over the segments with no global sort.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _counting_order(codes: np.ndarray, n_segments: int) -> np.ndarray:
+    ends = np.zeros(n_segments + 1, np.int64)
+    for c in codes:
+        if c >= 0:
+            ends[c + 1] += 1
+    ends = np.cumsum(ends)
+    order = np.empty(ends[-1], np.int64)
+    for i in range(len(codes)):
+        c = codes[i]
+        if c >= 0:
+            order[ends[c]] = i
+            ends[c] += 1
+    return order
+
+
+def order_by_segment(codes: np.ndarray, n_segments: int) -> np.ndarray:
+    """Row order grouping integer `codes` (0..n_segments-1) by code, stable within a code (a
+    counting sort, linear time); rows with a negative code are left out."""
+    return _counting_order(np.asarray(codes, np.int64), n_segments)
 
 
 def segment_starts(codes: np.ndarray, n_segments: int) -> np.ndarray:
@@ -49,32 +73,69 @@ def seg_max(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(out), out, np.nan)
 
 
+@njit(cache=True)
+def _quantiles(values: np.ndarray, starts: np.ndarray, q: float) -> np.ndarray:
+    out = np.full(len(starts) - 1, np.nan)
+    buf = np.empty(np.max(np.diff(starts)) if len(starts) > 1 else 0)
+    for k in range(len(starts) - 1):
+        n = 0
+        for v in values[starts[k]:starts[k + 1]]:
+            if not np.isnan(v):
+                buf[n] = v
+                n += 1
+        if n == 0:
+            continue
+        ordered = np.sort(buf[:n])
+        pos = (n - 1) * q
+        lo = int(np.floor(pos))
+        hi = min(lo + 1, n - 1)
+        out[k] = ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+    return out
+
+
 def seg_quantile(values: np.ndarray, starts: np.ndarray, q: float) -> np.ndarray:
     """Linear-interpolated quantile `q` of the non-NaN values of each segment (as numpy's)."""
-    seg = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
-    ok = ~np.isnan(values)
-    seg, v = seg[ok], values[ok]
-    order = np.lexsort((v, seg))
-    v = v[order]
-    n = np.bincount(seg, minlength=len(starts) - 1)
-    first = np.concatenate([[0], np.cumsum(n)[:-1]])
-    pos = (n - 1) * q
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
-    out = np.full(len(n), np.nan)
-    has = n > 0
-    a, b = v[(first + lo)[has]], v[(first + hi)[has]]
-    out[has] = a + (b - a) * (pos - lo)[has]
+    return _quantiles(np.asarray(values, np.float64), np.asarray(starts, np.int64), float(q))
+
+
+@njit(cache=True)
+def _distinct(codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(starts) - 1)
+    buf = np.empty(np.max(np.diff(starts)) if len(starts) > 1 else 0, np.int64)
+    for k in range(len(starts) - 1):
+        n = 0
+        for c in codes[starts[k]:starts[k + 1]]:
+            if c >= 0:
+                buf[n] = c
+                n += 1
+        if n == 0:
+            continue
+        ordered = np.sort(buf[:n])
+        out[k] = 1 + np.count_nonzero(ordered[1:] != ordered[:-1])
     return out
 
 
 def seg_nunique(codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Distinct non-negative codes per segment (negative codes mean missing)."""
-    seg = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
-    ok = codes >= 0
-    width = int(codes.max()) + 1 if ok.any() else 1
-    keys = np.unique(seg[ok].astype(np.int64) * width + codes[ok])
-    return np.bincount(keys // width, minlength=len(starts) - 1).astype(float)
+    return _distinct(np.asarray(codes, np.int64), np.asarray(starts, np.int64))
+
+
+@njit(cache=True)
+def _last_argmax(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    out = np.full(len(starts) - 1, -1, np.int64)
+    for k in range(len(starts) - 1):
+        best = -np.inf
+        for i in range(starts[k], starts[k + 1]):
+            if values[i] >= best:  # False for NaN; >= keeps the last of equal values
+                best = values[i]
+                out[k] = i
+    return out
+
+
+def seg_argmax(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Row of the largest non-NaN value of each segment (the last such row on ties); -1 when
+    the segment has none."""
+    return _last_argmax(np.asarray(values, np.float64), np.asarray(starts, np.int64))
 
 
 def seg_nunique_sorted(values: np.ndarray, starts: np.ndarray) -> np.ndarray:

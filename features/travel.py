@@ -14,6 +14,7 @@ from features.config import FeatureConfig
 from features.geo import haversine_km
 from features.segments import (
     previous_in_segment,
+    seg_argmax,
     seg_count,
     seg_max,
     seg_mean,
@@ -42,8 +43,8 @@ def eligible_for_travel(ev: EventArrays) -> np.ndarray:
 
 def event_travel(ev: EventArrays, cfg: FeatureConfig) -> dict[str, np.ndarray]:
     """Per event: hop distance (km), elapsed time (hours) and speed (km/h) from the previous
-    eligible sign-in of the account, and that sign-in's country; NaN for ineligible events and
-    the first one."""
+    eligible sign-in of the account, and that sign-in's country (a categorical); NaN for
+    ineligible events and the first one."""
     eligible = eligible_for_travel(ev)
     prev = previous_in_segment(eligible, ev.seg)
     hop = eligible & (prev >= 0)
@@ -57,8 +58,7 @@ def event_travel(ev: EventArrays, cfg: FeatureConfig) -> dict[str, np.ndarray]:
         km[hop] < cfg.geo_floor_km)
     km[same_place] = 0.0
     speed = travel_speed_kmh(km, hours, cfg.min_hop_hours)
-    from_country = np.full(len(eligible), None, dtype=object)
-    from_country[hop] = ev.country.strings()[p]
+    from_country = ev.country.categorical(np.where(hop, prev, -1))
     return {HOP_KM: km, HOP_HOURS: hours, HOP_SPEED_KMH: speed, HOP_FROM_COUNTRY: from_country}
 
 
@@ -95,17 +95,12 @@ def account_travel(ev: EventArrays, sig: dict[str, np.ndarray], claimed_lat: np.
 def fastest_hop(ev: EventArrays, sig: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Per account: countries (from, to) and elapsed hours of its fastest hop; None/NaN when no
     hop. Context for reason sentences, not model features."""
-    speed = sig[HOP_SPEED_KMH]
-    order = np.lexsort((np.where(np.isnan(speed), -np.inf, speed), ev.seg))
-    nonempty = ev.starts[1:] > ev.starts[:-1]
-    best = np.full(ev.n_accounts, -1)
-    best[nonempty] = order[ev.starts[1:][nonempty] - 1]
+    best = seg_argmax(sig[HOP_SPEED_KMH], ev.starts)
     has = best >= 0
-    has[has] = ~np.isnan(speed[best[has]])
     out_from = np.full(ev.n_accounts, None, dtype=object)
     out_to = np.full(ev.n_accounts, None, dtype=object)
     hours = np.full(ev.n_accounts, np.nan)
-    out_from[has] = sig[HOP_FROM_COUNTRY][best[has]]
-    out_to[has] = ev.country.strings()[best[has]]
+    out_from[has] = np.asarray(sig[HOP_FROM_COUNTRY].take(best[has]), dtype=object)
+    out_to[has] = ev.country.strings(best[has])
     hours[has] = sig[HOP_HOURS][best[has]]
     return dict(zip(FASTEST_HOP_COLUMNS, (out_from, out_to, hours), strict=True))

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from features import schema as s
+from features.hashing import repeated
 from features.text import take_text
 
 MAX_ROWS_IN_MESSAGE = 5
@@ -280,8 +281,7 @@ def validate_events(
     reason = texts[first_problem]
 
     df[s.EVENT_ID] = fill_event_ids(df, raw.get(s.EVENT_ID))
-    ids = df[s.EVENT_ID] if groups is None else pd.DataFrame({"g": groups, "id": df[s.EVENT_ID]})
-    dup = ids.duplicated(keep="first").to_numpy() & ~bad_row
+    dup = repeated(df[s.EVENT_ID], groups, skip=bad_row)
     reason[dup] = DUPLICATE_EVENT
     set_aside = bad_row | dup
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
 
 from features import schema as s
 from features.batch import Inputs
@@ -13,6 +14,10 @@ from training.fit import TrainConfig
 from training.simulator.simulate import SimConfig, simulate
 from training.split import SplitConfig
 from training.train import fit_and_evaluate
+
+# Tests don't time things: a first call that compiles a kernel must not fail a deadline.
+settings.register_profile("persona-risk", deadline=None)
+settings.load_profile("persona-risk")
 
 
 @pytest.fixture(scope="session")
