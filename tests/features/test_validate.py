@@ -122,3 +122,15 @@ def test_categorical_text_columns_validate_like_plain_text():
     plain_ids = validate_events(no_ids, now=NOW)[0][s.EVENT_ID]
     coded_ids = validate_events(no_ids.astype({s.ACCOUNT_ID: "category"}), now=NOW)[0][s.EVENT_ID]
     assert coded_ids.tolist() == plain_ids.tolist()  # a retry is recognised either way
+
+
+def test_a_good_copy_is_kept_when_the_first_copy_of_its_id_was_set_aside():
+    df = good_events()
+    df[s.EVENT_ID] = ["e1", "e1", "e3"]
+    df[s.LAT] = df[s.LAT].astype(object)
+    df.loc[0, s.LAT] = "north"
+    clean, quarantine = validate_events(df, now=NOW)
+    assert quarantine[s.ROW].tolist() == [0]
+    assert quarantine[s.REASON].tolist() == ["lat: not a number"]
+    assert clean[s.EVENT_ID].tolist() == ["e1", "e3"]
+    assert clean[s.LAT].tolist()[0] == 31.2
