@@ -30,7 +30,7 @@ def _text_buffers(values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return offsets, data, valid
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _mix(h: np.uint64) -> np.uint64:
     h ^= h >> np.uint64(33)
     h *= np.uint64(0xFF51AFD7ED558CCD)
@@ -39,7 +39,7 @@ def _mix(h: np.uint64) -> np.uint64:
     return h ^ (h >> np.uint64(33))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _hashes(offsets: np.ndarray, data: np.ndarray, seed: np.uint64) -> np.ndarray:
     out = np.empty(len(offsets) - 1, np.uint64)
     for i in range(len(out)):
@@ -58,7 +58,7 @@ def _hashes(offsets: np.ndarray, data: np.ndarray, seed: np.uint64) -> np.ndarra
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _same_text(offsets: np.ndarray, data: np.ndarray, i: int, j: int) -> bool:
     n = offsets[i + 1] - offsets[i]
     if n != offsets[j + 1] - offsets[j]:
@@ -69,7 +69,7 @@ def _same_text(offsets: np.ndarray, data: np.ndarray, i: int, j: int) -> bool:
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _repeats(offsets, data, valid, groups, hashes) -> np.ndarray:
     n = len(hashes)
     size = 1

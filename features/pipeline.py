@@ -7,6 +7,7 @@ events. Everything is point-in-time: only events, accounts and pairs at or befor
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +15,7 @@ import pandas as pd
 
 from features import schema as s
 from features.age import account_age, event_age
-from features.arrays import Keys, timestamps_ns, to_arrays
+from features.arrays import EventArrays, Keys, timestamps_ns, to_arrays
 from features.config import FeatureConfig
 from features.reference import FEATURE_NAMES
 from features.reuse import (
@@ -31,9 +32,10 @@ from features.reuse import (
     identity_counts,
 )
 from features.timezones import account_timezones, event_timezones
-from features.travel import account_travel, event_travel, fastest_hop
+from features.travel import FASTEST_HOP_COLUMNS, account_travel, event_travel, fastest_hop
 
 AS_OF = "as_of"
+PARALLEL_MIN_EVENTS = 200_000  # below this, two threads cost more than they save
 IDENTITY_COLUMNS = [s.ACCOUNT_ID, s.CREATED_AT, s.PAYOUT_ID, s.PHONE_ID]
 
 
@@ -77,6 +79,29 @@ def default_as_of(events: pd.DataFrame) -> pd.Timestamp:
     return events[s.TS].max()
 
 
+def _reuse(ev: EventArrays, accounts: pd.DataFrame, as_of: pd.Timestamp,
+           pairs: pd.DataFrame | None, identities: pd.DataFrame | None,
+           cross: CrossAccount | None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Per-event reuse counts and per-account shared-identity counts (see `compute_features`)."""
+    if cross is not None:
+        counts = cross.event_counts.reindex(pd.Index(ev.event_ids()))
+        known = cross.account_counts.reindex(ev.account_ids)
+        return ({name: counts[name].to_numpy(float) for name in EVENT_REUSE},
+                {name: known[name].to_numpy(float) for name in ACCOUNT_REUSE})
+    if pairs is None:  # from this partition's events, already factorized
+        pairs = first_seen({DEVICE: ev.device, IPADDR: ev.ip, PREFIX: ev.prefix},
+                           Keys(ev.seg, ev.account_ids), ev.ts_ns)
+    else:
+        pairs = pairs[pairs[FIRST_TS] <= as_of.as_unit("ns").value]
+    identities = accounts if identities is None else identities[
+        identities[s.CREATED_AT] <= as_of]
+    return event_reuse(ev, pairs), {
+        "payout_accounts": identity_counts(ev.account_ids, identities, s.PAYOUT_ID),
+        "phone_accounts": identity_counts(ev.account_ids, identities, s.PHONE_ID),
+        "cluster_size": cluster_sizes(ev.account_ids, pairs[pairs[KIND] == DEVICE], identities),
+    }
+
+
 def compute_features(
     events: pd.DataFrame,
     accounts: pd.DataFrame | None = None,
@@ -114,46 +139,43 @@ def compute_features(
     created_ns[record[s.CREATED_AT].isna().to_numpy()] = np.nan
 
     ev = to_arrays(events, account_ids)
-    if cross is None:
-        if pairs is None:  # from this partition's events, already factorized
-            pairs = first_seen({DEVICE: ev.device, IPADDR: ev.ip, PREFIX: ev.prefix},
-                               Keys(ev.seg, account_ids), ev.ts_ns)
-        else:
-            pairs = pairs[pairs[FIRST_TS] <= as_of_ns]
-        identities = accounts if identities is None else identities[
-            identities[s.CREATED_AT] <= as_of]
-        reuse = event_reuse(ev, pairs)
-        shared = {
-            "payout_accounts": identity_counts(account_ids, identities, s.PAYOUT_ID),
-            "phone_accounts": identity_counts(account_ids, identities, s.PHONE_ID),
-            "cluster_size": cluster_sizes(account_ids, pairs[pairs[KIND] == DEVICE], identities),
-        }
-    else:
-        counts = cross.event_counts.reindex(pd.Index(ev.event_ids()))
-        reuse = {name: counts[name].to_numpy(float) for name in EVENT_REUSE}
-        known = cross.account_counts.reindex(account_ids)
-        shared = {name: known[name].to_numpy(float) for name in ACCOUNT_REUSE}
 
-    sig: dict[str, np.ndarray] = {}
-    sig.update(event_travel(ev, cfg))
-    sig.update(event_timezones(ev, record[s.CLAIMED_TIMEZONE].to_numpy(object)))
-    sig.update(reuse)
-    sig.update(event_age(ev, created_ns))
+    def travel() -> tuple[dict, dict]:
+        sig = event_travel(ev, cfg)
+        return sig, {**account_travel(ev, sig, record[s.CLAIMED_LAT].to_numpy(float),
+                                      record[s.CLAIMED_LON].to_numpy(float), cfg),
+                     **fastest_hop(ev, sig)}
 
-    feats: dict[str, np.ndarray] = {}
-    feats.update(account_travel(ev, sig, record[s.CLAIMED_LAT].to_numpy(float),
-                                record[s.CLAIMED_LON].to_numpy(float), cfg))
-    feats.update(account_timezones(ev, sig, cfg))
-    feats.update(account_reuse(ev, sig))
-    feats.update(shared)
-    feats.update(account_age(ev, created_ns, as_of_ns))
+    def timezones() -> tuple[dict, dict]:
+        sig = event_timezones(ev, record[s.CLAIMED_TIMEZONE].to_numpy(object))
+        return sig, account_timezones(ev, sig, cfg)
+
+    def reuse() -> tuple[dict, dict]:
+        sig, shared = _reuse(ev, accounts, as_of, pairs, identities, cross)
+        return sig, {**account_reuse(ev, sig), **shared}
+
+    def age() -> tuple[dict, dict]:
+        return event_age(ev, created_ns), account_age(ev, created_ns, as_of_ns)
+
+    def run(family) -> tuple[dict, dict]:  # event signals not asked for are freed at once
+        sig, feats = family()
+        return (sig if with_signals else {}), feats
+
+    families = (travel, timezones, reuse, age)
+    if len(ev.ts_ns) < PARALLEL_MIN_EVENTS:
+        parts = [run(family) for family in families]
+    else:  # the heavy steps release the GIL (numpy, compiled kernels): two families at a time
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            parts = list(pool.map(run, families))
+    sig = {name: values for part, _ in parts for name, values in part.items()}
+    feats = {name: values for _, part in parts for name, values in part.items()}
 
     features = pd.DataFrame({
         s.ACCOUNT_ID: pd.array(account_ids.astype(str), dtype="str"),
         AS_OF: pd.DatetimeIndex(np.full(len(account_ids), as_of_ns, dtype="datetime64[ns]"),
                                 tz="UTC").as_unit(as_of.unit),
         **{name: feats[name].astype("float64") for name in FEATURE_NAMES},
-        **fastest_hop(ev, sig)})
+        **{name: feats[name] for name in FASTEST_HOP_COLUMNS}})
     if not with_signals:
         return FeatureResult(signals=pd.DataFrame(), features=features)
     signals = pd.DataFrame({

@@ -79,7 +79,7 @@ def reuse_pairs(events: pd.DataFrame) -> pd.DataFrame:
     return pairs.astype({KIND: "str", KEY: "str", s.ACCOUNT_ID: "str", FIRST_TS: "int64"})
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _count_at_or_before(key_codes: np.ndarray, ts_ns: np.ndarray, starts: np.ndarray,
                         firsts: np.ndarray) -> np.ndarray:
     out = np.full(len(key_codes), np.nan)

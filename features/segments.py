@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _counting_order(codes: np.ndarray, n_segments: int) -> np.ndarray:
     ends = np.zeros(n_segments + 1, np.int64)
     for c in codes:
@@ -73,7 +73,7 @@ def seg_max(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(out), out, np.nan)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _quantiles(values: np.ndarray, starts: np.ndarray, q: float) -> np.ndarray:
     out = np.full(len(starts) - 1, np.nan)
     buf = np.empty(np.max(np.diff(starts)) if len(starts) > 1 else 0)
@@ -98,7 +98,7 @@ def seg_quantile(values: np.ndarray, starts: np.ndarray, q: float) -> np.ndarray
     return _quantiles(np.asarray(values, np.float64), np.asarray(starts, np.int64), float(q))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _distinct(codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
     out = np.zeros(len(starts) - 1)
     buf = np.empty(np.max(np.diff(starts)) if len(starts) > 1 else 0, np.int64)
@@ -120,7 +120,7 @@ def seg_nunique(codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return _distinct(np.asarray(codes, np.int64), np.asarray(starts, np.int64))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _last_argmax(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     out = np.full(len(starts) - 1, -1, np.int64)
     for k in range(len(starts) - 1):
