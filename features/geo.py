@@ -7,11 +7,14 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from features.text import take_text
 
 EARTH_RADIUS_KM = 6371.0088
 TZ_GRID_DEGREES = 0.01  # zone look-ups are cached on this grid (about 1 km)
+IPV4_PATTERN = r"^(?P<a>[0-9]{1,3})\.(?P<b>[0-9]{1,3})\.(?P<c>[0-9]{1,3})\.(?P<d>[0-9]{1,3})$"
 OFFSET_STEP_NS = 15 * 60 * 10**9
 DENSE_CELLS = 20_000_000  # zones x quarter hours indexed directly up to this many cells
 
@@ -28,9 +31,6 @@ def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
 def _prefix_of(ip) -> str | None:
     if not isinstance(ip, str):
         return None
-    parts = ip.split(".")
-    if len(parts) == 4 and all(p.isdigit() and int(p) < 256 and len(p) <= 3 for p in parts):
-        return f"{parts[0]}.{parts[1]}.{parts[2]}.0/24"  # IPv4 fast path
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError:
@@ -39,10 +39,30 @@ def _prefix_of(ip) -> str | None:
     return str(ipaddress.ip_network(f"{addr}/{bits}", strict=False))
 
 
+def _prefixes(ips: np.ndarray) -> np.ndarray:
+    """Prefix text of each distinct IP: dotted IPv4 (octets of up to three digits, below 256, kept
+    as written) in one Arrow pass, anything else through `ipaddress`."""
+    out = np.full(len(ips), None, dtype=object)
+    try:
+        text = pa.array(ips, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        text = pa.nulls(len(ips), pa.string())
+    parts = pc.extract_regex(text, IPV4_PATTERN)
+    octets = [pc.struct_field(parts, name) for name in "abcd"]
+    dotted = pc.is_valid(parts)
+    for octet in octets:
+        dotted = pc.and_(dotted, pc.fill_null(pc.less(pc.cast(octet, pa.int32()), 256), False))
+    dotted = dotted.to_numpy(zero_copy_only=False)
+    prefix = pc.binary_join_element_wise(*octets[:3], pa.scalar("0/24"), ".")
+    out[dotted] = np.asarray(prefix.to_numpy(zero_copy_only=False), dtype=object)[dotted]
+    out[~dotted] = [_prefix_of(ip) for ip in ips[~dotted]]
+    return out
+
+
 def ip_prefix(ips: pd.Series) -> pd.Series:
     """The /24 (IPv4) or /64 (IPv6) network of each IP, as text; missing for unreadable IPs."""
     codes, uniques = pd.factorize(ips)
-    return take_text([_prefix_of(u) for u in uniques], codes, ips.index)
+    return take_text(_prefixes(np.asarray(uniques, dtype=object)), codes, ips.index)
 
 
 @lru_cache(maxsize=500_000)
@@ -87,7 +107,7 @@ def utc_offset_hours(codes: np.ndarray, zones: np.ndarray, ts_ns: np.ndarray) ->
         return out
     step = ts_ns[rows] // OFFSET_STEP_NS
     first, span = step.min(), step.max() - step.min() + 1
-    key = codes[rows] * span + (step - first)
+    key = codes[rows].astype(np.int64) * span + (step - first)
     if len(zones) * span <= DENSE_CELLS:  # one cell per zone and quarter hour: index, no hashing
         used = np.zeros(len(zones) * span, bool)
         used[key] = True

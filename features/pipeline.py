@@ -7,7 +7,6 @@ events. Everything is point-in-time: only events, accounts and pairs at or befor
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +16,7 @@ from features import schema as s
 from features.age import account_age, event_age
 from features.arrays import EventArrays, Keys, timestamps_ns, to_arrays
 from features.config import FeatureConfig
+from features.parallel import map_steps
 from features.reference import FEATURE_NAMES
 from features.reuse import (
     DEVICE,
@@ -35,7 +35,6 @@ from features.timezones import account_timezones, event_timezones
 from features.travel import FASTEST_HOP_COLUMNS, account_travel, event_travel, fastest_hop
 
 AS_OF = "as_of"
-PARALLEL_MIN_EVENTS = 200_000  # below this, two threads cost more than they save
 IDENTITY_COLUMNS = [s.ACCOUNT_ID, s.CREATED_AT, s.PAYOUT_ID, s.PHONE_ID]
 
 
@@ -161,12 +160,7 @@ def compute_features(
         sig, feats = family()
         return (sig if with_signals else {}), feats
 
-    families = (travel, timezones, reuse, age)
-    if len(ev.ts_ns) < PARALLEL_MIN_EVENTS:
-        parts = [run(family) for family in families]
-    else:  # the heavy steps release the GIL (numpy, compiled kernels): two families at a time
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            parts = list(pool.map(run, families))
+    parts = map_steps(run, (travel, timezones, reuse, age), len(ev.ts_ns))
     sig = {name: values for part, _ in parts for name, values in part.items()}
     feats = {name: values for _, part in parts for name, values in part.items()}
 

@@ -56,7 +56,7 @@ def first_seen(keys: dict[str, Keys], accounts: Keys, ts_ns: np.ndarray) -> pd.D
     kinds, key_columns, account_codes, firsts = [], [], [], []
     for kind, key in keys.items():
         ok = (key.codes >= 0) & (accounts.codes >= 0)
-        combined = key.codes[ok] * n_accounts + accounts.codes[ok]
+        combined = key.codes[ok].astype(np.int64) * n_accounts + accounts.codes[ok]
         first = pd.Series(ts_ns[ok]).groupby(combined, sort=False).min()
         comb = first.index.to_numpy()
         kinds.append(np.full(len(comb), REUSE_KINDS.index(kind)))

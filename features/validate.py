@@ -64,9 +64,11 @@ def _recode(series: pd.Series, categories: pd.Series) -> pd.Series:
     """A categorical `series` over new `categories` (one per old category, missing allowed,
     repeats merged): the rows keep their codes."""
     codes, uniques = pd.factorize(categories)
-    return pd.Series(pd.Categorical.from_codes(
-        np.append(codes, -1)[series.cat.codes.to_numpy()],
-        categories=pd.Index(uniques, dtype="str")), index=series.index)
+    rows = series.cat.codes.to_numpy()
+    if not np.array_equal(codes, np.arange(len(codes))):  # else the rows' codes stand as they are
+        rows = np.append(codes, -1).astype(rows.dtype)[rows]
+    return pd.Series(pd.Categorical.from_codes(rows, categories=pd.Index(uniques, dtype="str"),
+                                               validate=False), index=series.index)
 
 
 def _as_text(series: pd.Series) -> pd.Series:
