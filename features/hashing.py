@@ -43,7 +43,7 @@ def _mix(h: np.uint64) -> np.uint64:
 def _hashes(offsets: np.ndarray, data: np.ndarray, seed: np.uint64) -> np.ndarray:
     out = np.empty(len(offsets) - 1, np.uint64)
     for i in range(len(out)):
-        h = _BASIS ^ seed
+        h = _mix(_BASIS ^ seed)
         word = np.uint64(0)
         shift = np.uint64(0)
         for j in range(offsets[i], offsets[i + 1]):  # eight bytes to a word, one multiply a word

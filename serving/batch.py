@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from features import schema as s
 from features.config import FeatureConfig
 from features.geoip import locate
+from features.hashing import text_hashes
 from features.io import read_table, table_files, write_table
 from features.pipeline import IDENTITY_COLUMNS, compute_features
 from features.reuse import FIRST_TS, KEY, KIND, PAIR_COLUMNS, reuse_pairs
@@ -31,7 +32,7 @@ from features.validate import DUPLICATE_EVENT, clean_rows, validate_accounts, va
 from models.risk_model import N_REASONS, RiskModel
 
 CHUNK_ROWS = 2_000_000
-ID_HASH_KEY = "persona-risk-ids"  # 16 characters: pandas' second, independent hash of an id
+SECOND_HASH_SEED = 0x5EED  # an independent second hash of each id
 OUTPUT_COLUMNS = [s.ACCOUNT_ID, "score", "band",
                   *[f"reason_{j}{part}" for j in range(1, N_REASONS + 1)
                     for part in ("_code", "")], "model_version", "as_of"]
@@ -68,9 +69,9 @@ def _chunks(path: Path) -> Iterator[pd.DataFrame]:
 
 
 class SeenIds:
-    """The event ids read so far, as two independent 64-bit hashes each (16 bytes an id, not a
-    Python string). An id counts as seen when both hashes match: two different ids do so with
-    a probability of 2**-128, so ten million ids never collide in practice."""
+    """The event ids read so far, as two 64-bit hashes each with different seeds (16 bytes an
+    id, not a Python string). An id counts as seen when both hashes match, so a false match
+    needs two 64-bit collisions at once."""
 
     def __init__(self):
         self.first = np.empty(0, np.uint64)  # sorted
@@ -78,9 +79,7 @@ class SeenIds:
 
     def add(self, ids: pd.Series) -> np.ndarray:
         """Mask of the ids (distinct among themselves) seen before; remembers the others."""
-        first = pd.util.hash_pandas_object(ids, index=False).to_numpy(np.uint64)
-        second = pd.util.hash_pandas_object(ids, index=False, hash_key=ID_HASH_KEY).to_numpy(
-            np.uint64)
+        first, second = text_hashes(ids, seed=0), text_hashes(ids, seed=SECOND_HASH_SEED)
         order = np.argsort(first, kind="stable")  # sorted queries search a sorted array fast
         first, second = first[order], second[order]
         lo = np.searchsorted(self.first, first, "left")
