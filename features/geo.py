@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from numba import njit, vectorize
 
 from features.text import take_text
 
@@ -19,13 +21,19 @@ OFFSET_STEP_NS = 15 * 60 * 10**9
 DENSE_CELLS = 20_000_000  # zones x quarter hours indexed directly up to this many cells
 
 
+@vectorize(["float64(float64, float64, float64, float64)"], cache=True)
+def _haversine(lat1, lon1, lat2, lon2):
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(max(a, 0.0), 1.0)))
+
+
 def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
-    """Great-circle distance in km between points given in degrees (broadcasts)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dphi = p2 - p1
-    dlmb = np.radians(np.asarray(lon2) - np.asarray(lon1))
-    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    """Great-circle distance in km between points given in degrees (broadcasts; NaN where a
+    coordinate is NaN). One compiled pass, no temporary arrays."""
+    with np.errstate(invalid="ignore"):  # NaN coordinates are expected, not an error
+        return _haversine(lat1, lon1, lat2, lon2)
 
 
 def _prefix_of(ip) -> str | None:
@@ -94,38 +102,66 @@ def _offsets_at(zone: str, ts_ns: np.ndarray) -> np.ndarray:
     return (utc.tz_convert(zone).tz_localize(None).asi8 - ts_ns) / 3.6e12
 
 
+@njit(cache=True, nogil=True)
+def _quarter_hour_cells(codes, named, ts_ns, first, span):
+    cell = np.full(len(codes), -1, np.int64)
+    used = np.zeros(len(named) * span, np.bool_)
+    for i in range(len(codes)):
+        c = codes[i]
+        if c >= 0 and named[c]:
+            cell[i] = c * span + ts_ns[i] // OFFSET_STEP_NS - first
+            used[cell[i]] = True
+    return cell, used
+
+
+@njit(cache=True, nogil=True)
+def _look_up(cell, table):
+    out = np.full(len(cell), np.nan)
+    for i in range(len(cell)):
+        if cell[i] >= 0:
+            out[i] = table[cell[i]]
+    return out
+
+
 def utc_offset_hours(codes: np.ndarray, zones: np.ndarray, ts_ns: np.ndarray) -> np.ndarray:
     """UTC offset in hours at each instant (ns since epoch, UTC) of the zone `zones[code]`,
     DST included; NaN where the code is -1 or the zone None.
 
     Offsets are looked up once per zone and quarter hour of UTC (zones change offset on quarter
-    hours); a quarter hour whose offset differs at its two ends is looked up row by row."""
-    out = np.full(len(codes), np.nan)
-    named = np.append(np.array([z is not None for z in zones], bool), False)
-    rows = np.flatnonzero(named[codes])
-    if len(rows) == 0:
-        return out
-    step = ts_ns[rows] // OFFSET_STEP_NS
-    first, span = step.min(), step.max() - step.min() + 1
-    key = codes[rows].astype(np.int64) * span + (step - first)
-    if len(zones) * span <= DENSE_CELLS:  # one cell per zone and quarter hour: index, no hashing
-        used = np.zeros(len(zones) * span, bool)
-        used[key] = True
-        uniq = np.flatnonzero(used)
-        combo = np.cumsum(used)[key] - 1
-    else:
-        combo, uniq = pd.factorize(key)
-    zone_of, start = uniq // span, (uniq % span + first) * OFFSET_STEP_NS
-    offset = np.empty(len(uniq))
-    steady = np.empty(len(uniq), bool)
-    by_zone = np.argsort(zone_of, kind="stable")
-    bounds = np.searchsorted(zone_of[by_zone], np.arange(len(zones) + 1))
+    hours), in a table of every zone and quarter hour of the events' span; a quarter hour whose
+    offset differs at its two ends, and a span too long for the table, are looked up row by
+    row, zone by zone."""
+    named = np.array([z is not None for z in zones], bool)
+    if len(codes) == 0 or not named.any():
+        return np.full(len(codes), np.nan)
+    first = ts_ns.min() // OFFSET_STEP_NS
+    span = ts_ns.max() // OFFSET_STEP_NS - first + 1
+    if len(zones) * span > DENSE_CELLS:
+        return _offsets_by_zone(codes, zones, ts_ns)
+    cell, used = _quarter_hour_cells(np.asarray(codes, np.int64), named, ts_ns, first, span)
+    cells = np.flatnonzero(used)  # ordered by zone, then time
+    table = np.full(len(used), np.nan)
+    bounds = np.searchsorted(cells // span, np.arange(len(zones) + 1))
+    moving = []
     for code in np.flatnonzero(np.diff(bounds)):
-        at = by_zone[bounds[code]:bounds[code + 1]]
-        offset[at] = _offsets_at(zones[code], start[at])
-        steady[at] = offset[at] == _offsets_at(zones[code], start[at] + OFFSET_STEP_NS - 1)
-    out[rows] = offset[combo]
-    for code in np.unique(zone_of[~steady]):
-        moving = rows[~steady[combo] & (codes[rows] == code)]
-        out[moving] = _offsets_at(zones[code], ts_ns[moving])
+        at = cells[bounds[code]:bounds[code + 1]]
+        start = (at % span + first) * OFFSET_STEP_NS
+        offset = _offsets_at(zones[code], start)
+        steady = offset == _offsets_at(zones[code], start + OFFSET_STEP_NS - 1)
+        table[at[steady]] = offset[steady]
+        moving.append(at[~steady])
+    out = _look_up(cell, table)
+    rows = np.flatnonzero(np.isin(cell, np.concatenate([np.empty(0, np.int64), *moving])))
+    out[rows] = _offsets_by_zone(codes[rows], zones, ts_ns[rows])
+    return out
+
+
+def _offsets_by_zone(codes: np.ndarray, zones: np.ndarray, ts_ns: np.ndarray) -> np.ndarray:
+    out = np.full(len(codes), np.nan)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(zones) + 1))
+    for code in np.flatnonzero(np.diff(bounds)):
+        if zones[code] is not None:
+            rows = order[bounds[code]:bounds[code + 1]]
+            out[rows] = _offsets_at(zones[code], ts_ns[rows])
     return out

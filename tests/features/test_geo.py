@@ -5,15 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from features import geo
 from features.geo import utc_offset_hours
 
 ZONES = np.array(["America/New_York", "Asia/Kolkata", "America/St_Johns", "Australia/Lord_Howe",
                   "Asia/Kathmandu", None, "Europe/London", "Pacific/Chatham"], dtype=object)
 
 
-def _row_by_row(codes, ts_ns):
+def _row_by_row(codes, ts_ns, zones=ZONES):
     out = np.full(len(codes), np.nan)
-    for code, zone in enumerate(ZONES):
+    for code, zone in enumerate(zones):
         rows = codes == code
         if zone is None or not rows.any():
             continue
@@ -35,3 +36,28 @@ def test_offsets_match_pandas_at_every_instant_around_transitions():
     expected = _row_by_row(codes, ts_ns)
     assert np.array_equal(utc_offset_hours(codes, ZONES, ts_ns), expected, equal_nan=True)
     assert np.isnan(expected[codes == -1]).all()
+
+
+def test_offsets_off_the_quarter_hour_and_over_spans_too_long_for_the_table(monkeypatch):
+    zones = np.array(["Europe/Amsterdam", "America/New_York"], dtype=object)
+    # Amsterdam went from +01:19:32 to +01:20 on 1937-07-01 at 00:00 local, off any quarter
+    # hour of UTC
+    day = pd.Timestamp("1937-06-30 12:00", tz="UTC").value + np.arange(0, 86_400, 3) * 10**9
+    rng = np.random.default_rng(1)
+    ts_ns = np.concatenate([day, rng.integers(pd.Timestamp("1900-01-01").value,
+                                              pd.Timestamp("2030-01-01").value, 2_000)])
+    quarter = (day // geo.OFFSET_STEP_NS) * geo.OFFSET_STEP_NS
+    assert (geo._offsets_at("Europe/Amsterdam", day) != geo._offsets_at(
+        "Europe/Amsterdam", quarter)).any()  # the data holds such a quarter hour
+    codes = rng.integers(0, 2, len(ts_ns))
+    expected = _row_by_row(codes, ts_ns, zones)
+    assert len(np.unique(expected[codes == 0])) > 2
+    assert np.array_equal(utc_offset_hours(codes, zones, ts_ns), expected, equal_nan=True)
+    monkeypatch.setattr(geo, "DENSE_CELLS", 0)
+    assert np.array_equal(utc_offset_hours(codes, zones, ts_ns), expected, equal_nan=True)
+
+
+def test_offsets_are_nan_when_no_row_has_a_named_zone():
+    ts_ns = np.array([0, 10**15], dtype=np.int64)
+    assert np.isnan(utc_offset_hours(np.array([-1, 5]), ZONES, ts_ns)).all()
+    assert np.isnan(utc_offset_hours(np.array([], np.int64), ZONES, ts_ns[:0])).all()
