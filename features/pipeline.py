@@ -160,7 +160,9 @@ def compute_features(
         sig, feats = family()
         return (sig if with_signals else {}), feats
 
-    parts = map_steps(run, (travel, timezones, reuse, age), len(ev.ts_ns))
+    longest_first = (reuse, timezones, travel, age)  # so that two threads end close together
+    done = dict(zip(longest_first, map_steps(run, longest_first, len(ev.ts_ns)), strict=True))
+    parts = [done[family] for family in (travel, timezones, reuse, age)]
     sig = {name: values for part, _ in parts for name, values in part.items()}
     feats = {name: values for _, part in parts for name, values in part.items()}
 

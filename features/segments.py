@@ -38,39 +38,58 @@ def segment_starts(codes: np.ndarray, n_segments: int) -> np.ndarray:
     return np.searchsorted(codes, np.arange(n_segments + 1))
 
 
+@njit(cache=True, nogil=True)
+def _counts(mask: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(starts) - 1)
+    for k in range(len(starts) - 1):
+        out[k] = np.count_nonzero(mask[starts[k]:starts[k + 1]])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _sums(values: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    total = np.zeros(len(starts) - 1)
+    known = np.zeros(len(starts) - 1)
+    for k in range(len(starts) - 1):
+        for v in values[starts[k]:starts[k + 1]]:
+            if not np.isnan(v):
+                total[k] += v
+                known[k] += 1
+    return total, known
+
+
+@njit(cache=True, nogil=True)
+def _maxima(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    out = np.full(len(starts) - 1, np.nan)
+    for k in range(len(starts) - 1):
+        best = -np.inf
+        for v in values[starts[k]:starts[k + 1]]:
+            if v > best:  # False for NaN
+                best = v
+        if np.isfinite(best):
+            out[k] = best
+    return out
+
+
+def _floats(values: np.ndarray) -> np.ndarray:
+    return np.asarray(values, np.float64)
+
+
 def seg_count(mask: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Number of true values of `mask` in each segment."""
-    csum = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
-    return (csum[starts[1:]] - csum[starts[:-1]]).astype(float)
-
-
-def seg_sum(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Sum of the non-NaN values of each segment (0 when none).
-
-    Each segment is summed on its own, so a segment's sum does not depend on its neighbours."""
-    v = np.where(np.isnan(values), 0.0, values)
-    nonempty = starts[1:] > starts[:-1]
-    out = np.zeros(len(starts) - 1)
-    if v.size:
-        out[nonempty] = np.add.reduceat(v, starts[:-1][nonempty])
-    return out
+    return _counts(np.asarray(mask, np.bool_), starts)
 
 
 def seg_mean(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Mean of the non-NaN values of each segment; NaN when none."""
-    n = seg_count(~np.isnan(values), starts)
+    total, known = _sums(_floats(values), starts)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, seg_sum(values, starts) / n, np.nan)
+        return np.where(known > 0, total / known, np.nan)
 
 
 def seg_max(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Maximum of the non-NaN values of each segment; NaN when none."""
-    v = np.where(np.isnan(values), -np.inf, values)
-    nonempty = starts[1:] > starts[:-1]
-    out = np.full(len(starts) - 1, -np.inf)
-    if v.size:
-        out[nonempty] = np.maximum.reduceat(v, starts[:-1][nonempty])
-    return np.where(np.isfinite(out), out, np.nan)
+    """Maximum of the non-NaN values of each segment; NaN when none (or infinite)."""
+    return _maxima(_floats(values), starts)
 
 
 @njit(cache=True, nogil=True)
@@ -95,7 +114,7 @@ def _quantiles(values: np.ndarray, starts: np.ndarray, q: float) -> np.ndarray:
 
 def seg_quantile(values: np.ndarray, starts: np.ndarray, q: float) -> np.ndarray:
     """Linear-interpolated quantile `q` of the non-NaN values of each segment (as numpy's)."""
-    return _quantiles(np.asarray(values, np.float64), np.asarray(starts, np.int64), float(q))
+    return _quantiles(_floats(values), np.asarray(starts, np.int64), float(q))
 
 
 @njit(cache=True, nogil=True)
@@ -135,7 +154,7 @@ def _last_argmax(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
 def seg_argmax(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Row of the largest non-NaN value of each segment (the last such row on ties); -1 when
     the segment has none."""
-    return _last_argmax(np.asarray(values, np.float64), np.asarray(starts, np.int64))
+    return _last_argmax(_floats(values), np.asarray(starts, np.int64))
 
 
 def seg_nunique_sorted(values: np.ndarray, starts: np.ndarray) -> np.ndarray:

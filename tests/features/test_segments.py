@@ -6,7 +6,15 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from features.segments import order_by_segment, seg_nunique, seg_nunique_sorted, seg_quantile
+from features.segments import (
+    order_by_segment,
+    seg_count,
+    seg_max,
+    seg_mean,
+    seg_nunique,
+    seg_nunique_sorted,
+    seg_quantile,
+)
 
 
 @given(st.lists(st.lists(st.integers(0, 6), max_size=8), min_size=1, max_size=6))
@@ -38,3 +46,14 @@ def test_order_by_segment_is_a_stable_grouping_without_negative_codes(codes):
     codes = np.array(codes, dtype=np.int64)
     expected = [i for c in range(5) for i in np.flatnonzero(codes == c)]
     assert order_by_segment(codes, 5).tolist() == expected
+
+
+@given(segments)
+def test_sum_mean_max_count_ignore_nan_per_segment(segs):
+    values = np.array([v for seg in segs for v in seg], dtype=float)
+    starts = np.concatenate([[0], np.cumsum([len(seg) for seg in segs])])
+    known = [[v for v in seg if not np.isnan(v)] for seg in segs]
+    np.testing.assert_allclose(seg_mean(values, starts),
+                               [np.mean(k) if k else np.nan for k in known], rtol=1e-12, atol=1e-6)
+    np.testing.assert_array_equal(seg_max(values, starts), [max(k) if k else np.nan for k in known])
+    assert seg_count(~np.isnan(values), starts).tolist() == [float(len(k)) for k in known]
