@@ -33,9 +33,6 @@ class Keys:
         codes, uniques = pd.factorize(series)
         return cls(codes.astype(np.int32), np.asarray(uniques, dtype=object))
 
-    def take(self, order: np.ndarray) -> Keys:
-        return Keys(self.codes[order], self.values)
-
     def strings(self, rows: np.ndarray) -> np.ndarray:
         """The values of `rows` (None when missing)."""
         return np.append(self.values, None)[self.codes[rows]]
@@ -105,9 +102,9 @@ def event_order(seg: np.ndarray, ts_ns: np.ndarray, event_ids: ExtensionArray,
                 n_accounts: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row order by account number, time, then event id (ties only), whatever the input order,
     and the account numbers and times in that order; rows whose account number is -1 are left
-    out. Sorts by time (about linear on logs that come
-    in time order), then groups by account with a stable counting sort; only the rows tied on
-    account and time ever have their ids compared."""
+    out. Sorts by time (about linear on logs that come in time order), then groups by account
+    with a stable counting sort; only the rows tied on account and time have their ids compared.
+    """
     by_time = np.argsort(ts_ns, kind="stable")
     order = by_time[order_by_segment(seg[by_time], n_accounts)]
     seg_o, ts_o = seg[order], ts_ns[order]
