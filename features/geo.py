@@ -151,8 +151,10 @@ def utc_offset_hours(codes: np.ndarray, zones: np.ndarray, ts_ns: np.ndarray) ->
         table[at[steady]] = offset[steady]
         moving.append(at[~steady])
     out = _look_up(cell, table)
-    rows = np.flatnonzero(np.isin(cell, np.concatenate([np.empty(0, np.int64), *moving])))
-    out[rows] = _offsets_by_zone(codes[rows], zones, ts_ns[rows])
+    unsteady = np.concatenate([np.empty(0, np.int64), *moving])
+    if len(unsteady):
+        rows = np.flatnonzero(np.isin(cell, unsteady))
+        out[rows] = _offsets_by_zone(codes[rows], zones, ts_ns[rows])
     return out
 
 
