@@ -80,6 +80,18 @@ def typed_accounts(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def warm_up() -> None:
+    """Validate and featurise two made-up events now, so that a service's first request does not
+    pay for loading the compiled kernels (about a second)."""
+    events = pd.DataFrame({
+        s.EVENT_ID: ["warm-1", "warm-2"], s.ACCOUNT_ID: ["warm", "warm"],
+        s.TS: ["2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z"], s.IP: ["192.0.2.1", "192.0.2.2"],
+        s.LAT: [40.7, 31.2], s.LON: [-74.0, 121.5], s.DEVICE_ID: ["d", "d"],
+        s.DEVICE_TZ: ["America/New_York", "Asia/Shanghai"]})
+    clean, _ = validate_events(events, now=pd.Timestamp("2026-01-02", tz="UTC"))
+    compute_features(clean)
+
+
 class FeatureStore(ABC):
     """The online state over storage primitives; subclasses decide where the data lives."""
 

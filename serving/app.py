@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from features import schema as s
-from features.online import FeatureStore, OnlineFeatureState
+from features.online import FeatureStore, OnlineFeatureState, warm_up
 from serving.api_models import (
     AccountIn,
     AccountScore,
@@ -118,6 +118,7 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
     async def lifespan(app: FastAPI):
         if holder.current is None:
             holder.reload()
+        warm_up()
         holder.watch(config.reload_every_s, stop)
         yield
         stop.set()
