@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.arrays import EventArrays
+from features.arrays import EventArrays, Keys
 from features.config import FeatureConfig
 from features.geo import haversine_km
 from features.segments import (
@@ -100,9 +100,7 @@ def fastest_hop(ev: EventArrays, sig: dict[str, np.ndarray]) -> dict[str, np.nda
     out_from = np.full(ev.n_accounts, None, dtype=object)
     out_to = np.full(ev.n_accounts, None, dtype=object)
     hours = np.full(ev.n_accounts, np.nan)
-    from_country = sig[HOP_FROM_COUNTRY]
-    out_from[has] = np.append(from_country.categories.to_numpy(object), None)[
-        from_country.codes[best[has]]]
+    out_from[has] = Keys(sig[HOP_FROM_COUNTRY].codes, ev.country.values).strings(best[has])
     out_to[has] = ev.country.strings(best[has])
     hours[has] = sig[HOP_HOURS][best[has]]
     return dict(zip(FASTEST_HOP_COLUMNS, (out_from, out_to, hours), strict=True))

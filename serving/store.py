@@ -35,6 +35,7 @@ CREATE INDEX IF NOT EXISTS accounts_payout ON accounts(payout_id);
 CREATE INDEX IF NOT EXISTS accounts_phone ON accounts(phone_id);
 """
 BUSY_TIMEOUT_S = 30.0
+IN_BATCH = 500  # values bound per IN (...) list: SQLite caps the variables of a statement
 
 
 class SqliteFeatureStore(FeatureStore):
@@ -68,13 +69,19 @@ class SqliteFeatureStore(FeatureStore):
         except sqlite3.Error:
             return False
 
+    def _rows_in(self, sql: str, values: list, *before) -> list[tuple]:
+        """All rows of `sql`, whose `{marks}` stands for `values`, asked `IN_BATCH` values at
+        a time; `before` binds the placeholders ahead of the list."""
+        out = []
+        for start in range(0, len(values), IN_BATCH):
+            chunk = values[start:start + IN_BATCH]
+            out += self._conn().execute(sql.format(marks=",".join("?" * len(chunk))),
+                                        [*before, *chunk]).fetchall()
+        return out
+
     def known_event_ids(self, event_ids: list[str]) -> set[str]:
-        if not event_ids:
-            return set()
-        marks = ",".join("?" * len(event_ids))
-        rows = self._conn().execute(f"SELECT event_id FROM events WHERE event_id IN ({marks})",
-                                    event_ids)
-        return {r[0] for r in rows}
+        return {r[0] for r in self._rows_in(
+            "SELECT event_id FROM events WHERE event_id IN ({marks})", event_ids)}
 
     def put(self, events: list[list], pairs: pd.DataFrame) -> None:
         id_col, acc_col = EVENT_NAMES.index(s.EVENT_ID), EVENT_NAMES.index(s.ACCOUNT_ID)
@@ -101,32 +108,19 @@ class SqliteFeatureStore(FeatureStore):
         return [json.loads(r[0]) for r in rows]
 
     def histories(self, account_ids: list[str]) -> list[list]:
-        out = []
-        for start in range(0, len(account_ids), 500):
-            chunk = account_ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._conn().execute(
-                f"SELECT row FROM events WHERE account_id IN ({marks})", chunk).fetchall()
-            out += json.loads("[" + ",".join(r[0] for r in rows) + "]")  # one parse, not one a row
-        return out
+        rows = self._rows_in("SELECT row FROM events WHERE account_id IN ({marks})", account_ids)
+        return json.loads("[" + ",".join(r[0] for r in rows) + "]")  # one parse, not one a row
 
     def pairs_for(self, kind: str, keys: list[str]) -> pd.DataFrame:
-        out = []
-        for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            out += self._conn().execute(
-                f"SELECT kind, key, account_id, first_ts FROM pairs "
-                f"WHERE kind = ? AND key IN ({marks})", [kind, *chunk]).fetchall()
-        return pairs_frame(out)
+        return pairs_frame(self._rows_in(
+            "SELECT kind, key, account_id, first_ts FROM pairs WHERE kind = ? AND key IN ({marks})",
+            keys, kind))
 
     def accounts_sharing(self, column: str, values: list[str]) -> list[str]:
-        if column not in (s.PAYOUT_ID, s.PHONE_ID) or not values:
+        if column not in (s.PAYOUT_ID, s.PHONE_ID):
             return []
-        marks = ",".join("?" * len(values))
-        rows = self._conn().execute(
-            f"SELECT account_id FROM accounts WHERE {column} IN ({marks})", values)
-        return [r[0] for r in rows]
+        return [r[0] for r in self._rows_in(
+            f"SELECT account_id FROM accounts WHERE {column} IN ({{marks}})", values)]
 
     def account_rows(self, account_ids: list[str]) -> list[list]:
         if not account_ids:
