@@ -32,7 +32,7 @@ from features.reuse import (
 from features.validate import clean_rows, validate_accounts, validate_events
 
 EVENT_NAMES = s.names(s.EVENT_COLUMNS)
-ACCOUNT_NAMES = [c.name for c in s.ACCOUNT_COLUMNS if c.name not in (s.LABEL, s.PERSONA)]
+ACCOUNT_NAMES = [c.name for c in s.ACCOUNT_COLUMNS if c.name not in s.TRAINING_ONLY]
 
 
 def _plain(value):

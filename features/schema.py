@@ -18,6 +18,7 @@ CLAIMED_LON = "claimed_lon"
 PAYOUT_ID = "payout_id"
 PHONE_ID = "phone_id"
 LABEL = "label"
+LABELLED_AT = "labelled_at"
 PERSONA = "persona"
 
 # events
@@ -64,7 +65,8 @@ ACCOUNT_COLUMNS: tuple[Column, ...] = (
     Column(CLAIMED_LON, "float", False, "claimed home longitude, degrees"),
     Column(PAYOUT_ID, "string", False, "hashed payout or bank account"),
     Column(PHONE_ID, "string", False, "hashed phone number"),
-    Column(LABEL, "int", False, "1 = fraudulent persona (training only)"),
+    Column(LABEL, "int", False, "1 = fraudulent persona, 0 = honest, empty = unknown (training)"),
+    Column(LABELLED_AT, "timestamp", False, "when the label became known, UTC (training)"),
     Column(PERSONA, "string", False, "ground-truth archetype (simulator)"),
 )
 
@@ -92,6 +94,9 @@ TRUTH_COLUMNS: tuple[Column, ...] = (
     Column(OPERATOR_ID, "string", True, "the operator behind the persona"),
     Column(FARM_ID, "string", False, "laptop farm hosting the persona's laptop"),
 )
+
+# account columns that only training reads: never stored online or needed to score
+TRAINING_ONLY = (LABEL, LABELLED_AT, PERSONA)
 
 BOOL_DEFAULTS = {SUCCESS: True, INTERACTIVE: True, ANONYMIZER: False}
 

@@ -195,10 +195,18 @@ def validate_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
 
     if s.LABEL in raw:
         label = _as_float(raw[s.LABEL])
-        bad = ~label.isin([0.0, 1.0]).to_numpy()
+        bad = ~(label.isin([0.0, 1.0]) | _missing(raw[s.LABEL])).to_numpy()
         if bad.any():
-            raise SchemaError(table, s.LABEL, "label must be 0 or 1", _row_numbers(bad))
-        df[s.LABEL] = label.astype("int64")
+            raise SchemaError(table, s.LABEL, "label must be 0, 1 or empty (unknown)",
+                              _row_numbers(bad))
+        df[s.LABEL] = label.where(~_missing(raw[s.LABEL]))  # float: NaN = not labelled
+    if s.LABELLED_AT in raw:
+        labelled_at = _as_timestamp(raw[s.LABELLED_AT])
+        unparsable = labelled_at.isna().to_numpy() & ~_missing(raw[s.LABELLED_AT])
+        if unparsable.any():
+            raise SchemaError(table, s.LABELLED_AT, "unparsable timestamp",
+                              _row_numbers(unparsable))
+        df[s.LABELLED_AT] = labelled_at
     return df
 
 

@@ -52,9 +52,10 @@ def reason_code(feature: str) -> str:
 
 
 def sentence(feature: str, value: float, context: pd.Series | dict | None = None) -> str:
-    """The sentence for a feature's value; falls back to a plain one when context is missing."""
+    """The sentence for a known value of a feature (a missing value is never a reason); falls
+    back to a plain one when context is missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return f"{feature.replace('_', ' ')} unknown"
+        raise ValueError(f"{feature}: a missing value has no reason sentence")
     fields = {k: v for k, v in (dict(context) if context is not None else {}).items()
               if v is not None and not (isinstance(v, float) and math.isnan(v))}
     for template in (SENTENCES.get(feature), FALLBACKS.get(feature)):

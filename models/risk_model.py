@@ -98,20 +98,24 @@ class RiskModel:
 
     def reasons(self, features: pd.DataFrame, x: np.ndarray,
                 k: int = N_REASONS) -> pd.DataFrame:
-        """The k features that raise each score most: code, value, contribution, sentence."""
+        """The k known features that raise each score most: code, value, contribution,
+        sentence. A missing value is never a reason, nor a feature that does not raise the
+        score: such slots are empty (code and sentence None, value and contribution NaN)."""
         contrib = self.contributions(x)[:, :-1]
-        top = np.argsort(-contrib, axis=1, kind="stable")[:, :k]
+        raising = np.where(np.isnan(x) | (contrib <= 0), -np.inf, contrib)
+        top = np.argsort(-raising, axis=1, kind="stable")[:, :k]
         context = features.reindex(columns=list(FASTEST_HOP_COLUMNS)).to_dict("records")
+        rows = np.arange(len(x))
         cols: dict[str, list] = {}
         for j in range(k):
             idx = top[:, j]
-            names = [self.feature_names[i] for i in idx]
-            values = x[np.arange(len(x)), idx]
-            shap = contrib[np.arange(len(x)), idx]
-            cols[f"reason_{j + 1}_code"] = [reason_code(n) for n in names]
+            used = np.isfinite(raising[rows, idx])
+            names = [self.feature_names[i] if u else None for i, u in zip(idx, used, strict=True)]
+            values = np.where(used, x[rows, idx], np.nan)
+            cols[f"reason_{j + 1}_code"] = [None if n is None else reason_code(n) for n in names]
             cols[f"reason_{j + 1}_value"] = values
-            cols[f"reason_{j + 1}_shap"] = shap
-            cols[f"reason_{j + 1}"] = [sentence(n, v, c)
+            cols[f"reason_{j + 1}_shap"] = np.where(used, contrib[rows, idx], np.nan)
+            cols[f"reason_{j + 1}"] = [None if n is None else sentence(n, v, c)
                                        for n, v, c in zip(names, values, context, strict=True)]
         return pd.DataFrame(cols, index=features.index).reset_index(drop=True)
 

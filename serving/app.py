@@ -82,7 +82,8 @@ def score_accounts(store: FeatureStore, holder: ModelHolder, account_ids: list[s
                       value=None if pd.isna(row[f"reason_{j}_value"]) else
                       float(row[f"reason_{j}_value"]),
                       contribution=float(row[f"reason_{j}_shap"]),
-                      text=row[f"reason_{j}"]) for j in (1, 2, 3)] if reasons else []
+                      text=row[f"reason_{j}"]) for j in (1, 2, 3)
+               if row[f"reason_{j}_code"] is not None] if reasons else []
         out[account_id] = AccountScore(account_id=account_id, score=float(row["score"]),
                                        band=row["band"], reasons=why,
                                        model_version=loaded.version,

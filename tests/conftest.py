@@ -9,7 +9,7 @@ from features import schema as s
 from features.batch import Inputs
 from features.validate import validate_accounts, validate_events
 from tests.system import debian_program
-from training.dataset import training_table
+from training.dataset import logs_only_table, training_table
 from training.fit import TrainConfig
 from training.simulator.simulate import SimConfig, simulate
 from training.split import SplitConfig
@@ -41,7 +41,8 @@ def labelled():
 def trained(labelled, tmp_path_factory):
     inputs, table = labelled
     return fit_and_evaluate(table, inputs.events[s.TS].min(), TrainConfig(), SplitConfig(),
-                            tmp_path_factory.mktemp("report"))
+                            tmp_path_factory.mktemp("report"),
+                            logs_only=logs_only_table(inputs, table))
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,8 @@
-"""The labelled account table: features as of a time, joined with labels and archetypes."""
+"""The labelled account table: features as of a time, joined with labels and archetypes.
+
+Features are computed over every account, labelled or not (unlabelled accounts count in reuse,
+clusters and first-seen times), and only the labelled accounts are returned for training.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from features.batch import Inputs
 from features.config import FeatureConfig
 from features.pipeline import compute_features
 
+META = (s.LABEL, s.CREATED_AT, s.LABELLED_AT, s.PERSONA)
+
 
 class LabelError(ValueError):
     """The accounts cannot be used for training as they are."""
@@ -16,17 +22,30 @@ class LabelError(ValueError):
 
 def training_table(inputs: Inputs, as_of: pd.Timestamp | None = None,
                    cfg: FeatureConfig = FeatureConfig()) -> pd.DataFrame:
-    """Account features as of `as_of` (default: the last event) with `label`, `created_at` and
-    `persona` (when known). Raises `LabelError` without labels or with a single class."""
+    """Features of the labelled accounts as of `as_of` (default: the last event) with `label`
+    (0/1), `created_at`, and `labelled_at` and `persona` when given. Raises `LabelError`
+    without labels or with a single class."""
     accounts = inputs.accounts
     if accounts is None or s.LABEL not in accounts.columns:
-        raise LabelError("accounts.label: training needs an accounts table with a 0/1 label "
-                         "column (pass --accounts)")
+        raise LabelError("accounts.label: training needs an accounts table with a label column "
+                         "(1 fraud, 0 honest, empty unknown; pass --accounts)")
     features = compute_features(inputs.events, accounts, as_of, cfg, with_signals=False).features
-    meta = accounts[[s.ACCOUNT_ID, s.LABEL, s.CREATED_AT, s.PERSONA]]
+    meta = accounts[[s.ACCOUNT_ID, *[c for c in META if c in accounts.columns]]]
     table = features.merge(meta, on=s.ACCOUNT_ID, how="inner", validate="one_to_one")
+    table = table[table[s.LABEL].notna()].reset_index(drop=True)
+    table[s.LABEL] = table[s.LABEL].astype("int64")
     classes = sorted(table[s.LABEL].unique().tolist())
     if len(classes) < 2:
-        raise LabelError(f"accounts.label: only class {classes} present as of the cut; training "
-                         "needs both fraudulent (1) and honest (0) accounts")
+        raise LabelError(f"accounts.label: only class {classes} among the labelled accounts as "
+                         "of the cut; training needs both fraudulent (1) and honest (0) accounts")
     return table
+
+
+def logs_only_table(inputs: Inputs, table: pd.DataFrame, as_of: pd.Timestamp | None = None,
+                    cfg: FeatureConfig = FeatureConfig()) -> pd.DataFrame:
+    """The rows of `table` with their features computed from the events alone, as scoring
+    without an accounts table computes them (same accounts, same order, same meta columns)."""
+    features = compute_features(inputs.events, None, as_of, cfg, with_signals=False).features
+    logs = features.set_index(s.ACCOUNT_ID).reindex(table[s.ACCOUNT_ID]).reset_index()
+    keep = [c for c in table.columns if c not in logs.columns]
+    return pd.concat([logs, table[keep].reset_index(drop=True)], axis=1)[list(table.columns)]

@@ -1,5 +1,7 @@
 """Evaluation the way a fraud team works: the model beside three baselines on the same test
-accounts, with ranking, operating-point, calibration and per-archetype figures."""
+accounts, with ranking, operating-point and calibration figures (each with a bootstrap 95%
+interval), per-archetype figures when archetypes are known, and the same figures for the
+sign-in logs alone (no accounts table) when those features are given."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ import numpy as np
 import pandas as pd
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score, roc_curve
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -17,6 +18,7 @@ from features import schema as s
 from features.config import FeatureConfig
 from features.reference import FEATURE_NAMES
 from models.risk_model import RiskModel
+from training.metrics import scorecards, threshold_at_fpr
 
 MODEL = "model"
 IMPOSSIBLE_TRAVEL = "impossible_travel_rule"
@@ -24,36 +26,6 @@ SHARED_DEVICE = "shared_device_rule"
 LOGISTIC = "logistic_regression"
 RULES = (IMPOSSIBLE_TRAVEL, SHARED_DEVICE)
 OPERATING_FPR = 0.01
-
-
-def recall_at_fpr(y: np.ndarray, score: np.ndarray, fpr: float) -> float:
-    """Highest recall over thresholds whose false-positive rate is at most `fpr`."""
-    f, t, _ = roc_curve(y, score)
-    return float(t[f <= fpr].max())
-
-
-def precision_at_k(y: np.ndarray, score: np.ndarray, k: int) -> float:
-    """Precision among the k highest scores (ties broken by row order)."""
-    top = np.argsort(-score, kind="stable")[:k]
-    return float(y[top].mean())
-
-
-def flags_at_fpr(y: np.ndarray, score: np.ndarray, fpr: float) -> np.ndarray:
-    """Accounts flagged at the lowest threshold whose false-positive rate is at most `fpr`."""
-    f, _, thresholds = roc_curve(y, score)
-    threshold = thresholds[f <= fpr].min()
-    return score >= threshold
-
-
-def scorecard(y: np.ndarray, score: np.ndarray, probability: np.ndarray, k: int) -> dict:
-    """ROC-AUC, PR-AUC, recall at 1% and 0.1% FPR, precision at k, Brier score."""
-    return {
-        "roc_auc": roc_auc_score(y, score), "pr_auc": average_precision_score(y, score),
-        "recall_at_1pct_fpr": recall_at_fpr(y, score, 0.01),
-        "recall_at_0.1pct_fpr": recall_at_fpr(y, score, 0.001),
-        f"precision_at_{k}": precision_at_k(y, score, k),
-        "brier": brier_score_loss(y, probability),
-    }
 
 
 def fit_logistic(train: pd.DataFrame, seed: int = 0):
@@ -72,30 +44,54 @@ def baseline_scores(test: pd.DataFrame, logistic, cfg: FeatureConfig = FeatureCo
     return {IMPOSSIBLE_TRAVEL: travel, SHARED_DEVICE: shared, LOGISTIC: lr}
 
 
+def flags_at_fpr(y: np.ndarray, score: np.ndarray, fpr: float) -> np.ndarray:
+    """Accounts flagged at the lowest threshold whose false-positive rate is at most `fpr`."""
+    return score >= threshold_at_fpr(y, score, fpr)
+
+
+def per_archetype(test: pd.DataFrame, scores: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Share flagged per known archetype (rules where they fire, scorers at 1% FPR); empty
+    when the table names no archetypes (real data)."""
+    if s.PERSONA not in test or test[s.PERSONA].isna().all():
+        return pd.DataFrame()
+    y = test[s.LABEL].to_numpy()
+    flagged = {name: (score > 0.5 if name in RULES else flags_at_fpr(y, score, OPERATING_FPR))
+               for name, score in scores.items()}
+    personas = test[s.PERSONA].fillna("unknown").to_numpy()
+    table = pd.DataFrame(flagged).groupby(personas).mean()
+    table.insert(0, "accounts", pd.Series(personas).value_counts())
+    table.insert(1, "fraud", test.groupby(personas)[s.LABEL].max().astype(int))
+    return table.sort_values(["fraud", "accounts"], ascending=[False, False])
+
+
 @dataclass
 class Evaluation:
     metrics: pd.DataFrame  # one row per scorer
-    per_persona: pd.DataFrame  # share flagged (rules where they fire, scorers at 1% FPR)
+    intervals: pd.DataFrame  # the metrics' 95% bootstrap intervals (<metric>_low, _high)
+    per_persona: pd.DataFrame  # share flagged per archetype; empty without archetypes
     scores: pd.DataFrame  # test accounts with each scorer's score
     contributions: np.ndarray  # model SHAP values (log-odds) on the test accounts
+    logs_only: pd.DataFrame | None = None  # metrics on the sign-in logs alone
+    logs_only_intervals: pd.DataFrame | None = None
+
+
+def _scores(model: RiskModel, train: pd.DataFrame, test: pd.DataFrame, seed: int) -> dict:
+    return {MODEL: model.probability(model.matrix(test)),
+            **baseline_scores(test, fit_logistic(train, seed))}
 
 
 def evaluate(model: RiskModel, train: pd.DataFrame, test: pd.DataFrame,
-             queue_size: int = 50, seed: int = 0) -> Evaluation:
-    """The model and the baselines on the same `test` accounts (LR is fitted on `train`)."""
+             queue_size: int = 50, seed: int = 0,
+             test_logs_only: pd.DataFrame | None = None) -> Evaluation:
+    """The model and the baselines on the same `test` accounts (LR is fitted on `train`);
+    `test_logs_only`: the same accounts' features computed without the accounts table."""
     y = test[s.LABEL].to_numpy()
-    x = model.matrix(test)
-    scores = {MODEL: model.probability(x), **baseline_scores(test, fit_logistic(train, seed))}
-    rows, flagged = {}, {}
-    for name, score in scores.items():
-        rows[name] = scorecard(y, score, score, queue_size)
-        # a rule flags where it fires; scorers are cut at the 1% false-positive rate
-        flagged[name] = (score > 0.5 if name in RULES else
-                         flags_at_fpr(y, score, OPERATING_FPR))
-    personas = test[s.PERSONA].fillna("unknown").to_numpy()
-    per_persona = pd.DataFrame(flagged).groupby(personas).mean()
-    per_persona.insert(0, "accounts", pd.Series(personas).value_counts())
-    per_persona.insert(1, "fraud", test.groupby(personas)[s.LABEL].max())
-    per_persona = per_persona.sort_values(["fraud", "accounts"], ascending=[False, False])
-    table = test[[s.ACCOUNT_ID, s.LABEL, s.PERSONA]].reset_index(drop=True).assign(**scores)
-    return Evaluation(pd.DataFrame(rows).T, per_persona, table, model.contributions(x))
+    scores = _scores(model, train, test, seed)
+    metrics, intervals = scorecards(y, scores, queue_size, seed)
+    table = test.reindex(columns=[s.ACCOUNT_ID, s.LABEL, s.PERSONA]).reset_index(drop=True)
+    ev = Evaluation(metrics, intervals, per_archetype(test, scores), table.assign(**scores),
+                    model.contributions(model.matrix(test)))
+    if test_logs_only is not None:
+        logs = _scores(model, train, test_logs_only, seed)
+        ev.logs_only, ev.logs_only_intervals = scorecards(y, logs, queue_size, seed)
+    return ev

@@ -1,4 +1,5 @@
-"""Fitting the risk model: LightGBM with early stopping, isotonic calibration, band thresholds."""
+"""Fitting the risk model: LightGBM early-stopped on validation log-loss, Platt calibration,
+band thresholds."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sklearn.linear_model import LogisticRegression
 
 from features.reference import FEATURE_NAMES
 from models.risk_model import RiskModel
+from training.metrics import threshold_at_fpr
 
 # directions known from the threat: more of these never lowers the risk
 MONOTONE_INCREASING = (
@@ -21,7 +23,11 @@ MONOTONE_INCREASING = (
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Hyperparameters and operating targets; `params` overrides LightGBM parameters."""
+    """Hyperparameters and operating targets; `params` overrides LightGBM parameters.
+
+    logs_only_share: share of training and validation accounts whose features are taken as
+    computed from the sign-in logs alone (no accounts table), so that the model and its
+    calibration know both cases and score logs-only inputs honestly."""
 
     seed: int = 0
     learning_rate: float = 0.1
@@ -33,6 +39,7 @@ class TrainConfig:
     early_stopping_rounds: int = 50
     target_fpr: float = 0.01
     queue_size: int = 50
+    logs_only_share: float = 0.3
     params: dict = field(default_factory=dict)
 
     def lgb_params(self, pos: int, neg: int) -> dict:
@@ -51,7 +58,7 @@ class TrainConfig:
 
 
 def fit_booster(x_train, y_train, x_val, y_val, cfg: TrainConfig) -> lgb.Booster:
-    """A LightGBM booster, early-stopped on the validation set's average precision."""
+    """A LightGBM booster, early-stopped on the validation set's log-loss."""
     params = cfg.lgb_params(int(y_train.sum()), int(len(y_train) - y_train.sum()))
     train = lgb.Dataset(x_train, y_train, feature_name=FEATURE_NAMES, free_raw_data=False)
     val = lgb.Dataset(x_val, y_val, reference=train)
@@ -70,22 +77,13 @@ def fit_calibration(margin_val: np.ndarray, y_val: np.ndarray) -> tuple[float, f
     return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
 
-def threshold_at_fpr(score: np.ndarray, y: np.ndarray, fpr: float) -> float:
-    """The lowest score threshold whose false-positive rate (score >= t) is at most `fpr`."""
-    neg = np.sort(score[y == 0])
-    candidates = np.unique(score)
-    rates = 1 - np.searchsorted(neg, candidates, "left") / max(len(neg), 1)
-    ok = candidates[rates <= fpr]
-    return float(ok.min()) if len(ok) else float(np.nextafter(score.max(), np.inf))
-
-
 def choose_thresholds(score: np.ndarray, y: np.ndarray, target_fpr: float,
                       queue_size: int) -> dict[str, float]:
     """high: at most `target_fpr` false positives and at most `queue_size` accounts on
     validation; medium: at most five times the false-positive rate."""
     top_k = float(np.sort(score)[::-1][min(queue_size, len(score)) - 1])
-    high = max(threshold_at_fpr(score, y, target_fpr), top_k)
-    medium = min(threshold_at_fpr(score, y, 5 * target_fpr), high)
+    high = max(threshold_at_fpr(y, score, target_fpr), top_k)
+    medium = min(threshold_at_fpr(y, score, 5 * target_fpr), high)
     return {"medium": medium, "high": high}
 
 

@@ -18,6 +18,8 @@ from features import schema as s  # noqa: E402
 from features.reference import FEATURE_NAMES  # noqa: E402
 from models.explanation import explanation, save_current_figure  # noqa: E402
 from training.evaluate import MODEL, Evaluation  # noqa: E402
+from training.metrics import with_intervals  # noqa: E402
+from training.split import Split  # noqa: E402
 
 PLOTS = ("precision_recall.png", "calibration.png", "shap_summary.png", "score_by_persona.png")
 
@@ -68,16 +70,38 @@ def _shap_summary(ev: Evaluation, test: pd.DataFrame, path: Path) -> None:
     save_current_figure(path, (8, 6), dpi=110)
 
 
-def _score_by_persona(ev: Evaluation, path: Path) -> None:
-    personas = ev.scores.groupby(s.PERSONA)[MODEL].median().sort_values().index
+def _score_by_persona(ev: Evaluation, path: Path) -> bool:
+    """Box plot of the model's score per archetype; False (nothing drawn) without archetypes."""
+    known = ev.scores.dropna(subset=[s.PERSONA]) if s.PERSONA in ev.scores else ev.scores[:0]
+    if known.empty:
+        return False
+    personas = known.groupby(s.PERSONA)[MODEL].median().sort_values().index
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    data = [ev.scores.loc[ev.scores[s.PERSONA] == p, MODEL].to_numpy() for p in personas]
+    data = [known.loc[known[s.PERSONA] == p, MODEL].to_numpy() for p in personas]
     ax.boxplot(data, vert=False, tick_labels=list(personas), showfliers=True)
     ax.set_xscale("symlog", linthresh=0.01)
     ax.set(xlabel="calibrated score", title="Model score by archetype (test accounts)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return True
+
+
+def split_section(split: Split, table: pd.DataFrame, warnings: list[str]) -> str:
+    """The split: method and why, accounts and classes per part, warnings."""
+    counts = split.counts(table[s.LABEL])
+    lines = ["## Split", "", f"Method `{split.method}`: {split.reason}.", "",
+             markdown_table(counts)]
+    if warnings:
+        lines += ["", *[f"- **warning**: {w}" for w in warnings]]
+    return "\n".join(lines)
+
+
+def _metrics_section(title: str, points: pd.DataFrame, intervals: pd.DataFrame) -> list[str]:
+    cells = with_intervals(points, intervals)
+    cells.index.name = "scorer"
+    return [f"## {title}", "", "Each figure with its bootstrap 95% interval (stratified "
+            "resamples of the test accounts).", "", markdown_table(cells), ""]
 
 
 def write_report(ev: Evaluation, test: pd.DataFrame, folder: Path | str,
@@ -88,23 +112,34 @@ def write_report(ev: Evaluation, test: pd.DataFrame, folder: Path | str,
     _precision_recall(ev, folder / PLOTS[0])
     _calibration(ev, folder / PLOTS[1])
     _shap_summary(ev, test, folder / PLOTS[2])
-    _score_by_persona(ev, folder / PLOTS[3])
+    plots = list(PLOTS[:3])
+    if _score_by_persona(ev, folder / PLOTS[3]):
+        plots.append(PLOTS[3])
+    else:
+        (folder / PLOTS[3]).unlink(missing_ok=True)
     n_pos = int(ev.scores[s.LABEL].sum())
-    metrics = ev.metrics.copy()
-    metrics.index.name = "scorer"
-    persona = ev.per_persona.copy()
-    persona.index.name = "persona"
     lines = [
         "# persona-risk evaluation", "",
-        f"Test accounts: {len(ev.scores):,} ({n_pos} fraudulent), created after the test cut.",
-        "", "## Model and baselines on the same test accounts", "", markdown_table(metrics), "",
-        "## Share flagged by archetype", "",
-        "Model and logistic regression at 1% false-positive rate; the rules where they fire. "
-        "Fraud archetypes: recall. Honest archetypes: how many of them are flagged.", "",
-        markdown_table(persona), "", extra, "",
-        "## Plots", "",
-        *[f"![{p.removesuffix('.png')}]({p})" for p in PLOTS],
+        f"Test accounts: {len(ev.scores):,} ({n_pos} fraudulent), labelled accounts of the "
+        "test part.", "", extra, "",
+        *_metrics_section("Model and baselines on the same test accounts", ev.metrics,
+                          ev.intervals),
     ]
+    if ev.logs_only is not None:
+        side = pd.DataFrame({"with accounts table": ev.metrics.loc[MODEL],
+                             "sign-in logs only": ev.logs_only.loc[MODEL]})
+        side.index.name = "model"
+        lines += [*_metrics_section("Sign-in logs only (scored without the accounts table)",
+                                    ev.logs_only, ev.logs_only_intervals),
+                  "The model side by side in both conditions:", "", markdown_table(side), ""]
+    if not ev.per_persona.empty:
+        persona = ev.per_persona.copy()
+        persona.index.name = "persona"
+        lines += ["## Share flagged by archetype", "",
+                  "Model and logistic regression at 1% false-positive rate; the rules where they "
+                  "fire. Fraud archetypes: recall. Honest archetypes: how many of them are "
+                  "flagged.", "", markdown_table(persona), ""]
+    lines += ["## Plots", "", *[f"![{p.removesuffix('.png')}]({p})" for p in plots]]
     path = folder / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -1,23 +1,24 @@
-"""Training end to end: labelled table, out-of-time split, fit, evaluate, report, MLflow run,
-registration as `challenger`, and the champion gate."""
+"""Training end to end: labelled table, split, fit, evaluate, report, MLflow run, registration
+as `challenger`, and the champion gate."""
 
 from __future__ import annotations
 
 import dataclasses
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from warnings import warn
 
 import mlflow
+import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score
 
 from features import schema as s
 from features.batch import Inputs
 from features.reference import FEATURE_CONTRACT_VERSION, FEATURE_NAMES
 from models.pyfunc import ARTIFACT, PersonaRiskPyfunc, model_metadata, signature
 from models.risk_model import RiskModel
-from training.dataset import training_table
+from training.dataset import logs_only_table, training_table
 from training.evaluate import MODEL, Evaluation, evaluate
 from training.fit import TrainConfig, train_risk_model
 from training.registry import (
@@ -29,8 +30,9 @@ from training.registry import (
     ensure_experiment,
     finite,
 )
-from training.report import write_report
-from training.split import TEST, TRAIN, VAL, Split, SplitConfig, out_of_time_split
+from training.metrics import pr_auc
+from training.report import split_section, write_report
+from training.split import PARTS, TEST, TRAIN, VAL, Split, SplitConfig, make_split
 from training.tune import tune
 
 GATE_METRIC = "pr_auc"
@@ -44,27 +46,50 @@ class TrainingOutcome:
     split: Split
     evaluation: Evaluation
     report: Path
+    warnings: list[str] = field(default_factory=list)
     run_id: str | None = None
     version: str | None = None
     decision: GateDecision | None = None
 
 
-def fit_and_evaluate(table: pd.DataFrame, window_start: pd.Timestamp, cfg: TrainConfig,
-                     split_cfg: SplitConfig, report_dir: Path, tune_trials: int = 0
-                     ) -> TrainingOutcome:
-    """Split, (tune,) fit, evaluate against the baselines and write the report folder."""
-    split = out_of_time_split(table, window_start, split_cfg)
-    parts = {p: table[split.mask(p)] for p in (TRAIN, VAL, TEST)}
-    x = {p: parts[p][FEATURE_NAMES].to_numpy(float) for p in parts}
-    y = {p: parts[p][s.LABEL].to_numpy() for p in parts}
+def with_logs_only_rows(part: pd.DataFrame, logs_only: pd.DataFrame, share: float,
+                        seed: int) -> pd.DataFrame:
+    """`part` with a seeded `share` of its accounts' features replaced by the same accounts'
+    logs-only features (rows of `logs_only` with the same index)."""
+    pick = np.random.default_rng(seed).random(len(part)) < share
+    out = part.copy()
+    out.loc[pick, FEATURE_NAMES] = logs_only.loc[part.index[pick], FEATURE_NAMES].to_numpy()
+    return out
+
+
+def fit_and_evaluate(table: pd.DataFrame, window_start: pd.Timestamp | None, cfg: TrainConfig,
+                     split_cfg: SplitConfig, report_dir: Path, tune_trials: int = 0,
+                     logs_only: pd.DataFrame | None = None) -> TrainingOutcome:
+    """Split, (tune,) fit, evaluate against the baselines and write the report folder.
+
+    `logs_only`: the rows of `table` with features from the sign-in logs alone; a share of
+    the training and validation accounts then trains on those, and the test accounts are
+    evaluated in both conditions."""
+    split = make_split(table, window_start, split_cfg)
+    warnings = split.warnings(table[s.LABEL])
+    for line in warnings:
+        warn(line, stacklevel=2)
+    parts = {p: table[split.mask(p)] for p in PARTS}
+    fit_parts = dict(parts)
+    if logs_only is not None:
+        for offset, p in enumerate((TRAIN, VAL)):
+            fit_parts[p] = with_logs_only_rows(parts[p], logs_only, cfg.logs_only_share,
+                                               cfg.seed + offset)
+    x = {p: fit_parts[p][FEATURE_NAMES].to_numpy(float) for p in (TRAIN, VAL)}
+    y = {p: fit_parts[p][s.LABEL].to_numpy() for p in (TRAIN, VAL)}
     if tune_trials:
         cfg = tune(x[TRAIN], y[TRAIN], x[VAL], y[VAL], cfg, tune_trials)
     model = train_risk_model(x[TRAIN], y[TRAIN], x[VAL], y[VAL], cfg)
-    model.info.update({"val_cut": str(split.val_cut), "test_cut": str(split.test_cut),
-                       "config": dataclasses.asdict(cfg)})
-    ev = evaluate(model, parts[TRAIN], parts[TEST], cfg.queue_size, cfg.seed)
-    report = write_report(ev, parts[TEST], report_dir)
-    return TrainingOutcome(model, table, split, ev, report)
+    model.info.update({"split": split.method, **split.cuts, "config": dataclasses.asdict(cfg)})
+    test_logs = None if logs_only is None else logs_only[split.mask(TEST)]
+    ev = evaluate(model, parts[TRAIN], parts[TEST], cfg.queue_size, cfg.seed, test_logs)
+    report = write_report(ev, parts[TEST], report_dir, split_section(split, table, warnings))
+    return TrainingOutcome(model, table, split, ev, report, warnings)
 
 
 def log_and_register(outcome: TrainingOutcome, model_name: str, as_of: pd.Timestamp,
@@ -75,6 +100,7 @@ def log_and_register(outcome: TrainingOutcome, model_name: str, as_of: pd.Timest
     ensure_experiment()
     table, split, ev = outcome.table, outcome.split, outcome.evaluation
     test = table[split.mask(TEST)]
+    counts = split.counts(table[s.LABEL])
     with mlflow.start_run(run_name=f"train-{as_of:%Y%m%d}") as run:
         dataset = mlflow.data.from_pandas(table.drop(columns=["as_of"]), name="account-features",
                                           targets=s.LABEL)
@@ -82,12 +108,20 @@ def log_and_register(outcome: TrainingOutcome, model_name: str, as_of: pd.Timest
         mlflow.log_params({**{k: v for k, v in dataclasses.asdict(cfg).items() if k != "params"},
                            **dataclasses.asdict(split_cfg), "as_of": str(as_of),
                            "dataset_digest": dataset.digest, "dataset_rows": len(table),
-                           **{f"rows_{p}": int(split.mask(p).sum()) for p in (TRAIN, VAL, TEST)},
+                           "split_method": split.method, "split_reason": split.reason[:500],
+                           **split.cuts,
+                           **{f"{col}_{p}": int(v) for p, row in counts.iterrows()
+                              for col, v in row.items()},
+                           **{f"threshold_{b}": v for b, v in outcome.model.thresholds.items()},
                            "best_iteration": outcome.model.info.get("best_iteration"),
                            "feature_contract_version": FEATURE_CONTRACT_VERSION})
         mlflow.set_tags({"code_version": code_version(), "model_name": model_name})
-        for scorer, row in ev.metrics.iterrows():
-            mlflow.log_metrics(finite({f"{scorer}.{k}": v for k, v in row.items()}))
+        for prefix, frame in (("", ev.metrics), ("", ev.intervals), ("logs_only.", ev.logs_only),
+                              ("logs_only.", ev.logs_only_intervals)):
+            for scorer, row in ([] if frame is None else frame.iterrows()):
+                mlflow.log_metrics(finite({f"{prefix}{scorer}.{k}": v for k, v in row.items()}))
+        if outcome.warnings:
+            mlflow.set_tag("split_warnings", " | ".join(outcome.warnings)[:5000])
         mlflow.log_dict({"features": FEATURE_NAMES, "contract": FEATURE_CONTRACT_VERSION},
                         "features.json")
         mlflow.log_artifacts(str(outcome.report.parent), "report")
@@ -102,9 +136,8 @@ def log_and_register(outcome: TrainingOutcome, model_name: str, as_of: pd.Timest
         version = str(info.registered_model_version)
         client = mlflow.MlflowClient()
         client.set_registered_model_alias(model_name, CHALLENGER, version)
-        challenger_value = float(ev.metrics.loc[MODEL, GATE_METRIC])
-        decision = champion_gate(model_name, version, test, average_precision_score,
-                                 GATE_METRIC, challenger_value)
+        decision = champion_gate(model_name, version, test,
+                                 ev.scores[MODEL].to_numpy(), pr_auc, GATE_METRIC, cfg.seed)
         mlflow.log_dict(decision.as_dict(), "champion_gate.json")
         mlflow.set_tag("champion_gate", decision.message())
     outcome.run_id, outcome.version, outcome.decision = run.info.run_id, version, decision
@@ -119,17 +152,20 @@ def run_training(inputs: Inputs, as_of: pd.Timestamp | None, model_name: str,
     table = training_table(inputs, as_of)
     as_of = table["as_of"].iloc[0]
     outcome = fit_and_evaluate(table, inputs.events[s.TS].min(), cfg, split_cfg, report_dir,
-                               tune_trials)
+                               tune_trials, logs_only_table(inputs, table, as_of))
     return log_and_register(outcome, model_name, as_of, cfg, split_cfg) if register else outcome
 
 
 def evaluate_model(model: RiskModel, inputs: Inputs, as_of: pd.Timestamp | None,
                    report_dir: Path, split_cfg: SplitConfig = SplitConfig(),
                    queue_size: int = 50, seed: int = 0) -> TrainingOutcome:
-    """Evaluate a trained model beside the baselines on the out-of-time test accounts of
-    `inputs` (the logistic baseline is fitted on the train part) and write the report."""
+    """Evaluate a trained model beside the baselines on the test accounts of `inputs` (the
+    logistic baseline is fitted on the train part), with and without the accounts table."""
     table = training_table(inputs, as_of)
-    split = out_of_time_split(table, inputs.events[s.TS].min(), split_cfg)
+    logs = logs_only_table(inputs, table, table["as_of"].iloc[0])
+    split = make_split(table, inputs.events[s.TS].min(), split_cfg)
+    warnings = split.warnings(table[s.LABEL])
     train, test = table[split.mask(TRAIN)], table[split.mask(TEST)]
-    ev = evaluate(model, train, test, queue_size, seed)
-    return TrainingOutcome(model, table, split, ev, write_report(ev, test, report_dir))
+    ev = evaluate(model, train, test, queue_size, seed, logs[split.mask(TEST)])
+    report = write_report(ev, test, report_dir, split_section(split, table, warnings))
+    return TrainingOutcome(model, table, split, ev, report, warnings)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from features.reference import FEATURE_NAMES
 from models.reasons import SENTENCES, reason_code, sentence
 
@@ -20,6 +22,7 @@ def test_impossible_travel_sentence_uses_the_fastest_hop():
     assert sentence("speed_max_kmh", 9800.4) == "fastest hop between sign-ins: 9,800 km/h"
 
 
-def test_missing_value_says_unknown():
-    assert sentence("night_share", math.nan) == "night share unknown"
+def test_a_missing_value_has_no_sentence():
+    with pytest.raises(ValueError, match="night_share"):
+        sentence("night_share", math.nan)
     assert reason_code("night_share") == "NIGHT_SHARE"

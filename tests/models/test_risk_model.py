@@ -23,6 +23,26 @@ def test_scores_are_probabilities_with_bands(trained):
     assert (high >= trained.model.thresholds["high"]).all()
 
 
+def test_reasons_never_name_a_missing_value_or_a_lowering_feature(trained):
+    """Scored without account records, many features are NaN: none may be a reason, nor may a
+    feature whose contribution does not raise the score; such slots stay empty."""
+    test = trained.table[trained.split.mask(TEST)].head(200)
+    logs_only = test.assign(**{f: np.nan for f in ("account_age_days", "first_signin_delay_h",
+                                                   "home_distance_km", "night_share")})
+    scored = trained.model.score(logs_only)
+    for j in (1, 2, 3):
+        used = scored[f"reason_{j}_code"].notna()
+        assert scored.loc[used, f"reason_{j}_value"].notna().all()
+        assert (scored.loc[used, f"reason_{j}_shap"] > 0).all()
+        assert scored.loc[~used, f"reason_{j}"].isna().all()
+        text = scored.loc[used, f"reason_{j}"]
+        assert not text.str.contains("unknown").any()
+        assert not scored.loc[used, f"reason_{j}_code"].isin(
+            ["ACCOUNT_AGE_DAYS", "FIRST_SIGNIN_DELAY_H", "HOME_DISTANCE_KM", "NIGHT_SHARE"]).any()
+    unknown = trained.model.score(test.head(1).assign(**{f: np.nan for f in FEATURE_NAMES}))
+    assert unknown[["reason_1_code", "reason_2_code", "reason_3_code"]].isna().all(axis=None)
+
+
 def test_reasons_name_real_features_with_the_right_sign(trained):
     test = trained.table[trained.split.mask(TEST)]
     fraud = test[test[s.LABEL] == 1].head(20)

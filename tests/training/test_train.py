@@ -4,14 +4,16 @@ and clear about unusable labels."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from features import schema as s
 from features.batch import Inputs
-from training.dataset import LabelError, training_table
+from features.reference import FEATURE_NAMES
+from training.dataset import LabelError, logs_only_table, training_table
 from training.evaluate import IMPOSSIBLE_TRAVEL, LOGISTIC, MODEL, SHARED_DEVICE
 from training.fit import TrainConfig
-from training.split import TEST, TRAIN, VAL, SplitConfig, out_of_time_split
+from training.split import RANDOM, TEST, TIME, TRAIN, VAL, SplitConfig, SplitError, make_split
 from training.train import fit_and_evaluate
 
 
@@ -25,7 +27,7 @@ def test_split_is_out_of_time(trained):
 def test_two_trainings_give_the_same_scores(labelled, trained, tmp_path):
     inputs, table = labelled
     again = fit_and_evaluate(table, inputs.events[s.TS].min(), TrainConfig(), SplitConfig(),
-                             tmp_path)
+                             tmp_path, logs_only=logs_only_table(inputs, table))
     assert again.model.booster_text == trained.model.booster_text
     np.testing.assert_array_equal(again.evaluation.scores[MODEL], trained.evaluation.scores[MODEL])
 
@@ -83,7 +85,59 @@ def test_single_class_is_a_clear_error(labelled):
         training_table(honest)
 
 
-def test_split_with_a_single_class_part_is_refused(labelled):
-    inputs, table = labelled
-    with pytest.raises(ValueError, match="single class"):
-        out_of_time_split(table.head(40), inputs.events[s.TS].min())
+def test_report_has_intervals_split_and_both_conditions(trained):
+    text = trained.report.read_text()
+    assert "## Split" in text and "Method `time`" in text
+    assert "Sign-in logs only" in text and "with accounts table" in text
+    assert "[" in text.split("Model and baselines")[1].split("\n")[6]  # "0.912 [0.88, 0.94]"
+    iv = trained.evaluation.intervals
+    m = trained.evaluation.metrics
+    assert (iv["pr_auc_low"] <= m["pr_auc"]).all() and (m["pr_auc"] <= iv["pr_auc_high"]).all()
+
+
+def test_logs_only_scoring_ranks_fraud_above_honest(trained):
+    """Trained with a share of accounts seen through their sign-in logs alone, the model
+    ranks accounts scored without any accounts table."""
+    logs = trained.evaluation.logs_only
+    assert logs.loc[MODEL, "roc_auc"] > 0.9
+    assert logs.loc[MODEL, "roc_auc"] > logs.loc[LOGISTIC, "roc_auc"] - 0.02
+    assert trained.evaluation.metrics.loc[MODEL, "roc_auc"] >= logs.loc[MODEL, "roc_auc"] - 0.01
+
+
+def _real_shaped(inputs, keep_labels: float, seed: int = 0) -> Inputs:
+    """Accounts as a real export has them: no persona, most labels unknown."""
+    accounts = inputs.accounts.drop(columns=[s.PERSONA])
+    rng = np.random.default_rng(seed)
+    accounts[s.LABEL] = accounts[s.LABEL].where(rng.random(len(accounts)) < keep_labels)
+    return Inputs(inputs.events, inputs.quarantine, accounts)
+
+
+def test_trains_on_a_partly_labelled_table_without_persona(labelled, tmp_path):
+    inputs, full = labelled
+    real = _real_shaped(inputs, keep_labels=0.1)
+    table = training_table(real)
+    assert len(table) == real.accounts[s.LABEL].notna().sum() < len(full) / 5
+    # unlabelled accounts still count in every feature of the labelled ones
+    same = full.set_index(s.ACCOUNT_ID).loc[table[s.ACCOUNT_ID]]
+    np.testing.assert_array_equal(same[FEATURE_NAMES].to_numpy(), table[FEATURE_NAMES].to_numpy())
+    with pytest.warns(UserWarning, match="fewer than 30"):
+        outcome = fit_and_evaluate(table, inputs.events[s.TS].min(), TrainConfig(),
+                                   SplitConfig(), tmp_path, logs_only=logs_only_table(real, table))
+    assert outcome.evaluation.per_persona.empty
+    assert not (tmp_path / "score_by_persona.png").exists()
+    assert "warning" in outcome.report.read_text()
+    assert outcome.evaluation.metrics.loc[MODEL, "roc_auc"] > 0.8
+
+
+def test_one_creation_time_for_all_falls_back_to_a_random_split(labelled, tmp_path):
+    inputs, _ = labelled
+    migrated = Inputs(inputs.events, inputs.quarantine, inputs.accounts.assign(
+        **{s.CREATED_AT: inputs.events[s.TS].min() - pd.Timedelta(days=1)}))
+    table = training_table(migrated)
+    outcome = fit_and_evaluate(table, inputs.events[s.TS].min(), TrainConfig(), SplitConfig(),
+                               tmp_path)
+    assert outcome.split.method == RANDOM and "time split is impossible" in outcome.split.reason
+    counts = outcome.split.counts(table[s.LABEL])
+    assert (counts["fraud"] > 0).all() and (counts["honest"] > 0).all()
+    with pytest.raises(SplitError, match="--split random"):
+        make_split(table, inputs.events[s.TS].min(), SplitConfig(method=TIME))
