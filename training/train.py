@@ -21,6 +21,7 @@ from models.risk_model import RiskModel
 from training.dataset import logs_only_table, training_table
 from training.evaluate import MODEL, Evaluation, evaluate
 from training.fit import TrainConfig, train_risk_model
+from training.metrics import pr_auc
 from training.registry import (
     CHALLENGER,
     GateDecision,
@@ -30,7 +31,6 @@ from training.registry import (
     ensure_experiment,
     finite,
 )
-from training.metrics import pr_auc
 from training.report import split_section, write_report
 from training.split import PARTS, TEST, TRAIN, VAL, Split, SplitConfig, make_split
 from training.tune import tune

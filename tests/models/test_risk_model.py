@@ -27,8 +27,7 @@ def test_reasons_never_name_a_missing_value_or_a_lowering_feature(trained):
     """Scored without account records, many features are NaN: none may be a reason, nor may a
     feature whose contribution does not raise the score; such slots stay empty."""
     test = trained.table[trained.split.mask(TEST)].head(200)
-    logs_only = test.assign(**{f: np.nan for f in ("account_age_days", "first_signin_delay_h",
-                                                   "home_distance_km", "night_share")})
+    logs_only = test.assign(**dict.fromkeys(("account_age_days", "first_signin_delay_h", "home_distance_km", "night_share"), np.nan))
     scored = trained.model.score(logs_only)
     for j in (1, 2, 3):
         used = scored[f"reason_{j}_code"].notna()
@@ -39,7 +38,7 @@ def test_reasons_never_name_a_missing_value_or_a_lowering_feature(trained):
         assert not text.str.contains("unknown").any()
         assert not scored.loc[used, f"reason_{j}_code"].isin(
             ["ACCOUNT_AGE_DAYS", "FIRST_SIGNIN_DELAY_H", "HOME_DISTANCE_KM", "NIGHT_SHARE"]).any()
-    unknown = trained.model.score(test.head(1).assign(**{f: np.nan for f in FEATURE_NAMES}))
+    unknown = trained.model.score(test.head(1).assign(**dict.fromkeys(FEATURE_NAMES, np.nan)))
     assert unknown[["reason_1_code", "reason_2_code", "reason_3_code"]].isna().all(axis=None)
 
 
