@@ -27,7 +27,8 @@ def test_reasons_never_name_a_missing_value_or_a_lowering_feature(trained):
     """Scored without account records, many features are NaN: none may be a reason, nor may a
     feature whose contribution does not raise the score; such slots stay empty."""
     test = trained.table[trained.split.mask(TEST)].head(200)
-    logs_only = test.assign(**dict.fromkeys(("account_age_days", "first_signin_delay_h", "home_distance_km", "night_share"), np.nan))
+    record = ("account_age_days", "first_signin_delay_h", "home_distance_km", "night_share")
+    logs_only = test.assign(**dict.fromkeys(record, np.nan))
     scored = trained.model.score(logs_only)
     for j in (1, 2, 3):
         used = scored[f"reason_{j}_code"].notna()
