@@ -7,6 +7,7 @@ import os
 import time
 import warnings
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -37,6 +38,20 @@ EventsOpt = Annotated[list[Path], typer.Option("--events", help="Events Parquet/
                                                                  "folders.")]
 EngineOpt = Annotated[str, typer.Option(
     help="local (in process) or spark (Parquet in, a Parquet dataset out).")]
+
+
+class SplitMethod(StrEnum):
+    """How labelled accounts are split (see training.split)."""
+
+    auto = "auto"
+    time = "time"
+    label_time = "label-time"
+    random = "random"
+
+
+SplitOpt = Annotated[SplitMethod, typer.Option(
+    "--split", help="auto: by creation time, else stratified at random (says why); time; "
+                    "label-time (needs labelled_at); random (stratified by label).")]
 MasterOpt = Annotated[str | None, typer.Option(
     help="Spark master; default: spark-submit's or spark-defaults.conf's, else local[2].")]
 
@@ -163,30 +178,40 @@ def ingest(
 @app.command()
 def train(
     events: EventsOpt,
-    accounts: Annotated[list[Path], typer.Option("--accounts", help="Accounts with a label.")],
+    accounts: Annotated[list[Path], typer.Option(
+        "--accounts", help="Accounts with a label column (1, 0, or empty when unknown).")],
     as_of: AsOf = None,
     model_name: Annotated[str, typer.Option(help="Registered model name.")] = "persona-risk",
     report: Annotated[Path, typer.Option(help="Report folder.")] = Path("report"),
     tune: Annotated[int, typer.Option(help="Optuna trials of hyperparameter search.")] = 0,
-    val_frac: Annotated[float, typer.Option(help="Share of new accounts for validation.")] = 0.25,
-    test_frac: Annotated[float, typer.Option(help="Share of new accounts for test.")] = 0.35,
+    split: SplitOpt = SplitMethod.auto,
+    val_frac: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Share of labelled accounts for validation, in (0, 1).")] = 0.25,
+    test_frac: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Share of labelled accounts for test, in (0, 1).")] = 0.35,
     target_fpr: Annotated[float, typer.Option(help="False-positive rate of the high band.")] = 0.01,
     queue: Annotated[int, typer.Option(help="Analyst queue size (precision at k).")] = 50,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Train, evaluate against the baselines, log to MLflow, register, run the champion gate."""
     from features.batch import load_inputs
+    from training.dataset import LabelError
     from training.fit import TrainConfig
     from training.registry import configure_tracking
-    from training.split import SplitConfig
+    from training.split import SplitConfig, SplitError
     from training.train import run_training
 
-    with steps("reading and validating") as say:
-        inputs = load_inputs(events, accounts)
-        say("features, training and evaluation")
-        outcome = run_training(inputs, _as_of(as_of), model_name, report,
-                               TrainConfig(seed=seed, target_fpr=target_fpr, queue_size=queue),
-                               SplitConfig(val_frac, test_frac), tune)
+    try:
+        with steps("reading and validating") as say:
+            inputs = load_inputs(events, accounts)
+            say("features, training and evaluation")
+            outcome = run_training(inputs, _as_of(as_of), model_name, report,
+                                   TrainConfig(seed=seed, target_fpr=target_fpr,
+                                               queue_size=queue),
+                                   SplitConfig(split.value, val_frac, test_frac, seed), tune)
+    except (LabelError, SplitError) as err:
+        console.print(f"[red]cannot train:[/red] {err}")
+        raise typer.Exit(2) from err
     _print_evaluation(outcome)
     console.print(outcome.decision.message())
     console.print(f"registered {model_name} v{outcome.version} (run {outcome.run_id})")
@@ -196,16 +221,34 @@ def train(
                   f"MLflow UI: mlflow ui --backend-store-uri {uri}")
 
 
-def _print_evaluation(outcome) -> None:
-    ev = outcome.evaluation
-    table = Table(title=f"test accounts: {len(ev.scores):,} "
-                        f"({int(ev.scores['label'].sum())} fraudulent)")
+def _metrics_table(title: str, points: pd.DataFrame, intervals: pd.DataFrame) -> Table:
+    from training.metrics import with_intervals
+
+    table = Table(title=title)
     table.add_column("scorer")
-    for col in ev.metrics.columns:
+    for col in points.columns:
         table.add_column(col, justify="right")
-    for name, row in ev.metrics.iterrows():
-        table.add_row(name, *[f"{v:.3f}" for v in row])
-    console.print(table)
+    for name, row in with_intervals(points, intervals).iterrows():
+        table.add_row(name, *row)
+    return table
+
+
+def _print_evaluation(outcome) -> None:
+    ev, split = outcome.evaluation, outcome.split
+    console.print(f"split {split.method}: {split.reason}")
+    counts = split.counts(outcome.table["label"])
+    console.print("  " + "; ".join(f"{p}: {r.accounts:,} accounts, {r.fraud} fraudulent"
+                                   for p, r in counts.iterrows()))
+    for line in outcome.warnings:
+        console.print(f"[yellow]warning:[/yellow] {line}")
+    console.print(_metrics_table(f"test accounts: {len(ev.scores):,} "
+                                 f"({int(ev.scores['label'].sum())} fraudulent), 95% intervals",
+                                 ev.metrics, ev.intervals))
+    if ev.logs_only is not None:
+        console.print(_metrics_table("the same accounts scored from sign-in logs alone",
+                                     ev.logs_only, ev.logs_only_intervals))
+    if ev.per_persona.empty:
+        return
     persona = Table(title="share flagged by archetype: model and LR at 1% FPR, rules where "
                           "they fire (fraud rows: recall)")
     persona.add_column("persona")
@@ -218,24 +261,34 @@ def _print_evaluation(outcome) -> None:
 
 @app.command()
 def evaluate(
-    model: ModelOpt,
     events: EventsOpt,
-    accounts: Annotated[list[Path], typer.Option("--accounts", help="Accounts with a label.")],
+    accounts: Annotated[list[Path], typer.Option(
+        "--accounts", help="Accounts with a label column (1, 0, or empty when unknown).")],
+    model: ModelOpt = DEFAULT_MODEL,
     as_of: AsOf = None,
     report: Annotated[Path, typer.Option(help="Report folder.")] = Path("report"),
+    split: SplitOpt = SplitMethod.auto,
 ) -> None:
-    """Evaluate a registered model beside the baselines on out-of-time test accounts."""
+    """Evaluate a registered model beside the baselines on the test accounts, with and
+    without the accounts table."""
     from features.batch import load_inputs
     from models.pyfunc import load_risk_model
+    from training.dataset import LabelError
     from training.registry import configure_tracking
+    from training.split import SplitConfig, SplitError
     from training.train import evaluate_model
 
     configure_tracking()
     risk_model, version = load_risk_model(model)
-    with steps("reading and validating") as say:
-        inputs = load_inputs(events, accounts)
-        say("features and evaluation")
-        outcome = evaluate_model(risk_model, inputs, _as_of(as_of), report)
+    try:
+        with steps("reading and validating") as say:
+            inputs = load_inputs(events, accounts)
+            say("features and evaluation")
+            outcome = evaluate_model(risk_model, inputs, _as_of(as_of), report,
+                                     SplitConfig(split.value))
+    except (LabelError, SplitError) as err:
+        console.print(f"[red]cannot evaluate:[/red] {err}")
+        raise typer.Exit(2) from err
     _print_evaluation(outcome)
     console.print(f"model {version}; report: {outcome.report}")
 
@@ -365,7 +418,8 @@ def demo(
              evasion_share=0.2, start="2026-01-05", seed=seed)
     data = out / "data"
     train(events=[data / "events.parquet"], accounts=[data / "accounts.parquet"], as_of=None,
-          model_name="persona-risk", report=out / "report", tune=0, val_frac=0.25,
+          model_name="persona-risk", report=out / "report", tune=0, split=SplitMethod.auto,
+          val_frac=0.25,
           test_frac=0.35, target_fpr=0.01, queue=50, seed=seed)
     score(events=[data / "events.parquet"], out=out / "scores.parquet",
           accounts=[data / "accounts.parquet"], as_of=None,

@@ -57,3 +57,28 @@ def test_engine_choice_is_checked_before_any_work(tmp_path, engine, out, message
                                      str(tmp_path / out), "--engine", engine])
         assert result.exit_code == 2, result.output
         assert message in " ".join(result.output.split())
+
+
+def test_train_on_a_real_shaped_table_and_refusals_in_one_line(tmp_path, monkeypatch):
+    """Partly labelled accounts, no persona column, CSV: training runs, says how it split;
+    an impossible split is one line and exit code 2."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    monkeypatch.chdir(tmp_path)
+    world = tmp_path / "world"
+    result = runner.invoke(app, ["simulate", "--out", str(world), "--accounts", "1500",
+                                 "--days", "30", "--fraud-rate", "0.08", "--seed", "2"])
+    assert result.exit_code == 0, result.output
+    accounts = pd.read_parquet(world / "accounts.parquet").drop(columns=["persona"])
+    accounts.loc[accounts.index % 3 == 0, "label"] = None
+    accounts.to_csv(tmp_path / "accounts.csv", index=False)
+    args = ["train", "--events", str(world / "events.parquet"), "--accounts",
+            str(tmp_path / "accounts.csv"), "--report", str(tmp_path / "report")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "split " in result.output and "sign-in logs alone" in result.output
+    assert (tmp_path / "report" / "report.md").exists()
+    result = runner.invoke(app, [*args, "--split", "label-time"])
+    assert result.exit_code == 2
+    assert "cannot train: split label-time: needs a labelled_at" in " ".join(result.output.split())
+    result = runner.invoke(app, [*args, "--split", "sideways"])
+    assert result.exit_code == 2 and "sideways" in result.output
