@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from features import schema as s
 from features.geo import haversine_km
 from features.validate import validate_accounts, validate_events
 from training.simulator import world
+from training.simulator.params import LOOK_ALIKES, RANGES, draw, shifted
 from training.simulator.simulate import FRAUD_ARCHETYPES, HONEST_MIX, SimConfig, simulate
 
 
@@ -47,7 +50,8 @@ def test_world_has_real_cities():
 def test_archetype_mix(sim):
     w, _ = sim
     personas = set(w.accounts[s.PERSONA])
-    assert set(HONEST_MIX) <= personas and set(FRAUD_ARCHETYPES) <= personas
+    assert {k for k, v in HONEST_MIX.items() if v > 0} <= personas
+    assert set(FRAUD_ARCHETYPES) <= personas
     assert w.accounts[s.LABEL].mean() == pytest.approx(0.08, abs=0.01)
     fraud = w.accounts[s.LABEL] == 1
     assert set(w.accounts.loc[fraud, s.PERSONA]) == set(FRAUD_ARCHETYPES)
@@ -96,3 +100,48 @@ def test_operators_reuse_devices_and_payouts(sim):
     assert fraud[s.PAYOUT_ID].duplicated().any()
     honest = w.accounts[w.accounts[s.LABEL] == 0]
     assert not honest[s.PAYOUT_ID].duplicated().any()
+
+
+def test_world_structure_follows_its_params():
+    """One IP per farm, no device ids, IPv6 privacy addresses: each knob shows in the logs."""
+    import ipaddress
+
+    params = shifted("farm_ips", 1)
+    params = dataclasses.replace(params, no_device_id_share=1.0, ipv6_share=0.5)
+    w = simulate(SimConfig(accounts=800, days=20, fraud_rate=0.1, seed=5, params=params))
+    ev = w.events.merge(w.truth[[s.ACCOUNT_ID, s.FARM_ID]])
+    farm = ev[ev[s.ACCOUNT_ID].isin(w.truth.loc[w.truth[s.PERSONA] == "evasive", s.ACCOUNT_ID])]
+    v4 = farm[~farm[s.IP].astype(str).str.contains(":")]
+    assert v4.groupby(s.FARM_ID)[s.IP].nunique().max() == 1
+    assert w.events[s.DEVICE_ID].isna().all()
+    v6 = w.events[s.IP].astype(str)
+    v6 = v6[v6.str.contains(":")]
+    assert len(v6) > 0 and all(ipaddress.ip_address(a).version == 6 for a in v6.unique())
+    clean, quarantine = validate_events(w.events)
+    assert quarantine.empty
+
+
+def test_agency_contractors_share_a_payout_account_and_are_honest():
+    params = shifted("agency_contractor", 0.2)
+    w = simulate(SimConfig(accounts=1000, days=15, seed=6, params=params))
+    agency = w.accounts[w.accounts[s.PERSONA] == "agency_contractor"]
+    assert (agency[s.LABEL] == 0).all()
+    assert agency.groupby(s.PAYOUT_ID).size().max() >= 3
+
+
+def test_randomized_worlds_draw_every_constant_in_its_range_and_pool_apart():
+    rng = np.random.default_rng(0)
+    drawn = [draw(rng) for _ in range(20)]
+    for name, (low, high, _) in RANGES.items():
+        values = [getattr(p, name) for p in drawn]
+        assert all(low <= v <= high for v in values), name
+        assert len(set(values)) > 1, name
+    a = simulate(SimConfig(accounts=900, days=15, seed=2, randomize=True, worlds=3))
+    b = simulate(SimConfig(accounts=900, days=15, seed=2, randomize=True, worlds=3))
+    pd.testing.assert_frame_equal(a.events, b.events)
+    assert len(a.accounts) == 900
+    worlds = a.accounts[s.ACCOUNT_ID].str.split("-").str[0]
+    assert set(worlds) == {"w0", "w1", "w2"}
+    validate_accounts(a.accounts)
+    assert validate_events(a.events)[1].empty
+    assert set(LOOK_ALIKES) & set(a.accounts[s.PERSONA])
