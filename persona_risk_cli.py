@@ -81,9 +81,15 @@ def simulate(
     days: Annotated[int, typer.Option(help="Days of sign-in activity.")] = 60,
     fraud_rate: Annotated[float, typer.Option(help="Share of fraudulent personas.")] = 0.02,
     farms: Annotated[int | None, typer.Option(help="Laptop farms (default: auto).")] = None,
-    evasion_share: Annotated[float, typer.Option(help="Share of evasive operators.")] = 0.2,
+    evasion_share: Annotated[float, typer.Option(
+        help="Share of evasive operators (reference world; randomized worlds draw it).")] = 0.2,
     start: Annotated[str, typer.Option(help="First day (UTC).")] = "2026-01-05",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    randomize: Annotated[bool, typer.Option(
+        "--randomize/--reference",
+        help="Draw each world's structure from wide ranges (domain randomization), or the "
+             "fixed reference world.")] = True,
+    worlds: Annotated[int, typer.Option(min=1, help="Worlds (employers) pooled.")] = 4,
 ) -> None:
     """Simulate a labelled world: accounts.parquet, events.parquet and truth.parquet."""
     from features.io import write_table
@@ -91,7 +97,8 @@ def simulate(
     from training.simulator.simulate import simulate as run
 
     with steps("simulating accounts and events") as say:
-        world = run(SimConfig(accounts, days, fraud_rate, farms, evasion_share, start, seed))
+        world = run(SimConfig(accounts, days, fraud_rate, farms, evasion_share, start, seed,
+                              randomize=randomize, worlds=worlds))
         say("writing Parquet")
         for name in ("accounts", "events", "truth"):
             write_table(getattr(world, name), out / f"{name}.parquet")
@@ -415,7 +422,7 @@ def demo(
 ) -> None:
     """The main job end to end on embedded defaults."""
     simulate(out=out / "data", accounts=accounts, days=60, fraud_rate=0.03, farms=None,
-             evasion_share=0.2, start="2026-01-05", seed=seed)
+             evasion_share=0.2, start="2026-01-05", seed=seed, randomize=True, worlds=4)
     data = out / "data"
     train(events=[data / "events.parquet"], accounts=[data / "accounts.parquet"], as_of=None,
           model_name="persona-risk", report=out / "report", tune=0, split=SplitMethod.auto,

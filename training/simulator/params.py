@@ -93,16 +93,32 @@ RANGES: dict[str, tuple[float, float, str]] = {
 }
 # each look-alike's share of honest accounts is drawn in [0, LOOK_ALIKE_MAX]
 LOOK_ALIKE_MAX = 0.08
+# the operators' knobs and which end of the range is the harder to detect (+1 high, -1 low)
+HARD_END = {
+    "evasion_share": 1, "farm_ips": -1, "own_line_share": 1, "farm_near_claim_share": 1,
+    "device_tz_claimed_share": 1, "vpn_tz_claimed_share": 1, "direct_rate_max": -1,
+    "operator_device_rate_max": -1, "share_rate_low": -1, "share_rate_high": -1,
+    "asian_hours_low": -1, "evasive_asian_max": -1, "proxy_share": 1,
+    "aged_account_share": 1, "tenant_share": -1, "personas_per_farm": -1,
+}
+CAREFUL_SHARE = 0.35
 INTEGERS = ("personas_min", "personas_max", "farm_ips", "personas_per_farm")
 ALL_OR_NOTHING = ("no_device_id_share", "no_device_tz_share")  # often a whole log lacks them
 
 
-def draw(rng: np.random.Generator) -> WorldParams:
-    """A random world: every constant drawn from `RANGES`, look-alikes mixed in."""
+def draw(rng: np.random.Generator, careful_share: float = CAREFUL_SHARE) -> WorldParams:
+    """A random world: every constant drawn from `RANGES`, look-alikes mixed in. Drawn one by
+    one, the hard conditions rarely meet; in a `careful_share` of worlds the operators' knobs
+    are drawn from the hard end of their ranges together."""
+    careful = rng.random() < careful_share
     values = {}
     for name, (low, high, _) in RANGES.items():
+        if careful and name in HARD_END:
+            toward = HARD_END[name]
+            low, high = ((low + (high - low) * 0.6, high) if toward > 0 else
+                         (low, low + (high - low) * 0.4))
         if name in INTEGERS:
-            values[name] = int(rng.integers(int(low), int(high) + 1))
+            values[name] = int(rng.integers(int(round(low)), int(round(high)) + 1))
         else:
             values[name] = float(rng.uniform(low, high))
     for name in ALL_OR_NOTHING:
