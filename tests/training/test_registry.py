@@ -49,6 +49,13 @@ def test_champion_gate_keeps_a_worse_challenger_out(tracking, trained, labelled)
     assert "stays challenger" in run.data.tags["champion_gate"]
     assert run.data.params["dataset_digest"]
     assert "model.pr_auc" in run.data.metrics and "logistic_regression.pr_auc" in run.data.metrics
+    assert run.data.metrics["model.pr_auc_low"] <= run.data.metrics["model.pr_auc"]
+    assert "logs_only.model.roc_auc" in mlflow.get_run(first.run_id).data.metrics
+    params = run.data.params
+    assert params["split_method"] == "time" and float(params["threshold_high"]) > 0
+    assert int(params["fraud_test"]) + int(params["honest_test"]) == int(params["accounts_test"])
+    assert d.difference is not None and d.difference_low <= d.difference <= d.difference_high
+    assert "95% interval" in d.message()
 
     model, version = load_risk_model(f"models:/{NAME}@{CHAMPION}")
     assert version == f"{NAME}/1"
