@@ -12,6 +12,7 @@ from features import schema as s
 from features.batch import Inputs
 from features.config import FeatureConfig
 from features.pipeline import compute_features
+from training.raw_baseline import raw_columns, raw_names
 
 META = (s.LABEL, s.CREATED_AT, s.LABELLED_AT, s.PERSONA)
 
@@ -23,8 +24,9 @@ class LabelError(ValueError):
 def training_table(inputs: Inputs, as_of: pd.Timestamp | None = None,
                    cfg: FeatureConfig = FeatureConfig()) -> pd.DataFrame:
     """Features of the labelled accounts as of `as_of` (default: the last event) with `label`
-    (0/1), `created_at`, and `labelled_at` and `persona` when given. Raises `LabelError`
-    without labels or with a single class."""
+    (0/1), `created_at`, `labelled_at` and `persona` when given, and the raw columns of the
+    plain baseline (`training.raw_baseline`). Raises `LabelError` without labels or with a
+    single class."""
     accounts = inputs.accounts
     if accounts is None or s.LABEL not in accounts.columns:
         raise LabelError("accounts.label: training needs an accounts table with a label column "
@@ -32,6 +34,8 @@ def training_table(inputs: Inputs, as_of: pd.Timestamp | None = None,
     features = compute_features(inputs.events, accounts, as_of, cfg, with_signals=False).features
     meta = accounts[[s.ACCOUNT_ID, *[c for c in META if c in accounts.columns]]]
     table = features.merge(meta, on=s.ACCOUNT_ID, how="inner", validate="one_to_one")
+    raw = raw_columns(inputs.events, accounts, features["as_of"].iloc[0])
+    table = table.merge(raw, left_on=s.ACCOUNT_ID, right_index=True, how="left")
     table = table[table[s.LABEL].notna()].reset_index(drop=True)
     table[s.LABEL] = table[s.LABEL].astype("int64")
     classes = sorted(table[s.LABEL].unique().tolist())
@@ -46,6 +50,9 @@ def logs_only_table(inputs: Inputs, table: pd.DataFrame, as_of: pd.Timestamp | N
     """The rows of `table` with their features computed from the events alone, as scoring
     without an accounts table computes them (same accounts, same order, same meta columns)."""
     features = compute_features(inputs.events, None, as_of, cfg, with_signals=False).features
-    logs = features.set_index(s.ACCOUNT_ID).reindex(table[s.ACCOUNT_ID]).reset_index()
+    raw = raw_columns(inputs.events, None, features["as_of"].iloc[0])
+    logs = features.set_index(s.ACCOUNT_ID).join(raw).reindex(table[s.ACCOUNT_ID]).reset_index()
+    logs = logs.reindex(columns=[*logs.columns, *[c for c in raw_names(table)
+                                                  if c not in logs.columns]])
     keep = [c for c in table.columns if c not in logs.columns]
     return pd.concat([logs, table[keep].reset_index(drop=True)], axis=1)[list(table.columns)]

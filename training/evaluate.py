@@ -19,11 +19,13 @@ from features.config import FeatureConfig
 from features.reference import FEATURE_NAMES
 from models.risk_model import RiskModel
 from training.metrics import scorecards, threshold_at_fpr
+from training.raw_baseline import fit_raw_lightgbm, raw_names, raw_scores
 
 MODEL = "model"
 IMPOSSIBLE_TRAVEL = "impossible_travel_rule"
 SHARED_DEVICE = "shared_device_rule"
 LOGISTIC = "logistic_regression"
+RAW_LIGHTGBM = "lightgbm_raw_columns"
 RULES = (IMPOSSIBLE_TRAVEL, SHARED_DEVICE)
 OPERATING_FPR = 0.01
 
@@ -76,8 +78,11 @@ class Evaluation:
 
 
 def _scores(model: RiskModel, train: pd.DataFrame, test: pd.DataFrame, seed: int) -> dict:
-    return {MODEL: model.probability(model.matrix(test)),
-            **baseline_scores(test, fit_logistic(train, seed))}
+    scores = {MODEL: model.probability(model.matrix(test)),
+              **baseline_scores(test, fit_logistic(train, seed))}
+    if raw_names(train):
+        scores[RAW_LIGHTGBM] = raw_scores(fit_raw_lightgbm(train, seed), test)
+    return scores
 
 
 def evaluate(model: RiskModel, train: pd.DataFrame, test: pd.DataFrame,
