@@ -301,6 +301,44 @@ def evaluate(
 
 
 @app.command()
+def robustness(
+    events: EventsOpt,
+    accounts: Annotated[list[Path], typer.Option(
+        "--accounts", help="The labelled accounts the model was trained on (for the logistic "
+                           "baseline).")],
+    model: ModelOpt = DEFAULT_MODEL,
+    report: Annotated[Path, typer.Option(help="Report folder whose report.md gets the section.")
+                      ] = Path("report"),
+    world_accounts: Annotated[int, typer.Option(min=500, help="Accounts per shifted world.")
+                              ] = 4000,
+) -> None:
+    """Test a model on shifted simulated worlds beside logistic regression, the rules and each
+    world's own ceiling; appends the section to the report."""
+    from features.batch import load_inputs
+    from models.pyfunc import load_risk_model
+    from models.tracking import configure_tracking
+    from training.dataset import LabelError, training_table
+    from training.robustness import WorldSize, robustness_markdown, robustness_table
+
+    configure_tracking()
+    risk_model, version = load_risk_model(model)
+    try:
+        with steps("reading and validating") as say:
+            table = training_table(load_inputs(events, accounts))
+            say("simulating and scoring shifted worlds")
+            result = robustness_table(risk_model, table, WorldSize(accounts=world_accounts))
+    except LabelError as err:
+        console.print(f"[red]cannot test robustness:[/red] {err}")
+        raise typer.Exit(2) from err
+    section = robustness_markdown(result)
+    report.mkdir(parents=True, exist_ok=True)
+    with (report / "report.md").open("a") as out:
+        out.write("\n" + section)
+    console.print(section)
+    console.print(f"model {version}; section added to {report / 'report.md'}")
+
+
+@app.command()
 def score(
     events: EventsOpt,
     out: Annotated[Path, typer.Option(help="Scores (.parquet, or .csv by extension).")],
@@ -428,6 +466,8 @@ def demo(
           model_name="persona-risk", report=out / "report", tune=0, split=SplitMethod.auto,
           val_frac=0.25,
           test_frac=0.35, target_fpr=0.01, queue=50, seed=seed)
+    robustness(events=[data / "events.parquet"], accounts=[data / "accounts.parquet"],
+               model="models:/persona-risk@champion", report=out / "report", world_accounts=3000)
     score(events=[data / "events.parquet"], out=out / "scores.parquet",
           accounts=[data / "accounts.parquet"], as_of=None,
           model="models:/persona-risk@champion", partitions=4, geoip_db=None)

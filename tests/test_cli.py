@@ -8,7 +8,8 @@ from typer.testing import CliRunner
 
 from persona_risk_cli import app
 
-COMMANDS = ["simulate", "ingest", "features", "train", "evaluate", "score", "serve", "demo"]
+COMMANDS = ["simulate", "ingest", "features", "train", "evaluate", "robustness", "score", "serve",
+            "demo"]
 runner = CliRunner()
 
 
