@@ -63,3 +63,42 @@ def sentence(feature: str, value: float, context: pd.Series | dict | None = None
         except (AttributeError, KeyError, ValueError, TypeError):
             continue
     return f"{feature.replace('_', ' ')} = {value:,.2f}"
+
+# feature -> why a high value is suspicious for a remote-worker persona (shown beside the sentence)
+WHY: dict[str, str] = {
+    "speed_max_kmh": "faster than any airliner: one person cannot make that trip",
+    "speed_p95_kmh": "hops this fast are shared logins or remote access, not travel",
+    "impossible_hops": "each is a trip no one could make: shared logins or remote access",
+    "impossible_hop_share": "trips no one could make are a routine, not a one-off",
+    "countries_distinct": "a home worker signs in from one or two countries",
+    "high_risk_country_share": "sanctioned operators often sign in from these countries",
+    "anonymizer_share": "hiding the real IP is how operators mask where they are",
+    "home_distance_km": "the person is not where the profile says they live",
+    "night_share": "working through the claimed night fits someone living in another zone",
+    "hour_circular_mean": "the working day is centred at an odd hour for the claimed zone",
+    "hour_circular_spread_h": "activity around the clock suggests several people on one account",
+    "device_claimed_tz_mismatch_share": "the laptop's clock is set to where the worker really is",
+    "device_ip_tz_mismatch_share": "the device and its network disagree: remote desktop or VPN",
+    "device_claimed_tz_diff_max_h": "the device clock keeps the time of another region",
+    "ip_claimed_tz_diff_mean_h": "sign-ins come from far off the claimed time zone",
+    "device_accounts_max": "one laptop behind many accounts is a laptop farm",
+    "device_accounts_mean": "devices shared across accounts are a laptop farm's trace",
+    "ip_accounts_max": "one address behind many accounts is a farm or a shared operator",
+    "ip_accounts_mean": "addresses shared across accounts point to one operator",
+    "prefix_accounts_max": "many accounts from one small network point to one operator",
+    "prefix_accounts_mean": "networks shared across accounts point to one operator",
+    "payout_accounts": "several workers paid into one account are one operator",
+    "phone_accounts": "several workers with one phone number are one operator",
+    "cluster_size": "accounts tied by devices, payout or phone act as one operator",
+    "devices_distinct": "many devices on one worker's account suggests several people",
+    "ips_distinct": "many addresses suggests rotating proxies or several people",
+    "account_age_days": "new accounts carry most of the fraud",
+    "first_signin_delay_h": "the timing of the first sign-in looks scripted",
+    "events_per_active_day": "the sign-in rhythm is unlike a single worker's",
+    "events_total": "the activity level is unlike a single worker's",
+}
+
+
+def why(feature: str) -> str:
+    """Why a feature that raises a score is suspicious, in a few words ('' when unknown)."""
+    return WHY.get(feature, "")
