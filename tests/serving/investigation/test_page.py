@@ -12,6 +12,7 @@ from PIL import Image
 
 from features import schema as s
 from features.travel import HOP_SPEED_KMH
+from serving.decisions import read_decisions, record_decision
 from serving.investigation.case import investigate, score_population
 from serving.investigation.page import PNGS, page_folder, write_pages
 
@@ -33,7 +34,9 @@ def personas(labelled):
 @pytest.fixture(scope="module")
 def pages(population, personas, tmp_path_factory):
     out = tmp_path_factory.mktemp("pages")
-    return out, write_pages(population, list(personas.values()), out)
+    db = out.parent / "decisions.sqlite"
+    record_decision(db, personas["farm"], "fraud", "ana", "laptop farm in Raleigh")
+    return out, write_pages(population, list(personas.values()), out, read_decisions(db))
 
 
 def _open(browser, path):
@@ -90,6 +93,8 @@ def test_farm_page_in_chromium(pages, personas, population, browser, tmp_path):
     for reason in content["reasons"]:
         assert reason["code"] in page.inner_text("#reasons")
     assert "false-positive rate at or below 1.0%" in page.inner_text("#band")
+    assert page.inner_text("#decision").startswith("Decided fraud by ana at ")
+    assert "laptop farm in Raleigh" in page.content()
     cities = page.locator("#sign-ins tbody td:nth-child(4)").all_inner_texts()
     assert sum(bool(c) for c in cities) > len(cities) / 2  # sign-ins labelled by city
     # the map: land drawn, the impossible hop in red, the places labelled
@@ -146,6 +151,8 @@ def test_honest_page_and_index_in_chromium(pages, personas, browser, tmp_path):
     page, _, errors = _open(browser, index)
     assert not errors
     listed = page.locator("#index tbody tr td:first-child").all_inner_texts()
+    decided = page.locator("#index tbody tr", has_text=personas["farm"]).inner_text()
+    assert decided.rstrip().endswith("fraud")
     assert set(personas.values()) <= set(listed)
     written = {p.name for p in out.iterdir() if (p / "report.html").exists()}
     assert {page_folder(a) for a in listed} == written
