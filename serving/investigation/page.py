@@ -151,7 +151,7 @@ def _clock(inv: Investigation, path: Path) -> None:
                labels=["06:00-22:00", "night, 22:00-06:00"], loc="lower center", ncol=2,
                fontsize=8, title="bar length: events in that hour (rings: scale)",
                title_fontsize=8)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.subplots_adjust(left=0.05, right=0.95, top=0.82, bottom=0.2, wspace=0.35)
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
