@@ -252,8 +252,14 @@ def score(
     geoip_db: GeoipOpt = None,
     engine: EngineOpt = "local",
     spark_master: MasterOpt = None,
+    drift_reference: Annotated[Path | None, typer.Option(
+        help="Training reference for the drift check: an account feature table or a profile "
+             "JSON.")] = None,
+    fail_on_drift: Annotated[bool, typer.Option(
+        "--fail-on-drift", help="Exit 3 when a drift limit is passed.")] = False,
 ) -> None:
-    """Score every account in bulk (the nightly job); writes scores, quarantine and summary."""
+    """Score every account in bulk (the nightly job); writes scores, quarantine and summary
+    (with drift against the training reference and the previous run)."""
     from models.pyfunc import load_risk_model
     from models.tracking import configure_tracking
     from serving.batch import score_events
@@ -275,12 +281,20 @@ def score(
                                       risk_model, version, str(out), accounts, _as_of(as_of),
                                       str(geoip_db) if geoip_db else None, say=say)
             else:
+                from serving.drift import DriftWatch, reference_profile
+
+                reference = reference_profile(drift_reference) if drift_reference else None
                 summary = score_events(events, risk_model, version, out, accounts,
-                                       _as_of(as_of), partitions, geoip_db, say=say)
+                                       _as_of(as_of), partitions, geoip_db, say=say,
+                                       drift=DriftWatch(out, reference))
         except ValueError as err:
             console.print(f"[red]nothing scored:[/red] {err}")
             raise typer.Exit(1) from err
-    console.print_json(data=summary.__dict__)
+    console.print_json(data={k: v for k, v in summary.__dict__.items() if k != "drift"})
+    for warning in getattr(summary, "drift", {}).get("warnings", []):
+        console.print(f"[yellow]WARNING drift:[/yellow] {warning}")
+    if fail_on_drift and getattr(summary, "drift", {}).get("warnings"):
+        raise typer.Exit(3)
 
 
 def _check_engine(engine: str, out: Path) -> str:
