@@ -20,7 +20,8 @@ from features.travel import HOP_SPEED_KMH
 from models.reasons import reason_code, sentence, why
 from models.risk_model import RiskModel
 
-LINK_KINDS = (DEVICE, IPADDR, s.PAYOUT_ID, s.PHONE_ID)  # keys that tie accounts in the cluster
+MIN_CONTRIBUTION = 0.1  # log-odds: a reason must raise the odds of fraud by about 10% or more
+MAX_REASONS = 5
 
 
 @dataclass
@@ -116,11 +117,11 @@ def _cluster(pop: Population, account_id: str) -> tuple[list[dict], list[dict]]:
 
 def _reasons(pop: Population, account_id: str, contributions: np.ndarray,
              x: np.ndarray) -> list[dict]:
-    """The features that raise this score (positive contribution), largest first."""
+    """The features that raise this score by MIN_CONTRIBUTION or more, largest first."""
     context = pop.features.loc[account_id].to_dict()
     out = []
-    for i in np.argsort(-contributions, kind="stable"):
-        if contributions[i] <= 0 or len(out) == len(pop.model.feature_names):
+    for i in np.argsort(-contributions, kind="stable")[:MAX_REASONS]:
+        if contributions[i] < MIN_CONTRIBUTION:
             break
         name = pop.model.feature_names[i]
         out.append({"code": reason_code(name), "feature": name,
@@ -141,7 +142,7 @@ def investigate(pop: Population, account_id: str) -> Investigation:
     reasons = _reasons(pop, account_id, contributions[:-1], x[0])
     summary = {"account_id": account_id, "score": float(scored["score"]),
                "band": scored["band"], "as_of": str(pop.features.at[account_id, "as_of"]),
-               "reasons": reasons[:5]}
+               "reasons": reasons}
     sign_ins = pop.events[pop.events[s.ACCOUNT_ID] == account_id]
     hops = pop.signals.loc[pop.signals[s.ACCOUNT_ID] == account_id, [s.EVENT_ID, HOP_SPEED_KMH]]
     sign_ins = sign_ins.merge(hops, on=s.EVENT_ID, how="left").sort_values([s.TS, s.EVENT_ID])

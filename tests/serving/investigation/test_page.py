@@ -7,13 +7,15 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
 from features import schema as s
 from features.travel import HOP_SPEED_KMH
+from features.validate import validate_accounts
 from serving.decisions import read_decisions, record_decision
-from serving.investigation.case import investigate, score_population
+from serving.investigation.case import MIN_CONTRIBUTION, investigate, score_population
 from serving.investigation.page import PNGS, page_folder, write_pages
 
 pytestmark = pytest.mark.slow
@@ -60,7 +62,7 @@ def _red_pixels(png) -> int:
 def test_reasons_only_raise_and_band_is_explained(population, personas):
     for account in personas.values():
         inv = investigate(population, account)
-        assert all(r["contribution"] > 0 for r in inv.summary["reasons"])
+        assert all(r["contribution"] >= MIN_CONTRIBUTION for r in inv.summary["reasons"])
         assert inv.band["model_version"] == "3" and inv.band["target_fpr"] == 0.01
         model = population.model
         assert model.calibrate(np.array([inv.band["log_odds"]]))[0] == pytest.approx(
@@ -161,3 +163,38 @@ def test_honest_page_and_index_in_chromium(pages, personas, browser, tmp_path):
     page.wait_for_url(f"**/{page_folder(office)}/report.html")
     assert office in page.inner_text("h1")
     page.close()
+
+
+def test_explain_command_writes_the_high_band_with_an_index(labelled, trained, registry,
+                                                            browser, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from features.io import write_table
+    from persona_risk_cli import app
+
+    inputs, _ = labelled
+    acc = inputs.accounts
+    chosen = pd.concat([acc[acc[s.LABEL] == 1].head(12), acc[acc[s.LABEL] == 0].head(60)])
+    events = inputs.events[inputs.events[s.ACCOUNT_ID].isin(chosen[s.ACCOUNT_ID])]
+    write_table(events, tmp_path / "events.parquet")
+    write_table(chosen, tmp_path / "accounts.parquet")
+    for k, v in registry["env"].items():
+        monkeypatch.setenv(k, v)
+    args = ["explain", "--high-band", "--events", str(tmp_path / "events.parquet"),
+            "--accounts", str(tmp_path / "accounts.parquet"), "--model", registry["uri"],
+            "--out", str(tmp_path / "pages")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    pop = score_population(trained.model, "1", events, validate_accounts(chosen))
+    high = set(pop.scores.index[pop.scores["band"] == "high"])
+    assert high, "some of the fraudulent accounts score high"
+    page, _, errors = _open(browser, tmp_path / "pages" / "index.html")
+    assert not errors
+    listed = set(page.locator("#index tbody tr td:first-child").all_inner_texts())
+    page.close()
+    assert high <= listed
+    assert all((tmp_path / "pages" / page_folder(a) / "report.html").exists() for a in listed)
+    assert f"{len(high):,} accounts; index:" in result.output
+
+    neither = CliRunner().invoke(app, ["explain", *args[2:]])  # no account, no --high-band
+    assert neither.exit_code == 2 and "ACCOUNT_ID or --high-band" in neither.output
