@@ -109,6 +109,15 @@ def test_farm_page_in_chromium(pages, personas, population, browser, tmp_path):
     land = np.asarray(Image.open(tmp_path / "map.png").convert("RGB"))
     assert (np.abs(land.astype(int) - 0xee).sum(axis=2) < 6).sum() > 10_000  # land fill
 
+    # the map zooms with the mouse wheel
+    span = "() => { const r = Bokeh.documents[0].roots()[0].x_range; return r.end - r.start; }"
+    before = page.evaluate(span)
+    box = page.locator("#map").bounding_box()
+    page.mouse.move(box["x"] + 400, box["y"] + 200)
+    page.mouse.wheel(0, -400)
+    page.wait_for_timeout(300)
+    assert page.evaluate(span) < before * 0.9
+
     # the sign-in timeline sorts by hop speed, then by time both ways
     speed = page.locator("#sign-ins th", has_text="hop km/h")
     speed.click()
