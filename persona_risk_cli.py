@@ -388,6 +388,28 @@ def review(
 
 
 @app.command()
+def alerts(
+    scores: Annotated[Path, typer.Option(help="Scores written by `persona-risk score`.")],
+    out: Annotated[Path, typer.Option(help="Alerts, one ECS-style JSON object a line.")],
+    webhook: Annotated[str | None, typer.Option(
+        help="POST the alerts here too (bearer token from PERSONA_RISK_WEBHOOK_TOKEN).")] = None,
+) -> None:
+    """Export the high band with its reasons as JSON lines for a SIEM (and a webhook)."""
+    from features.io import read_table
+    from serving.alerts import WebhookError, post_alerts, write_alerts
+
+    n = write_alerts(read_table([scores]), out)
+    console.print(f"{n:,} alerts -> {out}")
+    if webhook:
+        try:
+            status = post_alerts(out, webhook, os.environ.get("PERSONA_RISK_WEBHOOK_TOKEN"))
+        except WebhookError as err:
+            console.print(f"[red]not delivered:[/red] {err}")
+            raise typer.Exit(1) from err
+        console.print(f"delivered to {webhook} (HTTP {status})")
+
+
+@app.command()
 def serve(
     model: ModelOpt = DEFAULT_MODEL,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
