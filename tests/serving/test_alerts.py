@@ -41,10 +41,12 @@ def test_high_band_as_ecs_json_lines(scores, tmp_path):
     reasons = first["persona_risk"]["reasons"]
     assert len(reasons) == 3 and all(r["contribution"] is not None for r in reasons)
     assert reasons[0]["text"] in first["message"]
-    # the batch output's columns: reasons without value and contribution still export
-    write_alerts(scores[[c for c in OUTPUT_COLUMNS if c in scores]], tmp_path / "b.jsonl")
+    # an older scores table, without each reason's value and contribution, still exports
+    old = [c for c in OUTPUT_COLUMNS if not c.endswith(("_value", "_shap"))]
+    write_alerts(scores[old], tmp_path / "b.jsonl")
     slim = json.loads((tmp_path / "b.jsonl").read_text().splitlines()[0])
     assert slim["persona_risk"]["reasons"][0]["code"] == reasons[0]["code"]
+    assert slim["persona_risk"]["reasons"][0]["contribution"] is None
 
 
 class _Hook(BaseHTTPRequestHandler):
