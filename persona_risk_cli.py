@@ -393,12 +393,15 @@ def alerts(
     out: Annotated[Path, typer.Option(help="Alerts, one ECS-style JSON object a line.")],
     webhook: Annotated[str | None, typer.Option(
         help="POST the alerts here too (bearer token from PERSONA_RISK_WEBHOOK_TOKEN).")] = None,
+    decisions: DecisionsOpt = None,
 ) -> None:
-    """Export the high band with its reasons as JSON lines for a SIEM (and a webhook)."""
+    """Export the high band with its reasons as JSON lines for a SIEM (and a webhook); accounts
+    an analyst cleared (last decision legit) are left out."""
     from features.io import read_table
     from serving.alerts import WebhookError, post_alerts, write_alerts
+    from serving.decisions import read_decisions
 
-    n = write_alerts(read_table([scores]), out)
+    n = write_alerts(read_table([scores]), out, read_decisions(decisions) if decisions else None)
     console.print(f"{n:,} alerts -> {out}")
     if webhook:
         try:

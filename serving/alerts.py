@@ -30,11 +30,20 @@ def _num(row: pd.Series, col: str) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def alerts(scores: pd.DataFrame, band: str = "high") -> Iterator[dict]:
-    """One ECS-style alert per account of `band`, riskiest first."""
+def alerts(scores: pd.DataFrame, band: str = "high",
+           decisions: pd.DataFrame | None = None) -> Iterator[dict]:
+    """One ECS-style alert per account of `band`, riskiest first. With the analysts'
+    `decisions` (see serving.decisions), each alert carries the account's latest decision, and
+    accounts last decided legit are left out: an analyst already cleared them."""
     chosen = scores[scores["band"] == band].sort_values(["score", s.ACCOUNT_ID],
                                                         ascending=[False, True])
+    latest = ({} if decisions is None else
+              decisions.drop_duplicates(s.ACCOUNT_ID, keep="last").set_index(s.ACCOUNT_ID)
+              .to_dict("index"))
     for _, row in chosen.iterrows():
+        decided = latest.get(row[s.ACCOUNT_ID])
+        if decided is not None and decided["decision"] == "legit":
+            continue
         reasons = [{"code": row[f"reason_{j}_code"], "text": row[f"reason_{j}"],
                     "value": _num(row, f"reason_{j}_value"),
                     "contribution": _num(row, f"reason_{j}_shap")}
@@ -52,14 +61,17 @@ def alerts(scores: pd.DataFrame, band: str = "high") -> Iterator[dict]:
                      "calculated_level": row["band"]},
             "message": f"account {row[s.ACCOUNT_ID]} scored {score:.3f} ({row['band']}): "
                        + "; ".join(r["text"] for r in reasons),
-            "persona_risk": {"reasons": reasons, "model_version": str(row.get("model_version",
-                                                                              ""))},
+            "persona_risk": {
+                "reasons": reasons, "model_version": str(row.get("model_version", "")),
+                "decision": None if decided is None else {
+                    "decision": decided["decision"], "analyst": decided["analyst"],
+                    "note": decided["note"], "decided_at": str(decided["decided_at"])}},
         }
 
 
-def write_alerts(scores: pd.DataFrame, out: Path) -> int:
+def write_alerts(scores: pd.DataFrame, out: Path, decisions: pd.DataFrame | None = None) -> int:
     """Write the alerts as JSON lines (atomically); returns how many."""
-    lines = [json.dumps(alert, default=str) for alert in alerts(scores)]
+    lines = [json.dumps(alert, default=str) for alert in alerts(scores, decisions=decisions)]
     tmp = out.with_name("." + out.name + ".tmp")
     tmp.write_text("".join(line + "\n" for line in lines))
     tmp.replace(out)

@@ -111,3 +111,20 @@ def test_alerts_command(scores, tmp_path, hook):
     n = (scores["band"] == "high").sum()
     assert f"{n:,} alerts" in result.output and "HTTP 200" in result.output
     assert len(_Hook.bodies[0].splitlines()) == n
+
+
+def test_decisions_show_in_alerts_and_cleared_accounts_drop_out(scores, tmp_path):
+    from serving.decisions import read_decisions, record_decision
+
+    high = scores[scores["band"] == "high"].sort_values("score", ascending=False)
+    cleared, confirmed = high[s.ACCOUNT_ID].iloc[0], high[s.ACCOUNT_ID].iloc[1]
+    db = tmp_path / "d.sqlite"
+    record_decision(db, cleared, "fraud", "ana")
+    record_decision(db, cleared, "legit", "bo", "known contractor on a VPN")
+    record_decision(db, confirmed, "fraud", "ana", "farm")
+    n = write_alerts(scores, tmp_path / "a.jsonl", read_decisions(db))
+    lines = [json.loads(x) for x in (tmp_path / "a.jsonl").read_text().splitlines()]
+    assert n == len(high) - 1 and cleared not in {a["user"]["id"] for a in lines}
+    by_id = {a["user"]["id"]: a["persona_risk"]["decision"] for a in lines}
+    assert by_id[confirmed]["decision"] == "fraud" and by_id[confirmed]["note"] == "farm"
+    assert sum(d is None for d in by_id.values()) == len(high) - 2
