@@ -291,6 +291,12 @@ def score(
             console.print(f"[red]nothing scored:[/red] {err}")
             raise typer.Exit(1) from err
     console.print_json(data={k: v for k, v in summary.__dict__.items() if k != "drift"})
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        from dataclasses import asdict
+
+        from serving.drift import log_to_mlflow
+
+        console.print(f"MLflow run {log_to_mlflow(asdict(summary))} (persona-risk-nightly)")
     for warning in getattr(summary, "drift", {}).get("warnings", []):
         console.print(f"[yellow]WARNING drift:[/yellow] {warning}")
     if fail_on_drift and getattr(summary, "drift", {}).get("warnings"):

@@ -6,7 +6,8 @@ by the previous run, or by the first partition scored), its missing values, and 
 band counts; it adds up partition by partition and is kept as `<out>.profile.json`. `compare`
 gives per feature the population stability index (PSI) and the change of the missing share
 against the training reference and the previous run, and the score PSI and band shares against
-the previous run; values past `DriftLimits` become warnings.
+the previous run; values past `DriftLimits` become warnings. `log_to_mlflow` keeps a run's
+summary and drift as an MLflow run when a tracking server is set.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from models.risk_model import BANDS
 SCORE_EDGES = np.linspace(0.1, 0.9, 9)  # inner edges: ten score bins of 0.1
 DECILES = np.linspace(0.1, 0.9, 9)
 PSI_FLOOR = 1e-4  # share given to an empty bin, so that PSI stays finite
+NIGHTLY_EXPERIMENT = "persona-risk-nightly"
 log = logging.getLogger("persona_risk.drift")
 
 
@@ -216,3 +218,30 @@ class DriftWatch:
 def profile_path(out: Path) -> Path:
     """Where a run's profile is kept beside its output."""
     return Path(out).with_name(Path(out).stem + ".profile.json")
+
+
+def log_to_mlflow(summary: dict, experiment: str = NIGHTLY_EXPERIMENT) -> str:
+    """Log a batch run's summary (see serving.batch.BatchSummary) to MLflow's current tracking
+    store as one run: band shares, score PSI, per-feature PSI and missing share, the number of
+    warnings, and the summary JSON itself. Returns the run id."""
+    import mlflow
+
+    drift = summary.get("drift") or {}
+    metrics = {f"band_share.{b}": n / max(summary["accounts_scored"], 1)
+               for b, n in summary["per_band"].items()}
+    metrics["drift.warnings"] = len(drift.get("warnings", []))
+    for against in ("against_reference", "against_previous"):
+        part = drift.get(against) or {}
+        if part.get("score_psi") is not None:
+            metrics[f"{against}.score_psi"] = part["score_psi"]
+        for name, values in part.get("features", {}).items():
+            if values["psi"] is not None:
+                metrics[f"{against}.psi.{name}"] = values["psi"]
+            metrics[f"{against}.null_rate_change.{name}"] = values["null_rate_change"]
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run(run_name=f"nightly-{summary['as_of'][:10]}") as run:
+        mlflow.log_params({"model_version": summary["model_version"],
+                           "as_of": summary["as_of"], "output": summary["output"]})
+        mlflow.log_metrics(metrics)
+        mlflow.log_dict(summary, "summary.json")
+    return run.info.run_id

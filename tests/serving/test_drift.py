@@ -101,3 +101,33 @@ def test_limits_are_configurable():
                  pd.DataFrame({"score": [0.05] * 100, "band": ["low"] * 100}))
     assert _flagged(compare(current, None, previous, DriftLimits())) == {"f"}
     assert _flagged(compare(current, None, previous, DriftLimits(feature_psi=1.0))) == set()
+
+
+def test_the_run_and_its_drift_are_logged_to_mlflow(nightly, trained, tmp_path):
+    import dataclasses
+
+    import mlflow
+
+    from serving.drift import NIGHTLY_EXPERIMENT, log_to_mlflow
+
+    folder, events = nightly
+    out = tmp_path / "scores.parquet"
+    _night(folder, folder / "clean.parquet", trained.model, out)
+    write_table(events.assign(**{s.DEVICE_TZ: None}), tmp_path / "tonight.parquet")
+    summary = _night(folder, tmp_path / "tonight.parquet", trained.model, out)
+    before = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    try:
+        run_id = log_to_mlflow(dataclasses.asdict(summary))
+        run = mlflow.MlflowClient().get_run(run_id)
+        experiment = mlflow.MlflowClient().get_experiment(run.info.experiment_id)
+    finally:
+        mlflow.set_tracking_uri(before)
+    metrics = run.data.metrics
+    assert metrics["drift.warnings"] == len(summary.drift["warnings"]) > 0
+    name = "against_previous.null_rate_change.device_claimed_tz_mismatch_share"
+    assert metrics[name] == pytest.approx(1.0)
+    assert metrics["band_share.high"] == pytest.approx(
+        summary.per_band.get("high", 0) / summary.accounts_scored)
+    assert run.data.params["model_version"] == "v1"
+    assert experiment.name == NIGHTLY_EXPERIMENT
