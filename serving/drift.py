@@ -205,13 +205,18 @@ class DriftWatch:
         self.current.add(features, scores)
 
     def finish(self) -> dict:
-        """Compare, log a warning line per limit passed, write `<out>.profile.json`."""
+        """Compare, log a warning line per limit passed, write `<out>.profile.json` and the
+        drift page `<out>.drift.html` (serving.drift_page)."""
         if self.current is None:
             return {}
+        from serving.drift_page import write_drift_page
+
         report = compare(self.current, self.reference, self.previous, self.limits)
         for warning in report["warnings"]:
             log.warning("drift: %s", warning)
         report["profile"] = str(self.current.write(profile_path(self.out)))
+        page = Path(self.out).with_name(Path(self.out).stem + ".drift.html")
+        report["page"] = str(write_drift_page(report, self.current, self.previous, page))
         return report
 
 

@@ -64,6 +64,8 @@ def test_a_rerun_is_quiet_and_the_profile_is_kept(nightly, trained, tmp_path):
     saved = json.loads((tmp_path / "scores.summary.json").read_text())
     assert saved["drift"]["against_previous"]["band_share"] == prev["band_share"]
     assert Profile.read(tmp_path / "scores.profile.json").rows == again.accounts_scored
+    assert again.drift["page"] == str(tmp_path / "scores.drift.html")
+    assert "No limit passed." in (tmp_path / "scores.drift.html").read_text()
 
 
 @pytest.mark.parametrize("broken", ["device_tz_null", "clock_shifted_6h"])
