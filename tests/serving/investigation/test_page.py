@@ -207,3 +207,15 @@ def test_explain_command_writes_the_high_band_with_an_index(labelled, trained, r
 
     neither = CliRunner().invoke(app, ["explain", *args[2:]])  # no account, no --high-band
     assert neither.exit_code == 2 and "ACCOUNT_ID or --high-band" in neither.output
+
+
+def test_pages_from_sign_ins_alone(labelled, trained, personas, tmp_path):
+    """Without an accounts table the page still renders: no record, no claimed zone."""
+    inputs, _ = labelled
+    farm = personas["farm"]
+    operator = inputs.events[inputs.events[s.ACCOUNT_ID] == farm]
+    pop = score_population(trained.model, "3", operator, None)
+    write_pages(pop, [farm], tmp_path)
+    html = (tmp_path / page_folder(farm) / "report.html").read_text()
+    assert "No account record: built from sign-ins only." in html
+    assert json.loads((tmp_path / page_folder(farm) / "report.json").read_text())["record"] == {}
