@@ -39,7 +39,8 @@ EngineOpt = Annotated[str, typer.Option(
     help="local (in process) or spark (Parquet in, a Parquet dataset out).")]
 MasterOpt = Annotated[str | None, typer.Option(
     help="Spark master; default: spark-submit's or spark-defaults.conf's, else local[2].")]
-DecisionsOpt = Annotated[Path | None, typer.Option(help="Analysts' decisions (SQLite file).")]
+DecisionsOpt = Annotated[Path | None, typer.Option(
+    exists=True, dir_okay=False, help="Analysts' decisions (SQLite file, see `review`).")]
 
 
 @contextmanager
@@ -265,6 +266,9 @@ def score(
     from serving.batch import score_events
 
     _check_engine(engine, out)
+    if engine == "spark" and (drift_reference or fail_on_drift):
+        raise typer.BadParameter("the drift check runs with the local engine only",
+                                 param_hint="drift-reference")
     configure_tracking()
     try:
         risk_model, version = load_risk_model(model)

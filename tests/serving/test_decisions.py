@@ -101,3 +101,13 @@ def test_decision_endpoint(server_factory, registry):
         rows = conn.execute("SELECT decision, analyst, note FROM decisions WHERE account_id = ?",
                             ("acct-endpoint",)).fetchall()
     assert rows == [("fraud", "ana", "same laptop as acct-9")]
+
+
+def test_a_missing_decisions_file_is_refused_before_any_work(tmp_path):
+    for command in (["explain", "--high-band", "--events", str(tmp_path), "--out",
+                     str(tmp_path / "pages")],
+                    ["alerts", "--scores", str(tmp_path / "s.parquet"), "--out",
+                     str(tmp_path / "a.jsonl")]):
+        result = CliRunner().invoke(app, [*command, "--decisions", str(tmp_path / "nope.db")])
+        assert result.exit_code == 2 and "does not exist" in " ".join(result.output.split())
+        assert not (tmp_path / "nope.db").exists()

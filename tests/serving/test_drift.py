@@ -133,3 +133,14 @@ def test_the_run_and_its_drift_are_logged_to_mlflow(nightly, trained, tmp_path):
         summary.per_band.get("high", 0) / summary.accounts_scored)
     assert run.data.params["model_version"] == "v1"
     assert experiment.name == NIGHTLY_EXPERIMENT
+
+
+def test_the_drift_check_is_refused_on_spark_before_any_work(tmp_path):
+    from typer.testing import CliRunner
+
+    from persona_risk_cli import app
+
+    result = CliRunner().invoke(app, ["score", "--events", str(tmp_path), "--out",
+                                      str(tmp_path / "s.parquet"), "--engine", "spark",
+                                      "--drift-reference", str(tmp_path / "f.parquet")])
+    assert result.exit_code == 2 and "engine only" in result.output
