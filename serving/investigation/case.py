@@ -127,7 +127,7 @@ def _reasons(pop: Population, account_id: str, contributions: np.ndarray,
         out.append({"code": reason_code(name), "feature": name,
                     "value": None if np.isnan(x[i]) else float(x[i]),
                     "contribution": float(contributions[i]),
-                    "text": sentence(name, x[i], context), "why": why(name)})
+                    "text": sentence(name, x[i], context), "why": why(name, x[i])})
     return out
 
 
