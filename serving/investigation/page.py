@@ -104,8 +104,10 @@ def _map(inv: Investigation, impossible_kmh: float):
                                                          "km/h: impossible")):
         part = hops[hops["impossible"] == impossible]
         if len(part):
-            fig.segment("x0", "y0", "x1", "y1", source=ColumnDataSource(part), color=color,
-                        line_width=width, alpha=0.8, legend_label=label)
+            lines = fig.segment("x0", "y0", "x1", "y1", source=ColumnDataSource(part),
+                                color=color, line_width=width, alpha=0.8, legend_label=label)
+            fig.add_tools(HoverTool(renderers=[lines], tooltips=[
+                ("hop", "@kmh{0,0} km/h"), ("arrived", "@when")]))
     if len(places):
         source = ColumnDataSource(places)
         dots = fig.scatter(s.LON, s.LAT, source=source, size=9, color=BLUE, line_color="white",
