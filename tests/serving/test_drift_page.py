@@ -10,7 +10,6 @@ from PIL import Image
 
 from serving.drift import DriftLimits, Profile, compare
 from serving.drift_page import write_drift_page
-from tests.serving.investigation.conftest import browser  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +21,7 @@ def _profile(values: list[float], scores: list[float]) -> Profile:
     return profile
 
 
-def test_drift_page_in_chromium(browser, tmp_path):  # noqa: F811
+def test_drift_page_in_chromium(browser, tmp_path):
     previous = _profile([0.1] * 80 + [0.6] * 20, [0.05] * 100)
     current = _profile([0.6] * 70 + [float("nan")] * 30, [0.05] * 50 + [0.95] * 50)
     report = compare(current, previous, previous, DriftLimits())
