@@ -54,6 +54,8 @@ SplitOpt = Annotated[SplitMethod, typer.Option(
                     "label-time (needs labelled_at); random (stratified by label).")]
 MasterOpt = Annotated[str | None, typer.Option(
     help="Spark master; default: spark-submit's or spark-defaults.conf's, else local[2].")]
+DecisionsOpt = Annotated[Path | None, typer.Option(
+    exists=True, dir_okay=False, help="Analysts' decisions (SQLite file, see `review`).")]
 
 
 @contextmanager
@@ -349,13 +351,22 @@ def score(
     geoip_db: GeoipOpt = None,
     engine: EngineOpt = "local",
     spark_master: MasterOpt = None,
+    drift_reference: Annotated[Path | None, typer.Option(
+        help="Training reference for the drift check: an account feature table or a profile "
+             "JSON.")] = None,
+    fail_on_drift: Annotated[bool, typer.Option(
+        "--fail-on-drift", help="Exit 3 when a drift limit is passed.")] = False,
 ) -> None:
-    """Score every account in bulk (the nightly job); writes scores, quarantine and summary."""
+    """Score every account in bulk (the nightly job); writes scores, quarantine and summary
+    (with drift against the training reference and the previous run)."""
     from models.pyfunc import load_risk_model
     from models.tracking import configure_tracking
     from serving.batch import score_events
 
     _check_engine(engine, out)
+    if engine == "spark" and (drift_reference or fail_on_drift):
+        raise typer.BadParameter("the drift check runs with the local engine only",
+                                 param_hint="drift-reference")
     configure_tracking()
     try:
         risk_model, version = load_risk_model(model)
@@ -372,12 +383,26 @@ def score(
                                       risk_model, version, str(out), accounts, _as_of(as_of),
                                       str(geoip_db) if geoip_db else None, say=say)
             else:
+                from serving.drift import DriftWatch, reference_profile
+
+                reference = reference_profile(drift_reference) if drift_reference else None
                 summary = score_events(events, risk_model, version, out, accounts,
-                                       _as_of(as_of), partitions, geoip_db, say=say)
+                                       _as_of(as_of), partitions, geoip_db, say=say,
+                                       drift=DriftWatch(out, reference))
         except ValueError as err:
             console.print(f"[red]nothing scored:[/red] {err}")
             raise typer.Exit(1) from err
-    console.print_json(data=summary.__dict__)
+    console.print_json(data={k: v for k, v in summary.__dict__.items() if k != "drift"})
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        from dataclasses import asdict
+
+        from serving.drift import log_to_mlflow
+
+        console.print(f"MLflow run {log_to_mlflow(asdict(summary))} (persona-risk-nightly)")
+    for warning in getattr(summary, "drift", {}).get("warnings", []):
+        console.print(f"[yellow]WARNING drift:[/yellow] {warning}")
+    if fail_on_drift and getattr(summary, "drift", {}).get("warnings"):
+        raise typer.Exit(3)
 
 
 def _check_engine(engine: str, out: Path) -> str:
@@ -401,31 +426,98 @@ def _print_riskiest(scores: pd.DataFrame, n: int = 10) -> None:
 
 @app.command()
 def explain(
-    account_id: Annotated[str, typer.Argument(help="The account to investigate.")],
     events: EventsOpt,
-    out: Annotated[Path, typer.Option(help="Folder for report.html, report.json and PNGs.")],
+    out: Annotated[Path, typer.Option(help="Folder for the pages: index.html, assets/ and one "
+                                           "folder per account.")],
+    account_id: Annotated[str | None, typer.Argument(
+        help="The account to investigate (with the accounts of its cluster).")] = None,
+    high_band: Annotated[bool, typer.Option(
+        "--high-band", help="Pages of every high-band account (and their clusters).")] = False,
     accounts: AccountsOpt = None,
     as_of: AsOf = None,
     model: ModelOpt = DEFAULT_MODEL,
+    decisions: DecisionsOpt = None,
 ) -> None:
-    """Investigation report of one account: HTML page (offline) and the same content as JSON."""
+    """Investigation pages (offline HTML, with the same content as JSON) of an account or of
+    the whole high band, with an index page."""
     from features.batch import load_inputs
     from models.pyfunc import load_risk_model
     from models.tracking import configure_tracking
-    from serving.explain import investigate, write_report
+    from serving.decisions import read_decisions
+    from serving.investigation.case import score_population
+    from serving.investigation.page import page_folder, write_pages
 
+    if (account_id is None) == (not high_band):
+        raise typer.BadParameter("give an ACCOUNT_ID or --high-band (not both)")
     configure_tracking()
-    risk_model, _ = load_risk_model(model)
+    risk_model, version = load_risk_model(model)
     with steps("reading and scoring") as say:
         inputs = load_inputs(events, accounts)
-        inv = investigate(account_id, risk_model, inputs.events, inputs.accounts, _as_of(as_of))
-        say("drawing the report")
-        claimed = None
-        if inputs.accounts is not None:
-            rec = inputs.accounts[inputs.accounts["account_id"] == account_id]
-            claimed = rec["claimed_timezone"].iloc[0] if len(rec) else None
-        page = write_report(inv, out, None if pd.isna(claimed) else claimed)
-    console.print(f"score {inv.summary['score']:.3f} ({inv.summary['band']}); report: {page}")
+        pop = score_population(risk_model, version, inputs.events, inputs.accounts,
+                               _as_of(as_of))
+        ids = ([account_id] if account_id else
+               sorted(pop.scores.index[pop.scores["band"] == "high"]))
+        if account_id is not None and account_id not in pop.scores.index:
+            console.print(f"[red]account_id {account_id!r} has no events or record as of the "
+                          "cut[/red]")
+            raise typer.Exit(2)
+        say(f"writing the pages of {len(ids):,} accounts")
+        index = write_pages(pop, ids, out, read_decisions(decisions) if decisions else None)
+    if account_id:
+        score = pop.scores.loc[account_id]
+        console.print(f"score {score['score']:.3f} ({score['band']}); report: "
+                      f"{out / page_folder(account_id) / 'report.html'}")
+    console.print(f"{len(ids):,} accounts; index: {index}")
+
+
+@app.command()
+def review(
+    account_id: Annotated[str, typer.Argument(help="The account decided on.")],
+    decision: Annotated[str, typer.Option(help="fraud or legit.")],
+    note: Annotated[str, typer.Option(help="Why: what the analyst saw.")] = "",
+    analyst: Annotated[str | None, typer.Option(help="Who decided; default: the user name.")
+                       ] = None,
+    decisions: Annotated[Path, typer.Option(help="Decisions table (SQLite file).")] = Path(
+        "decisions.sqlite"),
+) -> None:
+    """Record an analyst's decision on an account; the decisions become training labels."""
+    import getpass
+
+    from serving.decisions import record_decision
+
+    try:
+        row = record_decision(decisions, account_id, decision, analyst or getpass.getuser(),
+                              note)
+    except ValueError as err:
+        console.print(f"[red]not recorded:[/red] {err}")
+        raise typer.Exit(2) from err
+    console.print(f"{row['account_id']}: {row['decision']} by {row['analyst']} at "
+                  f"{row['decided_at']} -> {decisions}")
+
+
+@app.command()
+def alerts(
+    scores: Annotated[Path, typer.Option(help="Scores written by `persona-risk score`.")],
+    out: Annotated[Path, typer.Option(help="Alerts, one ECS-style JSON object a line.")],
+    webhook: Annotated[str | None, typer.Option(
+        help="POST the alerts here too (bearer token from PERSONA_RISK_WEBHOOK_TOKEN).")] = None,
+    decisions: DecisionsOpt = None,
+) -> None:
+    """Export the high band with its reasons as JSON lines for a SIEM (and a webhook); accounts
+    an analyst cleared (last decision legit) are left out."""
+    from features.io import read_table
+    from serving.alerts import WebhookError, post_alerts, write_alerts
+    from serving.decisions import read_decisions
+
+    n = write_alerts(read_table([scores]), out, read_decisions(decisions) if decisions else None)
+    console.print(f"{n:,} alerts -> {out}")
+    if webhook:
+        try:
+            status = post_alerts(out, webhook, os.environ.get("PERSONA_RISK_WEBHOOK_TOKEN"))
+        except WebhookError as err:
+            console.print(f"[red]not delivered:[/red] {err}")
+            raise typer.Exit(1) from err
+        console.print(f"delivered to {webhook} (HTTP {status})")
 
 
 @app.command()

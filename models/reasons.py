@@ -64,3 +64,48 @@ def sentence(feature: str, value: float, context: pd.Series | dict | None = None
         except (AttributeError, KeyError, ValueError, TypeError):
             continue
     return f"{feature.replace('_', ' ')} = {value:,.2f}"
+
+# feature -> why a value that raises the score can mean a remote-worker persona; shown beside the
+# sentence. Speeds say "impossible" only past an airliner's speed (km/h).
+AIRLINER_KMH = 900.0
+WHY: dict[str, str] = {
+    "speed_max_kmh": "a quick jump between distant places: shared logins or remote access",
+    "speed_p95_kmh": "fast moves are routine: shared logins or remote access, not travel",
+    "impossible_hops": "each is a trip no one could make: shared logins or remote access",
+    "impossible_hop_share": "trips no one could make are a routine, not a one-off",
+    "countries_distinct": "a worker at home signs in from one or two countries",
+    "high_risk_country_share": "sanctioned operators often sign in from these countries",
+    "anonymizer_share": "hiding the real IP is how operators mask where they are",
+    "home_distance_km": "the person may not be where the profile says they live",
+    "night_share": "work in the claimed night fits someone living in another zone",
+    "hour_circular_mean": "the working day is centred at an odd hour for the claimed zone",
+    "hour_circular_spread_h": "activity spread over the clock can mean several people",
+    "device_claimed_tz_mismatch_share": "the laptop's clock may be set to where the worker is",
+    "device_ip_tz_mismatch_share": "device and network disagree: remote desktop or VPN",
+    "device_claimed_tz_diff_max_h": "the device clock keeps the time of another region",
+    "ip_claimed_tz_diff_mean_h": "sign-ins come from far off the claimed time zone",
+    "device_accounts_max": "one laptop behind several accounts is a laptop farm's trace",
+    "device_accounts_mean": "devices shared across accounts are a laptop farm's trace",
+    "ip_accounts_max": "one address behind several accounts can be a farm or one operator",
+    "ip_accounts_mean": "addresses shared across accounts can point to one operator",
+    "prefix_accounts_max": "many accounts from one small network can point to one operator",
+    "prefix_accounts_mean": "networks shared across accounts can point to one operator",
+    "payout_accounts": "several workers paid into one account point to one operator",
+    "phone_accounts": "several workers with one phone number point to one operator",
+    "cluster_size": "accounts tied by devices, payout or phone can be one operator",
+    "devices_distinct": "more devices than one worker needs can mean several people",
+    "ips_distinct": "more addresses than usual can mean proxies or several people",
+    "account_age_days": "new accounts carry most of the fraud",
+    "first_signin_delay_h": "the delay before the first sign-in is unlike honest hires'",
+    "events_per_active_day": "the sign-in rhythm is unlike a single worker's",
+    "events_total": "the activity level is unlike a single worker's",
+}
+IMPOSSIBLE_WHY = "faster than any airliner: one person cannot make that trip"
+
+
+def why(feature: str, value: float | None = None) -> str:
+    """Why a feature that raises a score can be suspicious, in a few words ('' when unknown)."""
+    if feature in ("speed_max_kmh", "speed_p95_kmh") and value is not None and (
+            value > AIRLINER_KMH):
+        return IMPOSSIBLE_WHY
+    return WHY.get(feature, "")

@@ -4,6 +4,7 @@ types, with the coordinate and size limits checked before anything touches the s
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -100,3 +101,13 @@ def account_json(record: pd.Series) -> dict:
               s.PHONE_ID)
     body = {k: record[k] for k in fields if k in record and pd.notna(record[k])}
     return {**body, s.CREATED_AT: record[s.CREATED_AT].isoformat()}
+
+
+class DecisionIn(BaseModel):
+    """An analyst's decision on an account; `account_id` comes from the path."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["fraud", "legit"]
+    analyst: str = Field(..., min_length=1, max_length=200)
+    note: str = Field("", max_length=2000)

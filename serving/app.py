@@ -1,7 +1,8 @@
 """The online scoring service: FastAPI under uvicorn.
 
-Endpoints: PUT /v1/accounts/{id}, POST /v1/events, POST /v1/score, POST /v1/admin/reload,
-GET /healthz, /readyz, /metrics. Requests need a bearer token; logs carry hashed ids only.
+Endpoints: PUT /v1/accounts/{id}, POST /v1/accounts/{id}/decision, POST /v1/events,
+POST /v1/score, POST /v1/admin/reload, GET /healthz, /readyz, /metrics. Requests need a bearer
+token; logs carry hashed ids only.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 from fastapi import FastAPI, HTTPException, Request
@@ -25,6 +27,7 @@ from features.online import FeatureStore, OnlineFeatureState, warm_up
 from serving.api_models import (
     AccountIn,
     AccountScore,
+    DecisionIn,
     EventsIn,
     Reason,
     Rejected,
@@ -32,6 +35,7 @@ from serving.api_models import (
     ScoresOut,
 )
 from serving.coalesce import Coalescer
+from serving.decisions import record_decision
 from serving.model_holder import ModelHolder
 
 MAX_BODY_BYTES = 1_000_000
@@ -48,6 +52,7 @@ def hashed(identifier: str) -> str:
 class ServiceConfig:
     token: str | None  # None only with the explicit insecure loopback opt-out
     reload_every_s: float = 60.0
+    decisions: Path = Path("decisions.sqlite")  # analysts' decisions, as `persona-risk review`
 
 
 class Metrics:
@@ -174,6 +179,16 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
             raise HTTPException(422, str(err)) from err
         log.info("account %s upserted", hashed(account_id))
         return {"account_id": account_id, "stored": True}
+
+    @app.post("/v1/accounts/{account_id}/decision")
+    def post_decision(account_id: str, body: DecisionIn) -> dict:
+        try:
+            row = record_decision(config.decisions, account_id, body.decision, body.analyst,
+                                  body.note)
+        except ValueError as err:
+            raise HTTPException(422, str(err)) from err
+        log.info("decision %s recorded for %s", body.decision, hashed(account_id))
+        return row
 
     def store_and_score(requests: list[tuple[list[dict], bool]]) -> list:
         added = store.add_event_batches(

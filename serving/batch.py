@@ -30,12 +30,13 @@ from features.pipeline import IDENTITY_COLUMNS, compute_features
 from features.reuse import FIRST_TS, KEY, KIND, PAIR_COLUMNS, reuse_pairs
 from features.validate import DUPLICATE_EVENT, clean_rows, validate_accounts, validate_events
 from models.risk_model import N_REASONS, RiskModel
+from serving.drift import DriftWatch
 
 CHUNK_ROWS = 2_000_000
 SECOND_HASH_SEED = 0x5EED  # an independent second hash of each id
 OUTPUT_COLUMNS = [s.ACCOUNT_ID, "score", "band",
                   *[f"reason_{j}{part}" for j in range(1, N_REASONS + 1)
-                    for part in ("_code", "")], "model_version", "as_of"]
+                    for part in ("_code", "", "_value", "_shap")], "model_version", "as_of"]
 
 
 @dataclass
@@ -52,6 +53,7 @@ class BatchSummary:
     duration_s: float = 0.0
     output: str = ""
     quarantine: str | None = None
+    drift: dict = field(default_factory=dict)  # see serving.drift.compare
 
 
 def partition_of(account_ids: pd.Series | np.ndarray, partitions: int) -> np.ndarray:
@@ -148,12 +150,15 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
                  accounts: list[Path] | None = None, as_of: pd.Timestamp | None = None,
                  partitions: int = 1, geoip_db: Path | None = None,
                  now: pd.Timestamp | None = None, cfg: FeatureConfig = FeatureConfig(),
-                 say: Callable[[str], None] = lambda _: None) -> BatchSummary:
+                 say: Callable[[str], None] = lambda _: None,
+                 drift: DriftWatch | None = None) -> BatchSummary:
     """Score every account of the event files (and accounts files) as of `as_of` (default:
     the last event) into `out`: one row per account with score, band, reasons, model version
     and as_of. Quarantined rows go to `<out>.quarantine.csv`, the summary to
-    `<out>.summary.json`."""
+    `<out>.summary.json`, with the drift against `drift`'s reference and the previous run
+    (default: the profile the last run left beside `out`)."""
     start = time.perf_counter()
+    drift = DriftWatch(out) if drift is None else drift
     acc = validate_accounts(read_table(accounts)) if accounts else None
     with tempfile.TemporaryDirectory(prefix=".spill-", dir=out.parent) as tmp:
         pairs, quarantine, n_events, last = spill_events(events, Path(tmp), partitions,
@@ -178,6 +183,7 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
             features = compute_features(part_events, part_acc, as_of, cfg, pairs=pairs,
                                         identities=identities, with_signals=False).features
             scored.append(model.score(features))
+            drift.add(features, scored[-1])
             say(f"scored partition {p + 1}/{partitions}")
     result = pd.concat(scored, ignore_index=True).sort_values(s.ACCOUNT_ID, kind="stable")
     result = result.assign(model_version=model_version, as_of=as_of)[OUTPUT_COLUMNS]
@@ -185,7 +191,7 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
     summary = BatchSummary(
         accounts_scored=len(result), per_band=result["band"].value_counts().to_dict(),
         events=n_events, rows_quarantined=len(quarantine), model_version=model_version,
-        as_of=str(as_of), partitions=partitions, output=str(out))
+        as_of=str(as_of), partitions=partitions, output=str(out), drift=drift.finish())
     if len(quarantine):
         summary.quarantine = str(write_table(quarantine.astype("str"),
                                              out.with_name(out.stem + ".quarantine.csv")))

@@ -26,9 +26,14 @@ from features.validate import validate_accounts
 from models.risk_model import RiskModel
 from serving.batch import OUTPUT_COLUMNS, BatchSummary
 
-SCORE_TYPES = ", ".join(
-    f"`{c}` {'double' if c == 'score' else 'timestamp' if c == 'as_of' else 'string'}"
-    for c in OUTPUT_COLUMNS)
+
+def _spark_type(column: str) -> str:
+    if column == "score" or column.endswith(("_value", "_shap")):
+        return "double"
+    return "timestamp" if column == "as_of" else "string"
+
+
+SCORE_TYPES = ", ".join(f"`{c}` {_spark_type(c)}" for c in OUTPUT_COLUMNS)
 
 
 def spark_score(spark: SparkSession, events: list[str], model: RiskModel, model_version: str,

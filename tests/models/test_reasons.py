@@ -7,7 +7,7 @@ import math
 import pytest
 
 from features.reference import FEATURE_NAMES
-from models.reasons import SENTENCES, reason_code, sentence
+from models.reasons import IMPOSSIBLE_WHY, SENTENCES, WHY, reason_code, sentence, why
 
 
 def test_every_feature_has_a_sentence():
@@ -26,3 +26,10 @@ def test_a_missing_value_has_no_sentence():
     with pytest.raises(ValueError, match="night_share"):
         sentence("night_share", math.nan)
     assert reason_code("night_share") == "NIGHT_SHARE"
+
+
+def test_every_feature_says_why_and_speed_says_impossible_only_past_an_airliner():
+    assert set(WHY) == set(FEATURE_NAMES)
+    assert why("speed_max_kmh", 9_800.0) == IMPOSSIBLE_WHY
+    assert why("speed_max_kmh", 300.0) == WHY["speed_max_kmh"] != IMPOSSIBLE_WHY
+    assert why("not_a_feature") == ""

@@ -1,4 +1,5 @@
-"""A registered model in a real MLflow SQLite store, and a real uvicorn server process."""
+"""A registered model in a real MLflow SQLite store, a real uvicorn server process, and a real
+headless Chromium for the pages."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.system import debian_program
 from training.fit import TrainConfig
 from training.split import SplitConfig
 from training.train import log_and_register
@@ -106,3 +108,22 @@ def server_factory(registry, tmp_path):
     yield start
     for server in started:
         server.stop(signal.SIGKILL)
+
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    """Debian's Chromium with a fresh profile, driven by Playwright (which downloads none)."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = debian_program("chromium", "chromium")
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            tmp_path_factory.mktemp("chromium-profile"), executable_path=chromium,
+            headless=True, args=CHROMIUM_FLAGS, viewport={"width": 1200, "height": 900})
+        yield context
+        context.close()
