@@ -181,9 +181,10 @@ def test_explain_command_writes_the_high_band_with_an_index(labelled, trained, r
     from features.io import write_table
     from persona_risk_cli import app
 
-    inputs, _ = labelled
+    inputs, table = labelled
     acc = inputs.accounts
-    chosen = pd.concat([acc[acc[s.LABEL] == 1].head(12), acc[acc[s.LABEL] == 0].head(60)])
+    riskiest = trained.model.score(table, reasons=False).nlargest(12, "score")[s.ACCOUNT_ID]
+    chosen = pd.concat([acc[acc[s.ACCOUNT_ID].isin(riskiest)], acc[acc[s.LABEL] == 0].head(60)])
     events = inputs.events[inputs.events[s.ACCOUNT_ID].isin(chosen[s.ACCOUNT_ID])]
     write_table(events, tmp_path / "events.parquet")
     write_table(chosen, tmp_path / "accounts.parquet")
