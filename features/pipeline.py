@@ -2,7 +2,7 @@
 
 Batch scoring, training and the online state all call `compute_features`; the online state
 passes the cross-account tables (reuse pairs, identities) it keeps, batch derives them from the
-events. Everything is point-in-time: only events, accounts and pairs at or before `as_of` count.
+events. Everything is point in time, by the one rule of `features.point_in_time`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from features.age import account_age, event_age
 from features.arrays import EventArrays, Keys, timestamps_ns, to_arrays
 from features.config import FeatureConfig
 from features.parallel import map_steps
+from features.point_in_time import AsOf
 from features.reference import FEATURE_NAMES
 from features.reuse import (
     DEVICE,
-    FIRST_TS,
     IPADDR,
     KIND,
     PREFIX,
@@ -78,7 +78,7 @@ def default_as_of(events: pd.DataFrame) -> pd.Timestamp:
     return events[s.TS].max()
 
 
-def _reuse(ev: EventArrays, accounts: pd.DataFrame, as_of: pd.Timestamp,
+def _reuse(ev: EventArrays, accounts: pd.DataFrame, as_of: AsOf,
            pairs: pd.DataFrame | None, identities: pd.DataFrame | None,
            cross: CrossAccount | None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Per-event reuse counts and per-account shared-identity counts (see `compute_features`)."""
@@ -91,9 +91,8 @@ def _reuse(ev: EventArrays, accounts: pd.DataFrame, as_of: pd.Timestamp,
         pairs = first_seen({DEVICE: ev.device, IPADDR: ev.ip, PREFIX: ev.prefix},
                            Keys(ev.seg, ev.account_ids), ev.ts_ns)
     else:
-        pairs = pairs[pairs[FIRST_TS] <= as_of.as_unit("ns").value]
-    identities = accounts if identities is None else identities[
-        identities[s.CREATED_AT] <= as_of]
+        pairs = as_of.pairs(pairs)
+    identities = accounts if identities is None else as_of.records(identities)
     return event_reuse(ev, pairs), {
         "payout_accounts": identity_counts(ev.account_ids, identities, s.PAYOUT_ID),
         "phone_accounts": identity_counts(ev.account_ids, identities, s.PHONE_ID),
@@ -120,19 +119,11 @@ def compute_features(
     `with_signals=False` skips building the event-level table (batch scoring needs none).
     `cross`, when given, supplies the cross-account signals instead of `pairs`/`identities`.
     """
-    as_of = pd.Timestamp(default_as_of(events) if as_of is None else as_of)
-    as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
-    as_of_ns = as_of.as_unit("ns").value
-    accounts = empty_accounts() if accounts is None else accounts
-    later = accounts[s.CREATED_AT] > as_of
-    seen = (events[s.TS] <= as_of) & ~events[s.ACCOUNT_ID].isin(accounts.loc[later, s.ACCOUNT_ID])
-    if not seen.all():  # copying ten million rows for nothing would double the peak memory
-        events = events[seen]
-    accounts = accounts[~later]
-
-    account_ids = np.sort(pd.unique(np.concatenate([
-        accounts[s.ACCOUNT_ID].to_numpy(object),
-        np.asarray(events[s.ACCOUNT_ID].unique(), dtype=object)])))
+    at = AsOf.of(default_as_of(events) if as_of is None else as_of)
+    as_of, as_of_ns = at.at, at.ns
+    events = at.events(events)
+    accounts = at.records(empty_accounts() if accounts is None else accounts)
+    account_ids = at.accounts(events, accounts)
     record = accounts.set_index(s.ACCOUNT_ID).reindex(account_ids)
     created_ns = timestamps_ns(record[s.CREATED_AT]).astype(float)
     created_ns[record[s.CREATED_AT].isna().to_numpy()] = np.nan
@@ -150,7 +141,7 @@ def compute_features(
         return sig, account_timezones(ev, sig, cfg)
 
     def reuse() -> tuple[dict, dict]:
-        sig, shared = _reuse(ev, accounts, as_of, pairs, identities, cross)
+        sig, shared = _reuse(ev, accounts, at, pairs, identities, cross)
         return sig, {**account_reuse(ev, sig), **shared}
 
     def age() -> tuple[dict, dict]:
