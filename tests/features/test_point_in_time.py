@@ -83,3 +83,12 @@ def test_only_event_before_its_record_is_scored_online():
     features = state.features("C").features  # as of the watermark: 1 February
     assert features[s.ACCOUNT_ID].tolist() == ["C"] and features["events_total"].iloc[0] == 1
     assert np.isnan(features["account_age_days"].iloc[0])
+
+
+def test_as_of_before_every_event_gives_the_records_alone():
+    accounts, events = _hand_example()
+    clean, _ = validate_events(events, now=NOW)
+    features = compute_features(clean, validate_accounts(accounts),
+                                pd.Timestamp("2026-01-10", tz="UTC")).features
+    assert features[s.ACCOUNT_ID].tolist() == ["A"]
+    assert features["events_total"].iloc[0] == 0 and features["account_age_days"].iloc[0] == 9
