@@ -7,6 +7,7 @@ events. Everything is point in time, by the one rule of `features.point_in_time`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,6 +101,77 @@ def _reuse(ev: EventArrays, accounts: pd.DataFrame, as_of: AsOf,
     }
 
 
+@dataclass
+class Records:
+    """Account records aligned with the accounts of an `EventArrays`: creation (ns since the
+    epoch, UTC; NaN when unknown), claimed zone (None when unknown) and claimed home (degrees,
+    NaN when unknown)."""
+
+    created_ns: np.ndarray
+    claimed_tz: np.ndarray
+    claimed_lat: np.ndarray
+    claimed_lon: np.ndarray
+
+    @classmethod
+    def of(cls, accounts: pd.DataFrame, account_ids: np.ndarray) -> Records:
+        """The records of `account_ids` from a canonical accounts table (missing: unknown)."""
+        record = accounts.set_index(s.ACCOUNT_ID).reindex(account_ids)
+        created_ns = timestamps_ns(record[s.CREATED_AT]).astype(float)
+        created_ns[record[s.CREATED_AT].isna().to_numpy()] = np.nan
+        return cls(created_ns, record[s.CLAIMED_TIMEZONE].to_numpy(object),
+                   record[s.CLAIMED_LAT].to_numpy(float), record[s.CLAIMED_LON].to_numpy(float))
+
+
+CrossSignals = Callable[[EventArrays], tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]
+
+
+def account_features(ev: EventArrays, records: Records, cross: CrossSignals, as_of_ns: int,
+                     cfg: FeatureConfig = FeatureConfig(), with_signals: bool = True
+                     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The core: event signals and account features of events and records that exist as of
+    `as_of_ns` (already applied), on arrays only. `cross(ev)` gives the cross-account signals:
+    per event the `EVENT_REUSE` counts, per account the `ACCOUNT_REUSE` counts; each engine
+    and store finds them its own way. Returns (signals by name, features by name)."""
+    def travel() -> tuple[dict, dict]:
+        sig = event_travel(ev, cfg)
+        return sig, {**account_travel(ev, sig, records.claimed_lat, records.claimed_lon, cfg),
+                     **fastest_hop(ev, sig)}
+
+    def timezones() -> tuple[dict, dict]:
+        sig = event_timezones(ev, records.claimed_tz)
+        return sig, account_timezones(ev, sig, cfg)
+
+    def reuse() -> tuple[dict, dict]:
+        sig, shared = cross(ev)
+        return sig, {**account_reuse(ev, sig), **shared}
+
+    def age() -> tuple[dict, dict]:
+        return (event_age(ev, records.created_ns),
+                account_age(ev, records.created_ns, as_of_ns))
+
+    def run(family) -> tuple[dict, dict]:  # event signals not asked for are freed at once
+        sig, feats = family()
+        return (sig if with_signals else {}), feats
+
+    longest_first = (reuse, timezones, travel, age)  # so that two threads end close together
+    done = dict(zip(longest_first, map_steps(run, longest_first, len(ev.ts_ns)), strict=True))
+    parts = [done[family] for family in (travel, timezones, reuse, age)]
+    return ({name: values for part, _ in parts for name, values in part.items()},
+            {name: values for _, part in parts for name, values in part.items()})
+
+
+def features_frame(account_ids: np.ndarray, as_of: pd.Timestamp,
+                   feats: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The account feature table: id, as_of, the model's features and the reason context."""
+    return pd.DataFrame({
+        s.ACCOUNT_ID: pd.array(account_ids.astype(str), dtype="str"),
+        AS_OF: pd.DatetimeIndex(np.full(len(account_ids), as_of.as_unit("ns").value,
+                                        dtype="datetime64[ns]"),
+                                tz="UTC").as_unit(as_of.unit),
+        **{name: feats[name].astype("float64") for name in FEATURE_NAMES},
+        **{name: feats[name] for name in FASTEST_HOP_COLUMNS}})
+
+
 def compute_features(
     events: pd.DataFrame,
     accounts: pd.DataFrame | None = None,
@@ -120,49 +192,14 @@ def compute_features(
     `cross`, when given, supplies the cross-account signals instead of `pairs`/`identities`.
     """
     at = AsOf.of(default_as_of(events) if as_of is None else as_of)
-    as_of, as_of_ns = at.at, at.ns
     events = at.events(events)
     accounts = at.records(empty_accounts() if accounts is None else accounts)
     account_ids = at.accounts(events, accounts)
-    record = accounts.set_index(s.ACCOUNT_ID).reindex(account_ids)
-    created_ns = timestamps_ns(record[s.CREATED_AT]).astype(float)
-    created_ns[record[s.CREATED_AT].isna().to_numpy()] = np.nan
-
     ev = to_arrays(events, account_ids)
-
-    def travel() -> tuple[dict, dict]:
-        sig = event_travel(ev, cfg)
-        return sig, {**account_travel(ev, sig, record[s.CLAIMED_LAT].to_numpy(float),
-                                      record[s.CLAIMED_LON].to_numpy(float), cfg),
-                     **fastest_hop(ev, sig)}
-
-    def timezones() -> tuple[dict, dict]:
-        sig = event_timezones(ev, record[s.CLAIMED_TIMEZONE].to_numpy(object))
-        return sig, account_timezones(ev, sig, cfg)
-
-    def reuse() -> tuple[dict, dict]:
-        sig, shared = _reuse(ev, accounts, at, pairs, identities, cross)
-        return sig, {**account_reuse(ev, sig), **shared}
-
-    def age() -> tuple[dict, dict]:
-        return event_age(ev, created_ns), account_age(ev, created_ns, as_of_ns)
-
-    def run(family) -> tuple[dict, dict]:  # event signals not asked for are freed at once
-        sig, feats = family()
-        return (sig if with_signals else {}), feats
-
-    longest_first = (reuse, timezones, travel, age)  # so that two threads end close together
-    done = dict(zip(longest_first, map_steps(run, longest_first, len(ev.ts_ns)), strict=True))
-    parts = [done[family] for family in (travel, timezones, reuse, age)]
-    sig = {name: values for part, _ in parts for name, values in part.items()}
-    feats = {name: values for _, part in parts for name, values in part.items()}
-
-    features = pd.DataFrame({
-        s.ACCOUNT_ID: pd.array(account_ids.astype(str), dtype="str"),
-        AS_OF: pd.DatetimeIndex(np.full(len(account_ids), as_of_ns, dtype="datetime64[ns]"),
-                                tz="UTC").as_unit(as_of.unit),
-        **{name: feats[name].astype("float64") for name in FEATURE_NAMES},
-        **{name: feats[name] for name in FASTEST_HOP_COLUMNS}})
+    sig, feats = account_features(
+        ev, Records.of(accounts, account_ids),
+        lambda ev: _reuse(ev, accounts, at, pairs, identities, cross), at.ns, cfg, with_signals)
+    features = features_frame(account_ids, at.at, feats)
     if not with_signals:
         return FeatureResult(signals=pd.DataFrame(), features=features)
     signals = pd.DataFrame({
