@@ -13,11 +13,12 @@ import pandas as pd
 from pandas.api.extensions import ExtensionArray
 
 from features import schema as s
-from features.geo import ip_prefix
+from features.geo import ip_prefix, prefix_of
 from features.parallel import map_steps
 from features.segments import order_by_segment, segment_starts
 
 KEY_COLUMNS = (s.IP, s.DEVICE_ID, s.DEVICE_TZ, s.COUNTRY)
+FEW_IPS = 1_000  # distinct IPs up to which prefixes come from the cache
 
 
 @dataclass
@@ -87,8 +88,11 @@ def timestamps_ns(series: pd.Series) -> np.ndarray:
 
 
 def prefix_keys(ip: Keys) -> Keys:
-    """The /24 (IPv4) or /64 (IPv6) prefix of each IP, factorized; only distinct IPs are read."""
-    codes, uniques = pd.factorize(ip_prefix(pd.Series(ip.values, dtype=object)))
+    """The /24 (IPv4) or /64 (IPv6) prefix of each IP, factorized; only distinct IPs are read
+    (a few, as online, one at a time through a cache)."""
+    prefixes = (np.array([prefix_of(v) for v in ip.values], dtype=object)
+                if len(ip.values) <= FEW_IPS else ip_prefix(pd.Series(ip.values, dtype=object)))
+    codes, uniques = pd.factorize(prefixes)
     return Keys(np.append(codes, -1).astype(np.int32)[ip.codes], np.asarray(uniques, dtype=object))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections import Counter
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,13 @@ from features.reuse import (
     row_pairs,
 )
 from features.travel import FASTEST_HOP_COLUMNS
-from features.validate import clean_rows, validate_accounts, validate_events
+from features.validate import (
+    FUTURE_TOLERANCE,
+    clean_rows,
+    known_timezones,
+    validate_accounts,
+    validate_events,
+)
 
 EVENT_NAMES = s.names(s.EVENT_COLUMNS)
 ACCOUNT_NAMES = [c.name for c in s.ACCOUNT_COLUMNS if c.name not in (s.LABEL, s.PERSONA)]
@@ -91,6 +98,64 @@ def typed_accounts(df: pd.DataFrame) -> pd.DataFrame:
     for col in (s.ACCOUNT_ID, s.CLAIMED_COUNTRY, s.CLAIMED_TIMEZONE, s.PAYOUT_ID, s.PHONE_ID):
         out[col] = out[col].astype("str")
     return out
+
+
+NO_QUARANTINE = pd.DataFrame({s.ROW: pd.Series(dtype="int64"), s.REASON: pd.Series(dtype="str")})
+_BOOLS = tuple(s.BOOL_DEFAULTS.items())
+_TEXT = (s.IP, s.COUNTRY, s.DEVICE_ID, s.DEVICE_TZ, s.USER_AGENT)
+
+
+def _canonical(event: dict, limit_ns: int) -> list | None:
+    """The stored row of one event that `validate_events` would keep exactly as given (text
+    without surrounding blanks, an upper-case country, a known zone, both coordinates or none,
+    in range, not in the future); None for any other event."""
+    text = {col: event.get(col) for col in (s.EVENT_ID, s.ACCOUNT_ID, *_TEXT)}
+    if any(v is not None and (not isinstance(v, str) or not v or v != v.strip())
+           for v in text.values()) or text[s.EVENT_ID] is None or text[s.ACCOUNT_ID] is None:
+        return None
+    country, zone = text[s.COUNTRY], text[s.DEVICE_TZ]
+    if country is not None and not (len(country) == 2 and country.isalpha()
+                                    and country.isupper()):
+        return None
+    if zone is not None and zone not in known_timezones():
+        return None
+    ts = event.get(s.TS)
+    if not isinstance(ts, datetime):
+        return None
+    ts = pd.Timestamp(ts)
+    ts_ns = int((ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).value)
+    lat, lon, asn = event.get(s.LAT), event.get(s.LON), event.get(s.ASN)
+    if ts_ns > limit_ns or (lat is None) != (lon is None) or (lat is not None and not (
+            isinstance(lat, float) and isinstance(lon, float) and abs(lat) <= 90
+            and abs(lon) <= 180)):
+        return None
+    if asn is not None and not (type(asn) is int and 0 <= asn < 2**53):
+        return None
+    flags = {col: event.get(col) for col, _ in _BOOLS}
+    if any(v is not None and not isinstance(v, bool) for v in flags.values()):
+        return None
+    values = {**text, s.TS: ts_ns, s.LAT: lat, s.LON: lon, s.ASN: asn,
+              s.GEO_SOURCE: None if lat is None else "log",
+              **{col: default if flags[col] is None else flags[col] for col, default in _BOOLS}}
+    return [values[name] for name in EVENT_NAMES]
+
+
+def canonical_rows(events: list[dict], now: pd.Timestamp | None = None,
+                   batch: np.ndarray | None = None) -> list[list] | None:
+    """Stored rows of events given as dicts (as the request model dumps them), when
+    `validate_events` would keep every one of them as it is, within its `batch` too (no
+    repeated id); None otherwise, for the batch validator to decide. No table is built."""
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    now = now.tz_localize("UTC") if now.tzinfo is None else now
+    limit_ns = int((now + FUTURE_TOLERANCE).as_unit("ns").value)
+    if any(s.GEO_SOURCE in e for e in events):
+        return None
+    rows = [_canonical(e, limit_ns) for e in events]
+    batch = np.zeros(len(events), np.int64) if batch is None else batch
+    if any(r is None for r in rows) or len({(b, r[_ID]) for b, r in zip(
+            batch.tolist(), rows, strict=True)}) < len(rows):
+        return None
+    return rows
 
 
 def warm_up() -> None:
@@ -179,14 +244,37 @@ class FeatureStore(ABC):
         set_aside = request[quarantine[s.ROW].to_numpy()]
         quarantine[s.ROW] -= offsets[set_aside]
         by_batch = {i: q.reset_index(drop=True) for i, q in quarantine.groupby(set_aside)}
-        known = self.known_event_ids(clean[s.EVENT_ID].unique().tolist())
-        fresh = clean[~clean[s.EVENT_ID].isin(known) & ~clean[s.EVENT_ID].duplicated()]
-        if not fresh.empty:
-            rows = frame_to_records(fresh, EVENT_NAMES)
-            self.put(rows, row_pairs([(r[_ACCOUNT], r[_TS], r[_DEVICE], r[_IP]) for r in rows]))
-        accounts = clean[s.ACCOUNT_ID].to_numpy(object)
-        return [(sorted(set(accounts[kept == i])), by_batch.get(i, quarantine.iloc[:0]))
-                for i in range(len(sizes))]
+        touched = self._store(frame_to_records(clean, EVENT_NAMES), kept, len(sizes))
+        return [(accounts, by_batch.get(i, quarantine.iloc[:0]))
+                for i, accounts in enumerate(touched)]
+
+    def add_event_records(self, events: list[dict], sizes: list[int],
+                          now: pd.Timestamp | None = None) -> list[tuple[list[str], pd.DataFrame]]:
+        """`add_event_batches` of events given as dicts of the contract's columns (request
+        bodies). When every event is already canonical (`canonical_rows`) no table is built;
+        otherwise the batch validator decides, row by row."""
+        rows = canonical_rows(events, now, np.repeat(np.arange(len(sizes)), sizes))
+        if rows is None:
+            return self.add_event_batches(pd.DataFrame(events), sizes, now)
+        touched = self._store(rows, np.repeat(np.arange(len(sizes)), sizes), len(sizes))
+        return [(accounts, NO_QUARANTINE) for accounts in touched]
+
+    def _store(self, rows: list[list], batch: np.ndarray, n_batches: int) -> list[list[str]]:
+        """Store the clean event `rows` (of batch `batch[i]` each) whose id is new (the first
+        copy of a repeated one); returns each batch's accounts."""
+        known = self.known_event_ids(sorted({r[_ID] for r in rows}))
+        fresh, taken = [], set(known)
+        for r in rows:
+            if r[_ID] not in taken:
+                taken.add(r[_ID])
+                fresh.append(r)
+        if fresh:
+            self.put(fresh, row_pairs([(r[_ACCOUNT], r[_TS], r[_DEVICE], r[_IP])
+                                       for r in fresh]))
+        accounts: list[set[str]] = [set() for _ in range(n_batches)]
+        for r, i in zip(rows, batch, strict=True):
+            accounts[i].add(r[_ACCOUNT])
+        return [sorted(a) for a in accounts]
 
     def _component(self, account_ids: list[str],
                    rows: list[list]) -> tuple[set[str], list[tuple]]:

@@ -8,8 +8,6 @@ the event. Accounts are also linked into clusters through shared devices, payout
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import pandas as pd
 from numba import njit
@@ -19,7 +17,7 @@ from scipy.sparse.csgraph import connected_components
 
 from features import schema as s
 from features.arrays import EventArrays, Keys, timestamps_ns
-from features.geo import ip_prefix
+from features.geo import ip_prefix, prefix_of
 from features.segments import (
     order_by_segment,
     seg_count,
@@ -63,13 +61,6 @@ def first_seen(keys: dict[str, Keys], accounts: Keys, ts_ns: np.ndarray) -> pd.D
         s.ACCOUNT_ID: pd.Categorical.from_codes(np.concatenate(account_codes),
                                                 categories=pd.Index(accounts.values, dtype=str)),
         FIRST_TS: np.concatenate(firsts)})
-
-
-@lru_cache(maxsize=100_000)
-def prefix_of(ip: str) -> str | None:
-    """`ip_prefix` of one IP, cached: the online path asks for one at a time."""
-    prefix = ip_prefix(pd.Series([ip], dtype=object)).iloc[0]
-    return None if pd.isna(prefix) else prefix
 
 
 def row_pairs(rows: list[tuple]) -> list[tuple]:

@@ -176,7 +176,8 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
                 continue
             features = compute_features(part_events, part_acc, as_of, cfg, pairs=pairs,
                                         identities=identities, with_signals=False).features
-            scored.append(model.score(features))
+            if len(features):  # none when no account of the partition exists yet as of T
+                scored.append(model.score(features))
             say(f"scored partition {p + 1}/{partitions}")
     result = pd.concat(scored, ignore_index=True).sort_values(s.ACCOUNT_ID, kind="stable")
     result = result.assign(model_version=model_version, as_of=as_of)[OUTPUT_COLUMNS]
