@@ -1,12 +1,13 @@
 """Online feature state: takes events one at a time (or in small batches) and answers the same
-signals and account features as the batch pipeline over the same history.
+account features as the batch pipeline over the same history.
 
 The state is plain data: per-account event histories, account records, and the cross-account
 reuse pairs (first time each account was seen on each device, IP and prefix). Scoring an account
-gathers its history, the pairs of its keys and its device/payout/phone component, and runs the
-batch `compute_features` on them, so both paths share one definition. Storage lives behind a
-few primitives; `OnlineFeatureState` keeps them in memory, the serving store in SQLite.
-"""
+gathers its history, the pairs of its keys and its device/payout/phone component, keeps what
+exists as of T (`features.point_in_time`), lays it out as arrays and runs the batch pipeline's
+core, `account_features`, on them: one definition, no pandas on the way. Storage lives behind a
+few primitives; `OnlineFeatureState` keeps them in memory, the serving stores in SQLite and
+Redis."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from features import schema as s
+from features.geoip import locate
 from features.online import FeatureStore, OnlineFeatureState
 from features.pipeline import IDENTITY_COLUMNS, compute_features
 from features.reference import FEATURE_NAMES
@@ -79,9 +80,12 @@ def streams(draw) -> dict:
             "arrive_after": arrive_after, "chunks": chunks}
 
 
-def reference(stream: dict) -> pd.DataFrame:
-    """The in-process batch pipeline's features, by account id."""
+def reference(stream: dict, located: bool = False) -> pd.DataFrame:
+    """The in-process batch pipeline's features, by account id; `located`: with events
+    without a location geolocated from their IP first, as the batch jobs do (online, events
+    come located or not at all)."""
     clean, _ = validate_events(stream["events"], now=NOW)
+    clean = locate(clean, None) if located else clean
     return compute_features(clean, validate_accounts(stream["accounts"]), stream["as_of"],
                             with_signals=False).features.set_index(s.ACCOUNT_ID)
 
@@ -181,7 +185,8 @@ def test_partitioned_job_scores_equal_batch_scores(trained, tmp_path, stream, pa
     score_events([folder / "events.parquet"], trained.model, "1", folder / "out.parquet",
                  [folder / "accounts.parquet"], stream["as_of"], partitions, now=NOW)
     got = pd.read_parquet(folder / "out.parquet").set_index(s.ACCOUNT_ID)
-    expected = trained.model.score(reference(stream).reset_index()).set_index(s.ACCOUNT_ID)
+    expected = trained.model.score(reference(stream, located=True).reset_index()).set_index(
+        s.ACCOUNT_ID)
     assert sorted(got.index) == sorted(expected.index)
     np.testing.assert_allclose(got.loc[expected.index, "score"], expected["score"], rtol=0,
                                atol=1e-9)
@@ -204,4 +209,4 @@ def test_spark_equals_batch(spark, tmp_path, stream):
     got = result.features.toPandas()
     result.release()
     got["as_of"] = pd.to_datetime(got["as_of"], unit="ns", utc=True)
-    assert_same_features(got.set_index(s.ACCOUNT_ID), reference(stream))
+    assert_same_features(got.set_index(s.ACCOUNT_ID), reference(stream, located=True))
