@@ -126,13 +126,16 @@ def _quarter_offsets(zone: str, quarters: np.ndarray, cached: bool) -> np.ndarra
     if not cached:
         return _steady_offsets(zone, quarters)
     wanted = quarters.tolist()
-    missing = [q for q in wanted if (zone, q) not in _QUARTER_CACHE]
+    values = [_QUARTER_CACHE.get((zone, q)) for q in wanted]  # another thread may clear it
+    missing = [q for q, v in zip(wanted, values, strict=True) if v is None]
     if missing:
+        found = dict(zip(missing, _steady_offsets(zone, np.array(missing, np.int64)).tolist(),
+                         strict=True))
         if len(_QUARTER_CACHE) > MAX_CACHED_QUARTERS:
             _QUARTER_CACHE.clear()
-        found = _steady_offsets(zone, np.array(missing, np.int64)).tolist()
-        _QUARTER_CACHE.update(zip([(zone, q) for q in missing], found, strict=True))
-    return np.array([_QUARTER_CACHE[zone, q] for q in wanted], float)
+        _QUARTER_CACHE.update(((zone, q), v) for q, v in found.items())
+        values = [found[q] if v is None else v for q, v in zip(wanted, values, strict=True)]
+    return np.array(values, float)
 
 
 @njit(cache=True, nogil=True)
