@@ -1,11 +1,13 @@
 """Online service latency and throughput over loopback, beside the raw in-process model call.
 
 Trains a small model into its own MLflow store, starts `persona-risk serve` on a free port,
-loads 200 accounts' history, then drives `POST /v1/events` (one new event per request) with wrk
+once over a SQLite state and once over Redis (Debian's redis-server, where installed), loads
+200 accounts' history into each, then drives `POST /v1/events` (one new event per request) with wrk
 (Debian's package; an async httpx client where it is absent) at concurrency 1 and 16, with and
 without reason codes. Beside it, the same cells against `bench.floor_app` (the same web stack
 around the raw booster only) and the in-process calls.
-Targets (issue): p99 < 15 ms at concurrency 16 and >= 500 requests/s with reasons.
+Targets (issue 15): at concurrency 1 p50 <= 5 ms and p99 <= 15 ms; at concurrency 16 at least
+60% of the floor's requests/s and p99 within twice the floor's.
 Run: .venv/bin/python -m bench.serving [--seconds 10]
 """
 
@@ -152,6 +154,43 @@ def _print_cells(name: str, url: str, seconds: float, accounts: list[str]) -> No
                   f"{r['rps']:>11,.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}{failed}")
 
 
+def _redis(folder: Path) -> tuple[subprocess.Popen, str] | None:
+    """Debian's redis-server on a free port with the durable settings the service asks for;
+    None where it is not installed."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return None
+    port = _free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir",
+                             str(folder), "--appendonly", "yes", "--appendfsync", "always",
+                             "--save", ""], stdout=(folder / "redis.log").open("w"),
+                            stderr=subprocess.STDOUT)
+    url = f"redis://127.0.0.1:{port}/0"
+    import redis
+
+    for _ in range(100):
+        try:
+            redis.Redis.from_url(url).flushdb()
+            return proc, url
+        except redis.ConnectionError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("redis-server did not start")
+
+
+def _load_history(url: str, accounts, events, chosen: list[str]) -> int:
+    from serving.api_models import account_json, events_json
+
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"},
+                      timeout=60) as c:
+        for _, row in accounts[accounts["account_id"].isin(chosen)].iterrows():
+            c.put(f"/v1/accounts/{row['account_id']}", json=account_json(row))
+        history = events_json(events[events["account_id"].isin(chosen)])
+        for start in range(0, len(history), 500):
+            c.post("/v1/events?reasons=false", json={"events": history[start:start + 500]})
+    return len(history)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -167,31 +206,33 @@ def main() -> None:
     state = folder / "state.sqlite"
     for leftover in folder.glob("state.sqlite*"):  # a stale -wal file would not match
         leftover.unlink()
-    port, floor_port = _free_port(), _free_port()
-    url, floor_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{floor_port}"
-    servers = []
+    redis_server = _redis(folder)
+    states = {"sqlite": str(state), **({"redis": redis_server[1]} if redis_server else {})}
+    floor_port = _free_port()
+    floor_url = f"http://127.0.0.1:{floor_port}"
+    servers = [redis_server[0]] if redis_server else []
     try:
-        servers.append(_start("server", [
-            str(cli), "serve", "--model", "models:/persona-risk-bench@champion", "--port",
-            str(port), "--state", str(state)], url, env))
+        urls = {}
+        for name, where in states.items():
+            port = _free_port()
+            urls[name] = f"http://127.0.0.1:{port}"
+            servers.append(_start(name, [
+                str(cli), "serve", "--model", "models:/persona-risk-bench@champion", "--port",
+                str(port), "--state", where], urls[name], env))
         servers.append(_start("floor", [
             sys.executable, "-m", "uvicorn", "bench.floor_app:app", "--app-dir",
             str(Path(__file__).resolve().parent.parent), "--port", str(floor_port),
             "--log-level", "warning", "--no-access-log"], floor_url, env))
-        from serving.api_models import account_json, events_json
-
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"},
-                          timeout=60) as c:
-            for _, row in accounts[accounts["account_id"].isin(chosen)].iterrows():
-                c.put(f"/v1/accounts/{row['account_id']}", json=account_json(row))
-            history = events_json(events[events["account_id"].isin(chosen)])
-            for start in range(0, len(history), 500):
-                c.post("/v1/events?reasons=false", json={"events": history[start:start + 500]})
-        print(f"history: {len(chosen)} accounts, {len(history):,} events; {args.seconds:.0f} s "
-              f"per cell; load generator: {'wrk' if shutil.which('wrk') else 'httpx (no wrk)'}")
+        n_history = 0
+        for url in urls.values():
+            n_history = _load_history(url, accounts, events, chosen)
+        print(f"history: {len(chosen)} accounts, {n_history:,} events; {args.seconds:.0f} s "
+              f"per cell; load generator: {'wrk' if shutil.which('wrk') else 'httpx (no wrk)'}"
+              f"; state: {', '.join(states)}{'' if redis_server else ' (no redis-server)'}")
         print("floor = the same FastAPI + uvicorn stack and body around the raw booster only")
         print(f"{'case':<42} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8}")
-        _print_cells("ours", url, args.seconds, chosen)
+        for name, url in urls.items():
+            _print_cells(name, url, args.seconds, chosen)
         _print_cells("floor", floor_url, args.seconds, chosen)
     finally:
         for proc in servers:

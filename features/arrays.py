@@ -13,11 +13,12 @@ import pandas as pd
 from pandas.api.extensions import ExtensionArray
 
 from features import schema as s
-from features.geo import ip_prefix
+from features.geo import ip_prefix, prefix_of
 from features.parallel import map_steps
 from features.segments import order_by_segment, segment_starts
 
 KEY_COLUMNS = (s.IP, s.DEVICE_ID, s.DEVICE_TZ, s.COUNTRY)
+FEW_IPS = 1_000  # distinct IPs up to which prefixes come from the cache
 
 
 @dataclass
@@ -87,8 +88,11 @@ def timestamps_ns(series: pd.Series) -> np.ndarray:
 
 
 def prefix_keys(ip: Keys) -> Keys:
-    """The /24 (IPv4) or /64 (IPv6) prefix of each IP, factorized; only distinct IPs are read."""
-    codes, uniques = pd.factorize(ip_prefix(pd.Series(ip.values, dtype=object)))
+    """The /24 (IPv4) or /64 (IPv6) prefix of each IP, factorized; only distinct IPs are read
+    (a few, as online, one at a time through a cache)."""
+    prefixes = (np.array([prefix_of(v) for v in ip.values], dtype=object)
+                if len(ip.values) <= FEW_IPS else ip_prefix(pd.Series(ip.values, dtype=object)))
+    codes, uniques = pd.factorize(prefixes)
     return Keys(np.append(codes, -1).astype(np.int32)[ip.codes], np.asarray(uniques, dtype=object))
 
 
@@ -122,15 +126,20 @@ def event_order(seg: np.ndarray, ts_ns: np.ndarray, event_ids: ExtensionArray,
 
 def to_arrays(events: pd.DataFrame, account_ids: np.ndarray) -> EventArrays:
     """Sort canonical events and lay them out as arrays; events of other accounts are dropped."""
-    seg = account_numbers(events, account_ids)
-    ts = timestamps_ns(events[s.TS])
-    event_id = events[s.EVENT_ID].array
+    return lay_out(account_numbers(events, account_ids), timestamps_ns(events[s.TS]),
+                   events[s.EVENT_ID].array, {col: Keys.of(events[col]) for col in KEY_COLUMNS},
+                   {col: events[col].to_numpy(float) for col in (s.LAT, s.LON)},
+                   {col: events[col].to_numpy(bool) for col in (s.SUCCESS, s.INTERACTIVE,
+                                                                s.ANONYMIZER)}, account_ids)
+
+
+def lay_out(seg: np.ndarray, ts: np.ndarray, event_id: ExtensionArray | np.ndarray,
+            keys: dict[str, Keys], floats: dict[str, np.ndarray], flags: dict[str, np.ndarray],
+            account_ids: np.ndarray) -> EventArrays:
+    """`EventArrays` from columns in input order: account numbers (-1: dropped), times (ns),
+    event ids, the factorized `KEY_COLUMNS`, lat/lon and the three flags."""
     order, seg, ts = event_order(seg, ts, event_id, len(account_ids))
-    keys = {col: Keys.of(events[col]) for col in KEY_COLUMNS}
-    columns = {**{col: keys[col].codes for col in KEY_COLUMNS},
-               **{col: events[col].to_numpy(float) for col in (s.LAT, s.LON)},
-               **{col: events[col].to_numpy(bool)
-                  for col in (s.SUCCESS, s.INTERACTIVE, s.ANONYMIZER)}}
+    columns = {**{col: keys[col].codes for col in KEY_COLUMNS}, **floats, **flags}
     ordered = dict(zip(columns, map_steps(lambda a: a[order], columns.values(), len(order)),
                        strict=True))
     key = {col: Keys(ordered[col], keys[col].values) for col in KEY_COLUMNS}

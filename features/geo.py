@@ -19,6 +19,9 @@ TZ_GRID_DEGREES = 0.01  # zone look-ups are cached on this grid (about 1 km)
 IPV4_PATTERN = r"^(?P<a>[0-9]{1,3})\.(?P<b>[0-9]{1,3})\.(?P<c>[0-9]{1,3})\.(?P<d>[0-9]{1,3})$"
 OFFSET_STEP_NS = 15 * 60 * 10**9
 DENSE_CELLS = 20_000_000  # zones x quarter hours indexed directly up to this many cells
+FEW_CELLS = 5_000  # zone quarter hours up to which offsets come from the cache (online)
+MAX_CACHED_QUARTERS = 1_000_000  # the cache starts over past this many (about 100 MB)
+_QUARTER_CACHE: dict[tuple[str, int], float] = {}  # (zone, quarter hour) -> steady offset, h
 
 
 @vectorize(["float64(float64, float64, float64, float64)"], cache=True)
@@ -67,6 +70,13 @@ def _prefixes(ips: np.ndarray) -> np.ndarray:
     return out
 
 
+@lru_cache(maxsize=100_000)
+def prefix_of(ip: str) -> str | None:
+    """The prefix of one IP as `ip_prefix` gives it, cached: the online path asks for a few
+    at a time, mostly the same ones."""
+    return _prefixes(np.array([ip], dtype=object))[0]
+
+
 def ip_prefix(ips: pd.Series) -> pd.Series:
     """The /24 (IPv4) or /64 (IPv6) network of each IP, as text; missing for unreadable IPs."""
     codes, uniques = pd.factorize(ips)
@@ -100,6 +110,32 @@ def timezone_at(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarra
 def _offsets_at(zone: str, ts_ns: np.ndarray) -> np.ndarray:
     utc = pd.DatetimeIndex(ts_ns.astype("datetime64[ns]"), tz="UTC")
     return (utc.tz_convert(zone).tz_localize(None).asi8 - ts_ns) / 3.6e12
+
+
+def _steady_offsets(zone: str, quarters: np.ndarray) -> np.ndarray:
+    """UTC offset (hours) of `zone` in each quarter hour (numbered from the epoch), NaN where it
+    differs at the quarter's two ends."""
+    start = quarters * OFFSET_STEP_NS
+    offset = _offsets_at(zone, start)
+    return np.where(offset == _offsets_at(zone, start + OFFSET_STEP_NS - 1), offset, np.nan)
+
+
+def _quarter_offsets(zone: str, quarters: np.ndarray, cached: bool) -> np.ndarray:
+    """`_steady_offsets`, from and into a cache when `cached` (few quarters, as online: the
+    same ones again and again)."""
+    if not cached:
+        return _steady_offsets(zone, quarters)
+    wanted = quarters.tolist()
+    values = [_QUARTER_CACHE.get((zone, q)) for q in wanted]  # another thread may clear it
+    missing = [q for q, v in zip(wanted, values, strict=True) if v is None]
+    if missing:
+        found = dict(zip(missing, _steady_offsets(zone, np.array(missing, np.int64)).tolist(),
+                         strict=True))
+        if len(_QUARTER_CACHE) > MAX_CACHED_QUARTERS:
+            _QUARTER_CACHE.clear()
+        _QUARTER_CACHE.update(((zone, q), v) for q, v in found.items())
+        values = [found[q] if v is None else v for q, v in zip(wanted, values, strict=True)]
+    return np.array(values, float)
 
 
 @njit(cache=True, nogil=True)
@@ -145,9 +181,8 @@ def utc_offset_hours(codes: np.ndarray, zones: np.ndarray, ts_ns: np.ndarray) ->
     moving = []
     for code in np.flatnonzero(np.diff(bounds)):
         at = cells[bounds[code]:bounds[code + 1]]
-        start = (at % span + first) * OFFSET_STEP_NS
-        offset = _offsets_at(zones[code], start)
-        steady = offset == _offsets_at(zones[code], start + OFFSET_STEP_NS - 1)
+        offset = _quarter_offsets(zones[code], at % span + first, len(cells) <= FEW_CELLS)
+        steady = ~np.isnan(offset)
         table[at[steady]] = offset[steady]
         moving.append(at[~steady])
     out = _look_up(cell, table)

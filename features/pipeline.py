@@ -2,11 +2,12 @@
 
 Batch scoring, training and the online state all call `compute_features`; the online state
 passes the cross-account tables (reuse pairs, identities) it keeps, batch derives them from the
-events. Everything is point-in-time: only events, accounts and pairs at or before `as_of` count.
+events. Everything is point in time, by the one rule of `features.point_in_time`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,10 +18,10 @@ from features.age import account_age, event_age
 from features.arrays import EventArrays, Keys, timestamps_ns, to_arrays
 from features.config import FeatureConfig
 from features.parallel import map_steps
+from features.point_in_time import AsOf
 from features.reference import FEATURE_NAMES
 from features.reuse import (
     DEVICE,
-    FIRST_TS,
     IPADDR,
     KIND,
     PREFIX,
@@ -78,7 +79,7 @@ def default_as_of(events: pd.DataFrame) -> pd.Timestamp:
     return events[s.TS].max()
 
 
-def _reuse(ev: EventArrays, accounts: pd.DataFrame, as_of: pd.Timestamp,
+def _reuse(ev: EventArrays, accounts: pd.DataFrame, as_of: AsOf,
            pairs: pd.DataFrame | None, identities: pd.DataFrame | None,
            cross: CrossAccount | None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Per-event reuse counts and per-account shared-identity counts (see `compute_features`)."""
@@ -91,14 +92,84 @@ def _reuse(ev: EventArrays, accounts: pd.DataFrame, as_of: pd.Timestamp,
         pairs = first_seen({DEVICE: ev.device, IPADDR: ev.ip, PREFIX: ev.prefix},
                            Keys(ev.seg, ev.account_ids), ev.ts_ns)
     else:
-        pairs = pairs[pairs[FIRST_TS] <= as_of.as_unit("ns").value]
-    identities = accounts if identities is None else identities[
-        identities[s.CREATED_AT] <= as_of]
+        pairs = as_of.pairs(pairs)
+    identities = accounts if identities is None else as_of.records(identities)
     return event_reuse(ev, pairs), {
         "payout_accounts": identity_counts(ev.account_ids, identities, s.PAYOUT_ID),
         "phone_accounts": identity_counts(ev.account_ids, identities, s.PHONE_ID),
         "cluster_size": cluster_sizes(ev.account_ids, pairs[pairs[KIND] == DEVICE], identities),
     }
+
+
+@dataclass
+class Records:
+    """Account records aligned with the accounts of an `EventArrays`: creation (ns since the
+    epoch, UTC; NaN when unknown), claimed zone (None when unknown) and claimed home (degrees,
+    NaN when unknown)."""
+
+    created_ns: np.ndarray
+    claimed_tz: np.ndarray
+    claimed_lat: np.ndarray
+    claimed_lon: np.ndarray
+
+    @classmethod
+    def of(cls, accounts: pd.DataFrame, account_ids: np.ndarray) -> Records:
+        """The records of `account_ids` from a canonical accounts table (missing: unknown)."""
+        record = accounts.set_index(s.ACCOUNT_ID).reindex(account_ids)
+        created_ns = timestamps_ns(record[s.CREATED_AT]).astype(float)
+        created_ns[record[s.CREATED_AT].isna().to_numpy()] = np.nan
+        return cls(created_ns, record[s.CLAIMED_TIMEZONE].to_numpy(object),
+                   record[s.CLAIMED_LAT].to_numpy(float), record[s.CLAIMED_LON].to_numpy(float))
+
+
+CrossSignals = Callable[[EventArrays], tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]
+
+
+def account_features(ev: EventArrays, records: Records, cross: CrossSignals, as_of_ns: int,
+                     cfg: FeatureConfig = FeatureConfig(), with_signals: bool = True
+                     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The core: event signals and account features of events and records that exist as of
+    `as_of_ns` (already applied), on arrays only. `cross(ev)` gives the cross-account signals:
+    per event the `EVENT_REUSE` counts, per account the `ACCOUNT_REUSE` counts; each engine
+    and store finds them its own way. Returns (signals by name, features by name)."""
+    def travel() -> tuple[dict, dict]:
+        sig = event_travel(ev, cfg)
+        return sig, {**account_travel(ev, sig, records.claimed_lat, records.claimed_lon, cfg),
+                     **fastest_hop(ev, sig)}
+
+    def timezones() -> tuple[dict, dict]:
+        sig = event_timezones(ev, records.claimed_tz)
+        return sig, account_timezones(ev, sig, cfg)
+
+    def reuse() -> tuple[dict, dict]:
+        sig, shared = cross(ev)
+        return sig, {**account_reuse(ev, sig), **shared}
+
+    def age() -> tuple[dict, dict]:
+        return (event_age(ev, records.created_ns),
+                account_age(ev, records.created_ns, as_of_ns))
+
+    def run(family) -> tuple[dict, dict]:  # event signals not asked for are freed at once
+        sig, feats = family()
+        return (sig if with_signals else {}), feats
+
+    longest_first = (reuse, timezones, travel, age)  # so that two threads end close together
+    done = dict(zip(longest_first, map_steps(run, longest_first, len(ev.ts_ns)), strict=True))
+    parts = [done[family] for family in (travel, timezones, reuse, age)]
+    return ({name: values for part, _ in parts for name, values in part.items()},
+            {name: values for _, part in parts for name, values in part.items()})
+
+
+def features_frame(account_ids: np.ndarray, as_of: pd.Timestamp,
+                   feats: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The account feature table: id, as_of, the model's features and the reason context."""
+    return pd.DataFrame({
+        s.ACCOUNT_ID: pd.array(account_ids.astype(str), dtype="str"),
+        AS_OF: pd.DatetimeIndex(np.full(len(account_ids), as_of.as_unit("ns").value,
+                                        dtype="datetime64[ns]"),
+                                tz="UTC").as_unit(as_of.unit),
+        **{name: feats[name].astype("float64") for name in FEATURE_NAMES},
+        **{name: feats[name] for name in FASTEST_HOP_COLUMNS}})
 
 
 def compute_features(
@@ -120,58 +191,15 @@ def compute_features(
     `with_signals=False` skips building the event-level table (batch scoring needs none).
     `cross`, when given, supplies the cross-account signals instead of `pairs`/`identities`.
     """
-    as_of = pd.Timestamp(default_as_of(events) if as_of is None else as_of)
-    as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
-    as_of_ns = as_of.as_unit("ns").value
-    accounts = empty_accounts() if accounts is None else accounts
-    later = accounts[s.CREATED_AT] > as_of
-    seen = (events[s.TS] <= as_of) & ~events[s.ACCOUNT_ID].isin(accounts.loc[later, s.ACCOUNT_ID])
-    if not seen.all():  # copying ten million rows for nothing would double the peak memory
-        events = events[seen]
-    accounts = accounts[~later]
-
-    account_ids = np.sort(pd.unique(np.concatenate([
-        accounts[s.ACCOUNT_ID].to_numpy(object),
-        np.asarray(events[s.ACCOUNT_ID].unique(), dtype=object)])))
-    record = accounts.set_index(s.ACCOUNT_ID).reindex(account_ids)
-    created_ns = timestamps_ns(record[s.CREATED_AT]).astype(float)
-    created_ns[record[s.CREATED_AT].isna().to_numpy()] = np.nan
-
+    at = AsOf.of(default_as_of(events) if as_of is None else as_of)
+    events = at.events(events)
+    accounts = at.records(empty_accounts() if accounts is None else accounts)
+    account_ids = at.accounts(events, accounts)
     ev = to_arrays(events, account_ids)
-
-    def travel() -> tuple[dict, dict]:
-        sig = event_travel(ev, cfg)
-        return sig, {**account_travel(ev, sig, record[s.CLAIMED_LAT].to_numpy(float),
-                                      record[s.CLAIMED_LON].to_numpy(float), cfg),
-                     **fastest_hop(ev, sig)}
-
-    def timezones() -> tuple[dict, dict]:
-        sig = event_timezones(ev, record[s.CLAIMED_TIMEZONE].to_numpy(object))
-        return sig, account_timezones(ev, sig, cfg)
-
-    def reuse() -> tuple[dict, dict]:
-        sig, shared = _reuse(ev, accounts, as_of, pairs, identities, cross)
-        return sig, {**account_reuse(ev, sig), **shared}
-
-    def age() -> tuple[dict, dict]:
-        return event_age(ev, created_ns), account_age(ev, created_ns, as_of_ns)
-
-    def run(family) -> tuple[dict, dict]:  # event signals not asked for are freed at once
-        sig, feats = family()
-        return (sig if with_signals else {}), feats
-
-    longest_first = (reuse, timezones, travel, age)  # so that two threads end close together
-    done = dict(zip(longest_first, map_steps(run, longest_first, len(ev.ts_ns)), strict=True))
-    parts = [done[family] for family in (travel, timezones, reuse, age)]
-    sig = {name: values for part, _ in parts for name, values in part.items()}
-    feats = {name: values for _, part in parts for name, values in part.items()}
-
-    features = pd.DataFrame({
-        s.ACCOUNT_ID: pd.array(account_ids.astype(str), dtype="str"),
-        AS_OF: pd.DatetimeIndex(np.full(len(account_ids), as_of_ns, dtype="datetime64[ns]"),
-                                tz="UTC").as_unit(as_of.unit),
-        **{name: feats[name].astype("float64") for name in FEATURE_NAMES},
-        **{name: feats[name] for name in FASTEST_HOP_COLUMNS}})
+    sig, feats = account_features(
+        ev, Records.of(accounts, account_ids),
+        lambda ev: _reuse(ev, accounts, at, pairs, identities, cross), at.ns, cfg, with_signals)
+    features = features_frame(account_ids, at.at, feats)
     if not with_signals:
         return FeatureResult(signals=pd.DataFrame(), features=features)
     signals = pd.DataFrame({

@@ -17,7 +17,7 @@ from scipy.sparse.csgraph import connected_components
 
 from features import schema as s
 from features.arrays import EventArrays, Keys, timestamps_ns
-from features.geo import ip_prefix
+from features.geo import ip_prefix, prefix_of
 from features.segments import (
     order_by_segment,
     seg_count,
@@ -32,15 +32,6 @@ DEVICE, IPADDR, PREFIX = "device", "ip", "prefix"
 REUSE_KINDS = (DEVICE, IPADDR, PREFIX)
 PAIR_COLUMNS = [KIND, KEY, s.ACCOUNT_ID, FIRST_TS]
 REUSE_COUNT = {kind: f"{kind}_accounts" for kind in REUSE_KINDS}  # event signal per kind
-
-
-def pairs_frame(rows: list[tuple]) -> pd.DataFrame:
-    """A pairs table from (kind, key, account_id, first_ts) tuples."""
-    kinds, keys, accounts, firsts = zip(*rows, strict=True) if rows else ((), (), (), ())
-    return pd.DataFrame({
-        KIND: pd.array(kinds, dtype="str"), KEY: pd.array(keys, dtype="str"),
-        s.ACCOUNT_ID: pd.array(accounts, dtype="str"),
-        FIRST_TS: np.array(firsts, dtype=np.int64)})
 
 
 def event_keys(events: pd.DataFrame) -> dict[str, pd.Series]:
@@ -72,6 +63,18 @@ def first_seen(keys: dict[str, Keys], accounts: Keys, ts_ns: np.ndarray) -> pd.D
         FIRST_TS: np.concatenate(firsts)})
 
 
+def row_pairs(rows: list[tuple]) -> list[tuple]:
+    """`reuse_pairs` of a few events given as (account_id, ts ns, device_id, ip) tuples
+    (None when absent), as (kind, key, account_id, first_ts) tuples."""
+    first: dict[tuple, int] = {}
+    for account, ts, device, ip in rows:
+        prefix = prefix_of(ip) if ip is not None else None
+        for kind, key in ((DEVICE, device), (IPADDR, ip), (PREFIX, prefix)):
+            if key is not None:
+                first[kind, key, account] = min(ts, first.get((kind, key, account), ts))
+    return [(*pair, ts) for pair, ts in first.items()]
+
+
 def reuse_pairs(events: pd.DataFrame) -> pd.DataFrame:
     """First time (ns, UTC) each account was seen on each device, IP and prefix."""
     keys = {kind: Keys.of(series) for kind, series in event_keys(events).items()}
@@ -90,16 +93,24 @@ def _count_at_or_before(key_codes: np.ndarray, ts_ns: np.ndarray, starts: np.nda
     return out
 
 
+def counts_at(key_codes: np.ndarray, ts_ns: np.ndarray, pair_codes: np.ndarray,
+              first_ns: np.ndarray, n_keys: int) -> np.ndarray:
+    """For each event (its key's code, -1 when none, and its time), the number of pairs of its
+    key (`pair_codes` into the same `n_keys` keys, `first_ns` their first times) at or before
+    it; NaN when the event has no key."""
+    by_time = np.argsort(first_ns, kind="stable")
+    order = by_time[order_by_segment(pair_codes[by_time], n_keys)]
+    starts = segment_starts(pair_codes[order], n_keys)
+    return _count_at_or_before(key_codes, ts_ns, starts, first_ns[order])
+
+
 def accounts_at(keys: Keys, ts_ns: np.ndarray, pairs: pd.DataFrame) -> np.ndarray:
     """For each event, the number of distinct accounts first seen on its key (`keys`, one code
     per event) at or before it, its own account included; NaN when the event has no key."""
     pair_codes, pair_keys = pd.factorize(pairs[KEY])
-    first = pairs[FIRST_TS].to_numpy(np.int64)
-    by_time = np.argsort(first, kind="stable")
-    order = by_time[order_by_segment(pair_codes[by_time], len(pair_keys))]
-    starts = segment_starts(pair_codes[order], len(pair_keys))
     to_pair = np.append(pd.Index(pair_keys).get_indexer(keys.values), -1)
-    return _count_at_or_before(to_pair[keys.codes], ts_ns, starts, first[order])
+    return counts_at(to_pair[keys.codes], ts_ns, pair_codes,
+                     pairs[FIRST_TS].to_numpy(np.int64), len(pair_keys))
 
 
 def event_reuse(ev: EventArrays, pairs: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -121,6 +132,17 @@ def identity_counts(account_ids: np.ndarray, identities: pd.DataFrame,
     return by_account.reindex(account_ids).to_numpy(float)
 
 
+def component_sizes(n_accounts: int, n_nodes: int, left: np.ndarray,
+                    right: np.ndarray) -> np.ndarray:
+    """Accounts in the connected component of each account of the undirected graph of
+    `n_nodes` nodes (the first `n_accounts` accounts, the others the keys linking them) with
+    the edges `left[i]`-`right[i]`."""
+    graph = coo_matrix((np.ones(len(left)), (left, right)), (n_nodes, n_nodes))
+    _, label = connected_components(graph, directed=False)
+    account_label = label[:n_accounts]
+    return np.bincount(account_label)[account_label]
+
+
 def cluster_sizes(account_ids: np.ndarray, device_pairs: pd.DataFrame,
                   identities: pd.DataFrame) -> np.ndarray:
     """Accounts in each account's connected component of the graph linking accounts through
@@ -136,10 +158,7 @@ def cluster_sizes(account_ids: np.ndarray, device_pairs: pd.DataFrame,
     left = np.concatenate([node_accounts.get_indexer(a) for a, _ in links])
     key_codes, _ = pd.factorize(pd.concat([k for _, k in links], ignore_index=True))
     n = len(node_accounts) + (key_codes.max() + 1 if len(key_codes) else 0)
-    graph = coo_matrix((np.ones(len(left)), (left, key_codes + len(node_accounts))), (n, n))
-    _, label = connected_components(graph, directed=False)
-    acc_label = label[: len(node_accounts)]
-    size = np.bincount(acc_label)[acc_label]
+    size = component_sizes(len(node_accounts), n, left, key_codes + len(node_accounts))
     return size[node_accounts.get_indexer(account_ids)].astype(float)
 
 

@@ -175,7 +175,7 @@ def previous_in_segment(mask: np.ndarray, seg: np.ndarray) -> np.ndarray:
     """
     idx = np.where(mask, np.arange(len(mask)), -1)
     last = np.maximum.accumulate(idx) if len(idx) else idx
-    prev = np.concatenate([[-1], last[:-1]])
+    prev = np.concatenate([[-1], last[:-1]])[:len(idx)]  # no rows: none
     same = prev >= 0
     same[same] = seg[prev[same]] == seg[same]
     return np.where(same, prev, -1)

@@ -44,6 +44,7 @@ from features.pipeline import (
     CrossAccount,
     compute_features,
 )
+from features.point_in_time import AsOf
 from features.reuse import (
     DEVICE,
     FIRST_TS,
@@ -302,18 +303,14 @@ def spark_features(spark: SparkSession, events: list[str], accounts: pd.DataFram
     if not last[1]:
         validated.unpersist()
         raise ValueError("events: no readable rows")
-    as_of = pd.Timestamp(last[0], unit="ns", tz="UTC") if as_of is None else pd.Timestamp(as_of)
-    as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
+    at = AsOf.of(int(last[0]) if as_of is None else as_of)
+    as_of = at.at
     buckets = buckets or max(2 * spark.sparkContext.defaultParallelism,
                              math.ceil(last[1] / EVENTS_PER_BUCKET))
 
-    clean = clean.filter(F.col(s.TS) <= F.lit(as_of.as_unit("ns").value))
+    clean = clean.filter(at.keeps(F.col(s.TS)))
     if accounts is not None:
-        late = accounts.loc[accounts[s.CREATED_AT] > as_of, [s.ACCOUNT_ID]]
-        accounts = accounts[accounts[s.CREATED_AT] <= as_of]
-        if len(late):
-            clean = clean.join(spark.createDataFrame(late, f"{s.ACCOUNT_ID} string"),
-                               s.ACCOUNT_ID, "left_anti")
+        accounts = at.records(accounts)
     clean = clean.select(*EVENT_NAMES).persist()
     pairs = _pairs(clean).persist()
     counted = clean.join(_event_counts(clean, pairs, buckets), s.EVENT_ID, "left")

@@ -191,9 +191,8 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         return row
 
     def store_and_score(requests: list[tuple[list[dict], bool]]) -> list:
-        added = store.add_event_batches(
-            pd.DataFrame([event for events, _ in requests for event in events]),
-            [len(events) for events, _ in requests])
+        added = store.add_event_records([event for events, _ in requests for event in events],
+                                        [len(events) for events, _ in requests])
         touched = sorted({a for accounts, _ in added for a in accounts})
         scores = score_accounts(store, holder, touched, any(r for _, r in requests)) \
             if touched else {}

@@ -27,6 +27,7 @@ from features.geoip import locate
 from features.hashing import text_hashes
 from features.io import read_table, table_files, write_table
 from features.pipeline import IDENTITY_COLUMNS, compute_features
+from features.point_in_time import AsOf
 from features.reuse import FIRST_TS, KEY, KIND, PAIR_COLUMNS, reuse_pairs
 from features.validate import DUPLICATE_EVENT, clean_rows, validate_accounts, validate_events
 from models.risk_model import N_REASONS, RiskModel
@@ -167,9 +168,7 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
             raise ValueError("events: no readable rows; nothing to score")
         spilled = Path(tmp)
         as_of = pd.Timestamp(last if as_of is None else as_of)
-        if acc is not None:
-            late = acc.loc[acc[s.CREATED_AT] > as_of, s.ACCOUNT_ID]
-            pairs = pairs[~pairs[s.ACCOUNT_ID].isin(late)]
+        pairs = AsOf.of(as_of).pairs(pairs)  # once here, not again in every partition
         identities = acc[IDENTITY_COLUMNS] if acc is not None else None
         scored = []
         acc_part = partition_of(acc[s.ACCOUNT_ID], partitions) if acc is not None else None
@@ -182,8 +181,9 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
                 continue
             features = compute_features(part_events, part_acc, as_of, cfg, pairs=pairs,
                                         identities=identities, with_signals=False).features
-            scored.append(model.score(features))
-            drift.add(features, scored[-1])
+            if len(features):  # none when no account of the partition exists yet as of T
+                scored.append(model.score(features))
+                drift.add(features, scored[-1])
             say(f"scored partition {p + 1}/{partitions}")
     result = pd.concat(scored, ignore_index=True).sort_values(s.ACCOUNT_ID, kind="stable")
     result = result.assign(model_version=model_version, as_of=as_of)[OUTPUT_COLUMNS]

@@ -17,13 +17,11 @@ from __future__ import annotations
 import json
 import logging
 
-import pandas as pd
 import redis
 
 from features import schema as s
 from features.config import FeatureConfig
 from features.online import ACCOUNT_NAMES, EVENT_NAMES, FeatureStore
-from features.reuse import PAIR_COLUMNS, pairs_frame
 
 log = logging.getLogger("persona_risk.redis")
 PREFIX = "persona-risk:"
@@ -110,29 +108,27 @@ class RedisFeatureStore(FeatureStore):
         flags = self.db.smismember(PREFIX + "event_ids", event_ids)
         return {e for e, known in zip(event_ids, flags, strict=True) if known}
 
-    def put(self, events: list[list], pairs: pd.DataFrame) -> None:
+    def put(self, events: list[list], pairs: list[tuple]) -> None:
         id_col, acc_col = EVENT_NAMES.index(s.EVENT_ID), EVENT_NAMES.index(s.ACCOUNT_ID)
         ts_col = EVENT_NAMES.index(s.TS)
         args: list = [PREFIX, len(events)]
         for r in events:
             args += [r[id_col], r[acc_col], str(int(r[ts_col])), json.dumps(r)]
-        rows = pairs[PAIR_COLUMNS].itertuples(index=False, name=None)
         args.append(len(pairs))
-        for kind, key, acc, first in rows:
+        for kind, key, acc, first in pairs:
             args += [kind, key, acc, str(int(first))]
         self._put_events(args=args)
 
     def history(self, account_id: str) -> list[list]:
         return [json.loads(r) for r in self.db.lrange(f"{PREFIX}events:{account_id}", 0, -1)]
 
-    def pairs_for(self, kind: str, keys: list[str]) -> pd.DataFrame:
+    def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
         pipe = self.db.pipeline(transaction=False)
         for key in keys:
             pipe.hgetall(f"{PREFIX}pairs:{kind}:{key}")
-        rows = [(kind, key, acc, int(first)) for key, seen in zip(keys, pipe.execute(),
+        return [(kind, key, acc, int(first)) for key, seen in zip(keys, pipe.execute(),
                                                                   strict=True)
                 for acc, first in seen.items()]
-        return pairs_frame(rows)
 
     def accounts_sharing(self, column: str, values: list[str]) -> list[str]:
         if column not in IDENTITY_IDS or not values:

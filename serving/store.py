@@ -14,12 +14,9 @@ import sqlite3
 import threading
 from pathlib import Path
 
-import pandas as pd
-
 from features import schema as s
 from features.config import FeatureConfig
 from features.online import ACCOUNT_NAMES, EVENT_NAMES, FeatureStore
-from features.reuse import PAIR_COLUMNS, pairs_frame
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -83,7 +80,7 @@ class SqliteFeatureStore(FeatureStore):
         return {r[0] for r in self._rows_in(
             "SELECT event_id FROM events WHERE event_id IN ({marks})", event_ids)}
 
-    def put(self, events: list[list], pairs: pd.DataFrame) -> None:
+    def put(self, events: list[list], pairs: list[tuple]) -> None:
         id_col, acc_col = EVENT_NAMES.index(s.EVENT_ID), EVENT_NAMES.index(s.ACCOUNT_ID)
         ts_col = EVENT_NAMES.index(s.TS)
         conn = self._conn()
@@ -96,8 +93,7 @@ class SqliteFeatureStore(FeatureStore):
                 "INSERT INTO pairs(kind, key, account_id, first_ts) VALUES (?,?,?,?) "
                 "ON CONFLICT(kind, key, account_id) DO UPDATE SET "
                 "first_ts = MIN(first_ts, excluded.first_ts)",
-                [(k, key, a, int(t)) for k, key, a, t in
-                 pairs[PAIR_COLUMNS].itertuples(index=False, name=None)])
+                [(k, key, a, int(t)) for k, key, a, t in pairs])
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -111,10 +107,10 @@ class SqliteFeatureStore(FeatureStore):
         rows = self._rows_in("SELECT row FROM events WHERE account_id IN ({marks})", account_ids)
         return json.loads("[" + ",".join(r[0] for r in rows) + "]")  # one parse, not one a row
 
-    def pairs_for(self, kind: str, keys: list[str]) -> pd.DataFrame:
-        return pairs_frame(self._rows_in(
+    def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
+        return self._rows_in(
             "SELECT kind, key, account_id, first_ts FROM pairs WHERE kind = ? AND key IN ({marks})",
-            keys, kind))
+            keys, kind)
 
     def accounts_sharing(self, column: str, values: list[str]) -> list[str]:
         if column not in (s.PAYOUT_ID, s.PHONE_ID):

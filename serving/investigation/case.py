@@ -98,7 +98,7 @@ def _record(pop: Population, account_id: str) -> dict:
     if me.empty:
         return {}
     cols = [c for c in s.names(s.ACCOUNT_COLUMNS)
-            if c in me.columns and c not in (s.ACCOUNT_ID, s.LABEL, s.PERSONA)]  # no truth
+            if c in me.columns and c not in (s.ACCOUNT_ID, *s.TRAINING_ONLY)]  # no truth
     return {c: (None if pd.isna(v) else v) for c, v in me.iloc[0][cols].items()}
 
 

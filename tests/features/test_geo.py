@@ -61,3 +61,24 @@ def test_offsets_are_nan_when_no_row_has_a_named_zone():
     ts_ns = np.array([0, 10**15], dtype=np.int64)
     assert np.isnan(utc_offset_hours(np.array([-1, 5]), ZONES, ts_ns)).all()
     assert np.isnan(utc_offset_hours(np.array([], np.int64), ZONES, ts_ns[:0])).all()
+
+
+def test_cached_offsets_of_few_rows_equal_the_uncached_ones(monkeypatch):
+    rng = np.random.default_rng(2)
+    zones = np.array(["Europe/Amsterdam", "America/New_York", "Asia/Kolkata"], dtype=object)
+    around = pd.Timestamp("2025-03-30 01:00", tz="UTC").value  # Amsterdam's spring change
+    ts_ns = around + rng.integers(-3_600, 3_600, 300) * 10**9
+    codes = rng.integers(0, 3, len(ts_ns))
+    expected = _row_by_row(codes, ts_ns, zones)
+    geo._QUARTER_CACHE.clear()
+    assert np.array_equal(utc_offset_hours(codes, zones, ts_ns), expected, equal_nan=True)
+    assert geo._QUARTER_CACHE  # filled, then read
+    assert np.array_equal(utc_offset_hours(codes, zones, ts_ns), expected, equal_nan=True)
+    monkeypatch.setattr(geo, "FEW_CELLS", 0)
+    assert np.array_equal(utc_offset_hours(codes, zones, ts_ns), expected, equal_nan=True)
+
+
+def test_prefix_of_one_ip_is_ip_prefix():
+    ips = ["198.51.100.7", "01.2.3.4", "2001:db8::1", "::ffff:1.2.3.4", "300.1.1.1", "x"]
+    expected = geo.ip_prefix(pd.Series(ips, dtype=object))
+    assert [geo.prefix_of(ip) for ip in ips] == [None if pd.isna(p) else p for p in expected]

@@ -41,3 +41,21 @@ def test_payout_and_phone_sharing_and_clusters():
 def test_distinct_devices_and_ips_missing_when_column_absent():
     f = run([event("a", "2026-02-01T10:00:00Z")]).features.iloc[0]
     assert np.isnan(f.devices_distinct) and np.isnan(f.ips_distinct)
+
+
+def test_pairs_of_plain_rows_are_reuse_pairs():
+    import pandas as pd
+
+    from features import schema as s
+    from features.reuse import PAIR_COLUMNS, reuse_pairs, row_pairs
+    from features.validate import validate_events
+
+    events, _ = validate_events(pd.DataFrame([
+        event("a", "2026-02-01T10:00:00Z", device_id="d1", ip="10.1.2.3"),
+        event("a", "2026-02-01T09:00:00Z", device_id="d1", ip="10.1.2.4"),
+        event("b", "2026-02-01T11:00:00Z", ip="2001:db8::1"),
+        event("c", "2026-02-01T12:00:00Z", device_id="d1")]))
+    rows = [(r[s.ACCOUNT_ID], r[s.TS].value, None if pd.isna(r[s.DEVICE_ID]) else r[s.DEVICE_ID],
+             None if pd.isna(r[s.IP]) else r[s.IP]) for _, r in events.iterrows()]
+    expected = sorted(reuse_pairs(events)[PAIR_COLUMNS].itertuples(index=False, name=None))
+    assert sorted(row_pairs(rows)) == expected and len(expected) == 7

@@ -170,3 +170,15 @@ def test_refuses_to_start_without_a_token(registry, tmp_path):
                 {"account_id": "q", "ts": "2026-02-01T10:00:00Z"}]}).status_code == 200
     finally:
         server.stop()
+
+
+def test_first_event_before_the_account_record_is_scored(server_factory):
+    server = server_factory().wait_ready()
+    with server.client() as c:
+        assert c.put("/v1/accounts/late", json={"created_at": "2026-03-01T00:00:00Z"}
+                     ).status_code == 200
+        r = c.post("/v1/events", json={"events": [{
+            "event_id": "late-1", "account_id": "late", "ts": "2026-02-01T00:00:00Z",
+            "ip": "198.51.100.7", "lat": 40.7, "lon": -74.0}]})
+        assert r.status_code == 200, r.text
+        assert [score["account_id"] for score in r.json()["scores"]] == ["late"]
