@@ -117,15 +117,16 @@ def _cluster(pop: Population, account_id: str) -> tuple[list[dict], list[dict]]:
 
 def _reasons(pop: Population, account_id: str, contributions: np.ndarray,
              x: np.ndarray) -> list[dict]:
-    """The features that raise this score by MIN_CONTRIBUTION or more, largest first."""
+    """The known features that raise this score by MIN_CONTRIBUTION or more, largest first."""
     context = pop.features.loc[account_id].to_dict()
     out = []
     for i in np.argsort(-contributions, kind="stable")[:MAX_REASONS]:
         if contributions[i] < MIN_CONTRIBUTION:
             break
+        if np.isnan(x[i]):  # a missing value is never a reason
+            continue
         name = pop.model.feature_names[i]
-        out.append({"code": reason_code(name), "feature": name,
-                    "value": None if np.isnan(x[i]) else float(x[i]),
+        out.append({"code": reason_code(name), "feature": name, "value": float(x[i]),
                     "contribution": float(contributions[i]),
                     "text": sentence(name, x[i], context), "why": why(name, x[i])})
     return out
