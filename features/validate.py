@@ -116,7 +116,10 @@ def _timestamps(series: pd.Series, column: str,
     ts = _parse_timestamps(series)
     early = (ts < EARLIEST).to_numpy()
     future = (ts > now + FUTURE_TOLERANCE).to_numpy()
-    problems = [(column, ts.isna().to_numpy(), "missing or unparsable timestamp"),
+    numbers = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    problems = [(column, numbers & series.notna().to_numpy(),
+                 "a number, not an ISO-8601 timestamp"),
+                (column, ts.isna().to_numpy(), "missing or unparsable timestamp"),
                 (column, early, f"timestamp before {EARLIEST:%Y-%m-%d}"),
                 (column, future, "timestamp in the future")]
     return ts.where(~(early | future)).dt.as_unit("ns"), problems
