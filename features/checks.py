@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from numba import njit
 
 # dotted IPv4 as `ipaddress` reads it: four decimal octets below 256, no leading zeros
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
@@ -33,7 +32,7 @@ def _per_distinct(check, series: pd.Series) -> np.ndarray:
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes = series.cat.codes.to_numpy()
         bad = check(pd.Series(series.cat.categories, dtype="str"))
-        return np.append(bad, False)[codes]
+        return np.append(bad, np.zeros(1, bad.dtype))[codes]
     return check(series)
 
 
@@ -54,47 +53,34 @@ def utf8_safe(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return pd.Series(fixed, index=values.index, dtype=object), changed
 
 
-@njit(cache=True, nogil=True)
-def _ascii_kinds(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
-    """Per value: 0 printable ASCII, 1 holds an ASCII control character, 2 holds non-ASCII."""
-    out = np.zeros(len(offsets) - 1, np.int8)
-    for i in range(len(out)):
-        for j in range(offsets[i], offsets[i + 1]):
-            byte = data[j]
-            if byte < 0x20 or byte == 0x7F:
-                out[i] = 1
-                break
-            if byte >= 0x80:
-                out[i] = 2
-    return out
-
-
-def _unprintable(values: pd.Series) -> np.ndarray:
+def _text_flaws(values: pd.Series, max_chars: int) -> np.ndarray:
+    """Per value: bit 1 more than `max_chars` characters, bit 2 unprintable. One vector pass
+    over the bytes finds the values holding a control or non-ASCII byte (rare) and those with
+    more bytes than `max_chars`; only these are looked at by character."""
     arr = _arrow(values).cast(pa.large_string())
     _, offsets, data = arr.buffers()
     offsets = np.frombuffer(offsets, np.int64)[arr.offset:arr.offset + len(arr) + 1]
     data = np.frombuffer(data, np.uint8) if data is not None else np.empty(0, np.uint8)
-    kinds = _ascii_kinds(offsets, data)
-    bad = kinds == 1
-    wide = np.flatnonzero(kinds == 2)  # rare: checked by Unicode category
-    if len(wide):
-        printable = pc.utf8_is_printable(arr.take(pa.array(wide)))
-        bad[wide] = ~printable.to_numpy(zero_copy_only=False)
-    return bad & arr.is_valid().to_numpy(zero_copy_only=False)
+    text = data[offsets[0]:offsets[-1]]
+    odd = np.flatnonzero((text < 0x20) | (text >= 0x7F)) + offsets[0]
+    flaws = np.zeros(len(arr), np.int8)
+    suspect = np.unique(np.searchsorted(offsets, odd, side="right") - 1)
+    if len(suspect):
+        printable = pc.utf8_is_printable(arr.take(pa.array(suspect)))
+        flaws[suspect[~printable.to_numpy(zero_copy_only=False)]] |= 2
+    longer = np.flatnonzero(np.diff(offsets) > max_chars)  # a character is one byte or more
+    if len(longer):
+        chars = pc.utf8_length(arr.take(pa.array(longer))).to_numpy(zero_copy_only=False)
+        flaws[longer[chars > max_chars]] |= 1
+    return np.where(arr.is_valid().to_numpy(zero_copy_only=False), flaws, 0)
 
 
-def unprintable(series: pd.Series) -> np.ndarray:
-    """Rows whose text holds a control or format character (NUL, bidirectional overrides,
-    zero-width marks and the like) or a character Unicode does not assign."""
-    return _per_distinct(_unprintable, series)
-
-
-def too_long(series: pd.Series, max_chars: int) -> np.ndarray:
-    """Rows whose text has more than `max_chars` characters."""
-    def check(values: pd.Series) -> np.ndarray:
-        length = pc.utf8_length(_arrow(values))
-        return pc.fill_null(pc.greater(length, max_chars), False).to_numpy(zero_copy_only=False)
-    return _per_distinct(check, series)
+def text_flaws(series: pd.Series, max_chars: int) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the rows whose text is longer than `max_chars` characters, and of those that
+    hold a control or format character (NUL, bidirectional overrides, zero-width marks and the
+    like) or a character Unicode does not assign."""
+    flaws = _per_distinct(lambda values: _text_flaws(values, max_chars), series)
+    return (flaws & 1).astype(bool), (flaws & 2).astype(bool)
 
 
 def is_ip(text: str) -> bool:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from features import schema as s
-from features.checks import bad_ips, country_codes, too_long, unprintable, utf8_safe
+from features.checks import bad_ips, country_codes, text_flaws, utf8_safe
 from features.hashing import repeated
 from features.text import take_text
 
@@ -131,8 +131,9 @@ def _now(now: pd.Timestamp | None) -> pd.Timestamp:
 
 
 def _text_problems(column: str, text: pd.Series, max_chars: int) -> list[tuple]:
-    return [(column, too_long(text, max_chars), f"longer than {max_chars} characters"),
-            (column, unprintable(text), "control, format or unassigned characters")]
+    too_long, unprintable = text_flaws(text, max_chars)
+    return [(column, too_long, f"longer than {max_chars} characters"),
+            (column, unprintable, "control, format or unassigned characters")]
 
 
 def _as_float(series: pd.Series) -> pd.Series:
