@@ -257,9 +257,8 @@ def test_logs_carry_keyed_ids_and_a_failure_is_a_counted_generic_500(server_fact
     event = {**GOOD_EVENT, "account_id": "acct-secret-42", "ip": "198.51.100.77"}
     with server.client() as c:
         assert c.post("/v1/events", json={"events": [event]}).status_code == 200
-        state.write_bytes(b"not a database " * 4096)  # the disk fails under the service
-        for name in ("state.sqlite-wal", "state.sqlite-shm"):
-            (tmp_path / name).unlink(missing_ok=True)
+        with sqlite3.connect(state) as conn:  # the state breaks under the service
+            conn.execute("DROP TABLE pairs")
         failed = c.post("/v1/events", json={"events": [{**event, "event_id": "e-2"}]})
         assert failed.status_code == 500 and failed.json() == {"detail": "internal error"}
         metrics = c.get("/metrics").text
