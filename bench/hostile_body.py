@@ -2,17 +2,20 @@
 server left alone (the floor, measured in the same run).
 
 Starts `persona-risk serve` (the model of `bench.serving`), measures `/healthz` one request at
-a time for a few seconds, then again while attackers each stream a chunked 200 MB body. Reports
-the status each attacker got, the bytes the server read from its sockets and its memory growth.
+a time for a few seconds, then again while attackers (separate processes) stream chunked 200 MB
+bodies one after another. Reports the statuses they got, the body bytes the server read for
+each (its own `/metrics`) and its memory growth.
 Targets (issue 16): 413 after at most 1 MB read, RSS growth under 20 MB, `/healthz` p99 under
 50 ms while it happens.
-Run: .venv/bin/python -m bench.hostile_body [--attackers 4] [--seconds 5]
+Run: .venv/bin/python -m bench.hostile_body [--attackers 1] [--seconds 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import os
+import re
 import socket
 import sys
 import threading
@@ -61,6 +64,14 @@ def _attack(port: int, results: list) -> None:
     results.append((status, sent))
 
 
+def _attacker(port: int, stop, queue) -> None:
+    """One oversized body after another until `stop`; puts the (status, sent) of each."""
+    results: list = []
+    while not stop.is_set():
+        _attack(port, results)
+    queue.put(results)
+
+
 def _healthz_ms(url: str, seconds: float) -> np.ndarray:
     times = []
     with httpx.Client(base_url=url, timeout=30) as c:
@@ -74,7 +85,7 @@ def _healthz_ms(url: str, seconds: float) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--attackers", type=int, default=4)
+    parser.add_argument("--attackers", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
     folder = (OUT / "hostile").resolve()
@@ -93,23 +104,23 @@ def main() -> None:
     try:
         proc = psutil.Process(server.pid)
         floor = _healthz_ms(url, args.seconds)
-        read_before, rss_before = proc.io_counters().read_chars, proc.memory_info().rss
-        results: list = []
-        stop = threading.Event()
-
-        def attacker() -> None:  # one oversized body after another until the window ends
-            while not stop.is_set():
-                _attack(port, results)
-
-        attackers = [threading.Thread(target=attacker) for _ in range(args.attackers)]
-        for t in attackers:
-            t.start()
+        rss_before = proc.memory_info().rss
+        ctx = mp.get_context("spawn")
+        stop, queue = ctx.Event(), ctx.Queue()
+        attackers = [ctx.Process(target=_attacker, args=(port, stop, queue))
+                     for _ in range(args.attackers)]
+        for p in attackers:
+            p.start()
+        time.sleep(1)  # the attackers are under way
         during = _healthz_ms(url, args.seconds)
         stop.set()
-        for t in attackers:
-            t.join(120)
-        read_mb = (proc.io_counters().read_chars - read_before) / 2**20
+        results = [r for _ in attackers for r in queue.get(timeout=120)]
+        for p in attackers:
+            p.join(60)
         rss_mb = (proc.memory_info().rss - rss_before) / 2**20
+        metrics = httpx.get(f"{url}/metrics").text
+        read = float(re.search(r'body_bytes_sum\{endpoint="unmatched"\} (\S+)', metrics)[1])
+        bodies = float(re.search(r'body_bytes_count\{endpoint="unmatched"\} (\S+)', metrics)[1])
     finally:
         server.terminate()
         server.wait(20)
@@ -118,8 +129,8 @@ def main() -> None:
     print(f"{args.attackers} attackers sent {len(results)} chunked bodies of up to "
           f"{BODY_BYTES / 2**20:.0f} MB; statuses {statuses}; sent before the server closed: "
           f"median {np.median(sent):.1f} MB, max {sent.max():.1f} MB")
-    print(f"server read {read_mb:.2f} MB from sockets and files in all, "
-          f"{read_mb / len(results):.2f} MB a body; RSS growth {rss_mb:+.1f} MB")
+    print(f"server read {read / bodies / 1e6:.3f} MB a refused body (limit 1.000 MB), "
+          f"{bodies:.0f} bodies; RSS growth {rss_mb:+.1f} MB")
     print(f"{'/healthz':<28} {'requests':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for name, t in (("floor (no attack)", floor), ("ours (under attack)", during)):
         print(f"{name:<28} {len(t):>9} {np.percentile(t, 50):>8.2f} {np.percentile(t, 99):>8.2f}")

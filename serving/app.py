@@ -62,15 +62,20 @@ class Metrics:
         self.latency = Histogram("persona_risk_request_seconds", "Request latency", ["endpoint"],
                                  registry=self.registry,
                                  buckets=(.001, .0025, .005, .01, .015, .025, .05, .1, .25, 1))
+        self.body_bytes = Histogram("persona_risk_request_body_bytes", "Body bytes read",
+                                    ["endpoint"], registry=self.registry,
+                                    buckets=(1e3, 1e4, 1e5, MAX_BODY_BYTES, 2**21))
         self.scores = Counter("persona_risk_scores", "Scores returned", ["band"],
                               registry=self.registry)
         self.model = Gauge("persona_risk_model_info", "Serving model", ["version"],
                            registry=self.registry)
 
-    def record(self, endpoint: str, status: int, seconds: float) -> None:
-        """Count one response (any status, 500 included) and its latency."""
+    def record(self, endpoint: str, status: int, seconds: float, body_bytes: int) -> None:
+        """Count one response (any status, 500 included), its latency and the body bytes read
+        for it."""
         self.latency.labels(endpoint).observe(seconds)
         self.requests.labels(endpoint, str(status)).inc()
+        self.body_bytes.labels(endpoint).observe(body_bytes)
 
 
 def _safe_text(value) -> str:

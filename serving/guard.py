@@ -28,12 +28,17 @@ def bearer_token(header: str) -> str | None:
 
 
 class TooLarge(Exception):
-    """The body grew past the limit while being read."""
+    """The body grew past the limit while being read; `read` bytes had been read."""
+
+    def __init__(self, read: int):
+        super().__init__(read)
+        self.read = read
 
 
 async def read_body(receive: Receive, limit: int) -> bytes | None:
     """The whole request body, reading no more than `limit` bytes past which it raises
-    `TooLarge`; None when the client went away."""
+    `TooLarge` (the last message read may overshoot by the server's buffer, 64 KiB for
+    uvicorn); None when the client went away."""
     body = bytearray()
     while True:
         message = await receive()
@@ -41,19 +46,20 @@ async def read_body(receive: Receive, limit: int) -> bytes | None:
             return None
         body += message.get("body", b"")
         if len(body) > limit:
-            raise TooLarge
+            raise TooLarge(len(body))
         if not message.get("more_body", False):
             return bytes(body)
 
 
 class Guard:
     """ASGI middleware: `token` (None: no auth) guards the paths under `protected`; bodies over
-    `max_body` bytes get 413; `record(endpoint, status, seconds)` sees every response; an
+    `max_body` bytes get 413; `record(endpoint, status, seconds, body_bytes)` sees every
+    response with the body bytes read for it; an
     uncaught error is logged (type and frames only, see `serving.log_safety`) and answered
     with a generic 500."""
 
     def __init__(self, app: ASGIApp, token: str | None, max_body: int,
-                 record: Callable[[str, int, float], None], protected: str = "/v1/"):
+                 record: Callable[[str, int, float, int], None], protected: str = "/v1/"):
         self.app, self.token, self.max_body = app, token, max_body
         self.record, self.protected = record, protected
 
@@ -79,7 +85,7 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        start, status = time.perf_counter(), [0]
+        start, status, read = time.perf_counter(), [0], 0
 
         async def send_counted(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -91,8 +97,9 @@ class Guard:
             if refusal is None:
                 try:
                     body = await read_body(receive, self.max_body)
-                except TooLarge:
-                    refusal = self._too_large()
+                    read = len(body or b"")
+                except TooLarge as err:
+                    refusal, read = self._too_large(), err.read
             if refusal is not None:
                 await refusal(scope, receive, send_counted)
             elif body is None:
@@ -105,7 +112,7 @@ class Guard:
             if status[0] == 0:
                 await JSONResponse({"detail": "internal error"}, 500)(scope, receive, send_counted)
         finally:
-            self.record(_endpoint(scope), status[0] or 500, time.perf_counter() - start)
+            self.record(_endpoint(scope), status[0] or 500, time.perf_counter() - start, read)
 
 
 def _endpoint(scope: Scope) -> str:

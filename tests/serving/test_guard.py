@@ -17,10 +17,10 @@ TOKEN = "s3cret"
 
 
 def guarded(limit: int = 1000):
-    seen: list[tuple[str, int]] = []
+    seen: list[tuple[str, int, int]] = []  # endpoint, status, body bytes read
     app = FastAPI()
     app.add_middleware(Guard, token=TOKEN, max_body=limit,
-                       record=lambda endpoint, status, _: seen.append((endpoint, status)))
+                       record=lambda where, status, _, read: seen.append((where, status, read)))
 
     @app.post("/v1/echo")
     @app.get("/healthz")
@@ -56,12 +56,12 @@ def test_token_is_checked_before_anything_else():
     ok = call(app, "POST", "/v1/echo", content=b"{}", headers={"Authorization": f"bearer {TOKEN}"})
     assert ok.status_code == 200
     assert call(app, "GET", "/healthz").status_code == 200
-    assert [status for _, status in seen] == [401, 200, 200]
+    assert [(status, read) for _, status, read in seen] == [(401, 0), (200, 2), (200, 0)]
 
 
 def test_a_chunked_body_over_the_limit_is_refused_after_the_limit_is_read():
     """Finding 5: only Content-Length was checked; a chunked body was read whole."""
-    app, _ = guarded(limit=1000)
+    app, seen = guarded(limit=1000)
     pulled = []
 
     async def chunks():
@@ -73,6 +73,7 @@ def test_a_chunked_body_over_the_limit_is_refused_after_the_limit_is_read():
     r = call(app, "POST", "/v1/echo", content=chunks(), headers=auth)
     assert r.status_code == 413 and r.headers["connection"] == "close"
     assert len(pulled) <= 12  # 1,000 bytes and the chunk that crossed the limit, give or take
+    assert seen[0][1:] == (413, 1100)
     small = call(app, "POST", "/v1/echo", content=b"z" * 1000, headers=auth)
     assert small.json() == {"bytes": 1000}
     declared = call(app, "POST", "/v1/echo", content=b"z" * 1001, headers=auth)
@@ -91,7 +92,7 @@ def test_an_uncaught_error_is_a_counted_generic_500_logged_without_its_message(c
         finally:
             logging.getLogger("persona_risk.serving").removeHandler(handler)
     assert r.status_code == 500 and r.json() == {"detail": "internal error"}
-    assert seen == [("/v1/boom", 500)]
+    assert seen == [("/v1/boom", 500, 0)]
     record = caplog.records[-1]
     assert "KeyError" in handler.format(record) and "explode" in handler.format(record)
     assert "acct-raw-id" not in handler.format(record) and "203.0.113.9" not in r.text
