@@ -23,7 +23,8 @@ warnings.filterwarnings("ignore", category=UserWarning)
 warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
 
 app = typer.Typer(help="Find fraudulent remote-worker personas in sign-in logs.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_show_locals=False)  # locals may hold raw ids and rows
 console = Console(width=max(Console().width, 132))
 
 AsOf = Annotated[str | None, typer.Option(help="Features as of this UTC time (ISO-8601); "

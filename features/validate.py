@@ -18,11 +18,17 @@ import numpy as np
 import pandas as pd
 
 from features import schema as s
+from features.checks import bad_ips, country_codes, text_flaws, utf8_safe
 from features.hashing import repeated
 from features.text import take_text
 
 MAX_ROWS_IN_MESSAGE = 5
 FUTURE_TOLERANCE = pd.Timedelta(minutes=5)
+EARLIEST = pd.Timestamp("1970-01-01", tz="UTC")  # older times are a broken upstream, not a log
+MAX_ID_CHARS = 200  # ids: account, event, device, payout, phone
+MAX_TEXT_CHARS = 1000  # other free text: user agent, geo source
+MAX_ASN = 2**32 - 1  # autonomous system numbers are 32-bit
+ID_COLUMNS = (s.ACCOUNT_ID, s.EVENT_ID, s.DEVICE_ID, s.PAYOUT_ID, s.PHONE_ID)
 DUPLICATE_EVENT = f"{s.EVENT_ID}: duplicate event_id (first copy kept)"
 _TRUE = {"true", "1", "yes", "t", "y"}
 _FALSE = {"false", "0", "no", "f", "n"}
@@ -56,7 +62,7 @@ def _as_str(series: pd.Series) -> pd.Series:
     if isinstance(series.dtype, pd.CategoricalDtype):  # clean the categories, then expand
         clean = _as_text(series)
         return take_text(clean.cat.categories, clean.cat.codes.to_numpy(), series.index)
-    text = series.astype("str").str.strip()
+    text = utf8_safe(series)[0].astype("str").str.strip()
     return text.mask(text.eq("").fillna(False).to_numpy(bool))
 
 
@@ -90,14 +96,44 @@ def _missing(series: pd.Series) -> np.ndarray:
     return _as_str(series).isna().to_numpy()
 
 
-def _as_timestamp(series: pd.Series) -> pd.Series:
+def _parse_timestamps(series: pd.Series) -> pd.Series:
+    """UTC timestamps in the unit pandas picks for them (so that no value overflows before its
+    range is checked); NaT where unreadable. Numbers are not read as epochs: their unit
+    (seconds, milliseconds, ...) would be a guess."""
     if isinstance(series.dtype, pd.DatetimeTZDtype):
-        out = series.dt.tz_convert("UTC")
-    elif pd.api.types.is_datetime64_dtype(series):
-        out = series.dt.tz_localize("UTC")
-    else:
-        out = pd.to_datetime(series, utc=True, errors="coerce", format="ISO8601")
-    return out.dt.as_unit("ns")
+        return series.dt.tz_convert("UTC")
+    if pd.api.types.is_datetime64_dtype(series):
+        return series.dt.tz_localize("UTC")
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns, UTC]")
+    return pd.to_datetime(_as_str(series), utc=True, errors="coerce", format="ISO8601")
+
+
+def _timestamps(series: pd.Series, column: str,
+                now: pd.Timestamp) -> tuple[pd.Series, list[tuple[str, np.ndarray, str]]]:
+    """Timestamps as `datetime64[ns, UTC]`, missing outside `EARLIEST` .. `now` plus
+    `FUTURE_TOLERANCE`, and the problems found (unreadable, too early, in the future)."""
+    ts = _parse_timestamps(series)
+    early = (ts < EARLIEST).to_numpy()
+    future = (ts > now + FUTURE_TOLERANCE).to_numpy()
+    numbers = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    problems = [(column, numbers & series.notna().to_numpy(),
+                 "a number, not an ISO-8601 timestamp"),
+                (column, ts.isna().to_numpy(), "missing or unparsable timestamp"),
+                (column, early, f"timestamp before {EARLIEST:%Y-%m-%d}"),
+                (column, future, "timestamp in the future")]
+    return ts.where(~(early | future)).dt.as_unit("ns"), problems
+
+
+def _now(now: pd.Timestamp | None) -> pd.Timestamp:
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    return now.tz_localize("UTC") if now.tzinfo is None else now
+
+
+def _text_problems(column: str, text: pd.Series, max_chars: int) -> list[tuple]:
+    too_long, unprintable = text_flaws(text, max_chars)
+    return [(column, too_long, f"longer than {max_chars} characters"),
+            (column, unprintable, "control, format or unassigned characters")]
 
 
 def _as_float(series: pd.Series) -> pd.Series:
@@ -124,11 +160,16 @@ def _unknown_values(series: pd.Series, allowed) -> np.ndarray:
     return np.append(bad_unique, False)[codes]  # code -1 (missing) maps to the appended False
 
 
-def _bad_country(series: pd.Series) -> np.ndarray:
-    codes, uniques = pd.factorize(series)
-    bad_unique = np.array([not (len(u) == 2 and u.isalpha() and u.isupper()) for u in uniques],
-                          dtype=bool)
-    return np.append(bad_unique, False)[codes]
+def _as_display_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Set-aside input rows as text for a quarantine table (unpaired surrogates escaped)."""
+    out = frame.copy()
+    for col in out.columns:
+        values = out[col]
+        if values.dtype == object and utf8_safe(values)[1].any():
+            values = values.map(lambda v: v.encode("utf-8", "backslashreplace").decode()
+                                if isinstance(v, str) else v)
+        out[col] = values.astype("str")
+    return out
 
 
 def _row_numbers(mask: np.ndarray) -> list[int]:
@@ -162,21 +203,25 @@ def validate_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
     if _missing(ids).any():
         raise SchemaError(table, s.ACCOUNT_ID, "missing id", _row_numbers(_missing(ids)))
     df[s.ACCOUNT_ID] = _as_str(ids)
+    for col in (s.CLAIMED_COUNTRY, s.CLAIMED_TIMEZONE, s.PAYOUT_ID, s.PHONE_ID, s.PERSONA):
+        df[col] = _as_str(raw[col]) if col in raw else pd.Series(None, index=df.index, dtype="str")
+    for col in (s.ACCOUNT_ID, s.PAYOUT_ID, s.PHONE_ID):
+        for _, mask, problem in _text_problems(col, df[col], MAX_ID_CHARS):
+            if mask.any():
+                raise SchemaError(table, col, problem, _row_numbers(mask))
     dup = df[s.ACCOUNT_ID].duplicated(keep="first").to_numpy()
     if dup.any():
         raise SchemaError(table, s.ACCOUNT_ID, "duplicate account_id", _row_numbers(dup))
 
-    created = _as_timestamp(raw[s.CREATED_AT])
-    if created.isna().any():
-        rows = _row_numbers(created.isna().to_numpy())
-        raise SchemaError(table, s.CREATED_AT, "missing or unparsable timestamp", rows)
+    created, problems = _timestamps(raw[s.CREATED_AT], s.CREATED_AT, _now(None))
+    for _, mask, problem in problems:
+        if mask.any():
+            raise SchemaError(table, s.CREATED_AT, problem, _row_numbers(mask))
     df[s.CREATED_AT] = created
 
-    for col in (s.CLAIMED_COUNTRY, s.CLAIMED_TIMEZONE, s.PAYOUT_ID, s.PHONE_ID, s.PERSONA):
-        df[col] = _as_str(raw[col]) if col in raw else pd.Series(None, index=df.index, dtype="str")
     if s.CLAIMED_COUNTRY in raw:
         df[s.CLAIMED_COUNTRY] = df[s.CLAIMED_COUNTRY].str.upper()
-        bad = _bad_country(df[s.CLAIMED_COUNTRY])
+        bad = _unknown_values(df[s.CLAIMED_COUNTRY], country_codes())
         if bad.any():
             raise SchemaError(table, s.CLAIMED_COUNTRY, "not an ISO 3166-1 alpha-2 code",
                               _row_numbers(bad))
@@ -200,12 +245,12 @@ def validate_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
             raise SchemaError(table, s.LABEL, "label must be 0, 1 or empty (unknown)",
                               _row_numbers(bad))
         df[s.LABEL] = label.where(~_missing(raw[s.LABEL]))  # float: NaN = not labelled
-    if s.LABELLED_AT in raw:
-        labelled_at = _as_timestamp(raw[s.LABELLED_AT])
-        unparsable = labelled_at.isna().to_numpy() & ~_missing(raw[s.LABELLED_AT])
-        if unparsable.any():
-            raise SchemaError(table, s.LABELLED_AT, "unparsable timestamp",
-                              _row_numbers(unparsable))
+    if s.LABELLED_AT in raw:  # may be empty: not every account is labelled
+        labelled_at, problems = _timestamps(raw[s.LABELLED_AT], s.LABELLED_AT, _now(None))
+        given = ~_missing(raw[s.LABELLED_AT])
+        for _, mask, problem in problems:
+            if (mask & given).any():
+                raise SchemaError(table, s.LABELLED_AT, problem, _row_numbers(mask & given))
         df[s.LABELLED_AT] = labelled_at
     return df
 
@@ -248,19 +293,21 @@ def validate_events(
 
     df[s.ACCOUNT_ID] = _as_text(raw[s.ACCOUNT_ID])
     problems.append((s.ACCOUNT_ID, df[s.ACCOUNT_ID].isna().to_numpy(), "missing account_id"))
-    df[s.TS] = _as_timestamp(raw[s.TS])
-    problems.append((s.TS, df[s.TS].isna().to_numpy(), "missing or unparsable timestamp"))
-    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
-    now = now.tz_localize("UTC") if now.tzinfo is None else now
-    future = (df[s.TS] > now + FUTURE_TOLERANCE).to_numpy()
-    problems.append((s.TS, future, "timestamp in the future"))
+    problems += _text_problems(s.ACCOUNT_ID, df[s.ACCOUNT_ID], MAX_ID_CHARS)
+    df[s.TS], ts_problems = _timestamps(raw[s.TS], s.TS, _now(now))
+    problems += ts_problems
 
     for col in (s.IP, s.COUNTRY, s.DEVICE_ID, s.DEVICE_TZ, s.USER_AGENT, s.GEO_SOURCE):
         df[col] = _as_text(raw[col]) if col in raw else pd.Series(None, index=df.index, dtype="str")
+    problems.append((s.IP, bad_ips(df[s.IP]), "not an IPv4 or IPv6 address"))
     df[s.COUNTRY] = _upper(df[s.COUNTRY])
-    problems.append((s.COUNTRY, _bad_country(df[s.COUNTRY]), "not an ISO 3166-1 alpha-2 code"))
+    problems.append((s.COUNTRY, _unknown_values(df[s.COUNTRY], country_codes()),
+                     "not an ISO 3166-1 alpha-2 code"))
     problems.append((s.DEVICE_TZ, _unknown_values(df[s.DEVICE_TZ], known_timezones()),
                      "unknown time-zone name"))
+    problems += _text_problems(s.DEVICE_ID, df[s.DEVICE_ID], MAX_ID_CHARS)
+    for col in (s.USER_AGENT, s.GEO_SOURCE):
+        problems += _text_problems(col, df[col], MAX_TEXT_CHARS)
 
     nan = pd.Series(np.nan, index=df.index)
     raw_lat, raw_lon = raw.get(s.LAT, nan), raw.get(s.LON, nan)
@@ -272,8 +319,8 @@ def validate_events(
 
     raw_asn = raw.get(s.ASN, nan)
     asn = _as_float(raw_asn)
-    bad_asn = (raw_asn.notna() & (asn.isna() | (asn % 1 != 0) | (asn < 0))).to_numpy()
-    problems.append((s.ASN, bad_asn, "not a non-negative integer"))
+    bad_asn = (raw_asn.notna() & ~(asn.between(0, MAX_ASN) & (asn % 1 == 0))).to_numpy()
+    problems.append((s.ASN, bad_asn, f"not an integer from 0 to {MAX_ASN}"))
     df[s.ASN] = asn.astype("Int64") if not bad_asn.any() else asn.where(~bad_asn).astype("Int64")
 
     for col, default in s.BOOL_DEFAULTS.items():
@@ -282,6 +329,8 @@ def validate_events(
             problems.append((col, bad, "not a boolean"))
         else:
             df[col] = default
+    df[s.EVENT_ID] = fill_event_ids(df, raw.get(s.EVENT_ID))
+    problems += _text_problems(s.EVENT_ID, df[s.EVENT_ID], MAX_ID_CHARS)
 
     first_problem = np.full(n, -1)  # the first problem found names the row's reason
     for i, (_, mask, _) in enumerate(problems):
@@ -289,13 +338,11 @@ def validate_events(
     bad_row = first_problem >= 0
     texts = np.array([f"{col}: {problem}" for col, _, problem in problems] + [""], dtype=object)
     reason = texts[first_problem]
-
-    df[s.EVENT_ID] = fill_event_ids(df, raw.get(s.EVENT_ID))
     dup = repeated(df[s.EVENT_ID], groups, skip=bad_row)
     reason[dup] = DUPLICATE_EVENT
     set_aside = bad_row | dup
 
-    quarantine = raw.loc[set_aside].astype("str")
+    quarantine = _as_display_text(raw.loc[set_aside])
     quarantine.insert(0, s.REASON, reason[set_aside].astype(str))
     quarantine.insert(0, s.ROW, np.flatnonzero(set_aside))
     clean = df.loc[~set_aside, s.names(s.EVENT_COLUMNS)] if set_aside.any() else df[

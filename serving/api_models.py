@@ -1,5 +1,7 @@
 """Request and response bodies of the online service (pydantic): the contract's columns in JSON
-types, with the coordinate and size limits checked before anything touches the store."""
+types, with the coordinate, number and size limits checked before anything touches the store
+(finite numbers only: NaN and infinities are refused). Row-level checks (timestamps' range,
+IPs, characters of ids) are `features.validate`'s."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from features import schema as s
+from features.validate import MAX_ASN, MAX_ID_CHARS, MAX_TEXT_CHARS
 
 MAX_EVENTS_PER_REQUEST = 1000
 
@@ -18,36 +21,36 @@ MAX_EVENTS_PER_REQUEST = 1000
 class EventIn(BaseModel):
     """One sign-in event; timestamps ISO-8601 (UTC when no offset is given)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
-    event_id: str | None = Field(None, max_length=200)
-    account_id: str = Field(..., min_length=1, max_length=200)
+    event_id: str | None = Field(None, max_length=MAX_ID_CHARS)
+    account_id: str = Field(..., min_length=1, max_length=MAX_ID_CHARS)
     ts: datetime
     ip: str | None = Field(None, max_length=64)
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     country: str | None = Field(None, min_length=2, max_length=2)
-    device_id: str | None = Field(None, max_length=200)
+    device_id: str | None = Field(None, max_length=MAX_ID_CHARS)
     device_tz: str | None = Field(None, max_length=64)
-    user_agent: str | None = Field(None, max_length=1000)
+    user_agent: str | None = Field(None, max_length=MAX_TEXT_CHARS)
     success: bool | None = None
     interactive: bool | None = None
-    asn: int | None = Field(None, ge=0)
+    asn: int | None = Field(None, ge=0, le=MAX_ASN)
     anonymizer: bool | None = None
 
 
 class AccountIn(BaseModel):
     """An account record; `account_id` comes from the path."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     created_at: datetime
     claimed_country: str | None = Field(None, min_length=2, max_length=2)
     claimed_timezone: str | None = Field(None, max_length=64)
     claimed_lat: float | None = Field(None, ge=-90, le=90)
     claimed_lon: float | None = Field(None, ge=-180, le=180)
-    payout_id: str | None = Field(None, max_length=200)
-    phone_id: str | None = Field(None, max_length=200)
+    payout_id: str | None = Field(None, max_length=MAX_ID_CHARS)
+    phone_id: str | None = Field(None, max_length=MAX_ID_CHARS)
 
 
 class EventsIn(BaseModel):

@@ -2,28 +2,32 @@
 
 Endpoints: PUT /v1/accounts/{id}, POST /v1/accounts/{id}/decision, POST /v1/events,
 POST /v1/score, POST /v1/admin/reload, GET /healthz, /readyz, /metrics. Requests need a bearer
-token; logs carry hashed ids only.
+token (`serving.guard`); logs carry keyed hashes of ids only (`serving.log_safety`). Each
+request's events are validated on their own before they join a coalesced batch, so no request's
+fault reaches another's reply.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
+import secrets
 import threading
-import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path as FilePath
+from typing import Annotated
 
 import pandas as pd
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Path, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.concurrency import run_in_threadpool
 
 from features import schema as s
 from features.online import FeatureStore, OnlineFeatureState, warm_up
+from features.validate import MAX_ID_CHARS, validate_events
 from serving.api_models import (
     AccountIn,
     AccountScore,
@@ -36,23 +40,21 @@ from serving.api_models import (
 )
 from serving.coalesce import Coalescer
 from serving.decisions import record_decision
+from serving.guard import Guard
+from serving.log_safety import hashed
 from serving.model_holder import ModelHolder
 
-MAX_BODY_BYTES = 1_000_000
+MAX_BODY_BYTES = 1_000_000  # bytes read of a request body, chunked or not
 COALESCE_MAX_EVENTS = 2_000  # per batch of concurrent requests: bounds a batch's latency
 log = logging.getLogger("persona_risk.serving")
-
-
-def hashed(identifier: str) -> str:
-    """A short stable hash of an id, the only form ids take in logs."""
-    return hashlib.sha256(identifier.encode()).hexdigest()[:12]
 
 
 @dataclass
 class ServiceConfig:
     token: str | None  # None only with the explicit insecure loopback opt-out
     reload_every_s: float = 60.0
-    decisions: Path = Path("decisions.sqlite")  # analysts' decisions, as `persona-risk review`
+    decisions: FilePath = FilePath("decisions.sqlite")  # as `persona-risk review`
+    log_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))  # of `hashed`
 
 
 class Metrics:
@@ -65,10 +67,53 @@ class Metrics:
         self.latency = Histogram("persona_risk_request_seconds", "Request latency", ["endpoint"],
                                  registry=self.registry,
                                  buckets=(.001, .0025, .005, .01, .015, .025, .05, .1, .25, 1))
+        self.body_bytes = Histogram("persona_risk_request_body_bytes", "Body bytes read",
+                                    ["endpoint"], registry=self.registry,
+                                    buckets=(1e3, 1e4, 1e5, MAX_BODY_BYTES, 2**21))
         self.scores = Counter("persona_risk_scores", "Scores returned", ["band"],
                               registry=self.registry)
         self.model = Gauge("persona_risk_model_info", "Serving model", ["version"],
                            registry=self.registry)
+
+    def record(self, endpoint: str, status: int, seconds: float, body_bytes: int) -> None:
+        """Count one response (any status, 500 included), its latency and the body bytes read
+        for it."""
+        self.latency.labels(endpoint).observe(seconds)
+        self.requests.labels(endpoint, str(status)).inc()
+        self.body_bytes.labels(endpoint).observe(body_bytes)
+
+
+def _safe_text(value) -> str:
+    return str(value).encode("utf-8", "backslashreplace").decode()
+
+
+def _problem(error: dict) -> dict:
+    """A request validation error as its place and reason, without the input value (which
+    may be an id, an IP, or not serialisable at all: NaN, a lone surrogate)."""
+    return {"loc": [p if isinstance(p, int) else _safe_text(p) for p in error["loc"]],
+            "msg": _safe_text(error["msg"]), "type": error["type"]}
+
+
+def _rejections(quarantine: pd.DataFrame) -> list[Rejected]:
+    return [Rejected(row=int(r), reason=q) for r, q in
+            zip(quarantine[s.ROW], quarantine[s.REASON], strict=True)]
+
+
+def _invalid_account(err: ValueError, body: list[str]) -> HTTPException:
+    """The 422 of an account record that fails validation, shaped as a request validation
+    error naming the field (the id is the path's in PUT, the first event's in a score; the
+    other fields are under `body`)."""
+    column = getattr(err, "column", "account")
+    place = ["path", column] if column == s.ACCOUNT_ID and not body else [*body, column]
+    return HTTPException(422, [{"loc": place, "msg": str(err), "type": "value_error"}])
+
+
+def _unreadable(quarantine: pd.DataFrame) -> HTTPException:
+    """The 422 of a request none of whose events could be read: each rejected row in the
+    shape of a request validation error (its place, the field and the reason)."""
+    return HTTPException(422, [
+        {"loc": ["body", "events", r.row, r.reason.split(":")[0]], "msg": r.reason,
+         "type": "rejected_row"} for r in _rejections(quarantine)])
 
 
 def score_accounts(store: FeatureStore, holder: ModelHolder, account_ids: list[str],
@@ -104,15 +149,13 @@ def _reply(touched: list[str], quarantine: pd.DataFrame, scores: dict[str, Accou
            reasons: bool, metrics: Metrics) -> ScoresOut:
     """One request's answer: its accounts' scores (reasons only when asked) and its rejected
     rows; 422 when none of its events could be read."""
-    rejected = [Rejected(row=int(r), reason=q) for r, q in
-                zip(quarantine[s.ROW], quarantine[s.REASON], strict=True)]
     if not touched:
-        raise HTTPException(422, [r.model_dump() for r in rejected])
+        raise _unreadable(quarantine)
     answer = [scores[a] if reasons else scores[a].model_copy(update={"reasons": []})
               for a in touched if a in scores]
     for score in answer:
         metrics.scores.labels(score.band).inc()
-    return ScoresOut(scores=answer, rejected=rejected)
+    return ScoresOut(scores=answer, rejected=_rejections(quarantine))
 
 
 def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) -> FastAPI:
@@ -131,26 +174,11 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         coalescer.close()
 
     app = FastAPI(title="persona-risk", version="1", lifespan=lifespan)
-    expected = f"Bearer {config.token}".encode() if config.token else None
+    app.add_middleware(Guard, token=config.token, max_body=MAX_BODY_BYTES, record=metrics.record)
 
-    @app.middleware("http")
-    async def authorise_limit_measure(request: Request, call_next):
-        # auth runs before routing and body validation: no information leaks to anonymous callers
-        if expected is not None and request.url.path.startswith("/v1/"):
-            given = request.headers.get("authorization", "").encode()
-            if not hmac.compare_digest(given, expected):
-                return JSONResponse({"detail": "missing or wrong bearer token"}, 401,
-                                    headers={"WWW-Authenticate": "Bearer"})
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse({"detail": f"body larger than {MAX_BODY_BYTES} bytes"}, 413)
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        endpoint = route.path if route is not None else "unmatched"
-        metrics.latency.labels(endpoint).observe(time.perf_counter() - start)
-        metrics.requests.labels(endpoint, str(response.status_code)).inc()
-        return response
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, err: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": [_problem(e) for e in err.errors()]}, 422)
 
     @app.get("/healthz")
     def healthz() -> dict:
@@ -172,32 +200,36 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
                                  media_type="text/plain; version=0.0.4")
 
     @app.put("/v1/accounts/{account_id}")
-    def put_account(account_id: str, account: AccountIn) -> dict:
+    def put_account(account_id: Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS)],
+                    account: AccountIn) -> dict:
         try:
             store.upsert_account({s.ACCOUNT_ID: account_id, **account.model_dump()})
         except ValueError as err:
-            raise HTTPException(422, str(err)) from err
-        log.info("account %s upserted", hashed(account_id))
+            raise _invalid_account(err, []) from err
+        log.info("account %s upserted", hashed(config.log_key, account_id))
         return {"account_id": account_id, "stored": True}
 
     @app.post("/v1/accounts/{account_id}/decision")
-    def post_decision(account_id: str, body: DecisionIn) -> dict:
+    def post_decision(account_id: Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS)],
+                      body: DecisionIn) -> dict:
         try:
             row = record_decision(config.decisions, account_id, body.decision, body.analyst,
                                   body.note)
         except ValueError as err:
             raise HTTPException(422, str(err)) from err
-        log.info("decision %s recorded for %s", body.decision, hashed(account_id))
+        log.info("decision %s recorded for %s", body.decision, hashed(config.log_key, account_id))
         return row
 
-    def store_and_score(requests: list[tuple[list[dict], bool]]) -> list:
-        added = store.add_event_records([event for events, _ in requests for event in events],
-                                        [len(events) for events, _ in requests])
+    def store_and_score(requests: list[tuple[pd.DataFrame, pd.DataFrame, bool]]) -> list:
+        """Store and score validated requests together; each gets its own reply."""
+        added = store.add_event_batches(
+            pd.concat([clean for clean, _, _ in requests], ignore_index=True),
+            [len(clean) for clean, _, _ in requests])
         touched = sorted({a for accounts, _ in added for a in accounts})
-        scores = score_accounts(store, holder, touched, any(r for _, r in requests)) \
+        scores = score_accounts(store, holder, touched, any(r for _, _, r in requests)) \
             if touched else {}
         replies = []
-        for (_, reasons), (accounts, quarantine) in zip(requests, added, strict=True):
+        for (_, quarantine, reasons), (accounts, _) in zip(requests, added, strict=True):
             try:
                 replies.append(_reply(accounts, quarantine, scores, reasons, metrics))
             except HTTPException as refusal:
@@ -209,11 +241,14 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
 
     @app.post("/v1/events")
     async def post_events(body: EventsIn, reasons: bool = True) -> ScoresOut:
-        events = [event.model_dump() for event in body.events]
-        reply = await asyncio.wrap_future(coalescer.submit((events, reasons)))
+        clean, quarantine = await run_in_threadpool(validate_events, _events_frame(body.events))
+        if clean.empty:  # nothing readable: refused before it reaches a batch or the store
+            raise _unreadable(quarantine)
+        reply = await asyncio.wrap_future(coalescer.submit((clean, quarantine, reasons)))
         if isinstance(reply, HTTPException):
             raise reply
-        log.info("events stored for %s", ",".join(hashed(a.account_id) for a in reply.scores))
+        log.info("events stored for %s",
+                 ",".join(hashed(config.log_key, a.account_id) for a in reply.scores))
         return reply
 
     @app.post("/v1/score")
@@ -224,7 +259,7 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
             try:
                 scratch.upsert_account({s.ACCOUNT_ID: account_id, **body.account.model_dump()})
             except ValueError as err:
-                raise HTTPException(422, str(err)) from err
+                raise _invalid_account(err, ["body", "account"]) from err
         touched, quarantine = scratch.add_events(_events_frame(body.events))
         scores = score_accounts(scratch, holder, touched, reasons) if touched else {}
         return _reply(touched, quarantine, scores, reasons, metrics)

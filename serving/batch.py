@@ -11,7 +11,6 @@ the number of partitions. The output and its quarantine are written atomically.
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -25,7 +24,14 @@ from features import schema as s
 from features.config import FeatureConfig
 from features.geoip import locate
 from features.hashing import text_hashes
-from features.io import read_table, table_files, write_table
+from features.io import (
+    read_table,
+    remove_stale_temps,
+    table_files,
+    temp_folder,
+    write_table,
+    write_text,
+)
 from features.pipeline import IDENTITY_COLUMNS, compute_features
 from features.point_in_time import AsOf
 from features.reuse import FIRST_TS, KEY, KIND, PAIR_COLUMNS, reuse_pairs
@@ -144,7 +150,9 @@ def spill_events(events: list[Path], spill: Path, partitions: int,
                 last = max(last, clean[s.TS].max()) if last is not None else clean[s.TS].max()
             say(f"read {read:,} events ({n_clean:,} clean)")
         pairs = [_merge_pairs(pairs)]
-    return _merge_pairs(pairs), pd.concat(quarantine, ignore_index=True), n_clean, last
+    quarantine = (pd.concat(quarantine, ignore_index=True) if quarantine else
+                  pd.DataFrame(columns=["file", s.ROW, s.REASON]))  # zero-row files only
+    return _merge_pairs(pairs), quarantine, n_clean, last
 
 
 def score_events(events: list[Path], model: RiskModel, model_version: str, out: Path,
@@ -157,16 +165,23 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
     the last event) into `out`: one row per account with score, band, reasons, model version
     and as_of. Quarantined rows go to `<out>.quarantine.csv`, the summary to
     `<out>.summary.json`, with the drift against `drift`'s reference and the previous run
-    (default: the profile the last run left beside `out`)."""
+    (default: the profile the last run left beside `out`); a quarantine file of an earlier run
+    is removed when none is set aside, and temporary files of a killed run are removed first."""
     start = time.perf_counter()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out.parent)
     drift = DriftWatch(out) if drift is None else drift
     acc = validate_accounts(read_table(accounts)) if accounts else None
-    with tempfile.TemporaryDirectory(prefix=".spill-", dir=out.parent) as tmp:
-        pairs, quarantine, n_events, last = spill_events(events, Path(tmp), partitions,
+    quarantine_path = out.with_name(out.stem + ".quarantine.csv")
+    with temp_folder(out.parent, "spill") as spilled:
+        pairs, quarantine, n_events, last = spill_events(events, spilled, partitions,
                                                          geoip_db, now, say)
         if n_events == 0:
-            raise ValueError("events: no readable rows; nothing to score")
-        spilled = Path(tmp)
+            where = ""
+            if len(quarantine):
+                write_table(quarantine.astype("str"), quarantine_path)
+                where = f" ({len(quarantine):,} rows set aside, reasons in {quarantine_path})"
+            raise ValueError(f"events: no readable rows; nothing to score{where}")
         as_of = pd.Timestamp(last if as_of is None else as_of)
         pairs = AsOf.of(as_of).pairs(pairs)  # once here, not again in every partition
         identities = acc[IDENTITY_COLUMNS] if acc is not None else None
@@ -193,11 +208,9 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
         events=n_events, rows_quarantined=len(quarantine), model_version=model_version,
         as_of=str(as_of), partitions=partitions, output=str(out), drift=drift.finish())
     if len(quarantine):
-        summary.quarantine = str(write_table(quarantine.astype("str"),
-                                             out.with_name(out.stem + ".quarantine.csv")))
+        summary.quarantine = str(write_table(quarantine.astype("str"), quarantine_path))
+    else:  # the quarantine file always matches the summary
+        quarantine_path.unlink(missing_ok=True)
     summary.duration_s = round(time.perf_counter() - start, 3)
-    summary_path = out.with_name(out.stem + ".summary.json")
-    tmp_summary = summary_path.with_name("." + summary_path.name + ".tmp")
-    tmp_summary.write_text(json.dumps(asdict(summary), indent=1))
-    tmp_summary.replace(summary_path)
+    write_text(json.dumps(asdict(summary), indent=1), out.with_name(out.stem + ".summary.json"))
     return summary

@@ -3,7 +3,8 @@
 The feature pipeline costs about the same for one account as for a few dozen, so under load
 one worker thread takes everything queued (up to a limit), runs it together and answers each
 caller with its own result. An idle service answers a lone request at once: nothing waits for
-a batch to fill.
+a batch to fill. When a batch fails, each of its items is run again alone, so one item's fault
+never reaches the others (`handle` must therefore be safe to repeat: storage is idempotent).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class Coalescer(Generic[Item, Result]):
         self._worker.start()
 
     def submit(self, item: Item) -> Future:
-        """Queue `item`; the future gets its result, or the exception its batch raised."""
+        """Queue `item`; the future gets its result, or the exception it raised run alone."""
         future: Future = Future()
         self._queue.put((item, future))
         return future
@@ -63,9 +64,18 @@ class Coalescer(Generic[Item, Result]):
             batch, closing = self._next_batch(first)
             try:
                 results = self.handle([item for item, _ in batch])
-            except BaseException as err:  # every caller of the batch learns why it failed
-                for _, future in batch:
-                    future.set_exception(err)
+            except Exception as err:
+                if len(batch) == 1:
+                    batch[0][1].set_exception(err)
+                else:  # find whose fault it was: each item alone
+                    for entry in batch:
+                        self._run_alone(*entry)
                 continue
             for (_, future), result in zip(batch, results, strict=True):
                 future.set_result(result)
+
+    def _run_alone(self, item: Item, future: Future) -> None:
+        try:
+            future.set_result(self.handle([item])[0])
+        except Exception as err:
+            future.set_exception(err)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import logging.config
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import uvicorn
 from features.online import FeatureStore
 from models.tracking import configure_tracking
 from serving.app import ServiceConfig, create_app
+from serving.log_safety import log_config, log_key
 from serving.model_holder import ModelHolder
 from serving.store import SqliteFeatureStore
 
@@ -26,7 +28,12 @@ def read_token() -> str | None:
     """The API token from `PERSONA_RISK_API_TOKEN`, or the file `PERSONA_RISK_API_TOKEN_FILE`."""
     token = os.environ.get(TOKEN_ENV)
     if not token and os.environ.get(TOKEN_FILE_ENV):
-        token = Path(os.environ[TOKEN_FILE_ENV]).read_text().strip()
+        path = Path(os.environ[TOKEN_FILE_ENV])
+        try:
+            token = path.read_text().strip()
+        except (OSError, UnicodeDecodeError) as err:
+            raise StartupError(f"{TOKEN_FILE_ENV}={path}: cannot read the token file "
+                               f"({err.strerror or type(err).__name__})") from err
     return token or None
 
 
@@ -61,12 +68,13 @@ def build_service(model_uri: str, host: str, state: str | Path, insecure_no_auth
     if not holder.reload():
         raise StartupError(f"model {model_uri} could not be loaded: {holder.last_error}")
     store = open_store(state)
-    return create_app(store, holder, ServiceConfig(token, reload_every_s))
+    return create_app(store, holder, ServiceConfig(token, reload_every_s, log_key(state)))
 
 
 def serve(model_uri: str, host: str, port: int, state: str | Path, insecure_no_auth: bool = False,
           reload_every_s: float = 60.0) -> None:
-    """Run the service until interrupted (access log off: paths carry account ids)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    """Run the service until interrupted (access log off: paths carry account ids; errors
+    logged by type and frames only, `serving.log_safety`)."""
+    logging.config.dictConfig(log_config())
     app = build_service(model_uri, host, state, insecure_no_auth, reload_every_s)
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+    uvicorn.run(app, host=host, port=port, access_log=False, log_config=log_config())

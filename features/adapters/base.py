@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ import pyarrow.parquet as pq
 from features import schema as s
 from features.adapters.reading import records
 from features.geoip import locate
-from features.io import write_table
+from features.io import remove_stale_temps, temp_folder, write_table
 from features.validate import validate_accounts, validate_events
 
 CHUNK = 50_000
@@ -138,10 +137,10 @@ def ingest(source: Source, inputs: Iterable[Path], out: Path,
     summary = IngestSummary(source.name)
     bad: list[dict] = []
     frames: list[pd.DataFrame] = []
-    tmp_dir = Path(tempfile.mkdtemp(prefix=".ingest-", dir=out.parent if out.parent.exists()
-                                    else None))
-    writer, spill = None, tmp_dir / "part.parquet"
-    try:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out.parent)
+    with temp_folder(out.parent, "ingest") as tmp_dir:
+        writer, spill = None, tmp_dir / "part.parquet"
         for path in expand(inputs):
             summary.files += 1
             chunk: list[tuple[int, dict]] = []
@@ -164,16 +163,14 @@ def ingest(source: Source, inputs: Iterable[Path], out: Path,
         if source.table == ACCOUNTS and len(table):
             table = table.drop_duplicates(s.ACCOUNT_ID, keep="last")
         write_table(table, out)
-    finally:
-        for f in tmp_dir.glob("*"):
-            f.unlink()
-        tmp_dir.rmdir()
     summary.mapped, summary.quarantined, summary.output = len(table), len(bad), str(out)
+    quarantine_path = out.with_name(out.stem + ".quarantine.csv")
     if bad:
         quarantine = pd.DataFrame(bad)
         summary.reasons = quarantine[s.REASON].str.split(":").str[0].value_counts().to_dict()
-        summary.quarantine = str(write_table(quarantine,
-                                             out.with_name(out.stem + ".quarantine.csv")))
+        summary.quarantine = str(write_table(quarantine, quarantine_path))
+    else:  # the quarantine file always matches the summary
+        quarantine_path.unlink(missing_ok=True)
     return summary
 
 

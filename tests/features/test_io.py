@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pandas as pd
 import pytest
 
-from features.io import read_table, write_table
+from features.io import (
+    read_table,
+    remove_stale_temps,
+    temp_folder,
+    temp_name,
+    write_table,
+    write_text,
+)
 
 
 def test_folders_of_parquet_and_csv(tmp_path):
@@ -31,3 +41,23 @@ def test_a_failed_write_leaves_the_previous_file(tmp_path, monkeypatch):
         write_table(pd.DataFrame({"a": [2]}), target)
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["out.parquet"]
+
+
+def test_outputs_follow_the_umask_and_stale_temps_of_dead_processes_go(tmp_path):
+    """Issue 16, finding 9: outputs were created 0600; a killed run's temp files stayed."""
+    old = os.umask(0o027)
+    try:
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.parquet")
+        write_text("{}", tmp_path / "t.json")
+    finally:
+        os.umask(old)
+    assert {stat.S_IMODE((tmp_path / n).stat().st_mode) for n in ("t.parquet", "t.json")} == {
+        0o640}
+    dead = tmp_path / f".t.parquet.{2**22 + 777}.00112233445566ff"
+    mine = tmp_path / temp_name("t.parquet")
+    dead.write_text("half")
+    mine.write_text("writing")
+    with temp_folder(tmp_path, "spill") as folder:
+        (folder / "x").write_text("spilled")
+        assert remove_stale_temps(tmp_path) == [dead]
+    assert mine.exists() and not folder.exists() and not dead.exists()

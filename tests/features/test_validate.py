@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
+
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from features import schema as s
 from features.validate import SchemaError, validate_accounts, validate_events
@@ -92,7 +97,7 @@ def test_bad_event_rows_are_quarantined_and_good_rows_kept(column, value, reason
 def test_wrong_types_in_optional_columns():
     df = good_events().assign(**{s.SUCCESS: ["yes", "maybe", "0"], s.ASN: ["7922", "1.5", None]})
     clean, quarantine = validate_events(df, now=NOW)
-    assert quarantine[s.REASON].tolist() == ["asn: not a non-negative integer"]
+    assert quarantine[s.REASON].tolist() == ["asn: not an integer from 0 to 4294967295"]
     assert clean.set_index(s.EVENT_ID).loc["e3", s.SUCCESS] == False  # noqa: E712
 
 
@@ -134,3 +139,156 @@ def test_a_good_copy_is_kept_when_the_first_copy_of_its_id_was_set_aside():
     assert quarantine[s.REASON].tolist() == ["lat: not a number"]
     assert clean[s.EVENT_ID].tolist() == ["e1", "e3"]
     assert clean[s.LAT].tolist()[0] == 31.2
+
+
+@pytest.mark.parametrize(("column", "value", "reason"), [
+    # finding 1, 2, 8: outside pandas' nanosecond range, or before 1970
+    (s.TS, "0001-01-01T00:00:00Z", "ts: timestamp before 1970-01-01"),
+    (s.TS, "1600-01-01T00:00:00Z", "ts: timestamp before 1970-01-01"),
+    (s.TS, "1677-09-21T00:12:44Z", "ts: timestamp before 1970-01-01"),
+    (s.TS, "2263-01-01T00:00:00Z", "ts: timestamp in the future"),
+    (s.TS, "9999-12-31T23:59:59Z", "ts: timestamp in the future"),
+    (s.TS, pd.Timestamp("3000-01-01").to_pydatetime(), "ts: timestamp in the future"),
+    # finding 3, 4: numbers out of range
+    (s.ASN, 2**63, "asn: not an integer from 0 to 4294967295"),
+    (s.ASN, float("inf"), "asn: not an integer from 0 to 4294967295"),
+    (s.LAT, float("inf"), "lat: latitude outside [-90, 90]"),
+    (s.LAT, "1e999", "lat: latitude outside [-90, 90]"),
+    # finding 10: unchecked fields
+    (s.IP, "999.1.1.1", "ip: not an IPv4 or IPv6 address"),
+    (s.IP, "not-an-ip", "ip: not an IPv4 or IPv6 address"),
+    (s.IP, "fe80::1%eth0", "ip: not an IPv4 or IPv6 address"),
+    (s.COUNTRY, "zz", "country: not an ISO 3166-1 alpha-2 code"),
+    (s.ACCOUNT_ID, "a\x00b", "account_id: control, format or unassigned characters"),
+    (s.ACCOUNT_ID, "a\u202eb", "account_id: control, format or unassigned characters"),
+    (s.ACCOUNT_ID, "a\ud800b", "account_id: control, format or unassigned characters"),
+    (s.ACCOUNT_ID, "x" * 201, "account_id: longer than 200 characters"),
+    (s.EVENT_ID, "e\u2066", "event_id: control, format or unassigned characters"),
+    (s.DEVICE_ID, "d" * 10_000, "device_id: longer than 200 characters"),
+])
+def test_hostile_values_are_set_aside_with_their_field(column, value, reason):
+    df = good_events()
+    df[column] = df[column].astype(object) if column in df else None
+    df.loc[2, column] = value
+    if column == s.LAT:
+        df.loc[2, s.LON] = 0.0
+    clean, quarantine = validate_events(df, now=NOW)
+    assert quarantine[s.REASON].tolist() == [reason]
+    assert quarantine[s.ROW].tolist() == [2]
+    assert clean[s.EVENT_ID].tolist() == ["e1", "e2"]
+
+
+def test_good_ips_and_countries_are_kept():
+    df = good_events().assign(**{s.IP: ["203.0.113.9", "2001:db8::1", "::ffff:192.0.2.1"],
+                                 s.COUNTRY: ["us", "XK", "cn"]})
+    clean, quarantine = validate_events(df, now=NOW)
+    assert quarantine.empty and clean[s.COUNTRY].tolist() == ["US", "XK", "CN"]
+
+
+def test_out_of_range_timestamp_columns_of_any_unit_are_set_aside():
+    """Finding 8: one year-3000 value in a Parquet `timestamp[us]` column sank the run."""
+    df = good_events()
+    df[s.TS] = pd.to_datetime(df[s.TS], utc=True).dt.tz_localize(None).astype("datetime64[us]")
+    df[s.TS] = df[s.TS].where(df.index != 1, pd.Timestamp("3000-01-01").as_unit("us"))
+    clean, quarantine = validate_events(df, now=NOW)
+    assert quarantine[[s.ROW, s.REASON]].values.tolist() == [[1, "ts: timestamp in the future"]]
+    assert str(clean[s.TS].dtype) == "datetime64[ns, UTC]" and len(clean) == 2
+
+
+def test_epoch_numbers_are_not_guessed_as_timestamps():
+    df = good_events().assign(**{s.TS: [1_769_940_000, 1_769_936_400, 1_770_026_400]})
+    clean, quarantine = validate_events(df, now=NOW)
+    assert clean.empty and set(quarantine[s.REASON]) == {"ts: a number, not an ISO-8601 timestamp"}
+
+
+@pytest.mark.parametrize(("column", "value", "problem"), [
+    (s.CREATED_AT, "0001-01-01T00:00:00Z", "timestamp before 1970-01-01"),
+    (s.CREATED_AT, "9999-01-01T00:00:00Z", "timestamp in the future"),
+    (s.ACCOUNT_ID, "y" * 10_000, "longer than 200 characters"),
+    (s.ACCOUNT_ID, "a\ud800b", "control, format or unassigned characters"),
+    (s.CLAIMED_COUNTRY, "ZZ", "not an ISO 3166-1 alpha-2 code"),
+    (s.CLAIMED_LAT, float("inf"), "latitude outside"),
+])
+def test_hostile_account_values_name_column_and_row(column, value, problem):
+    df = good_accounts()
+    df[column] = df[column].astype(object) if column in df else None
+    df.loc[1, column] = value
+    if column == s.CLAIMED_LAT:
+        df.loc[1, s.CLAIMED_LON] = 0.0
+    with pytest.raises(SchemaError) as err:
+        validate_accounts(df)
+    assert err.value.column == column and err.value.rows == [1] and problem in str(err.value)
+
+
+# -- the property: no value of any JSON or Parquet type makes validation raise or lose a good row
+FUZZ_EXAMPLES = int(os.environ.get("PERSONA_RISK_FUZZ_EXAMPLES", "2000"))
+ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=40) | st.text(max_size=300)
+ANY_SCALAR = (st.none() | st.booleans() | st.integers() | st.floats() | ANY_TEXT
+              | st.datetimes(timezones=st.none() | st.just(UTC)))
+GOOD_TEXT = st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=30)
+GOOD_TS = st.datetimes(datetime(1970, 1, 1), datetime(2026, 2, 28))
+GOOD = {
+    s.ACCOUNT_ID: GOOD_TEXT, s.TS: GOOD_TS,
+    s.IP: st.none() | st.ip_addresses().map(str),
+    s.COUNTRY: st.none() | st.sampled_from(["US", "cn", "DE", "KP"]),
+    s.DEVICE_ID: st.none() | GOOD_TEXT, s.USER_AGENT: st.none() | st.text(max_size=100).filter(
+        lambda t: t.isprintable()),
+    s.DEVICE_TZ: st.none() | st.sampled_from(["Asia/Shanghai", "UTC", "America/New_York"]),
+    s.SUCCESS: st.none() | st.booleans(), s.INTERACTIVE: st.none() | st.booleans(),
+    s.ANONYMIZER: st.none() | st.booleans(), s.ASN: st.none() | st.integers(0, 2**32 - 1),
+}
+TYPED = {  # whole columns of one Parquet type: (dtype, good values, any value of the type)
+    s.TS: ("datetime64[us]", GOOD_TS, st.datetimes()),
+    s.LAT: ("float64", st.tuples(st.floats(-90, 90), st.floats(-180, 180)),  # and lon
+            st.tuples(st.floats(), st.floats())),
+    s.ASN: ("int64", st.integers(0, 2**32 - 1), st.integers(-2**63, 2**63 - 1)),
+    s.ACCOUNT_ID: ("category", GOOD_TEXT, st.text(max_size=300)),
+}
+
+
+@st.composite
+def event_tables(draw) -> tuple[pd.DataFrame, list[str]]:
+    """A table of good rows (ids `good-<n>`) and rows of arbitrary values, mixed, with some
+    columns of one Parquet type; returns it and the ids of the good rows in order."""
+    typed = draw(st.sets(st.sampled_from(sorted(TYPED))))
+    rows, good_ids = [], []
+    for i in range(draw(st.integers(1, 8))):
+        good = draw(st.booleans())
+        row = {col: draw(values) for col, values in GOOD.items()}
+        lat = draw(st.none() | st.tuples(st.floats(-90, 90), st.floats(-180, 180)))
+        row[s.LAT], row[s.LON] = lat if lat else (None, None)
+        row[s.EVENT_ID] = f"good-{i}"
+        row[s.TS] = row[s.TS].isoformat() + draw(st.sampled_from(["", "Z", "+02:00"]))
+        if good:
+            good_ids.append(row[s.EVENT_ID])
+        else:
+            for col in draw(st.sets(st.sampled_from(sorted(row)), min_size=1)):
+                row[col] = draw(ANY_SCALAR)
+        for col in typed:
+            dtype, good_values, any_value = TYPED[col]
+            row[col] = draw(good_values if good else any_value)
+            if col == s.LAT:
+                row[s.LAT], row[s.LON] = row[s.LAT]
+        rows.append(row)
+    df = pd.DataFrame(rows, dtype=object)
+    for col in typed:
+        dtype = TYPED[col][0]
+        for name in (col, s.LON) if col == s.LAT else (col,):
+            df[name] = (pd.Series(list(df[name]), dtype=dtype) if dtype.startswith("date")
+                        else df[name].astype(dtype))
+    return df, good_ids
+
+
+@pytest.mark.slow
+@settings(max_examples=FUZZ_EXAMPLES, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(event_tables())
+def test_no_value_raises_or_costs_a_good_row(table):
+    df, good_ids = table
+    assume(not any(str(v).startswith("good-") for v in df[s.EVENT_ID].iloc[len(good_ids):]))
+    clean, quarantine = validate_events(df, now=NOW)
+    kept = [i for i in clean[s.EVENT_ID] if str(i).startswith("good-")]
+    assert [i for i in kept if i in good_ids] == good_ids
+    assert len(clean) + len(quarantine) == len(df)
+    assert quarantine[s.REASON].str.split(":").str[0].isin(s.names(s.EVENT_COLUMNS)).all()
+    assert str(clean[s.TS].dtype) == "datetime64[ns, UTC]"

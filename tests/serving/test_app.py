@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import re
 import signal
+import socket
 import sqlite3
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import mlflow
 import pandas as pd
+import psutil
 import pytest
 
 from features import schema as s
 from features.pipeline import compute_features
 from models.pyfunc import PersonaRiskPyfunc, signature
 from serving.api_models import account_json, events_json
-from tests.serving.conftest import NAME
+from serving.log_safety import hashed
+from tests.serving.conftest import NAME, TOKEN
 
 pytestmark = pytest.mark.slow
 
@@ -182,3 +188,129 @@ def test_first_event_before_the_account_record_is_scored(server_factory):
             "ip": "198.51.100.7", "lat": 40.7, "lon": -74.0}]})
         assert r.status_code == 200, r.text
         assert [score["account_id"] for score in r.json()["scores"]] == ["late"]
+
+
+GOOD_EVENT = {"account_id": "p", "ts": "2026-02-01T03:00:00Z", "ip": "203.0.113.9",
+              "lat": 31.23, "lon": 121.47, "device_tz": "Asia/Shanghai"}
+HOSTILE = [  # (change to a good event, field the reply names, raw text it must not echo)
+    ({"ts": "0001-01-01T00:00:00Z"}, "ts", None),  # finding 1
+    ({"ts": "1600-01-01T00:00:00Z"}, "ts", None),
+    ({"ts": "2263-01-01T00:00:00Z"}, "ts", None),
+    ({"ts": "9999-12-31T23:59:59Z"}, "ts", None),
+    ({"event_id": "pm-1", "ts": "1677-09-21T00:12:44Z"}, "ts", None),  # finding 2
+    ({"asn": 2**63}, "asn", None),  # finding 3, 4
+    ({"ip": "999.1.1.1"}, "ip", "999.1.1.1"),  # finding 10
+    ({"ip": "fe80::1%eth0"}, "ip", "eth0"),
+    ({"country": "zz"}, "country", None),
+    ({"account_id": "p\u202e"}, "account_id", None),
+    ({"account_id": "p\x00"}, "account_id", None),
+]
+RAW_BODIES = [  # JSON that Python reads but no reply may carry back (finding 4)
+    ('"lat": NaN, "lon": 0', "lat"), ('"lat": Infinity, "lon": 0', "lat"),
+    ('"lat": 1e999, "lon": 0', "lat"), ('"asn": 1e999', "asn"),
+]
+
+
+def _raw_event(extra: str, account: str = "p") -> bytes:
+    event = f'"account_id": "{account}", "ts": "2026-02-01T03:00:00Z", {extra}'
+    return ('{"events": [{' + event + '}]}').encode()
+
+
+def test_hostile_values_get_422_naming_the_field_and_nothing_is_stored(server_factory, tmp_path):
+    server = server_factory().wait_ready()
+    state = tmp_path / "state.sqlite"
+    with server.client() as c:
+        for change, field, secret in HOSTILE:
+            for path in ("/v1/events", "/v1/score"):
+                r = c.post(path, json={"events": [{**GOOD_EVENT, **change}]})
+                assert r.status_code == 422, (change, path, r.text)
+                assert field in r.text and (secret is None or secret not in r.text)
+        lone = _raw_event('"device_id": "d"', account="a\\ud800b")
+        for body, field in [*RAW_BODIES, (None, "account_id")]:
+            for path in ("/v1/events", "/v1/score"):
+                content = _raw_event(body) if body else lone
+                r = c.post(path, content=content, headers={"Content-Type": "application/json"})
+                assert r.status_code == 422 and field in str(r.json()), (body, path, r.text)
+        assert _stored_events(state, "p") == 0  # nothing of a refused request is committed
+        for _ in range(3):  # and the account is not poisoned: later events go through
+            assert c.post("/v1/events", json={"events": [GOOD_EVENT]}).status_code == 200
+        assert _stored_events(state, "p") == 1
+        long_id = c.put("/v1/accounts/" + "x" * 10_000, json={"created_at": "2026-01-01"})
+        old = c.put("/v1/accounts/q", json={"created_at": "0001-01-01T00:00:00Z"})
+        assert long_id.status_code == old.status_code == 422 and "created_at" in old.text
+        assert c.post("/v1/events", json={"events": [GOOD_EVENT]}, headers={
+            "Authorization": f"bearer {TOKEN}"}).status_code == 200  # finding 10
+
+
+def test_a_bad_request_never_fails_the_good_requests_beside_it(server_factory, tmp_path):
+    """Finding 3: one request failing validation failed its whole coalesced batch."""
+    server = server_factory().wait_ready()
+    bad = [{"asn": 2**63}, {"ts": "1677-09-21T00:12:44Z"}, {"ip": "not-an-ip"}]
+
+    def send(i: int) -> tuple[int, int]:
+        good = i % 2 == 0
+        event = {**GOOD_EVENT, "account_id": f"batch-{i}", "event_id": f"b-{i}",
+                 **({} if good else bad[i % 3])}
+        with server.client() as c:
+            return good, c.post("/v1/events", json={"events": [event]}).status_code
+
+    for _ in range(3):
+        with ThreadPoolExecutor(16) as pool:
+            codes = list(pool.map(send, range(48)))
+        assert [code for good, code in codes if good] == [200] * 24
+        assert [code for good, code in codes if not good] == [422] * 24
+    assert all(_stored_events(tmp_path / "state.sqlite", f"batch-{i}") == 1
+               for i in range(0, 48, 2))
+
+
+def test_logs_carry_keyed_ids_and_a_failure_is_a_counted_generic_500(server_factory, tmp_path):
+    """Findings 6 and 7: raw ids in logs, unkeyed hashes, 500s missing from /metrics."""
+    state = tmp_path / "state.sqlite"
+    server = server_factory(state).wait_ready()
+    event = {**GOOD_EVENT, "account_id": "acct-secret-42", "ip": "198.51.100.77"}
+    with server.client() as c:
+        assert c.post("/v1/events", json={"events": [event]}).status_code == 200
+        with sqlite3.connect(state) as conn:  # the state breaks under the service
+            conn.execute("DROP TABLE pairs")
+        failed = c.post("/v1/events", json={"events": [{**event, "event_id": "e-2"}]})
+        assert failed.status_code == 500 and failed.json() == {"detail": "internal error"}
+        metrics = c.get("/metrics").text
+    assert 'endpoint="/v1/events",status="500"' in metrics
+    log = server.log.read_text()
+    key = (tmp_path / "state.sqlite.log-key").read_bytes().strip()
+    assert hashed(key, "acct-secret-42") in log and "unhandled" in log
+    assert "acct-secret-42" not in log and "198.51.100.77" not in log
+
+
+def test_a_chunked_200_mb_body_is_refused_after_1_mb_and_healthz_answers(server_factory):
+    """Finding 5: the 1 MB limit checked only Content-Length; a chunked 200 MB body was read
+    whole (RSS 551 -> 965 MB) and /healthz stopped answering meanwhile."""
+    server = server_factory().wait_ready()
+    proc = psutil.Process(server.proc.pid)
+    rss_before = proc.memory_info().rss
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.sendall((f"POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+                  "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode())
+    answer, piece = bytearray(), b" " * 2**16
+    reader = threading.Thread(target=lambda: answer.extend(sock.recv(4096)), daemon=True)
+    reader.start()
+    sent, healthy = 0, []
+    try:
+        while sent < 200 * 2**20:
+            sock.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
+            sent += len(piece)
+            if sent % (8 * 2**20) == 0:  # and the service keeps answering meanwhile
+                healthy.append(httpx.get(f"{server.url}/healthz", timeout=10).status_code)
+    except OSError:  # the server closed the connection after refusing
+        pass
+    reader.join(10)
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 413")
+    assert set(healthy) <= {200} and sent < 200 * 2**20
+    assert proc.memory_info().rss - rss_before < 20 * 2**20
+    with server.client() as c:
+        assert c.get("/healthz").status_code == 200
+        metrics = c.get("/metrics").text
+    assert 'endpoint="unmatched",status="413"' in metrics
+    read = re.search(r'persona_risk_request_body_bytes_sum\{endpoint="unmatched"\} (\S+)', metrics)
+    assert 1_000_000 < float(read[1]) <= 1_000_000 + 2**18  # the limit and one server buffer

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import numpy as np
 import pandas as pd
@@ -136,3 +138,71 @@ def test_seen_ids_match_repeats_only():
     again = seen.add(pd.Series(["E1", "e2", "e3", "e1"], dtype="str"))
     assert again.tolist() == [False, True, False, True]
     assert len(seen.first) == len(seen.second) == 5 and (np.diff(seen.first) > 0).all()
+
+
+def test_a_few_rows_outside_the_timestamp_range_never_sink_the_run(files, trained):
+    """Finding 8: ten such rows among good ones (CSV, string Parquet) or one year-3000 value in
+    a `timestamp[us]` column made `score` exit with "Out of bounds nanosecond timestamp"."""
+    folder, events, accounts = files
+    text = events.assign(**{s.TS: events[s.TS].dt.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    text = text.reset_index(drop=True)
+    text.loc[:4, s.TS] = "0001-01-01T00:00:00Z"
+    text.loc[5:9, s.TS] = "1677-09-21T00:12:44Z"
+    wide = events.reset_index(drop=True).astype({s.TS: "datetime64[us, UTC]"})
+    wide.loc[3, s.TS] = pd.Timestamp("3000-01-01", tz="UTC").as_unit("us")
+    for name, table, bad in [("events.csv", text, 10), ("text.parquet", text, 10),
+                             ("wide.parquet", wide, 1)]:
+        path = folder / name
+        table.to_csv(path, index=False) if name.endswith(".csv") else table.to_parquet(path)
+        summary = score_events([path], trained.model, "v1", folder / "scores.parquet",
+                               [folder / "accounts.parquet"], partitions=2)
+        quarantine = pd.read_csv(summary.quarantine)
+        assert summary.events == len(events) - bad and len(quarantine) == bad
+        assert set(quarantine[s.REASON]) <= {"ts: timestamp before 1970-01-01",
+                                             "ts: timestamp in the future"}
+        assert quarantine["file"].eq(str(path)).all()
+
+
+def test_epoch_numbers_and_empty_files_get_a_clear_error_and_a_quarantine_file(files, trained):
+    """Finding 9: an epoch-integer `ts` column wrote no quarantine file; a zero-row Parquet
+    file gave "No objects to concatenate"."""
+    folder, events, _ = files
+    epoch = events.head(50).assign(**{s.TS: events[s.TS].head(50).astype("int64") // 10**9})
+    epoch.to_parquet(folder / "epoch.parquet")
+    out = folder / "scores.parquet"
+    with pytest.raises(ValueError, match="no readable rows.*50 rows set aside") as err:
+        score_events([folder / "epoch.parquet"], trained.model, "v1", out)
+    quarantine = pd.read_csv(folder / "scores.quarantine.csv")
+    assert str(folder / "scores.quarantine.csv") in str(err.value) and len(quarantine) == 50
+    assert set(quarantine[s.REASON]) == {"ts: a number, not an ISO-8601 timestamp"}
+    events.head(0).to_parquet(folder / "empty.parquet")
+    with pytest.raises(ValueError, match="no readable rows; nothing to score$"):
+        score_events([folder / "empty.parquet"], trained.model, "v1", out)
+    summary = score_events([folder / "empty.parquet", folder / "events.parquet"],
+                           trained.model, "v1", out, [folder / "accounts.parquet"])
+    assert summary.events == len(events)
+
+
+def test_stale_temps_and_quarantine_go_and_outputs_follow_the_umask(files, trained):
+    """Finding 9: SIGKILL left `.spill-*` folders and temp files behind, a clean run left the
+    old quarantine file beside the new output, and outputs were created 0600."""
+    folder, events, _ = files
+    dead = 2**22 + 12345  # above the default pid_max: no such process
+    stale_file = folder / f".scores.parquet.{dead}.0123456789abcdef"
+    stale_dir = folder / f".spill.{dead}.fedcba9876543210"
+    live_file = folder / f".scores.parquet.{os.getpid()}.00000000000000aa"
+    stale_file.write_bytes(b"half a file")
+    (stale_dir / "p0").mkdir(parents=True)
+    live_file.write_bytes(b"being written")
+    (folder / "scores.quarantine.csv").write_text("row,reason\n1,old\n")
+    old_umask = os.umask(0o022)
+    try:
+        summary = score_events([folder / "events.parquet"], trained.model, "v1",
+                               folder / "scores.parquet", [folder / "accounts.parquet"])
+    finally:
+        os.umask(old_umask)
+    assert not stale_file.exists() and not stale_dir.exists() and live_file.exists()
+    assert summary.quarantine is None and not (folder / "scores.quarantine.csv").exists()
+    for name in ("scores.parquet", "scores.summary.json"):
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o644
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == [live_file.name]

@@ -58,3 +58,28 @@ def test_a_failing_batch_fails_each_of_its_callers_and_the_worker_goes_on():
         coalescer.submit("bad").result(10)
     assert coalescer.submit("good").result(10) == "good"
     coalescer.close()
+
+
+def test_a_failing_item_fails_alone_and_its_batch_mates_get_their_results():
+    """Finding 3: one bad request failed every request of its coalesced batch."""
+    release, calls = threading.Event(), []
+
+    def handle(items):
+        release.wait(10)
+        calls.append(list(items))
+        if "bad" in items:
+            raise ValueError("bad item")
+        return [item.upper() for item in items]
+
+    coalescer = Coalescer(handle, max_weight=100)
+    first = coalescer.submit("first")
+    while coalescer._queue.qsize():
+        pass
+    rest = [coalescer.submit(item) for item in ("a", "bad", "b")]
+    release.set()
+    assert first.result(10) == "FIRST"
+    assert [rest[0].result(10), rest[2].result(10)] == ["A", "B"]
+    with pytest.raises(ValueError, match="bad item"):
+        rest[1].result(10)
+    coalescer.close()
+    assert calls == [["first"], ["a", "bad", "b"], ["a"], ["bad"], ["b"]]

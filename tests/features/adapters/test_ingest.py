@@ -117,3 +117,30 @@ def test_wrong_format_fails_fast_saying_what_was_expected(tmp_path):
         json.dump({"Records": [{"foo": 1}]}, f)
     with pytest.raises(WrongFormat, match="CloudTrail"):
         run("cloudtrail", [other], tmp_path)
+
+
+def test_hostile_okta_records_are_set_aside_and_good_ones_kept(tmp_path):
+    """Issue 16: every input path goes through validation that cannot raise on any value."""
+    good = json.loads((VENDORS / "okta_system_log.jsonl").read_text().splitlines()[0])
+    hostile = [("published", "0001-01-01T00:00:00Z"), ("published", "1677-09-21T00:12:44Z"),
+               ("published", "9999-12-31T00:00:00Z"), ("client.ipAddress", "999.1.1.1"),
+               ("client.ipAddress", "fe80::1%eth0"), ("securityContext.asNumber", 2**63),
+               ("client.geographicalContext.geolocation.lat", 1e308 * 10),
+               ("actor.alternateId", "ana\u202e@example.com"), ("uuid", "o\x00")]
+    lines = [json.dumps({**good, "uuid": "good-1"})]
+    for i, (dotted, value) in enumerate(hostile):
+        record = json.loads(json.dumps(good))
+        *parents, leaf = dotted.split(".")
+        node = record
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+        record["uuid"] = record["uuid"] if leaf == "uuid" else f"bad-{i}"
+        lines.append(json.dumps(record))
+    lines.append(json.dumps({**good, "uuid": "good-2"}))
+    (tmp_path / "okta.jsonl").write_text("\n".join(lines) + "\n")
+    summary, events, quarantine = run("okta", [tmp_path / "okta.jsonl"], tmp_path)
+    assert sorted(events[s.EVENT_ID]) == ["good-1", "good-2"]
+    assert summary.quarantined == len(hostile) == len(quarantine)
+    assert {r.split(":")[0] for r in quarantine[s.REASON]} == {
+        s.TS, s.IP, s.ASN, s.LAT, s.ACCOUNT_ID, s.EVENT_ID}

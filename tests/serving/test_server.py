@@ -1,0 +1,35 @@
+"""Starting the service: the token rule and the log key."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from serving.log_safety import LOG_KEY_ENV, hashed, log_key
+from serving.server import TOKEN_ENV, TOKEN_FILE_ENV, StartupError, read_token
+
+
+def test_a_missing_token_file_is_a_one_line_startup_error(tmp_path, monkeypatch):
+    """Finding 9: a missing PERSONA_RISK_API_TOKEN_FILE was a 71-line traceback."""
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    monkeypatch.setenv(TOKEN_FILE_ENV, str(tmp_path / "absent"))
+    with pytest.raises(StartupError, match="cannot read the token file"):
+        read_token()
+    (tmp_path / "token").write_text(" t0ken \n")
+    monkeypatch.setenv(TOKEN_FILE_ENV, str(tmp_path / "token"))
+    assert read_token() == "t0ken"
+
+
+def test_log_key_is_generated_once_beside_the_state_and_private(tmp_path, monkeypatch):
+    """Finding 6: log ids were unkeyed SHA-256, so `5feceb66ffc8` reversed to "0"."""
+    monkeypatch.delenv(LOG_KEY_ENV, raising=False)
+    state = tmp_path / "state.sqlite"
+    key = log_key(state)
+    path = tmp_path / "state.sqlite.log-key"
+    assert len(key) == 64 and log_key(state) == key
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert not hashed(key, "0").startswith("5feceb66ffc8")
+    assert hashed(key, "0") != hashed(log_key(tmp_path / "other.sqlite"), "0")
+    monkeypatch.setenv(LOG_KEY_ENV, "from-settings")
+    assert log_key(state) == b"from-settings"
