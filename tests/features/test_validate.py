@@ -292,3 +292,16 @@ def test_no_value_raises_or_costs_a_good_row(table):
     assert len(clean) + len(quarantine) == len(df)
     assert quarantine[s.REASON].str.split(":").str[0].isin(s.names(s.EVENT_COLUMNS)).all()
     assert str(clean[s.TS].dtype) == "datetime64[ns, UTC]"
+
+
+def test_labels_may_be_missing_and_labelled_at_is_checked():
+    raw = pd.DataFrame({"account_id": ["a", "b", "c"], "created_at": ["2026-01-01"] * 3,
+                        "label": [1, None, 0],
+                        "labelled_at": ["2026-02-01T00:00:00Z", None, "2026-02-03"]})
+    acc = validate_accounts(raw)
+    assert acc["label"].isna().tolist() == [False, True, False]
+    assert acc["labelled_at"].isna().tolist() == [False, True, False]
+    with pytest.raises(SchemaError, match="label must be 0, 1 or empty"):
+        validate_accounts(raw.assign(label=[1, 2, 0]))
+    with pytest.raises(SchemaError, match="labelled_at"):
+        validate_accounts(raw.assign(labelled_at=["soon", None, "2026-02-03"]))

@@ -32,8 +32,6 @@ def served(registry, tmp_path):
 # in `features.segments.previous_in_segment` (the point-in-time rule of features/pipeline.py,
 # which another change owns). The service answers it with a counted generic 500 that reaches no
 # other request; the test fails until the pipeline is fixed, hence not strict.
-@pytest.mark.xfail(reason="pipeline IndexError for an account created after its events",
-                   strict=False)
 def test_no_generated_request_gets_a_server_error(served):
     schema = schemathesis.openapi.from_url(f"{served.url}/openapi.json")
     auth = {"Authorization": f"Bearer {TOKEN}"}
