@@ -76,8 +76,9 @@ def resamples(y: np.ndarray, rounds: int = BOOTSTRAP_ROUNDS, seed: int = 0) -> n
     """Row indices of `rounds` bootstrap resamples, stratified by class (rounds x len(y))."""
     rng = np.random.default_rng(seed)
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    return np.concatenate([rng.choice(pos, (rounds, len(pos))),
-                           rng.choice(neg, (rounds, len(neg)))], axis=1)
+    draws = np.concatenate([rng.choice(pos, (rounds, len(pos))),
+                            rng.choice(neg, (rounds, len(neg)))], axis=1)
+    return rng.permuted(draws, axis=1)  # row order breaks ties (precision at k): keep it random
 
 
 def interval(values: np.ndarray) -> tuple[float, float]:

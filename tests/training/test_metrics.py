@@ -48,3 +48,13 @@ def test_paired_difference_of_a_scorer_with_itself_is_zero_and_a_real_gap_is_not
     noisy = score + np.random.default_rng(0).normal(scale=2.0, size=len(score))
     diff, low, high = paired_difference(y, score, noisy, pr_auc)
     assert 0 < low <= diff <= high
+
+
+def test_intervals_of_a_tied_rule_cover_its_point():
+    """A 0/1 rule ties most accounts: resamples must not order positives first."""
+    rng = np.random.default_rng(3)
+    y = (rng.random(2000) < 0.1).astype(int)
+    rule = (rng.random(2000) < 0.3).astype(float)
+    points, iv = scorecards(y, {"rule": rule}, k=50, seed=0, rounds=200)
+    for m in points.columns:
+        assert iv.loc["rule", f"{m}_low"] <= points.loc["rule", m] <= iv.loc["rule", f"{m}_high"]
