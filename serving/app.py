@@ -53,8 +53,8 @@ log = logging.getLogger("persona_risk.serving")
 class ServiceConfig:
     token: str | None  # None only with the explicit insecure loopback opt-out
     reload_every_s: float = 60.0
-    decisions: FilePath = FilePath("decisions.sqlite")  # as `persona-risk review`
     log_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))  # of `hashed`
+    decisions: FilePath = FilePath("decisions.sqlite")  # as `persona-risk review`
 
 
 class Metrics:

@@ -68,7 +68,7 @@ def build_service(model_uri: str, host: str, state: str | Path, insecure_no_auth
     if not holder.reload():
         raise StartupError(f"model {model_uri} could not be loaded: {holder.last_error}")
     store = open_store(state)
-    return create_app(store, holder, ServiceConfig(token, reload_every_s, log_key(state)))
+    return create_app(store, holder, ServiceConfig(token, reload_every_s, log_key=log_key(state)))
 
 
 def serve(model_uri: str, host: str, port: int, state: str | Path, insecure_no_auth: bool = False,

@@ -84,7 +84,7 @@ class GateDecision:
             f"{self.difference_high:+.4f}]"
             + (": inside the noise of this test set" if self.within_noise() else ""))
         return (f"challenger v{self.challenger_version} {self.metric} "
-                f"{self.challenger_value:.4f} vs {champ}: {verdict} ({self.reason}{lead})")
+                f"{self.challenger_value:.4f} vs {champ}: {verdict} ({self.reason}){lead}")
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -47,5 +47,5 @@ def test_no_generated_request_gets_a_server_error(served):
                                    checks=[not_a_server_error, response_schema_conformance])
 
         call()
-    assert {op.label for op in operations} == set(cases) and len(operations) == 7
+    assert {op.label for op in operations} == set(cases) and len(operations) == 8
     assert len(cases) >= 500

@@ -109,5 +109,6 @@ def test_a_missing_decisions_file_is_refused_before_any_work(tmp_path):
                     ["alerts", "--scores", str(tmp_path / "s.parquet"), "--out",
                      str(tmp_path / "a.jsonl")]):
         result = CliRunner().invoke(app, [*command, "--decisions", str(tmp_path / "nope.db")])
-        assert result.exit_code == 2 and "does not exist" in " ".join(result.output.split())
+        text = " ".join(result.output.replace("│", " ").split())
+        assert result.exit_code == 2 and "does not exist" in text
         assert not (tmp_path / "nope.db").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -39,7 +40,8 @@ def call(app, method: str, path: str, **kwargs) -> httpx.Response:
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             return await client.request(method, path, **kwargs)
-    return asyncio.run(go())
+    with ThreadPoolExecutor(1) as pool:  # its own loop: a sync Playwright may hold this one
+        return pool.submit(asyncio.run, go()).result()
 
 
 @pytest.mark.parametrize(("header", "token"), [
