@@ -570,7 +570,7 @@ def demo(
         "  export PERSONA_RISK_API_TOKEN=change-me\n"
         "  .venv/bin/persona-risk serve --port 8080\n"
         "  curl -s -H 'Authorization: Bearer change-me' -H 'Content-Type: application/json' "
-        "localhost:8080/v1/events -d '{\"events\": [{\"account_id\": \"acct-000001\", "
+        "localhost:8080/v1/events -d '{\"events\": [{\"account_id\": \"w0-acct-000001\", "
         "\"ts\": \"2026-03-06T02:00:00Z\", \"ip\": \"203.0.113.7\", \"lat\": 31.23, "
         "\"lon\": 121.47, \"device_tz\": \"Asia/Shanghai\"}]}'")
 
