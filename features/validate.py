@@ -239,12 +239,12 @@ def validate_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
             raise SchemaError(table, name, problem, _row_numbers(mask))
 
     if s.LABEL in raw:
-        label = _as_float(raw[s.LABEL])
-        bad = ~(label.isin([0.0, 1.0]) | _missing(raw[s.LABEL])).to_numpy()
+        label, unknown = _as_float(raw[s.LABEL]), _missing(raw[s.LABEL])
+        bad = ~(label.isin([0.0, 1.0]) | unknown).to_numpy()
         if bad.any():
             raise SchemaError(table, s.LABEL, "label must be 0, 1 or empty (unknown)",
                               _row_numbers(bad))
-        df[s.LABEL] = label.where(~_missing(raw[s.LABEL]))  # float: NaN = not labelled
+        df[s.LABEL] = label.where(~unknown)  # float: NaN = not labelled
     if s.LABELLED_AT in raw:  # may be empty: not every account is labelled
         labelled_at, problems = _timestamps(raw[s.LABELLED_AT], s.LABELLED_AT, _now(None))
         given = ~_missing(raw[s.LABELLED_AT])

@@ -46,9 +46,10 @@ def baseline_scores(test: pd.DataFrame, logistic, cfg: FeatureConfig = FeatureCo
     return {IMPOSSIBLE_TRAVEL: travel, SHARED_DEVICE: shared, LOGISTIC: lr}
 
 
-def flags_at_fpr(y: np.ndarray, score: np.ndarray, fpr: float) -> np.ndarray:
-    """Accounts flagged at the lowest threshold whose false-positive rate is at most `fpr`."""
-    return score >= threshold_at_fpr(y, score, fpr)
+def flagged(name: str, y: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Accounts a scorer flags: a rule where it fires, any other at the lowest threshold whose
+    false-positive rate is at most `OPERATING_FPR`."""
+    return score > 0.5 if name in RULES else score >= threshold_at_fpr(y, score, OPERATING_FPR)
 
 
 def per_archetype(test: pd.DataFrame, scores: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -57,10 +58,9 @@ def per_archetype(test: pd.DataFrame, scores: dict[str, np.ndarray]) -> pd.DataF
     if s.PERSONA not in test or test[s.PERSONA].isna().all():
         return pd.DataFrame()
     y = test[s.LABEL].to_numpy()
-    flagged = {name: (score > 0.5 if name in RULES else flags_at_fpr(y, score, OPERATING_FPR))
-               for name, score in scores.items()}
+    flags = {name: flagged(name, y, score) for name, score in scores.items()}
     personas = test[s.PERSONA].fillna("unknown").to_numpy()
-    table = pd.DataFrame(flagged).groupby(personas).mean()
+    table = pd.DataFrame(flags).groupby(personas).mean()
     table.insert(0, "accounts", pd.Series(personas).value_counts())
     table.insert(1, "fraud", test.groupby(personas)[s.LABEL].max().astype(int))
     return table.sort_values(["fraud", "accounts"], ascending=[False, False])

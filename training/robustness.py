@@ -22,8 +22,8 @@ from features.reference import FEATURE_NAMES
 from features.validate import validate_accounts, validate_events
 from models.risk_model import RiskModel
 from training.dataset import training_table
-from training.evaluate import LOGISTIC, MODEL, RULES, baseline_scores, fit_logistic
-from training.metrics import pr_auc, recall_at_fpr, threshold_at_fpr
+from training.evaluate import LOGISTIC, MODEL, baseline_scores, fit_logistic, flagged
+from training.metrics import pr_auc, recall_at_fpr
 from training.simulator.params import WorldParams
 from training.simulator.simulate import FRAUD_ARCHETYPES, SimConfig, simulate
 
@@ -102,12 +102,12 @@ def world_rows(name: str, model: RiskModel, train: pd.DataFrame, table: pd.DataF
     personas = table[s.PERSONA].to_numpy()
     rows = []
     for scorer, score in scores.items():
-        flagged = (score > 0.5 if scorer in RULES else score >= threshold_at_fpr(y, score, 0.01))
+        flags = flagged(scorer, y, score)
         rows.append({"world": name, "scorer": scorer, "fraud": int(y.sum()),
                      "recall_at_1pct_fpr": recall_at_fpr(y, score, 0.01),
                      "recall_at_0.1pct_fpr": recall_at_fpr(y, score, 0.001),
                      "pr_auc": pr_auc(y, score),
-                     **{f"recall_{kind}": (flagged[personas == kind].mean()
+                     **{f"recall_{kind}": (flags[personas == kind].mean()
                                            if (personas == kind).any() else np.nan)
                         for kind in FRAUD_ARCHETYPES}})
     return pd.DataFrame(rows)

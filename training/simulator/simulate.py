@@ -437,13 +437,13 @@ def _log_gaps(rng: np.random.Generator, p: WorldParams, events: pd.DataFrame, ip
     m = len(events)
     v6 = residential & (rng.random(m) < p.ipv6_share)
     if v6.any():
-        net = ip[v6].astype(np.int64)
         iid = (acc[v6].astype(np.int64) * 2654435761 + day[v6].astype(np.int64) * 40503) % 2**32
-        text = [f"2600:{(x >> 16) & 0xffff:x}:{x & 0xffff:x}:{(x * 31) & 0xffff:x}::"
-                f"{(i >> 16):x}:{i & 0xffff:x}" for x, i in zip(net.tolist(), iid.tolist(),
-                                                                strict=True)]
+        pairs, inverse = np.unique(np.c_[ip[v6].astype(np.int64), iid], axis=0,
+                                   return_inverse=True)  # one string per line and day
+        text = np.array([f"2600:{(x >> 16) & 0xffff:x}:{x & 0xffff:x}:{(x * 31) & 0xffff:x}::"
+                         f"{(i >> 16):x}:{i & 0xffff:x}" for x, i in pairs.tolist()], dtype=object)
         addr = np.array(events[s.IP].astype(object), dtype=object)
-        addr[v6] = text
+        addr[v6] = text[inverse.ravel()]
         events[s.IP] = pd.Categorical(addr)
     for col, share in ((s.DEVICE_ID, p.no_device_id_share), (s.DEVICE_TZ, p.no_device_tz_share)):
         gone = rng.random(m) < share
