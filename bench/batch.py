@@ -16,10 +16,10 @@ from bench.simulator import simulate_to_disk
 
 
 def _model(folder: Path):
-    from features.batch import Inputs
-    from features.validate import validate_accounts, validate_events
-    from training.simulator.simulate import SimConfig, simulate
-    from training.train import run_training
+    from persona_risk.features.batch import Inputs
+    from persona_risk.features.validate import validate_accounts, validate_events
+    from persona_risk.training.simulator.simulate import SimConfig, simulate
+    from persona_risk.training.train import run_training
 
     world = simulate(SimConfig(accounts=5000, days=60, fraud_rate=0.04, seed=9))
     events, q = validate_events(world.events)
@@ -29,8 +29,8 @@ def _model(folder: Path):
 
 
 def score(folder: Path, model_dir: Path, partitions: int) -> dict:
-    from models.risk_model import RiskModel
-    from serving.batch import score_events
+    from persona_risk.models.risk_model import RiskModel
+    from persona_risk.serving.batch import score_events
 
     summary = score_events([folder / "events.parquet"], RiskModel.load(model_dir), "bench",
                            OUT / "scores.parquet", [folder / "accounts.parquet"],
@@ -42,9 +42,9 @@ def score_on_spark(folder: Path, model_dir: Path, driver_memory: str) -> dict:
     import os
 
     os.environ["PYSPARK_SUBMIT_ARGS"] = f"--driver-memory {driver_memory} pyspark-shell"
-    from features.spark_engine import spark_session
-    from models.risk_model import RiskModel
-    from serving.spark_batch import spark_score
+    from persona_risk.features.spark_engine import spark_session
+    from persona_risk.models.risk_model import RiskModel
+    from persona_risk.serving.spark_batch import spark_score
 
     summary = spark_score(spark_session("local[2]"), [str(folder / "events.parquet")],
                           RiskModel.load(model_dir), "bench", str(OUT / "scores-spark"),

@@ -19,7 +19,7 @@ from bench.simulator import simulate_to_disk
 
 
 def ours(folder: Path) -> dict:
-    from features.batch import build_features, load_inputs
+    from persona_risk.features.batch import build_features, load_inputs
 
     inputs = load_inputs(folder / "events.parquet", folder / "accounts.parquet")
     features = build_features(inputs).features
@@ -31,8 +31,8 @@ def numpy_floor(folder: Path) -> dict:
     ordering step: the least a sort-based numpy pipeline does before computing a signal."""
     import numpy as np
 
-    from features.arrays import account_numbers, event_order, timestamps_ns
-    from features.io import read_table
+    from persona_risk.features.arrays import account_numbers, event_order, timestamps_ns
+    from persona_risk.features.io import read_table
 
     events = read_table(folder / "events.parquet")
     accounts = np.sort(events["account_id"].unique().to_numpy(object))

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from features import schema as s
-from features.batch import Inputs
-from features.validate import validate_accounts, validate_events
-from training.dataset import logs_only_table, training_table
-from training.fit import TrainConfig
-from training.robustness import WorldSize, model_summary, robustness_table
-from training.simulator.simulate import SimConfig, simulate
-from training.split import SplitConfig
-from training.train import fit_and_evaluate
+from persona_risk.features import schema as s
+from persona_risk.features.batch import Inputs
+from persona_risk.features.validate import validate_accounts, validate_events
+from persona_risk.training.dataset import logs_only_table, training_table
+from persona_risk.training.fit import TrainConfig
+from persona_risk.training.robustness import WorldSize, model_summary, robustness_table
+from persona_risk.training.simulator.simulate import SimConfig, simulate
+from persona_risk.training.split import SplitConfig
+from persona_risk.training.train import fit_and_evaluate
 
 FIGURES = ["recall_at_1pct_fpr", "recall_at_0.1pct_fpr", "pr_auc", "recall_farm",
            "recall_vpn_operator", "recall_evasive"]

@@ -35,10 +35,10 @@ EVENT = {"ts": "2026-02-19T10:00:00Z", "ip": "203.0.113.7", "lat": 40.7, "lon": 
 
 
 def _prepare(folder: Path):
-    from features.batch import Inputs
-    from features.validate import validate_accounts, validate_events
-    from training.simulator.simulate import SimConfig, simulate
-    from training.train import run_training
+    from persona_risk.features.batch import Inputs
+    from persona_risk.features.validate import validate_accounts, validate_events
+    from persona_risk.training.simulator.simulate import SimConfig, simulate
+    from persona_risk.training.train import run_training
 
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder}/mlflow.db"
     os.chdir(folder)
@@ -179,7 +179,7 @@ def _redis(folder: Path) -> tuple[subprocess.Popen, str] | None:
 
 
 def _load_history(url: str, accounts, events, chosen: list[str]) -> int:
-    from serving.api_models import account_json, events_json
+    from persona_risk.serving.api_models import account_json, events_json
 
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"},
                       timeout=60) as c:
@@ -242,7 +242,7 @@ def main() -> None:
 
 
 def _in_process(outcome, events, accounts, chosen) -> None:
-    from features.online import OnlineFeatureState
+    from persona_risk.features.online import OnlineFeatureState
 
     model = outcome.model
     state = OnlineFeatureState()

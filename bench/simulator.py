@@ -12,8 +12,8 @@ from bench.common import OUT, measure, row
 
 
 def simulate_to_disk(accounts: int, days: int) -> dict:
-    from features.io import write_table
-    from training.simulator.simulate import SimConfig, simulate
+    from persona_risk.features.io import write_table
+    from persona_risk.training.simulator.simulate import SimConfig, simulate
 
     world = simulate(SimConfig(accounts=accounts, days=days, seed=0))
     folder = OUT / f"world-{accounts}"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.arrays import EventArrays
-from features.segments import seg_count, seg_nunique_sorted
+from persona_risk.features.arrays import EventArrays
+from persona_risk.features.segments import seg_count, seg_nunique_sorted
 
 NS_PER_DAY = 86_400 * 10**9
 NS_PER_HOUR = 3_600 * 10**9

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 from pandas.api.extensions import ExtensionArray
 
-from features import schema as s
-from features.geo import ip_prefix, prefix_of
-from features.parallel import map_steps
-from features.segments import order_by_segment, segment_starts
+from persona_risk.features import schema as s
+from persona_risk.features.geo import ip_prefix, prefix_of
+from persona_risk.features.parallel import map_steps
+from persona_risk.features.segments import order_by_segment, segment_starts
 
 KEY_COLUMNS = (s.IP, s.DEVICE_ID, s.DEVICE_TZ, s.COUNTRY)
 FEW_IPS = 1_000  # distinct IPs up to which prefixes come from the cache

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.config import FeatureConfig
-from features.geoip import locate
-from features.io import read_table
-from features.pipeline import FeatureResult, compute_features
-from features.validate import validate_accounts, validate_events
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.geoip import locate
+from persona_risk.features.io import read_table
+from persona_risk.features.pipeline import FeatureResult, compute_features
+from persona_risk.features.validate import validate_accounts, validate_events
 
 
 @dataclass

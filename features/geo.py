@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit, vectorize
 
-from features.text import take_text
+from persona_risk.features.text import take_text
 
 EARTH_RADIUS_KM = 6371.0088
 TZ_GRID_DEGREES = 0.01  # zone look-ups are cached on this grid (about 1 km)

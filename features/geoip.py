@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features import schema as s
+from persona_risk.features import schema as s
 
 MMDB, GEOIP2FAST = "mmdb", "geoip2fast"
 

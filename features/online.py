@@ -19,19 +19,19 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from features import schema as s
-from features.arrays import KEY_COLUMNS, Keys, lay_out
-from features.config import FeatureConfig
-from features.pipeline import (
+from persona_risk.features import schema as s
+from persona_risk.features.arrays import KEY_COLUMNS, Keys, lay_out
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.pipeline import (
     FeatureResult,
     Records,
     account_features,
     compute_features,
     features_frame,
 )
-from features.point_in_time import AsOf
-from features.reference import FEATURE_NAMES
-from features.reuse import (
+from persona_risk.features.point_in_time import AsOf
+from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.features.reuse import (
     DEVICE,
     IPADDR,
     PREFIX,
@@ -41,8 +41,8 @@ from features.reuse import (
     counts_at,
     row_pairs,
 )
-from features.travel import FASTEST_HOP_COLUMNS
-from features.validate import (
+from persona_risk.features.travel import FASTEST_HOP_COLUMNS
+from persona_risk.features.validate import (
     FUTURE_TOLERANCE,
     clean_rows,
     known_timezones,

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features import schema as s
-from features.age import account_age, event_age
-from features.arrays import EventArrays, Keys, timestamps_ns, to_arrays
-from features.config import FeatureConfig
-from features.parallel import map_steps
-from features.point_in_time import AsOf
-from features.reference import FEATURE_NAMES
-from features.reuse import (
+from persona_risk.features import schema as s
+from persona_risk.features.age import account_age, event_age
+from persona_risk.features.arrays import EventArrays, Keys, timestamps_ns, to_arrays
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.parallel import map_steps
+from persona_risk.features.point_in_time import AsOf
+from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.features.reuse import (
     DEVICE,
     IPADDR,
     KIND,
@@ -32,8 +32,13 @@ from features.reuse import (
     first_seen,
     identity_counts,
 )
-from features.timezones import account_timezones, event_timezones
-from features.travel import FASTEST_HOP_COLUMNS, account_travel, event_travel, fastest_hop
+from persona_risk.features.timezones import account_timezones, event_timezones
+from persona_risk.features.travel import (
+    FASTEST_HOP_COLUMNS,
+    account_travel,
+    event_travel,
+    fastest_hop,
+)
 
 AS_OF = "as_of"
 IDENTITY_COLUMNS = [s.ACCOUNT_ID, s.CREATED_AT, s.PAYOUT_ID, s.PHONE_ID]

@@ -19,8 +19,8 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from features import schema as s
-from features.reuse import FIRST_TS
+from persona_risk.features import schema as s
+from persona_risk.features.reuse import FIRST_TS
 
 T = TypeVar("T")
 

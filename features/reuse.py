@@ -15,10 +15,10 @@ from pandas.api.types import union_categoricals
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from features import schema as s
-from features.arrays import EventArrays, Keys, timestamps_ns
-from features.geo import ip_prefix, prefix_of
-from features.segments import (
+from persona_risk.features import schema as s
+from persona_risk.features.arrays import EventArrays, Keys, timestamps_ns
+from persona_risk.features.geo import ip_prefix, prefix_of
+from persona_risk.features.segments import (
     order_by_segment,
     seg_count,
     seg_max,

@@ -31,21 +31,21 @@ from pyspark import SparkConf
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from features import schema as s
-from features.arrays import Keys
-from features.config import FeatureConfig
-from features.geoip import locate
-from features.io import read_table
-from features.online import EVENT_NAMES, typed_accounts, typed_events
-from features.pipeline import (
+from persona_risk.features import schema as s
+from persona_risk.features.arrays import Keys
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.geoip import locate
+from persona_risk.features.io import read_table
+from persona_risk.features.online import EVENT_NAMES, typed_accounts, typed_events
+from persona_risk.features.pipeline import (
     ACCOUNT_REUSE,
     EVENT_REUSE,
     IDENTITY_COLUMNS,
     CrossAccount,
     compute_features,
 )
-from features.point_in_time import AsOf
-from features.reuse import (
+from persona_risk.features.point_in_time import AsOf
+from persona_risk.features.reuse import (
     DEVICE,
     FIRST_TS,
     KEY,
@@ -58,7 +58,7 @@ from features.reuse import (
     identity_counts,
     reuse_pairs,
 )
-from features.spark_frames import (
+from persona_risk.features.spark_frames import (
     ACCOUNT_TYPES,
     EVENT_TYPES,
     FEATURE_TYPES,
@@ -66,8 +66,8 @@ from features.spark_frames import (
     objects,
     to_spark_frame,
 )
-from features.spark_io import write_dataset, write_text
-from features.validate import DUPLICATE_EVENT, validate_accounts, validate_events
+from persona_risk.features.spark_io import write_dataset, write_text
+from persona_risk.features.validate import DUPLICATE_EVENT, validate_accounts, validate_events
 
 DEFAULT_MASTER = "local[2]"
 EVENTS_PER_BUCKET = 500_000

@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features import schema as s
-from features.arrays import timestamps_ns
-from features.reference import FEATURE_NAMES
-from features.travel import FASTEST_HOP_COLUMNS
+from persona_risk.features import schema as s
+from persona_risk.features.arrays import timestamps_ns
+from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.features.travel import FASTEST_HOP_COLUMNS
 
 SPARK_TYPES = {"string": "string", "timestamp": "long", "float": "double", "int": "long",
                "bool": "boolean", "country": "string", "timezone": "string"}

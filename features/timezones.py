@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.arrays import EventArrays, Keys
-from features.config import FeatureConfig
-from features.geo import timezone_at, utc_offset_hours
-from features.segments import seg_max, seg_mean
+from persona_risk.features.arrays import EventArrays, Keys
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.geo import timezone_at, utc_offset_hours
+from persona_risk.features.segments import seg_max, seg_mean
 
 DEVICE_IP_TZ_DIFF_H = "device_ip_tz_diff_h"
 DEVICE_CLAIMED_TZ_DIFF_H = "device_claimed_tz_diff_h"

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.arrays import EventArrays, Keys
-from features.config import FeatureConfig
-from features.geo import haversine_km
-from features.segments import (
+from persona_risk.features.arrays import EventArrays, Keys
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.geo import haversine_km
+from persona_risk.features.segments import (
     previous_in_segment,
     seg_argmax,
     seg_count,

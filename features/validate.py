@@ -17,10 +17,10 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from features import schema as s
-from features.checks import bad_ips, country_codes, text_flaws, utf8_safe
-from features.hashing import repeated
-from features.text import take_text
+from persona_risk.features import schema as s
+from persona_risk.features.checks import bad_ips, country_codes, text_flaws, utf8_safe
+from persona_risk.features.hashing import repeated
+from persona_risk.features.text import take_text
 
 MAX_ROWS_IN_MESSAGE = 5
 FUTURE_TOLERANCE = pd.Timedelta(minutes=5)

@@ -13,9 +13,9 @@ import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
-from features import schema as s
-from features.reference import FEATURE_CONTRACT_VERSION
-from models.risk_model import N_REASONS, RiskModel
+from persona_risk.features import schema as s
+from persona_risk.features.reference import FEATURE_CONTRACT_VERSION
+from persona_risk.models.risk_model import N_REASONS, RiskModel
 
 ARTIFACT = "risk_model"
 CONTRACT_KEY = "feature_contract_version"
@@ -49,7 +49,7 @@ def model_metadata() -> dict:
 
 def check_logged_contract(model_uri: str) -> None:
     """Refuse a logged model whose feature contract differs, before loading its code."""
-    from models.risk_model import FeatureContractError
+    from persona_risk.models.risk_model import FeatureContractError
 
     info = mlflow.models.get_model_info(model_uri)
     found = (info.metadata or {}).get(CONTRACT_KEY)

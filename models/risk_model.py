@@ -16,10 +16,10 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features import schema as s
-from features.reference import FEATURE_CONTRACT_VERSION
-from features.travel import FASTEST_HOP_COLUMNS
-from models.reasons import reason_code, sentence
+from persona_risk.features import schema as s
+from persona_risk.features.reference import FEATURE_CONTRACT_VERSION
+from persona_risk.features.travel import FASTEST_HOP_COLUMNS
+from persona_risk.models.reasons import reason_code, sentence
 
 BANDS = ("low", "medium", "high")
 N_REASONS = 3

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from features import schema as s
-from models.risk_model import N_REASONS
+from persona_risk.features import schema as s
+from persona_risk.models.risk_model import N_REASONS
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
 RULE = "persona-risk high band"

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from features import schema as s
-from features.validate import MAX_ASN, MAX_ID_CHARS, MAX_TEXT_CHARS
+from persona_risk.features import schema as s
+from persona_risk.features.validate import MAX_ASN, MAX_ID_CHARS, MAX_TEXT_CHARS
 
 MAX_EVENTS_PER_REQUEST = 1000
 

@@ -25,10 +25,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from features import schema as s
-from features.online import FeatureStore, OnlineFeatureState, warm_up
-from features.validate import MAX_ID_CHARS, validate_events
-from serving.api_models import (
+from persona_risk.features import schema as s
+from persona_risk.features.online import FeatureStore, OnlineFeatureState, warm_up
+from persona_risk.features.validate import MAX_ID_CHARS, validate_events
+from persona_risk.serving.api_models import (
     AccountIn,
     AccountScore,
     DecisionIn,
@@ -38,11 +38,11 @@ from serving.api_models import (
     ScoreIn,
     ScoresOut,
 )
-from serving.coalesce import Coalescer
-from serving.decisions import record_decision
-from serving.guard import Guard
-from serving.log_safety import hashed
-from serving.model_holder import ModelHolder
+from persona_risk.serving.coalesce import Coalescer
+from persona_risk.serving.decisions import record_decision
+from persona_risk.serving.guard import Guard
+from persona_risk.serving.log_safety import hashed
+from persona_risk.serving.model_holder import ModelHolder
 
 MAX_BODY_BYTES = 1_000_000  # bytes read of a request body, chunked or not
 COALESCE_MAX_EVENTS = 2_000  # per batch of concurrent requests: bounds a batch's latency

@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from features import schema as s
-from features.config import FeatureConfig
-from features.geoip import locate
-from features.hashing import text_hashes
-from features.io import (
+from persona_risk.features import schema as s
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.geoip import locate
+from persona_risk.features.hashing import text_hashes
+from persona_risk.features.io import (
     read_table,
     remove_stale_temps,
     table_files,
@@ -32,12 +32,17 @@ from features.io import (
     write_table,
     write_text,
 )
-from features.pipeline import IDENTITY_COLUMNS, compute_features
-from features.point_in_time import AsOf
-from features.reuse import FIRST_TS, KEY, KIND, PAIR_COLUMNS, reuse_pairs
-from features.validate import DUPLICATE_EVENT, clean_rows, validate_accounts, validate_events
-from models.risk_model import N_REASONS, RiskModel
-from serving.drift import DriftWatch
+from persona_risk.features.pipeline import IDENTITY_COLUMNS, compute_features
+from persona_risk.features.point_in_time import AsOf
+from persona_risk.features.reuse import FIRST_TS, KEY, KIND, PAIR_COLUMNS, reuse_pairs
+from persona_risk.features.validate import (
+    DUPLICATE_EVENT,
+    clean_rows,
+    validate_accounts,
+    validate_events,
+)
+from persona_risk.models.risk_model import N_REASONS, RiskModel
+from persona_risk.serving.drift import DriftWatch
 
 CHUNK_ROWS = 2_000_000
 SECOND_HASH_SEED = 0x5EED  # an independent second hash of each id

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from features import schema as s
+from persona_risk.features import schema as s
 
 DECISIONS = {"fraud": 1, "legit": 0}  # decision -> label
 LABELLED_AT = "labelled_at"

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.io import read_table
-from features.reference import FEATURE_NAMES
-from models.risk_model import BANDS
+from persona_risk.features.io import read_table
+from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.models.risk_model import BANDS
 
 SCORE_EDGES = np.linspace(0.1, 0.9, 9)  # inner edges: ten score bins of 0.1
 DECILES = np.linspace(0.1, 0.9, 9)
@@ -209,7 +209,7 @@ class DriftWatch:
         drift page `<out>.drift.html` (serving.drift_page)."""
         if self.current is None:
             return {}
-        from serving.drift_page import write_drift_page
+        from persona_risk.serving.drift_page import write_drift_page
 
         report = compare(self.current, self.reference, self.previous, self.limits)
         for warning in report["warnings"]:

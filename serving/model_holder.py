@@ -8,8 +8,8 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from models.pyfunc import load_risk_model, resolve_uri
-from models.risk_model import RiskModel
+from persona_risk.models.pyfunc import load_risk_model, resolve_uri
+from persona_risk.models.risk_model import RiskModel
 
 DEFAULT_MODEL_URI = "models:/persona-risk@champion"
 log = logging.getLogger("persona_risk.serving")

@@ -19,9 +19,9 @@ import logging
 
 import redis
 
-from features import schema as s
-from features.config import FeatureConfig
-from features.online import ACCOUNT_NAMES, EVENT_NAMES, FeatureStore
+from persona_risk.features import schema as s
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.online import ACCOUNT_NAMES, EVENT_NAMES, FeatureStore
 
 log = logging.getLogger("persona_risk.redis")
 PREFIX = "persona-risk:"

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import uvicorn
 
-from features.online import FeatureStore
-from models.tracking import configure_tracking
-from serving.app import ServiceConfig, create_app
-from serving.log_safety import log_config, log_key
-from serving.model_holder import ModelHolder
-from serving.store import SqliteFeatureStore
+from persona_risk.features.online import FeatureStore
+from persona_risk.models.tracking import configure_tracking
+from persona_risk.serving.app import ServiceConfig, create_app
+from persona_risk.serving.log_safety import log_config, log_key
+from persona_risk.serving.model_holder import ModelHolder
+from persona_risk.serving.store import SqliteFeatureStore
 
 TOKEN_ENV, TOKEN_FILE_ENV = "PERSONA_RISK_API_TOKEN", "PERSONA_RISK_API_TOKEN_FILE"
 
@@ -49,7 +49,7 @@ def is_loopback(host: str) -> bool:
 def open_store(state: str | Path) -> FeatureStore:
     """The online state: Redis for a redis:// (rediss://, unix://) URL, else a SQLite file."""
     if str(state).startswith(("redis://", "rediss://", "unix://")):
-        from serving.redis_store import RedisFeatureStore
+        from persona_risk.serving.redis_store import RedisFeatureStore
 
         return RedisFeatureStore(str(state))
     return SqliteFeatureStore(Path(state))

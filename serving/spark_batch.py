@@ -16,15 +16,15 @@ from pathlib import Path
 import pandas as pd
 from pyspark.sql import SparkSession
 
-from features import schema as s
-from features.config import FeatureConfig
-from features.io import read_table
-from features.spark_engine import spark_features
-from features.spark_frames import objects
-from features.spark_io import write_dataset, write_text
-from features.validate import validate_accounts
-from models.risk_model import RiskModel
-from serving.batch import OUTPUT_COLUMNS, BatchSummary
+from persona_risk.features import schema as s
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.io import read_table
+from persona_risk.features.spark_engine import spark_features
+from persona_risk.features.spark_frames import objects
+from persona_risk.features.spark_io import write_dataset, write_text
+from persona_risk.features.validate import validate_accounts
+from persona_risk.models.risk_model import RiskModel
+from persona_risk.serving.batch import OUTPUT_COLUMNS, BatchSummary
 
 
 def _spark_type(column: str) -> str:

@@ -14,9 +14,9 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from features import schema as s
-from features.config import FeatureConfig
-from features.online import ACCOUNT_NAMES, EVENT_NAMES, FeatureStore
+from persona_risk.features import schema as s
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.online import ACCOUNT_NAMES, EVENT_NAMES, FeatureStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from hypothesis import settings
 
-from features import schema as s
-from features.batch import Inputs
-from features.validate import validate_accounts, validate_events
+from persona_risk.features import schema as s
+from persona_risk.features.batch import Inputs
+from persona_risk.features.validate import validate_accounts, validate_events
+from persona_risk.training.dataset import logs_only_table, training_table
+from persona_risk.training.fit import TrainConfig
+from persona_risk.training.simulator.simulate import SimConfig, simulate
+from persona_risk.training.split import SplitConfig
+from persona_risk.training.train import fit_and_evaluate
 from tests.system import debian_program
-from training.dataset import logs_only_table, training_table
-from training.fit import TrainConfig
-from training.simulator.simulate import SimConfig, simulate
-from training.split import SplitConfig
-from training.train import fit_and_evaluate
 
 # Tests don't time things: a first call that compiles a kernel must not fail a deadline.
 settings.register_profile("persona-risk", deadline=None)
@@ -49,7 +49,7 @@ def trained(labelled, tmp_path_factory):
 def spark():
     """A local Spark session (Java from Debian where absent), stopped at the end."""
     debian_program("java", "openjdk-17-jre-headless")
-    from features.spark_engine import spark_session
+    from persona_risk.features.spark_engine import spark_session
 
     session = spark_session("local[2]")
     yield session

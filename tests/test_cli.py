@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from persona_risk_cli import app
+from persona_risk.cli import app
 
 COMMANDS = ["simulate", "ingest", "features", "train", "evaluate", "robustness", "score", "serve",
             "demo"]

@@ -18,16 +18,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features import schema as s
-from features.geoip import locate
-from features.online import FeatureStore, OnlineFeatureState
-from features.pipeline import IDENTITY_COLUMNS, compute_features
-from features.reference import FEATURE_NAMES
-from features.reuse import reuse_pairs
-from features.validate import validate_accounts, validate_events
-from serving.batch import partition_of, score_events
-from serving.redis_store import RedisFeatureStore
-from serving.store import SqliteFeatureStore
+from persona_risk.features import schema as s
+from persona_risk.features.geoip import locate
+from persona_risk.features.online import FeatureStore, OnlineFeatureState
+from persona_risk.features.pipeline import IDENTITY_COLUMNS, compute_features
+from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.features.reuse import reuse_pairs
+from persona_risk.features.validate import validate_accounts, validate_events
+from persona_risk.serving.batch import partition_of, score_events
+from persona_risk.serving.redis_store import RedisFeatureStore
+from persona_risk.serving.store import SqliteFeatureStore
 from tests.serving.test_redis_store import RedisServer
 
 pytestmark = pytest.mark.slow
@@ -197,7 +197,7 @@ def test_partitioned_job_scores_equal_batch_scores(trained, tmp_path, stream, pa
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(streams())
 def test_spark_equals_batch(spark, tmp_path, stream):
-    from features.spark_engine import spark_features
+    from persona_risk.features.spark_engine import spark_features
 
     clean, _ = validate_events(stream["events"], now=NOW)
     if clean.empty:

@@ -17,7 +17,7 @@ import httpx
 import mlflow
 import pytest
 
-from features import schema as s
+from persona_risk.features import schema as s
 from tests.serving.conftest import Server, free_port
 from tests.system import debian_program
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from features import schema as s
-from features.batch import Inputs
-from features.config import FeatureConfig
-from features.pipeline import compute_features
-from training.raw_baseline import raw_columns, raw_names
+from persona_risk.features import schema as s
+from persona_risk.features.batch import Inputs
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.pipeline import compute_features
+from persona_risk.training.raw_baseline import raw_columns, raw_names
 
 META = (s.LABEL, s.CREATED_AT, s.LABELLED_AT, s.PERSONA)
 

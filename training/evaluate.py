@@ -14,12 +14,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from features import schema as s
-from features.config import FeatureConfig
-from features.reference import FEATURE_NAMES
-from models.risk_model import RiskModel
-from training.metrics import scorecards, threshold_at_fpr
-from training.raw_baseline import fit_raw_lightgbm, raw_names, raw_scores
+from persona_risk.features import schema as s
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.models.risk_model import RiskModel
+from persona_risk.training.metrics import scorecards, threshold_at_fpr
+from persona_risk.training.raw_baseline import fit_raw_lightgbm, raw_names, raw_scores
 
 MODEL = "model"
 IMPOSSIBLE_TRAVEL = "impossible_travel_rule"

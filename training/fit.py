@@ -9,9 +9,9 @@ import lightgbm as lgb
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from features.reference import FEATURE_NAMES
-from models.risk_model import RiskModel
-from training.metrics import threshold_at_fpr
+from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.models.risk_model import RiskModel
+from persona_risk.training.metrics import threshold_at_fpr
 
 # directions known from the threat: more of these never lowers the risk
 MONOTONE_INCREASING = (

@@ -11,7 +11,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features import schema as s
+from persona_risk.features import schema as s
 
 PREFIX = "raw."
 DISTINCT = (s.IP, s.DEVICE_ID, s.COUNTRY, s.USER_AGENT, s.DEVICE_TZ, s.ASN)

@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
-from features import schema as s
-from models.pyfunc import load_risk_model
-from models.risk_model import FeatureContractError
-from models.tracking import configure_tracking
-from training.metrics import paired_difference
+from persona_risk.features import schema as s
+from persona_risk.models.pyfunc import load_risk_model
+from persona_risk.models.risk_model import FeatureContractError
+from persona_risk.models.tracking import configure_tracking
+from persona_risk.training.metrics import paired_difference
 
 __all__ = ["configure_tracking", "ensure_experiment", "champion_gate", "GateDecision"]
 

@@ -14,12 +14,12 @@ import shap  # noqa: E402
 from sklearn.calibration import calibration_curve  # noqa: E402
 from sklearn.metrics import precision_recall_curve  # noqa: E402
 
-from features import schema as s  # noqa: E402
-from features.reference import FEATURE_NAMES  # noqa: E402
-from models.explanation import explanation, save_current_figure  # noqa: E402
-from training.evaluate import MODEL, Evaluation  # noqa: E402
-from training.metrics import with_intervals  # noqa: E402
-from training.split import Split  # noqa: E402
+from persona_risk.features import schema as s  # noqa: E402
+from persona_risk.features.reference import FEATURE_NAMES  # noqa: E402
+from persona_risk.models.explanation import explanation, save_current_figure  # noqa: E402
+from persona_risk.training.evaluate import MODEL, Evaluation  # noqa: E402
+from persona_risk.training.metrics import with_intervals  # noqa: E402
+from persona_risk.training.split import Split  # noqa: E402
 
 PLOTS = ("precision_recall.png", "calibration.png", "shap_summary.png", "score_by_persona.png")
 

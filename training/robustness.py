@@ -16,16 +16,16 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
-from features import schema as s
-from features.batch import Inputs
-from features.reference import FEATURE_NAMES
-from features.validate import validate_accounts, validate_events
-from models.risk_model import RiskModel
-from training.dataset import training_table
-from training.evaluate import LOGISTIC, MODEL, baseline_scores, fit_logistic, flagged
-from training.metrics import pr_auc, recall_at_fpr
-from training.simulator.params import WorldParams
-from training.simulator.simulate import FRAUD_ARCHETYPES, SimConfig, simulate
+from persona_risk.features import schema as s
+from persona_risk.features.batch import Inputs
+from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.features.validate import validate_accounts, validate_events
+from persona_risk.models.risk_model import RiskModel
+from persona_risk.training.dataset import training_table
+from persona_risk.training.evaluate import LOGISTIC, MODEL, baseline_scores, fit_logistic, flagged
+from persona_risk.training.metrics import pr_auc, recall_at_fpr
+from persona_risk.training.simulator.params import WorldParams
+from persona_risk.training.simulator.simulate import FRAUD_ARCHETYPES, SimConfig, simulate
 
 CEILING = "own_world_ceiling"
 ALL_SHIFTS = {
@@ -131,7 +131,7 @@ def model_summary(table: pd.DataFrame) -> pd.DataFrame:
 def robustness_markdown(table: pd.DataFrame) -> str:
     """The report section: recall at 1% FPR per world beside the ceiling, and every figure of
     the model per world."""
-    from training.report import markdown_table
+    from persona_risk.training.report import markdown_table
 
     summary = model_summary(table)
     model = table[table["scorer"] == MODEL].set_index("world").drop(columns=["scorer"])

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from features import schema as s
+from persona_risk.features import schema as s
 
 TRAIN, VAL, TEST = "train", "val", "test"
 PARTS = (TRAIN, VAL, TEST)

@@ -13,16 +13,16 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from features import schema as s
-from features.batch import Inputs
-from features.reference import FEATURE_CONTRACT_VERSION, FEATURE_NAMES
-from models.pyfunc import ARTIFACT, PersonaRiskPyfunc, model_metadata, signature
-from models.risk_model import RiskModel
-from training.dataset import logs_only_table, training_table
-from training.evaluate import MODEL, Evaluation, evaluate
-from training.fit import TrainConfig, train_risk_model
-from training.metrics import pr_auc
-from training.registry import (
+from persona_risk.features import schema as s
+from persona_risk.features.batch import Inputs
+from persona_risk.features.reference import FEATURE_CONTRACT_VERSION, FEATURE_NAMES
+from persona_risk.models.pyfunc import ARTIFACT, PersonaRiskPyfunc, model_metadata, signature
+from persona_risk.models.risk_model import RiskModel
+from persona_risk.training.dataset import logs_only_table, training_table
+from persona_risk.training.evaluate import MODEL, Evaluation, evaluate
+from persona_risk.training.fit import TrainConfig, train_risk_model
+from persona_risk.training.metrics import pr_auc
+from persona_risk.training.registry import (
     CHALLENGER,
     GateDecision,
     champion_gate,
@@ -31,9 +31,9 @@ from training.registry import (
     ensure_experiment,
     finite,
 )
-from training.report import split_section, write_report
-from training.split import PARTS, TEST, TRAIN, VAL, Split, SplitConfig, make_split
-from training.tune import tune
+from persona_risk.training.report import split_section, write_report
+from persona_risk.training.split import PARTS, TEST, TRAIN, VAL, Split, SplitConfig, make_split
+from persona_risk.training.tune import tune
 
 GATE_METRIC = "pr_auc"
 PIP_REQUIREMENTS = ["mlflow", "lightgbm", "numpy", "pandas", "scikit-learn"]

@@ -7,7 +7,7 @@ import dataclasses
 import optuna
 from sklearn.metrics import average_precision_score
 
-from training.fit import TrainConfig, train_risk_model
+from persona_risk.training.fit import TrainConfig, train_risk_model
 
 
 def tune(x_train, y_train, x_val, y_val, cfg: TrainConfig, trials: int) -> TrainConfig:

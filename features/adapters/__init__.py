@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from features.adapters.base import Options, Source
-from features.adapters.cloudtrail import CloudTrailLogins
-from features.adapters.entra import EntraSignIns, EntraUsers
-from features.adapters.mapped import MappedTable, Mapping
-from features.adapters.okta import OktaEvents, OktaUsers
+from persona_risk.features.adapters.base import Options, Source
+from persona_risk.features.adapters.cloudtrail import CloudTrailLogins
+from persona_risk.features.adapters.entra import EntraSignIns, EntraUsers
+from persona_risk.features.adapters.mapped import MappedTable, Mapping
+from persona_risk.features.adapters.okta import OktaEvents, OktaUsers
 
 SOURCES: dict[str, type[Source]] = {
     "entra": EntraSignIns, "entra-users": EntraUsers, "okta": OktaEvents,

@@ -15,11 +15,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from features import schema as s
-from features.adapters.reading import records
-from features.geoip import locate
-from features.io import remove_stale_temps, temp_folder, write_table
-from features.validate import validate_accounts, validate_events
+from persona_risk.features import schema as s
+from persona_risk.features.adapters.reading import records
+from persona_risk.features.geoip import locate
+from persona_risk.features.io import remove_stale_temps, temp_folder, write_table
+from persona_risk.features.validate import validate_accounts, validate_events
 
 CHUNK = 50_000
 EVENTS, ACCOUNTS = "events", "accounts"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from features import schema as s
-from features.adapters.base import BadRecord, Skip, Source
-from features.adapters.fields import path
+from persona_risk.features import schema as s
+from persona_risk.features.adapters.base import BadRecord, Skip, Source
+from persona_risk.features.adapters.fields import path
 
 
 class CloudTrailLogins(Source):

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from features import schema as s
-from features.adapters.base import ACCOUNTS, BadRecord, Skip, Source
-from features.adapters.fields import country_code, flag, nested, number, path, pick
+from persona_risk.features import schema as s
+from persona_risk.features.adapters.base import ACCOUNTS, BadRecord, Skip, Source
+from persona_risk.features.adapters.fields import country_code, flag, nested, number, path, pick
 
 ANONYMIZER_RISKS = {"anonymizedIPAddress", "anonymousIP", "torIPAddress"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from functools import cache
 
-from features.adapters.base import BadRecord
+from persona_risk.features.adapters.base import BadRecord
 
 
 def pick(record: dict, *names: str):

@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from features import schema as s
-from features.adapters.base import ACCOUNTS, EVENTS, BadRecord, Source
+from persona_risk.features import schema as s
+from persona_risk.features.adapters.base import ACCOUNTS, EVENTS, BadRecord, Source
 
 
 @dataclass

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from features import schema as s
-from features.adapters.base import ACCOUNTS, BadRecord, Skip, Source
-from features.adapters.fields import country_code, flag, number, path
-from features.validate import known_timezones
+from persona_risk.features import schema as s
+from persona_risk.features.adapters.base import ACCOUNTS, BadRecord, Skip, Source
+from persona_risk.features.adapters.fields import country_code, flag, number, path
+from persona_risk.features.validate import known_timezones
 
 SIGN_IN_EVENTS = ("user.session.start", "user.authentication.")
 

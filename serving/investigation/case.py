@@ -12,13 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features import schema as s
-from features.config import FeatureConfig
-from features.pipeline import compute_features
-from features.reuse import DEVICE, IPADDR, KEY, KIND, reuse_pairs
-from features.travel import HOP_SPEED_KMH
-from models.reasons import reason_code, sentence, why
-from models.risk_model import RiskModel
+from persona_risk.features import schema as s
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.pipeline import compute_features
+from persona_risk.features.reuse import DEVICE, IPADDR, KEY, KIND, reuse_pairs
+from persona_risk.features.travel import HOP_SPEED_KMH
+from persona_risk.models.reasons import reason_code, sentence, why
+from persona_risk.models.risk_model import RiskModel
 
 MIN_CONTRIBUTION = 0.1  # log-odds: a reason must raise the odds of fraud by about 10% or more
 MAX_REASONS = 5

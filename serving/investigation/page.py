@@ -30,13 +30,13 @@ from bokeh.models import ColumnDataSource, HoverTool, LabelSet  # noqa: E402
 from bokeh.plotting import figure  # noqa: E402
 from bokeh.util.paths import bokehjs_path  # noqa: E402
 
-from features import schema as s  # noqa: E402
-from features.arrays import Keys, timestamps_ns  # noqa: E402
-from features.geo import utc_offset_hours  # noqa: E402
-from features.travel import HOP_SPEED_KMH  # noqa: E402
-from models.explanation import explanation, save_current_figure  # noqa: E402
-from serving.investigation.case import Investigation, Population, investigate  # noqa: E402
-from serving.investigation.geo import city_names, land_outlines  # noqa: E402
+from persona_risk.features import schema as s  # noqa: E402
+from persona_risk.features.arrays import Keys, timestamps_ns  # noqa: E402
+from persona_risk.features.geo import utc_offset_hours  # noqa: E402
+from persona_risk.features.travel import HOP_SPEED_KMH  # noqa: E402
+from persona_risk.models.explanation import explanation, save_current_figure  # noqa: E402
+from persona_risk.serving.investigation.case import Investigation, Population, investigate  # noqa: E402
+from persona_risk.serving.investigation.geo import city_names, land_outlines  # noqa: E402
 
 PNGS = ("clock.png", "waterfall.png")
 BOKEH_JS = "bokeh.min.js"

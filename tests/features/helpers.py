@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from features import schema as s
-from features.pipeline import FeatureResult, compute_features
-from features.validate import validate_accounts, validate_events
+from persona_risk.features import schema as s
+from persona_risk.features.pipeline import FeatureResult, compute_features
+from persona_risk.features.validate import validate_accounts, validate_events
 
 NOW = pd.Timestamp("2026-12-31", tz="UTC")
 NEW_YORK, BOSTON, SHANGHAI = (40.7128, -74.0060), (42.3601, -71.0589), (31.2304, 121.4737)

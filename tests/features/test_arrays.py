@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from features.arrays import event_order
+from persona_risk.features.arrays import event_order
 
 rows = st.lists(st.tuples(st.integers(-1, 3), st.integers(0, 4), st.integers(0, 9)), max_size=50)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features import geo
-from features.geo import utc_offset_hours
+from persona_risk.features import geo
+from persona_risk.features.geo import utc_offset_hours
 
 ZONES = np.array(["America/New_York", "Asia/Kolkata", "America/St_Johns", "Australia/Lord_Howe",
                   "Asia/Kathmandu", None, "Europe/London", "Pacific/Chatham"], dtype=object)

@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from features.hashing import repeated, text_hashes
+from persona_risk.features.hashing import repeated, text_hashes
 
 texts = st.lists(st.one_of(st.none(), st.text(alphabet="ab\u00e9\U0001F600", max_size=12)),
                  max_size=40)

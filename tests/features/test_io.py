@@ -8,7 +8,7 @@ import stat
 import pandas as pd
 import pytest
 
-from features.io import (
+from persona_risk.features.io import (
     read_table,
     remove_stale_temps,
     temp_folder,

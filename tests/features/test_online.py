@@ -7,16 +7,16 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features import schema as s
-from features.online import (
+from persona_risk.features import schema as s
+from persona_risk.features.online import (
     EVENT_NAMES,
     OnlineFeatureState,
     canonical_rows,
     frame_to_records,
 )
-from features.pipeline import compute_features
-from features.reference import FEATURE_NAMES
-from features.validate import validate_accounts, validate_events
+from persona_risk.features.pipeline import compute_features
+from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.features.validate import validate_accounts, validate_events
 
 START = pd.Timestamp("2026-03-01", tz="UTC")
 PLACES = [(40.71, -74.01, "US"), (42.36, -71.06, "US"), (31.23, 121.47, "CN"),

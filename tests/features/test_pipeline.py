@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from features import schema as s
-from features.pipeline import compute_features
-from features.reference import FEATURE_NAMES
+from persona_risk.features import schema as s
+from persona_risk.features.pipeline import compute_features
+from persona_risk.features.reference import FEATURE_NAMES
 
 
 def test_features_as_of_t_ignore_everything_later(small_world):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features import schema as s
-from features.online import OnlineFeatureState
-from features.pipeline import compute_features
-from features.point_in_time import AsOf
-from features.reuse import FIRST_TS, reuse_pairs
-from features.validate import validate_accounts, validate_events
+from persona_risk.features import schema as s
+from persona_risk.features.online import OnlineFeatureState
+from persona_risk.features.pipeline import compute_features
+from persona_risk.features.point_in_time import AsOf
+from persona_risk.features.reuse import FIRST_TS, reuse_pairs
+from persona_risk.features.validate import validate_accounts, validate_events
 
 NOW = pd.Timestamp("2026-06-01", tz="UTC")
 T = pd.Timestamp("2026-02-15", tz="UTC")

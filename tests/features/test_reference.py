@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from features.reference import FEATURE_NAMES, reference_markdown
+from persona_risk.features.reference import FEATURE_NAMES, reference_markdown
 
 
 def test_readme_carries_the_feature_reference():

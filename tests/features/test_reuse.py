@@ -46,9 +46,9 @@ def test_distinct_devices_and_ips_missing_when_column_absent():
 def test_pairs_of_plain_rows_are_reuse_pairs():
     import pandas as pd
 
-    from features import schema as s
-    from features.reuse import PAIR_COLUMNS, reuse_pairs, row_pairs
-    from features.validate import validate_events
+    from persona_risk.features import schema as s
+    from persona_risk.features.reuse import PAIR_COLUMNS, reuse_pairs, row_pairs
+    from persona_risk.features.validate import validate_events
 
     events, _ = validate_events(pd.DataFrame([
         event("a", "2026-02-01T10:00:00Z", device_id="d1", ip="10.1.2.3"),

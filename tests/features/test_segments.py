@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from features.segments import (
+from persona_risk.features.segments import (
     order_by_segment,
     seg_count,
     seg_max,

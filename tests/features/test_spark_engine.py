@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features import schema as s
-from features.batch import build_features, load_inputs
-from features.spark_engine import features_table
+from persona_risk.features import schema as s
+from persona_risk.features.batch import build_features, load_inputs
+from persona_risk.features.spark_engine import features_table
 
 pytestmark = pytest.mark.slow
 NOW = pd.Timestamp("2026-12-01", tz="UTC")

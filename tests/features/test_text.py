@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.text import take_text
+from persona_risk.features.text import take_text
 
 
 def test_take_text_maps_codes_and_leaves_missing_missing():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from features.timezones import circular_hour_stats
+from persona_risk.features.timezones import circular_hour_stats
 from tests.features.helpers import NEW_YORK, event, run
 
 CLAIMS_NEW_YORK = [{"account_id": "a", "created_at": "2025-01-01",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from features.travel import travel_speed_kmh
+from persona_risk.features.travel import travel_speed_kmh
 from tests.features.helpers import BOSTON, NEW_YORK, SHANGHAI, event, run
 
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from features import schema as s
-from features.validate import SchemaError, validate_accounts, validate_events
+from persona_risk.features import schema as s
+from persona_risk.features.validate import SchemaError, validate_accounts, validate_events
 
 NOW = pd.Timestamp("2026-03-01", tz="UTC")
 

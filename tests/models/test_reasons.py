@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from features.reference import FEATURE_NAMES
-from models.reasons import IMPOSSIBLE_WHY, SENTENCES, WHY, reason_code, sentence, why
+from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.models.reasons import IMPOSSIBLE_WHY, SENTENCES, WHY, reason_code, sentence, why
 
 
 def test_every_feature_has_a_sentence():

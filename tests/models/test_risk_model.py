@@ -8,10 +8,15 @@ import numpy as np
 import pytest
 import shap
 
-from features import schema as s
-from features.reference import FEATURE_NAMES
-from models.risk_model import BANDS, FeatureContractError, MissingFeaturesError, RiskModel
-from training.split import TEST
+from persona_risk.features import schema as s
+from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.models.risk_model import (
+    BANDS,
+    FeatureContractError,
+    MissingFeaturesError,
+    RiskModel,
+)
+from persona_risk.training.split import TEST
 
 
 def test_scores_are_probabilities_with_bands(trained):

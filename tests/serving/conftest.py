@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from persona_risk.training.fit import TrainConfig
+from persona_risk.training.split import SplitConfig
+from persona_risk.training.train import log_and_register
 from tests.system import debian_program
-from training.fit import TrainConfig
-from training.split import SplitConfig
-from training.train import log_and_register
 
 NAME = "persona-risk-serving"
 TOKEN = "test-token-123"

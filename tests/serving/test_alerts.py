@@ -10,10 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pandas as pd
 import pytest
 
-from features import schema as s
-from features.pipeline import compute_features
-from serving.alerts import WebhookError, post_alerts, write_alerts
-from serving.batch import OUTPUT_COLUMNS
+from persona_risk.features import schema as s
+from persona_risk.features.pipeline import compute_features
+from persona_risk.serving.alerts import WebhookError, post_alerts, write_alerts
+from persona_risk.serving.batch import OUTPUT_COLUMNS
 from tests.serving.conftest import free_port
 
 
@@ -101,8 +101,8 @@ def test_webhook_refusal_is_not_retried_and_unreachable_gives_up(scores, tmp_pat
 def test_alerts_command(scores, tmp_path, hook):
     from typer.testing import CliRunner
 
-    from features.io import write_table
-    from persona_risk_cli import app
+    from persona_risk.cli import app
+    from persona_risk.features.io import write_table
 
     write_table(scores[OUTPUT_COLUMNS], tmp_path / "scores.parquet")
     result = CliRunner().invoke(app, ["alerts", "--scores", str(tmp_path / "scores.parquet"),
@@ -114,7 +114,7 @@ def test_alerts_command(scores, tmp_path, hook):
 
 
 def test_decisions_show_in_alerts_and_cleared_accounts_drop_out(scores, tmp_path):
-    from serving.decisions import read_decisions, record_decision
+    from persona_risk.serving.decisions import read_decisions, record_decision
 
     high = scores[scores["band"] == "high"].sort_values("score", ascending=False)
     cleared, confirmed = high[s.ACCOUNT_ID].iloc[0], high[s.ACCOUNT_ID].iloc[1]

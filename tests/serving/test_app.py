@@ -15,11 +15,11 @@ import pandas as pd
 import psutil
 import pytest
 
-from features import schema as s
-from features.pipeline import compute_features
-from models.pyfunc import PersonaRiskPyfunc, signature
-from serving.api_models import account_json, events_json
-from serving.log_safety import hashed
+from persona_risk.features import schema as s
+from persona_risk.features.pipeline import compute_features
+from persona_risk.models.pyfunc import PersonaRiskPyfunc, signature
+from persona_risk.serving.api_models import account_json, events_json
+from persona_risk.serving.log_safety import hashed
 from tests.serving.conftest import NAME, TOKEN
 
 pytestmark = pytest.mark.slow

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features import schema as s
-from features.pipeline import compute_features
-from features.validate import DUPLICATE_EVENT
-from models.risk_model import RiskModel
-from serving.batch import OUTPUT_COLUMNS, SeenIds, partition_of, score_events
+from persona_risk.features import schema as s
+from persona_risk.features.pipeline import compute_features
+from persona_risk.features.validate import DUPLICATE_EVENT
+from persona_risk.models.risk_model import RiskModel
+from persona_risk.serving.batch import OUTPUT_COLUMNS, SeenIds, partition_of, score_events
 
 
 @pytest.fixture()

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from serving.coalesce import Coalescer
+from persona_risk.serving.coalesce import Coalescer
 
 
 def test_work_queued_while_busy_runs_as_one_batch_in_order():

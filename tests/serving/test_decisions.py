@@ -9,12 +9,17 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from features import schema as s
-from features.batch import Inputs
-from features.validate import validate_accounts
-from persona_risk_cli import app
-from serving.decisions import LABELLED_AT, apply_decisions, read_decisions, record_decision
-from training.dataset import training_table
+from persona_risk.cli import app
+from persona_risk.features import schema as s
+from persona_risk.features.batch import Inputs
+from persona_risk.features.validate import validate_accounts
+from persona_risk.serving.decisions import (
+    LABELLED_AT,
+    apply_decisions,
+    read_decisions,
+    record_decision,
+)
+from persona_risk.training.dataset import training_table
 
 T0 = pd.Timestamp("2026-03-01T09:00:00Z")
 

@@ -11,11 +11,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features import schema as s
-from features.io import write_table
-from features.pipeline import compute_features
-from serving.batch import score_events
-from serving.drift import DriftLimits, DriftWatch, Profile, compare, psi, reference_profile
+from persona_risk.features import schema as s
+from persona_risk.features.io import write_table
+from persona_risk.features.pipeline import compute_features
+from persona_risk.serving.batch import score_events
+from persona_risk.serving.drift import (
+    DriftLimits,
+    DriftWatch,
+    Profile,
+    compare,
+    psi,
+    reference_profile,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -110,7 +117,7 @@ def test_the_run_and_its_drift_are_logged_to_mlflow(nightly, trained, tmp_path):
 
     import mlflow
 
-    from serving.drift import NIGHTLY_EXPERIMENT, log_to_mlflow
+    from persona_risk.serving.drift import NIGHTLY_EXPERIMENT, log_to_mlflow
 
     folder, events = nightly
     out = tmp_path / "scores.parquet"
@@ -138,7 +145,7 @@ def test_the_run_and_its_drift_are_logged_to_mlflow(nightly, trained, tmp_path):
 def test_the_drift_check_is_refused_on_spark_before_any_work(tmp_path):
     from typer.testing import CliRunner
 
-    from persona_risk_cli import app
+    from persona_risk.cli import app
 
     result = CliRunner().invoke(app, ["score", "--events", str(tmp_path), "--out",
                                       str(tmp_path / "s.parquet"), "--engine", "spark",

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from serving.drift import DriftLimits, Profile, compare
-from serving.drift_page import write_drift_page
+from persona_risk.serving.drift import DriftLimits, Profile, compare
+from persona_risk.serving.drift_page import write_drift_page
 
 pytestmark = pytest.mark.slow
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 
-from serving.guard import Guard, bearer_token
-from serving.log_safety import WithholdMessages
+from persona_risk.serving.guard import Guard, bearer_token
+from persona_risk.serving.log_safety import WithholdMessages
 
 TOKEN = "s3cret"
 

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 import redis
 
-from features import schema as s
-from serving.redis_store import PREFIX, RedisFeatureStore
-from serving.store import SqliteFeatureStore
+from persona_risk.features import schema as s
+from persona_risk.serving.redis_store import PREFIX, RedisFeatureStore
+from persona_risk.serving.store import SqliteFeatureStore
 from tests.serving.conftest import free_port
 from tests.system import debian_program
 

@@ -6,8 +6,8 @@ import stat
 
 import pytest
 
-from serving.log_safety import LOG_KEY_ENV, hashed, log_key
-from serving.server import TOKEN_ENV, TOKEN_FILE_ENV, StartupError, read_token
+from persona_risk.serving.log_safety import LOG_KEY_ENV, hashed, log_key
+from persona_risk.serving.server import TOKEN_ENV, TOKEN_FILE_ENV, StartupError, read_token
 
 
 def test_a_missing_token_file_is_a_one_line_startup_error(tmp_path, monkeypatch):

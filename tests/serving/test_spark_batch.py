@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features import schema as s
-from serving.batch import OUTPUT_COLUMNS, score_events
-from serving.spark_batch import spark_score
+from persona_risk.features import schema as s
+from persona_risk.serving.batch import OUTPUT_COLUMNS, score_events
+from persona_risk.serving.spark_batch import spark_score
 
 pytestmark = pytest.mark.slow
 NOW = pd.Timestamp("2026-12-01", tz="UTC")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from features import schema as s
-from features.online import EVENT_NAMES
-from features.reuse import DEVICE
-from serving.store import IN_BATCH, SqliteFeatureStore
+from persona_risk.features import schema as s
+from persona_risk.features.online import EVENT_NAMES
+from persona_risk.features.reuse import DEVICE
+from persona_risk.serving.store import IN_BATCH, SqliteFeatureStore
 
 
 def test_lookups_over_more_values_than_one_statement_binds(tmp_path):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
-from training.metrics import (
+from persona_risk.training.metrics import (
     paired_difference,
     pr_auc,
     recall_at_fpr,

@@ -5,13 +5,18 @@ from __future__ import annotations
 import mlflow
 import pytest
 
-from features import schema as s
-from models.pyfunc import PersonaRiskPyfunc, load_risk_model, signature
-from models.risk_model import FeatureContractError
-from training.fit import TrainConfig
-from training.registry import CHALLENGER, CHAMPION, configure_tracking, ensure_experiment
-from training.split import SplitConfig
-from training.train import fit_and_evaluate, log_and_register
+from persona_risk.features import schema as s
+from persona_risk.models.pyfunc import PersonaRiskPyfunc, load_risk_model, signature
+from persona_risk.models.risk_model import FeatureContractError
+from persona_risk.training.fit import TrainConfig
+from persona_risk.training.registry import (
+    CHALLENGER,
+    CHAMPION,
+    configure_tracking,
+    ensure_experiment,
+)
+from persona_risk.training.split import SplitConfig
+from persona_risk.training.train import fit_and_evaluate, log_and_register
 
 NAME = "persona-risk-test"
 

@@ -8,12 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features import schema as s
-from features.geo import haversine_km
-from features.validate import validate_accounts, validate_events
-from training.simulator import world
-from training.simulator.params import LOOK_ALIKES, RANGES, draw, shifted
-from training.simulator.simulate import FRAUD_ARCHETYPES, HONEST_MIX, SimConfig, simulate
+from persona_risk.features import schema as s
+from persona_risk.features.geo import haversine_km
+from persona_risk.features.validate import validate_accounts, validate_events
+from persona_risk.training.simulator import world
+from persona_risk.training.simulator.params import LOOK_ALIKES, RANGES, draw, shifted
+from persona_risk.training.simulator.simulate import (
+    FRAUD_ARCHETYPES,
+    HONEST_MIX,
+    SimConfig,
+    simulate,
+)
 
 
 @pytest.fixture(scope="module")

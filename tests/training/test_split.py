@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features import schema as s
-from training.split import (
+from persona_risk.features import schema as s
+from persona_risk.training.split import (
     AUTO,
     LABEL_TIME,
     PARTS,

@@ -7,14 +7,29 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features import schema as s
-from features.batch import Inputs
-from features.reference import FEATURE_NAMES
-from training.dataset import LabelError, logs_only_table, training_table
-from training.evaluate import IMPOSSIBLE_TRAVEL, LOGISTIC, MODEL, RAW_LIGHTGBM, SHARED_DEVICE
-from training.fit import TrainConfig
-from training.split import RANDOM, TEST, TIME, TRAIN, VAL, SplitConfig, SplitError, make_split
-from training.train import fit_and_evaluate
+from persona_risk.features import schema as s
+from persona_risk.features.batch import Inputs
+from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.training.dataset import LabelError, logs_only_table, training_table
+from persona_risk.training.evaluate import (
+    IMPOSSIBLE_TRAVEL,
+    LOGISTIC,
+    MODEL,
+    RAW_LIGHTGBM,
+    SHARED_DEVICE,
+)
+from persona_risk.training.fit import TrainConfig
+from persona_risk.training.split import (
+    RANDOM,
+    TEST,
+    TIME,
+    TRAIN,
+    VAL,
+    SplitConfig,
+    SplitError,
+    make_split,
+)
+from persona_risk.training.train import fit_and_evaluate
 
 
 def test_split_is_out_of_time(trained):

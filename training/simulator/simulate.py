@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from features import schema as s
-from features.geo import haversine_km
-from training.simulator import world
-from training.simulator.params import HONEST_MIX, WorldParams, draw
+from persona_risk.features import schema as s
+from persona_risk.features.geo import haversine_km
+from persona_risk.training.simulator import world
+from persona_risk.training.simulator.params import HONEST_MIX, WorldParams, draw
 
 FRAUD_ARCHETYPES = ("farm", "vpn_operator", "evasive")
 OPERATOR_ZONES = ("Asia/Shanghai", "Asia/Pyongyang", "Asia/Vladivostok")

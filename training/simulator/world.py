@@ -13,7 +13,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from features.geo import haversine_km
+from persona_risk.features.geo import haversine_km
 
 US_MIN_POPULATION = 150_000
 WORLD_MIN_POPULATION = 2_000_000

@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features import schema as s
-from features.adapters import make_source
-from features.adapters.base import Options, WrongFormat, ingest, keyed_hash
-from features.batch import build_features, load_inputs
+from persona_risk.features import schema as s
+from persona_risk.features.adapters import make_source
+from persona_risk.features.adapters.base import Options, WrongFormat, ingest, keyed_hash
+from persona_risk.features.batch import build_features, load_inputs
 
 DATA = Path(__file__).parents[2] / "data"
 VENDORS = DATA / "vendors"

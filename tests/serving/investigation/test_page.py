@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from features import schema as s
-from features.travel import HOP_SPEED_KMH
-from features.validate import validate_accounts
-from serving.decisions import read_decisions, record_decision
-from serving.investigation.case import MIN_CONTRIBUTION, investigate, score_population
-from serving.investigation.page import PNGS, page_folder, write_pages
+from persona_risk.features import schema as s
+from persona_risk.features.travel import HOP_SPEED_KMH
+from persona_risk.features.validate import validate_accounts
+from persona_risk.serving.decisions import read_decisions, record_decision
+from persona_risk.serving.investigation.case import MIN_CONTRIBUTION, investigate, score_population
+from persona_risk.serving.investigation.page import PNGS, page_folder, write_pages
 
 pytestmark = pytest.mark.slow
 
@@ -178,8 +178,8 @@ def test_explain_command_writes_the_high_band_with_an_index(labelled, trained, r
                                                             browser, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from features.io import write_table
-    from persona_risk_cli import app
+    from persona_risk.cli import app
+    from persona_risk.features.io import write_table
 
     inputs, table = labelled
     acc = inputs.accounts

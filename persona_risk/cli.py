@@ -95,9 +95,9 @@ def simulate(
     worlds: Annotated[int, typer.Option(min=1, help="Worlds (employers) pooled.")] = 4,
 ) -> None:
     """Simulate a labelled world: accounts.parquet, events.parquet and truth.parquet."""
-    from features.io import write_table
-    from training.simulator.simulate import SimConfig
-    from training.simulator.simulate import simulate as run
+    from persona_risk.features.io import write_table
+    from persona_risk.training.simulator.simulate import SimConfig
+    from persona_risk.training.simulator.simulate import simulate as run
 
     with steps("simulating accounts and events") as say:
         world = run(SimConfig(accounts, days, fraud_rate, farms, evasion_share, start, seed,
@@ -132,11 +132,11 @@ def features(
     spark_master: MasterOpt = None,
 ) -> None:
     """Compute the account feature table as of a time."""
-    from features.batch import build_features, load_inputs
-    from features.io import write_table
+    from persona_risk.features.batch import build_features, load_inputs
+    from persona_risk.features.io import write_table
 
     if _check_engine(engine, out) == "spark":
-        from features.spark_engine import features_table, spark_session
+        from persona_risk.features.spark_engine import features_table, spark_session
 
         with steps("computing features on Spark"):
             n_accounts, n_events, n_bad = features_table(
@@ -170,9 +170,9 @@ def ingest(
     geoip_db: GeoipOpt = None,
 ) -> None:
     """Turn identity-provider exports into canonical events or accounts."""
-    from features.adapters import make_source
-    from features.adapters.base import Options, WrongFormat, hash_key_from_env
-    from features.adapters.base import ingest as run
+    from persona_risk.features.adapters import make_source
+    from persona_risk.features.adapters.base import Options, WrongFormat, hash_key_from_env
+    from persona_risk.features.adapters.base import ingest as run
 
     options = Options(account_field, hash_key_from_env(hash_key_file))
     try:
@@ -204,12 +204,12 @@ def train(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Train, evaluate against the baselines, log to MLflow, register, run the champion gate."""
-    from features.batch import load_inputs
-    from training.dataset import LabelError
-    from training.fit import TrainConfig
-    from training.registry import configure_tracking
-    from training.split import SplitConfig, SplitError
-    from training.train import run_training
+    from persona_risk.features.batch import load_inputs
+    from persona_risk.training.dataset import LabelError
+    from persona_risk.training.fit import TrainConfig
+    from persona_risk.training.registry import configure_tracking
+    from persona_risk.training.split import SplitConfig, SplitError
+    from persona_risk.training.train import run_training
 
     try:
         with steps("reading and validating") as say:
@@ -232,7 +232,7 @@ def train(
 
 
 def _metrics_table(title: str, points: pd.DataFrame, intervals: pd.DataFrame) -> Table:
-    from training.metrics import with_intervals
+    from persona_risk.training.metrics import with_intervals
 
     table = Table(title=title)
     table.add_column("scorer")
@@ -281,12 +281,12 @@ def evaluate(
 ) -> None:
     """Evaluate a registered model beside the baselines on the test accounts, with and
     without the accounts table."""
-    from features.batch import load_inputs
-    from models.pyfunc import load_risk_model
-    from training.dataset import LabelError
-    from training.registry import configure_tracking
-    from training.split import SplitConfig, SplitError
-    from training.train import evaluate_model
+    from persona_risk.features.batch import load_inputs
+    from persona_risk.models.pyfunc import load_risk_model
+    from persona_risk.training.dataset import LabelError
+    from persona_risk.training.registry import configure_tracking
+    from persona_risk.training.split import SplitConfig, SplitError
+    from persona_risk.training.train import evaluate_model
 
     configure_tracking()
     risk_model, version = load_risk_model(model)
@@ -317,11 +317,11 @@ def robustness(
 ) -> None:
     """Test a model on shifted simulated worlds beside logistic regression, the rules and each
     world's own ceiling; appends the section to the report."""
-    from features.batch import load_inputs
-    from models.pyfunc import load_risk_model
-    from models.tracking import configure_tracking
-    from training.dataset import LabelError, training_table
-    from training.robustness import WorldSize, robustness_markdown, robustness_table
+    from persona_risk.features.batch import load_inputs
+    from persona_risk.models.pyfunc import load_risk_model
+    from persona_risk.models.tracking import configure_tracking
+    from persona_risk.training.dataset import LabelError, training_table
+    from persona_risk.training.robustness import WorldSize, robustness_markdown, robustness_table
 
     configure_tracking()
     risk_model, version = load_risk_model(model)
@@ -360,9 +360,9 @@ def score(
 ) -> None:
     """Score every account in bulk (the nightly job); writes scores, quarantine and summary
     (with drift against the training reference and the previous run)."""
-    from models.pyfunc import load_risk_model
-    from models.tracking import configure_tracking
-    from serving.batch import score_events
+    from persona_risk.models.pyfunc import load_risk_model
+    from persona_risk.models.tracking import configure_tracking
+    from persona_risk.serving.batch import score_events
 
     _check_engine(engine, out)
     if engine == "spark" and (drift_reference or fail_on_drift):
@@ -377,14 +377,14 @@ def score(
     with steps("scoring") as say:
         try:
             if engine == "spark":
-                from features.spark_engine import spark_session
-                from serving.spark_batch import spark_score
+                from persona_risk.features.spark_engine import spark_session
+                from persona_risk.serving.spark_batch import spark_score
 
                 summary = spark_score(spark_session(spark_master), [str(p) for p in events],
                                       risk_model, version, str(out), accounts, _as_of(as_of),
                                       str(geoip_db) if geoip_db else None, say=say)
             else:
-                from serving.drift import DriftWatch, reference_profile
+                from persona_risk.serving.drift import DriftWatch, reference_profile
 
                 reference = reference_profile(drift_reference) if drift_reference else None
                 summary = score_events(events, risk_model, version, out, accounts,
@@ -397,7 +397,7 @@ def score(
     if os.environ.get("MLFLOW_TRACKING_URI"):
         from dataclasses import asdict
 
-        from serving.drift import log_to_mlflow
+        from persona_risk.serving.drift import log_to_mlflow
 
         console.print(f"MLflow run {log_to_mlflow(asdict(summary))} (persona-risk-nightly)")
     for warning in getattr(summary, "drift", {}).get("warnings", []):
@@ -441,12 +441,12 @@ def explain(
 ) -> None:
     """Investigation pages (offline HTML, with the same content as JSON) of an account or of
     the whole high band, with an index page."""
-    from features.batch import load_inputs
-    from models.pyfunc import load_risk_model
-    from models.tracking import configure_tracking
-    from serving.decisions import read_decisions
-    from serving.investigation.case import score_population
-    from serving.investigation.page import page_folder, write_pages
+    from persona_risk.features.batch import load_inputs
+    from persona_risk.models.pyfunc import load_risk_model
+    from persona_risk.models.tracking import configure_tracking
+    from persona_risk.serving.decisions import read_decisions
+    from persona_risk.serving.investigation.case import score_population
+    from persona_risk.serving.investigation.page import page_folder, write_pages
 
     if (account_id is None) == (not high_band):
         raise typer.BadParameter("give an ACCOUNT_ID or --high-band (not both)")
@@ -484,7 +484,7 @@ def review(
     """Record an analyst's decision on an account; the decisions become training labels."""
     import getpass
 
-    from serving.decisions import record_decision
+    from persona_risk.serving.decisions import record_decision
 
     try:
         row = record_decision(decisions, account_id, decision, analyst or getpass.getuser(),
@@ -506,9 +506,9 @@ def alerts(
 ) -> None:
     """Export the high band with its reasons as JSON lines for a SIEM (and a webhook); accounts
     an analyst cleared (last decision legit) are left out."""
-    from features.io import read_table
-    from serving.alerts import WebhookError, post_alerts, write_alerts
-    from serving.decisions import read_decisions
+    from persona_risk.features.io import read_table
+    from persona_risk.serving.alerts import WebhookError, post_alerts, write_alerts
+    from persona_risk.serving.decisions import read_decisions
 
     n = write_alerts(read_table([scores]), out, read_decisions(decisions) if decisions else None)
     console.print(f"{n:,} alerts -> {out}")
@@ -534,8 +534,8 @@ def serve(
     reload_every: Annotated[float, typer.Option(help="Seconds between alias checks.")] = 60.0,
 ) -> None:
     """Serve scores online (FastAPI + uvicorn); needs PERSONA_RISK_API_TOKEN."""
-    from serving.server import StartupError
-    from serving.server import serve as run
+    from persona_risk.serving.server import StartupError
+    from persona_risk.serving.server import serve as run
 
     try:
         run(model, host, port, state, insecure_no_auth, reload_every)
