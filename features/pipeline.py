@@ -40,7 +40,6 @@ from persona_risk.features.travel import (
     fastest_hop,
 )
 
-AS_OF = "as_of"
 IDENTITY_COLUMNS = [s.ACCOUNT_ID, s.CREATED_AT, s.PAYOUT_ID, s.PHONE_ID]
 
 
@@ -170,7 +169,7 @@ def features_frame(account_ids: np.ndarray, as_of: pd.Timestamp,
     """The account feature table: id, as_of, the model's features and the reason context."""
     return pd.DataFrame({
         s.ACCOUNT_ID: pd.array(account_ids.astype(str), dtype="str"),
-        AS_OF: pd.DatetimeIndex(np.full(len(account_ids), as_of.as_unit("ns").value,
+        s.AS_OF: pd.DatetimeIndex(np.full(len(account_ids), as_of.as_unit("ns").value,
                                         dtype="datetime64[ns]"),
                                 tz="UTC").as_unit(as_of.unit),
         **{name: feats[name].astype("float64") for name in FEATURE_NAMES},

@@ -21,6 +21,9 @@ LABEL = "label"
 LABELLED_AT = "labelled_at"
 PERSONA = "persona"
 
+# feature tables: the time the features describe (UTC)
+AS_OF = "as_of"
+
 # events
 EVENT_ID = "event_id"
 TS = "ts"

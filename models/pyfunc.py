@@ -15,6 +15,7 @@ from mlflow.types import ColSpec, Schema
 
 from persona_risk.features import schema as s
 from persona_risk.features.reference import FEATURE_CONTRACT_VERSION
+from persona_risk.features.travel import FASTEST_HOP_COLUMNS
 from persona_risk.models.risk_model import N_REASONS, RiskModel
 
 ARTIFACT = "risk_model"
@@ -32,9 +33,17 @@ class PersonaRiskPyfunc(mlflow.pyfunc.PythonModel):
 
 
 def signature(feature_names: list[str]) -> ModelSignature:
-    """Input: account_id and the features (double, may be missing); output: scores, reasons."""
+    """What `predict` needs and returns, as `persona-risk features` writes it.
+
+    Input: account_id and every feature column (double; a value may be null, a column may not
+    be missing: a missing column is an upstream fault, never silently imputed); optionally the
+    fastest hop's context, which the reason sentences quote, and the table's `as_of`.
+    Output: account_id, score, band and the top reasons."""
     inputs = Schema([ColSpec("string", s.ACCOUNT_ID)]
-                    + [ColSpec("double", f, required=False) for f in feature_names])
+                    + [ColSpec("double", f) for f in feature_names]
+                    + [ColSpec("double" if c.endswith("_hours") else "string", c, required=False)
+                       for c in FASTEST_HOP_COLUMNS]
+                    + [ColSpec("datetime", s.AS_OF, required=False)])
     out = [ColSpec("string", s.ACCOUNT_ID), ColSpec("double", "score"), ColSpec("string", "band")]
     for j in range(1, N_REASONS + 1):
         out += [ColSpec("string", f"reason_{j}_code"), ColSpec("double", f"reason_{j}_value"),

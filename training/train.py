@@ -16,6 +16,7 @@ import pandas as pd
 from persona_risk.features import schema as s
 from persona_risk.features.batch import Inputs
 from persona_risk.features.reference import FEATURE_CONTRACT_VERSION, FEATURE_NAMES
+from persona_risk.models.bundle import pinned_requirements, write_code_bundle
 from persona_risk.models.pyfunc import ARTIFACT, PersonaRiskPyfunc, model_metadata, signature
 from persona_risk.models.risk_model import RiskModel
 from persona_risk.training.dataset import logs_only_table, training_table
@@ -36,7 +37,6 @@ from persona_risk.training.split import PARTS, TEST, TRAIN, VAL, Split, SplitCon
 from persona_risk.training.tune import tune
 
 GATE_METRIC = "pr_auc"
-PIP_REQUIREMENTS = ["mlflow", "lightgbm", "numpy", "pandas", "scikit-learn"]
 
 
 @dataclass
@@ -132,7 +132,8 @@ def log_and_register(outcome: TrainingOutcome, model_name: str, as_of: pd.Timest
                 name="model", python_model=PersonaRiskPyfunc(), artifacts={ARTIFACT: str(saved)},
                 signature=signature(FEATURE_NAMES), input_example=example,
                 registered_model_name=model_name, metadata=model_metadata(),
-                pip_requirements=PIP_REQUIREMENTS)
+                code_paths=[str(write_code_bundle(Path(tmp) / "code"))],
+                pip_requirements=list(pinned_requirements()))
         version = str(info.registered_model_version)
         client = mlflow.MlflowClient()
         client.set_registered_model_alias(model_name, CHALLENGER, version)

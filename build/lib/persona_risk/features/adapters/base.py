@@ -1,0 +1,194 @@
+"""The ingest engine shared by every source: stream records, map each to the contract, set
+aside what cannot be mapped, validate in chunks, and write canonical tables atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from persona_risk.features import schema as s
+from persona_risk.features.adapters.reading import records
+from persona_risk.features.geoip import locate
+from persona_risk.features.io import remove_stale_temps, temp_folder, write_table
+from persona_risk.features.validate import validate_accounts, validate_events
+
+CHUNK = 50_000
+EVENTS, ACCOUNTS = "events", "accounts"
+
+
+class Skip(Exception):
+    """A record of another kind (not a sign-in): skipped and counted, not an error."""
+
+
+class BadRecord(ValueError):
+    """A record with a broken field; the message names the field."""
+
+
+class WrongFormat(ValueError):
+    """The file is not of the named source's format."""
+
+
+@dataclass
+class Options:
+    """How identities are taken: `account_field` picks the source's user identifier;
+    `hash_key` (bytes) replaces user and device ids with a keyed hash (HMAC-SHA256)."""
+
+    account_field: str = "upn"
+    hash_key: bytes | None = None
+
+
+class Source:
+    """A vendor format: subclasses set `name`, `table`, `expected`, and implement `looks_like`
+    and `to_row`."""
+
+    name = ""
+    table = EVENTS
+    expected = ""
+    id_columns: tuple[str, ...] = (s.ACCOUNT_ID, s.DEVICE_ID)
+
+    def __init__(self, options: Options):
+        self.options = options
+
+    def looks_like(self, record: dict) -> bool:
+        raise NotImplementedError
+
+    def to_row(self, record: dict) -> dict:
+        raise NotImplementedError
+
+
+@dataclass
+class IngestSummary:
+    source: str
+    files: int = 0
+    records: int = 0
+    mapped: int = 0
+    skipped: int = 0
+    quarantined: int = 0
+    output: str = ""
+    quarantine: str | None = None
+    reasons: dict = field(default_factory=dict)
+
+
+def keyed_hash(key: bytes, value: str | None) -> str | None:
+    """HMAC-SHA256 of an identifier under `key`, 24 hex digits; the same across runs."""
+    if value is None:
+        return None
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def hash_key_from_env(path: Path | None) -> bytes | None:
+    """The privacy key from a file, else from `PERSONA_RISK_HASH_KEY`; None when neither."""
+    if path is not None:
+        return path.read_bytes().strip()
+    value = os.environ.get("PERSONA_RISK_HASH_KEY")
+    return value.encode() if value else None
+
+
+def expand(inputs: Iterable[Path]) -> list[Path]:
+    """Files as given, folders expanded to the files under them (sorted, hidden ones skipped)."""
+    files: list[Path] = []
+    for path in map(Path, inputs):
+        if path.is_dir():
+            files += sorted(f for f in path.rglob("*") if f.is_file()
+                            and not f.name.startswith("."))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    return files
+
+
+def _map_chunk(source: Source, chunk: list[tuple[int, dict]], summary: IngestSummary,
+               bad: list[dict]) -> tuple[pd.DataFrame, list[int]]:
+    """Mapped rows and the record number of each."""
+    rows, numbers = [], []
+    for number, record in chunk:
+        try:
+            row = source.to_row(record)
+        except Skip:
+            summary.skipped += 1
+            continue
+        except BadRecord as err:
+            bad.append({s.ROW: number, s.REASON: str(err),
+                        "record": json.dumps(record, default=str)[:2000]})
+            continue
+        if source.options.hash_key is not None:
+            for col in source.id_columns:
+                row[col] = keyed_hash(source.options.hash_key, row.get(col))
+        rows.append(row)
+        numbers.append(number)
+    return pd.DataFrame(rows), numbers
+
+
+def ingest(source: Source, inputs: Iterable[Path], out: Path,
+           geoip_db: Path | None = None, say: Callable[[str], None] = lambda _: None
+           ) -> IngestSummary:
+    """Map every record of `inputs` to canonical rows of `source.table` and write them to `out`
+    (Parquet, or CSV by extension); set-aside records go to `<out>.quarantine.csv`."""
+    summary = IngestSummary(source.name)
+    bad: list[dict] = []
+    frames: list[pd.DataFrame] = []
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out.parent)
+    with temp_folder(out.parent, "ingest") as tmp_dir:
+        writer, spill = None, tmp_dir / "part.parquet"
+        for path in expand(inputs):
+            summary.files += 1
+            chunk: list[tuple[int, dict]] = []
+            for i, record in enumerate(records(path)):
+                if i == 0 and not (isinstance(record, dict) and source.looks_like(record)):
+                    raise WrongFormat(f"{path}: not a {source.name} export; expected "
+                                      f"{source.expected}")
+                summary.records += 1
+                chunk.append((summary.records - 1, record))
+                if len(chunk) == CHUNK:
+                    writer = _flush(source, chunk, summary, bad, frames, writer, spill, geoip_db)
+                    chunk = []
+                    say(f"{summary.records:,} records")
+            writer = _flush(source, chunk, summary, bad, frames, writer, spill, geoip_db)
+        if writer is not None:
+            writer.close()
+            table = pd.read_parquet(spill)
+        else:
+            table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if source.table == ACCOUNTS and len(table):
+            table = table.drop_duplicates(s.ACCOUNT_ID, keep="last")
+        write_table(table, out)
+    summary.mapped, summary.quarantined, summary.output = len(table), len(bad), str(out)
+    quarantine_path = out.with_name(out.stem + ".quarantine.csv")
+    if bad:
+        quarantine = pd.DataFrame(bad)
+        summary.reasons = quarantine[s.REASON].str.split(":").str[0].value_counts().to_dict()
+        summary.quarantine = str(write_table(quarantine, quarantine_path))
+    else:  # the quarantine file always matches the summary
+        quarantine_path.unlink(missing_ok=True)
+    return summary
+
+
+def _flush(source, chunk, summary, bad, frames, writer, spill, geoip_db):
+    if not chunk:
+        return writer
+    mapped, numbers = _map_chunk(source, chunk, summary, bad)
+    if mapped.empty:
+        return writer
+    if source.table == ACCOUNTS:
+        frames.append(validate_accounts(mapped))
+        return writer
+    clean, quarantine = validate_events(mapped)
+    for _, q in quarantine.iterrows():
+        bad.append({s.ROW: numbers[int(q[s.ROW])], s.REASON: q[s.REASON], "record": ""})
+    clean = locate(clean, geoip_db)
+    arrow = pa.Table.from_pandas(clean, preserve_index=False)
+    if writer is None:
+        writer = pq.ParquetWriter(spill, arrow.schema)
+    writer.write_table(arrow.cast(writer.schema))
+    return writer

@@ -1,0 +1,84 @@
+"""Microsoft Entra ID: sign-in logs (Log Analytics `SigninLogs` PascalCase, or Graph
+`auditLogs/signIns` camelCase) to events, and a Graph `/users` export to accounts."""
+
+from __future__ import annotations
+
+from persona_risk.features import schema as s
+from persona_risk.features.adapters.base import ACCOUNTS, BadRecord, Skip, Source
+from persona_risk.features.adapters.fields import country_code, flag, nested, number, path, pick
+
+ANONYMIZER_RISKS = {"anonymizedIPAddress", "anonymousIP", "torIPAddress"}
+
+
+def _risk_types(record: dict) -> set[str]:
+    found: set[str] = set()
+    for name in ("riskEventTypes_v2", "RiskEventTypes_V2", "riskEventTypes"):
+        value = nested(record.get(name)) if isinstance(record.get(name), str) else record.get(
+            name)
+        if isinstance(value, list):
+            found.update(map(str, value))
+    return found
+
+
+class EntraSignIns(Source):
+    name = "entra"
+    expected = ("Entra ID sign-ins: SigninLogs rows (UserPrincipalName, CreatedDateTime, ...) "
+                "or Graph auditLogs/signIns records, as JSON lines, a JSON array, a Graph page "
+                "({\"value\": [...]}) or CSV")
+
+    def looks_like(self, record: dict) -> bool:
+        return pick(record, "userPrincipalName", "userId") is not None and pick(
+            record, "createdDateTime", "timeGenerated") is not None
+
+    def to_row(self, record: dict) -> dict:
+        kind = pick(record, "Type", "Category")
+        if kind is not None and kind not in ("SigninLogs", "SignInLogs",
+                                             "NonInteractiveUserSignInLogs"):
+            raise Skip
+        account = pick(record, "userPrincipalName", "userId") if self.options.account_field == (
+            "upn") else pick(record, "userId", "userPrincipalName")
+        ts = pick(record, "createdDateTime", "timeGenerated")
+        if ts is None:
+            raise BadRecord("createdDateTime: missing")
+        status = nested(pick(record, "status")) or {}
+        code = status.get("errorCode", pick(record, "resultType"))
+        location = nested(pick(record, "locationDetails", "location")) or {}
+        coords = nested(location.get("geoCoordinates")) or {}
+        device = nested(pick(record, "deviceDetail")) or {}
+        interactive = flag(pick(record, "isInteractive"))
+        if kind == "NonInteractiveUserSignInLogs":
+            interactive = False
+        return {
+            s.EVENT_ID: pick(record, "id"), s.ACCOUNT_ID: account, s.TS: ts,
+            s.IP: pick(record, "ipAddress", "IPAddress"),
+            s.LAT: number(coords.get("latitude"), "LocationDetails.geoCoordinates.latitude"),
+            s.LON: number(coords.get("longitude"), "LocationDetails.geoCoordinates.longitude"),
+            s.COUNTRY: country_code(location.get("countryOrRegion")),
+            s.DEVICE_ID: device.get("deviceId") or None,
+            s.USER_AGENT: pick(record, "userAgent"),
+            s.SUCCESS: None if code is None else str(code) == "0",
+            s.INTERACTIVE: True if interactive is None else interactive,
+            s.ASN: path(record, "autonomousSystemNumber"),
+            s.ANONYMIZER: bool(_risk_types(record) & ANONYMIZER_RISKS),
+        }
+
+
+class EntraUsers(Source):
+    name = "entra-users"
+    table = ACCOUNTS
+    expected = "a Graph /users export (id, userPrincipalName, createdDateTime, usageLocation)"
+    id_columns = (s.ACCOUNT_ID,)
+
+    def looks_like(self, record: dict) -> bool:
+        return pick(record, "userPrincipalName", "id") is not None and "createdDateTime" in {
+            k[:1].lower() + k[1:] for k in record}
+
+    def to_row(self, record: dict) -> dict:
+        account = pick(record, "userPrincipalName", "id") if self.options.account_field == (
+            "upn") else pick(record, "id", "userPrincipalName")
+        created = pick(record, "createdDateTime")
+        if created is None:
+            raise BadRecord("createdDateTime: missing")
+        return {s.ACCOUNT_ID: account, s.CREATED_AT: created,
+                s.CLAIMED_COUNTRY: country_code(pick(record, "country"))
+                or country_code(pick(record, "usageLocation"))}

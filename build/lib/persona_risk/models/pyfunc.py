@@ -1,0 +1,88 @@
+"""The MLflow pyfunc wrapper: the registered form of a `RiskModel`.
+
+`predict` takes the account feature table (account_id plus the contract's features) and
+returns account_id, score, band and the top three reasons. Loading checks the feature contract.
+Serving unwraps it (`unwrap_python_model().risk_model`) to score on arrays without the pyfunc
+overhead, after MLflow has resolved the URI.
+"""
+
+from __future__ import annotations
+
+import mlflow
+import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema
+
+from persona_risk.features import schema as s
+from persona_risk.features.reference import FEATURE_CONTRACT_VERSION
+from persona_risk.features.travel import FASTEST_HOP_COLUMNS
+from persona_risk.models.risk_model import N_REASONS, RiskModel
+
+ARTIFACT = "risk_model"
+CONTRACT_KEY = "feature_contract_version"
+
+
+class PersonaRiskPyfunc(mlflow.pyfunc.PythonModel):
+    """Scores account feature tables with the bundled `RiskModel`."""
+
+    def load_context(self, context) -> None:
+        self.risk_model = RiskModel.load(context.artifacts[ARTIFACT], check=True)
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        return self.risk_model.score(model_input)
+
+
+def signature(feature_names: list[str]) -> ModelSignature:
+    """What `predict` needs and returns, as `persona-risk features` writes it.
+
+    Input: account_id and every feature column (double; a value may be null, a column may not
+    be missing: a missing column is an upstream fault, never silently imputed); optionally the
+    fastest hop's context, which the reason sentences quote, and the table's `as_of`.
+    Output: account_id, score, band and the top reasons."""
+    inputs = Schema([ColSpec("string", s.ACCOUNT_ID)]
+                    + [ColSpec("double", f) for f in feature_names]
+                    + [ColSpec("double" if c.endswith("_hours") else "string", c, required=False)
+                       for c in FASTEST_HOP_COLUMNS]
+                    + [ColSpec("datetime", s.AS_OF, required=False)])
+    out = [ColSpec("string", s.ACCOUNT_ID), ColSpec("double", "score"), ColSpec("string", "band")]
+    for j in range(1, N_REASONS + 1):
+        out += [ColSpec("string", f"reason_{j}_code"), ColSpec("double", f"reason_{j}_value"),
+                ColSpec("double", f"reason_{j}_shap"), ColSpec("string", f"reason_{j}")]
+    return ModelSignature(inputs=inputs, outputs=Schema(out))
+
+
+def model_metadata() -> dict:
+    """Metadata stored with the logged model: the feature-contract version."""
+    return {CONTRACT_KEY: FEATURE_CONTRACT_VERSION}
+
+
+def check_logged_contract(model_uri: str) -> None:
+    """Refuse a logged model whose feature contract differs, before loading its code."""
+    from persona_risk.models.risk_model import FeatureContractError
+
+    info = mlflow.models.get_model_info(model_uri)
+    found = (info.metadata or {}).get(CONTRACT_KEY)
+    if found != FEATURE_CONTRACT_VERSION:
+        raise FeatureContractError(
+            f"{model_uri} was trained on feature contract {found!r}; the installed feature code "
+            f"is {FEATURE_CONTRACT_VERSION!r}")
+
+
+def resolve_uri(model_uri: str) -> tuple[str, str]:
+    """Pin an alias URI to its version: (`models:/name/N`, `name/N`); other URIs unchanged."""
+    if model_uri.startswith("models:/") and "@" in model_uri:
+        name, alias = model_uri.removeprefix("models:/").split("@", 1)
+        number = mlflow.MlflowClient().get_model_version_by_alias(name, alias).version
+        return f"models:/{name}/{number}", f"{name}/{number}"
+    if model_uri.startswith("models:/"):
+        return model_uri, model_uri.removeprefix("models:/")
+    return model_uri, model_uri
+
+
+def load_risk_model(model_uri: str) -> tuple[RiskModel, str]:
+    """Load a logged model by URI (runs:/, models:/name@alias, ...), checked against the
+    feature contract; returns the unwrapped `RiskModel` and the model's version string."""
+    pinned, version = resolve_uri(model_uri)
+    check_logged_contract(pinned)
+    pyfunc = mlflow.pyfunc.load_model(pinned)
+    return pyfunc.unwrap_python_model().risk_model, version

@@ -1,0 +1,140 @@
+"""The account risk model: LightGBM margins, Platt calibration, bands and reason codes.
+
+A `RiskModel` is plain data (the booster's text, the Platt calibration, the band thresholds, the
+feature names and the feature-contract version), saved as files without pickle, so that it loads
+in any process and is checked against the installed feature code before it scores.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from persona_risk.features import schema as s
+from persona_risk.features.reference import FEATURE_CONTRACT_VERSION
+from persona_risk.features.travel import FASTEST_HOP_COLUMNS
+from persona_risk.models.reasons import reason_code, sentence
+
+BANDS = ("low", "medium", "high")
+N_REASONS = 3
+
+
+class FeatureContractError(RuntimeError):
+    """The model was trained on other feature definitions than the installed ones."""
+
+
+class MissingFeaturesError(ValueError):
+    """The feature table lacks columns the model needs."""
+
+
+@dataclass
+class RiskModel:
+    """A trained, calibrated model. Scores are calibrated probabilities of fraud (0-1)."""
+
+    booster_text: str
+    platt_a: float
+    platt_b: float
+    thresholds: dict[str, float]
+    feature_names: list[str]
+    contract_version: str = FEATURE_CONTRACT_VERSION
+    info: dict = field(default_factory=dict)
+
+    @cached_property
+    def booster(self) -> lgb.Booster:
+        return lgb.Booster(model_str=self.booster_text)
+
+    def check_contract(self) -> None:
+        """Raise `FeatureContractError` unless the installed features match the model's."""
+        if self.contract_version != FEATURE_CONTRACT_VERSION:
+            raise FeatureContractError(
+                f"model expects feature contract {self.contract_version!r} but the installed "
+                f"feature code is {FEATURE_CONTRACT_VERSION!r}: retrain, or install the "
+                "persona-risk version the model was trained with")
+
+    def matrix(self, features: pd.DataFrame) -> np.ndarray:
+        """The model's input matrix (float64, feature order) from an account feature table."""
+        missing = [f for f in self.feature_names if f not in features.columns]
+        if missing:
+            raise MissingFeaturesError(f"feature table lacks columns: {', '.join(missing)}")
+        return features[self.feature_names].to_numpy(dtype=np.float64, na_value=np.nan)
+
+    def margin(self, x: np.ndarray) -> np.ndarray:
+        """Raw LightGBM scores (log-odds)."""
+        return self.booster.predict(x, raw_score=True)
+
+    def calibrate(self, margin: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities from raw margins (Platt scaling fitted on validation)."""
+        return 1.0 / (1.0 + np.exp(-(self.platt_a * margin + self.platt_b)))
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        return self.calibrate(self.margin(x))
+
+    def band(self, score: np.ndarray) -> np.ndarray:
+        """low / medium / high from the thresholds chosen on validation."""
+        out = np.full(len(score), BANDS[0], dtype=object)
+        out[score >= self.thresholds["medium"]] = BANDS[1]
+        out[score >= self.thresholds["high"]] = BANDS[2]
+        return out
+
+    def contributions(self, x: np.ndarray) -> np.ndarray:
+        """TreeSHAP contributions in log-odds, one column per feature plus the bias last."""
+        return self.booster.predict(x, pred_contrib=True)
+
+    def score(self, features: pd.DataFrame, reasons: bool = True) -> pd.DataFrame:
+        """Score an account feature table: account_id, score, band and the top reasons."""
+        x = self.matrix(features)
+        score = self.probability(x)
+        out = pd.DataFrame({s.ACCOUNT_ID: features[s.ACCOUNT_ID].to_numpy(), "score": score,
+                            "band": self.band(score)})
+        if reasons:
+            out = pd.concat([out, self.reasons(features, x)], axis=1)
+        return out
+
+    def reasons(self, features: pd.DataFrame, x: np.ndarray,
+                k: int = N_REASONS) -> pd.DataFrame:
+        """The k known features that raise each score most: code, value, contribution,
+        sentence. A missing value is never a reason, nor a feature that does not raise the
+        score: such slots are empty (code and sentence None, value and contribution NaN)."""
+        contrib = self.contributions(x)[:, :-1]
+        raising = np.where(np.isnan(x) | (contrib <= 0), -np.inf, contrib)
+        top = np.argsort(-raising, axis=1, kind="stable")[:, :k]
+        context = features.reindex(columns=list(FASTEST_HOP_COLUMNS)).to_dict("records")
+        rows = np.arange(len(x))
+        cols: dict[str, list] = {}
+        for j in range(k):
+            idx = top[:, j]
+            used = np.isfinite(raising[rows, idx])
+            names = [self.feature_names[i] if u else None for i, u in zip(idx, used, strict=True)]
+            values = np.where(used, x[rows, idx], np.nan)
+            cols[f"reason_{j + 1}_code"] = [None if n is None else reason_code(n) for n in names]
+            cols[f"reason_{j + 1}_value"] = values
+            cols[f"reason_{j + 1}_shap"] = np.where(used, contrib[rows, idx], np.nan)
+            cols[f"reason_{j + 1}"] = [None if n is None else sentence(n, v, c)
+                                       for n, v, c in zip(names, values, context, strict=True)]
+        return pd.DataFrame(cols, index=features.index).reset_index(drop=True)
+
+    def save(self, folder: Path | str) -> Path:
+        """Write booster.txt and model.json into `folder`."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "booster.txt").write_text(self.booster_text)
+        meta = {k: getattr(self, k) for k in ("platt_a", "platt_b", "thresholds",
+                                              "feature_names", "contract_version", "info")}
+        (folder / "model.json").write_text(json.dumps(meta, indent=1))
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path | str, check: bool = True) -> RiskModel:
+        """Read a saved model; with `check`, refuse one of another feature contract."""
+        folder = Path(folder)
+        meta = json.loads((folder / "model.json").read_text())
+        model = cls(booster_text=(folder / "booster.txt").read_text(), **meta)
+        if check:
+            model.check_contract()
+        return model

@@ -1,0 +1,221 @@
+"""Nightly batch scoring, partitioned by account so that it scales past memory.
+
+Pass 1 streams the event files in chunks: validation (bad rows to quarantine; a repeated event
+id, whatever its account, chunk or file, keeps its first copy), geolocation,
+the cross-account reuse pairs (small: one row per key and account), and a spill of the clean
+events into partitions by a stable hash of `account_id`. Pass 2 scores one partition at a
+time with the global pairs and identities, so device, IP and identity reuse stay exact whatever
+the number of partitions. The output and its quarantine are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from persona_risk.features import schema as s
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.geoip import locate
+from persona_risk.features.hashing import text_hashes
+from persona_risk.features.io import (
+    read_table,
+    remove_stale_temps,
+    table_files,
+    temp_folder,
+    write_table,
+    write_text,
+)
+from persona_risk.features.pipeline import IDENTITY_COLUMNS, compute_features
+from persona_risk.features.point_in_time import AsOf
+from persona_risk.features.reuse import FIRST_TS, KEY, KIND, PAIR_COLUMNS, reuse_pairs
+from persona_risk.features.validate import (
+    DUPLICATE_EVENT,
+    clean_rows,
+    validate_accounts,
+    validate_events,
+)
+from persona_risk.models.risk_model import N_REASONS, RiskModel
+from persona_risk.serving.drift import DriftWatch
+
+CHUNK_ROWS = 2_000_000
+SECOND_HASH_SEED = 0x5EED  # an independent second hash of each id
+OUTPUT_COLUMNS = [s.ACCOUNT_ID, "score", "band",
+                  *[f"reason_{j}{part}" for j in range(1, N_REASONS + 1)
+                    for part in ("_code", "", "_value", "_shap")], "model_version", "as_of"]
+
+
+@dataclass
+class BatchSummary:
+    """What a batch run did; printed and written as JSON beside the output."""
+
+    accounts_scored: int = 0
+    per_band: dict = field(default_factory=dict)
+    events: int = 0
+    rows_quarantined: int = 0
+    model_version: str = ""
+    as_of: str = ""
+    partitions: int = 1
+    duration_s: float = 0.0
+    output: str = ""
+    quarantine: str | None = None
+    drift: dict = field(default_factory=dict)  # see serving.drift.compare
+
+
+def partition_of(account_ids: pd.Series | np.ndarray, partitions: int) -> np.ndarray:
+    """Stable partition number (0..partitions-1) of each account id."""
+    values = np.asarray(account_ids, dtype=object)
+    return (pd.util.hash_array(values) % np.uint64(partitions)).astype(np.int64)
+
+
+def _chunks(path: Path) -> Iterator[pd.DataFrame]:
+    if path.name.endswith(".parquet"):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS):
+            yield batch.to_pandas()
+    else:
+        yield from pd.read_csv(path, dtype=str, chunksize=CHUNK_ROWS)
+
+
+class SeenIds:
+    """The event ids read so far, as two 64-bit hashes each with different seeds (16 bytes an
+    id, not a Python string). An id counts as seen when both hashes match, so a false match
+    needs two 64-bit collisions at once."""
+
+    def __init__(self):
+        self.first = np.empty(0, np.uint64)  # sorted
+        self.second = np.empty(0, np.uint64)  # aligned with `first`
+
+    def add(self, ids: pd.Series) -> np.ndarray:
+        """Mask of the ids (distinct among themselves) seen before; remembers the others."""
+        first, second = text_hashes(ids, seed=0), text_hashes(ids, seed=SECOND_HASH_SEED)
+        order = np.argsort(first, kind="stable")  # sorted queries search a sorted array fast
+        first, second = first[order], second[order]
+        lo = np.searchsorted(self.first, first, "left")
+        hi = np.searchsorted(self.first, first, "right")
+        seen = np.zeros(len(first), bool)
+        one = hi - lo == 1  # the usual match: compare the second hash at once
+        seen[one] = self.second[lo[one]] == second[one]
+        for i in np.flatnonzero(hi - lo > 1):  # first hashes that collide: about never
+            seen[i] = (self.second[lo[i]:hi[i]] == second[i]).any()
+        self.first = np.insert(self.first, lo[~seen], first[~seen])
+        self.second = np.insert(self.second, lo[~seen], second[~seen])
+        again = np.empty(len(seen), bool)
+        again[order] = seen
+        return again
+
+
+def _merge_pairs(pairs: list[pd.DataFrame]) -> pd.DataFrame:
+    if not pairs:
+        return pd.DataFrame(columns=PAIR_COLUMNS).astype({FIRST_TS: "int64"})
+    merged = pd.concat(pairs, ignore_index=True)
+    return merged.groupby([KIND, KEY, s.ACCOUNT_ID], as_index=False, sort=False)[FIRST_TS].min()
+
+
+def spill_events(events: list[Path], spill: Path, partitions: int,
+                 geoip_db: Path | None, now: pd.Timestamp | None,
+                 say: Callable[[str], None]
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, int, pd.Timestamp | None]:
+    """Pass 1: validate, locate and partition the events; returns reuse pairs, quarantine, the
+    number of clean events and the last event time."""
+    pairs, quarantine, n_clean, read, last = [], [], 0, 0, None
+    seen = SeenIds()
+    for file_no, path in enumerate(table_files(events)):
+        offset = 0  # row numbers count within each file
+        for chunk_no, chunk in enumerate(_chunks(path)):
+            clean, bad = validate_events(chunk, now=now)
+            again = seen.add(clean[s.EVENT_ID])  # a copy of an event of an earlier chunk or file
+            if again.any():
+                rows = clean_rows(len(chunk), bad)[again]
+                copies = chunk.iloc[rows].reset_index(drop=True).astype("str")
+                copies.insert(0, s.REASON, DUPLICATE_EVENT)
+                copies.insert(0, s.ROW, rows)
+                bad = pd.concat([bad, copies], ignore_index=True)
+                clean = clean[~again].reset_index(drop=True)
+            bad.insert(0, "file", str(path))
+            bad[s.ROW] += offset
+            offset += len(chunk)
+            read += len(chunk)
+            quarantine.append(bad)
+            clean = locate(clean, geoip_db)
+            pairs.append(reuse_pairs(clean))
+            part = partition_of(clean[s.ACCOUNT_ID], partitions)
+            for p in np.unique(part):
+                folder = spill / f"p{p}"
+                folder.mkdir(parents=True, exist_ok=True)
+                clean[part == p].to_parquet(folder / f"{file_no:06d}-{chunk_no:06d}.parquet",
+                                            index=False)
+            n_clean += len(clean)
+            if len(clean):
+                last = max(last, clean[s.TS].max()) if last is not None else clean[s.TS].max()
+            say(f"read {read:,} events ({n_clean:,} clean)")
+        pairs = [_merge_pairs(pairs)]
+    quarantine = (pd.concat(quarantine, ignore_index=True) if quarantine else
+                  pd.DataFrame(columns=["file", s.ROW, s.REASON]))  # zero-row files only
+    return _merge_pairs(pairs), quarantine, n_clean, last
+
+
+def score_events(events: list[Path], model: RiskModel, model_version: str, out: Path,
+                 accounts: list[Path] | None = None, as_of: pd.Timestamp | None = None,
+                 partitions: int = 1, geoip_db: Path | None = None,
+                 now: pd.Timestamp | None = None, cfg: FeatureConfig = FeatureConfig(),
+                 say: Callable[[str], None] = lambda _: None,
+                 drift: DriftWatch | None = None) -> BatchSummary:
+    """Score every account of the event files (and accounts files) as of `as_of` (default:
+    the last event) into `out`: one row per account with score, band, reasons, model version
+    and as_of. Quarantined rows go to `<out>.quarantine.csv`, the summary to
+    `<out>.summary.json`, with the drift against `drift`'s reference and the previous run
+    (default: the profile the last run left beside `out`); a quarantine file of an earlier run
+    is removed when none is set aside, and temporary files of a killed run are removed first."""
+    start = time.perf_counter()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out.parent)
+    drift = DriftWatch(out) if drift is None else drift
+    acc = validate_accounts(read_table(accounts)) if accounts else None
+    quarantine_path = out.with_name(out.stem + ".quarantine.csv")
+    with temp_folder(out.parent, "spill") as spilled:
+        pairs, quarantine, n_events, last = spill_events(events, spilled, partitions,
+                                                         geoip_db, now, say)
+        if n_events == 0:
+            where = ""
+            if len(quarantine):
+                write_table(quarantine.astype("str"), quarantine_path)
+                where = f" ({len(quarantine):,} rows set aside, reasons in {quarantine_path})"
+            raise ValueError(f"events: no readable rows; nothing to score{where}")
+        as_of = pd.Timestamp(last if as_of is None else as_of)
+        pairs = AsOf.of(as_of).pairs(pairs)  # once here, not again in every partition
+        identities = acc[IDENTITY_COLUMNS] if acc is not None else None
+        scored = []
+        acc_part = partition_of(acc[s.ACCOUNT_ID], partitions) if acc is not None else None
+        for p in range(partitions):
+            folder = spilled / f"p{p}"
+            part_events = (pd.read_parquet(folder) if folder.exists()
+                           else pd.DataFrame(columns=s.names(s.EVENT_COLUMNS)))
+            part_acc = acc[acc_part == p] if acc is not None else None
+            if part_events.empty and (part_acc is None or part_acc.empty):
+                continue
+            features = compute_features(part_events, part_acc, as_of, cfg, pairs=pairs,
+                                        identities=identities, with_signals=False).features
+            if len(features):  # none when no account of the partition exists yet as of T
+                scored.append(model.score(features))
+                drift.add(features, scored[-1])
+            say(f"scored partition {p + 1}/{partitions}")
+    result = pd.concat(scored, ignore_index=True).sort_values(s.ACCOUNT_ID, kind="stable")
+    result = result.assign(model_version=model_version, as_of=as_of)[OUTPUT_COLUMNS]
+    write_table(result.reset_index(drop=True), out)
+    summary = BatchSummary(
+        accounts_scored=len(result), per_band=result["band"].value_counts().to_dict(),
+        events=n_events, rows_quarantined=len(quarantine), model_version=model_version,
+        as_of=str(as_of), partitions=partitions, output=str(out), drift=drift.finish())
+    if len(quarantine):
+        summary.quarantine = str(write_table(quarantine.astype("str"), quarantine_path))
+    else:  # the quarantine file always matches the summary
+        quarantine_path.unlink(missing_ok=True)
+    summary.duration_s = round(time.perf_counter() - start, 3)
+    write_text(json.dumps(asdict(summary), indent=1), out.with_name(out.stem + ".summary.json"))
+    return summary

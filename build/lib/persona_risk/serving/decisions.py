@@ -1,0 +1,76 @@
+"""Analysts' decisions on accounts (fraud or legit, who, when, why), and the labels they make.
+
+The decisions table is append-only, in a SQLite file: a later decision on an account overrides
+an earlier one when labels are made, and the history stays for the investigation page.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+
+from persona_risk.features import schema as s
+
+DECISIONS = {"fraud": 1, "legit": 0}  # decision -> label
+LABELLED_AT = "labelled_at"
+COLUMNS = [s.ACCOUNT_ID, "decision", "analyst", "note", "decided_at"]
+MAX_NOTE = 2000  # characters
+
+
+def _connect(path: Path | str) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=30)
+    db.execute("CREATE TABLE IF NOT EXISTS decisions (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+               "account_id TEXT NOT NULL, decision TEXT NOT NULL, analyst TEXT NOT NULL, "
+               "note TEXT NOT NULL, decided_at TEXT NOT NULL)")
+    return db
+
+
+def record_decision(path: Path | str, account_id: str, decision: str, analyst: str,
+                    note: str = "", at: pd.Timestamp | None = None) -> dict:
+    """Append one decision; ValueError naming the field when one is not acceptable."""
+    if decision not in DECISIONS:
+        raise ValueError(f"decision: {decision!r} is not one of {', '.join(DECISIONS)}")
+    for field, value in ((s.ACCOUNT_ID, account_id), ("analyst", analyst)):
+        if not value or not value.strip():
+            raise ValueError(f"{field}: must not be empty")
+    if len(note) > MAX_NOTE:
+        raise ValueError(f"note: longer than {MAX_NOTE} characters")
+    at = pd.Timestamp.now(tz="UTC") if at is None else pd.Timestamp(at).tz_convert("UTC")
+    row = {s.ACCOUNT_ID: account_id, "decision": decision, "analyst": analyst.strip(),
+           "note": note, "decided_at": at.isoformat()}
+    with _connect(path) as db:
+        db.execute("INSERT INTO decisions (account_id, decision, analyst, note, decided_at) "
+                   "VALUES (:account_id, :decision, :analyst, :note, :decided_at)", row)
+    db.close()
+    return row
+
+
+def read_decisions(path: Path | str) -> pd.DataFrame:
+    """Every decision in the order made; `decided_at` as UTC timestamps."""
+    with _connect(path) as db:
+        table = pd.read_sql_query(f"SELECT {', '.join(COLUMNS)} FROM decisions ORDER BY seq", db)
+    db.close()
+    table["decided_at"] = pd.to_datetime(table["decided_at"], utc=True, format="ISO8601")
+    return table
+
+
+def apply_decisions(accounts: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
+    """The accounts table with `label` (1 fraud, 0 legit, missing when undecided) and
+    `labelled_at` (UTC time of the deciding decision) from each account's latest decision.
+    A label the table already has stays where no decision was made; decisions on accounts
+    the table lacks are ignored."""
+    latest = decisions.drop_duplicates(s.ACCOUNT_ID, keep="last").set_index(s.ACCOUNT_ID)
+    ids = accounts[s.ACCOUNT_ID]
+    decided = latest["decision"].map(DECISIONS).reindex(ids).to_numpy()
+    old = (accounts[s.LABEL] if s.LABEL in accounts.columns
+           else pd.Series(pd.NA, index=accounts.index))
+    label = pd.array(old, dtype="Int8")
+    has = ~pd.isna(decided)
+    label[has] = decided[has].astype("int8")
+    at = pd.Series(latest["decided_at"].reindex(ids).to_numpy(), index=accounts.index,
+                   dtype="datetime64[ns, UTC]")
+    if LABELLED_AT in accounts.columns:
+        at = at.fillna(accounts[LABELLED_AT])
+    return accounts.assign(**{s.LABEL: label, LABELLED_AT: at})

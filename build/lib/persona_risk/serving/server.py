@@ -1,0 +1,80 @@
+"""Starting the online service: token, store, model, then uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import logging.config
+import os
+from pathlib import Path
+
+import uvicorn
+
+from persona_risk.features.online import FeatureStore
+from persona_risk.models.tracking import configure_tracking
+from persona_risk.serving.app import ServiceConfig, create_app
+from persona_risk.serving.log_safety import log_config, log_key
+from persona_risk.serving.model_holder import ModelHolder
+from persona_risk.serving.store import SqliteFeatureStore
+
+TOKEN_ENV, TOKEN_FILE_ENV = "PERSONA_RISK_API_TOKEN", "PERSONA_RISK_API_TOKEN_FILE"
+
+
+class StartupError(RuntimeError):
+    """The service refuses to start; the message says why."""
+
+
+def read_token() -> str | None:
+    """The API token from `PERSONA_RISK_API_TOKEN`, or the file `PERSONA_RISK_API_TOKEN_FILE`."""
+    token = os.environ.get(TOKEN_ENV)
+    if not token and os.environ.get(TOKEN_FILE_ENV):
+        path = Path(os.environ[TOKEN_FILE_ENV])
+        try:
+            token = path.read_text().strip()
+        except (OSError, UnicodeDecodeError) as err:
+            raise StartupError(f"{TOKEN_FILE_ENV}={path}: cannot read the token file "
+                               f"({err.strerror or type(err).__name__})") from err
+    return token or None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def open_store(state: str | Path) -> FeatureStore:
+    """The online state: Redis for a redis:// (rediss://, unix://) URL, else a SQLite file."""
+    if str(state).startswith(("redis://", "rediss://", "unix://")):
+        from persona_risk.serving.redis_store import RedisFeatureStore
+
+        return RedisFeatureStore(str(state))
+    return SqliteFeatureStore(Path(state))
+
+
+def build_service(model_uri: str, host: str, state: str | Path, insecure_no_auth: bool,
+                  reload_every_s: float):
+    """Check the token rule, open the store and load the model; returns the app."""
+    token = read_token()
+    if token is None and not (insecure_no_auth and is_loopback(host)):
+        raise StartupError(
+            f"no API token: set {TOKEN_ENV} (or {TOKEN_FILE_ENV}); without one the server only "
+            "starts on a loopback address with --insecure-no-auth")
+    configure_tracking()
+    holder = ModelHolder(model_uri)
+    if not holder.reload():
+        raise StartupError(f"model {model_uri} could not be loaded: {holder.last_error}")
+    store = open_store(state)
+    return create_app(store, holder, ServiceConfig(token, reload_every_s, log_key=log_key(state)))
+
+
+def serve(model_uri: str, host: str, port: int, state: str | Path, insecure_no_auth: bool = False,
+          reload_every_s: float = 60.0) -> None:
+    """Run the service until interrupted (access log off: paths carry account ids; errors
+    logged by type and frames only, `serving.log_safety`)."""
+    logging.config.dictConfig(log_config())
+    app = build_service(model_uri, host, state, insecure_no_auth, reload_every_s)
+    uvicorn.run(app, host=host, port=port, access_log=False, log_config=log_config())

@@ -1,0 +1,58 @@
+"""The labelled account table: features as of a time, joined with labels and archetypes.
+
+Features are computed over every account, labelled or not (unlabelled accounts count in reuse,
+clusters and first-seen times), and only the labelled accounts are returned for training.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from persona_risk.features import schema as s
+from persona_risk.features.batch import Inputs
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.pipeline import compute_features
+from persona_risk.training.raw_baseline import raw_columns, raw_names
+
+META = (s.LABEL, s.CREATED_AT, s.LABELLED_AT, s.PERSONA)
+
+
+class LabelError(ValueError):
+    """The accounts cannot be used for training as they are."""
+
+
+def training_table(inputs: Inputs, as_of: pd.Timestamp | None = None,
+                   cfg: FeatureConfig = FeatureConfig()) -> pd.DataFrame:
+    """Features of the labelled accounts as of `as_of` (default: the last event) with `label`
+    (0/1), `created_at`, `labelled_at` and `persona` when given, and the raw columns of the
+    plain baseline (`training.raw_baseline`). Raises `LabelError` without labels or with a
+    single class."""
+    accounts = inputs.accounts
+    if accounts is None or s.LABEL not in accounts.columns:
+        raise LabelError("accounts.label: training needs an accounts table with a label column "
+                         "(1 fraud, 0 honest, empty unknown; pass --accounts)")
+    features = compute_features(inputs.events, accounts, as_of, cfg, with_signals=False).features
+    meta = accounts[[s.ACCOUNT_ID, *[c for c in META if c in accounts.columns]]]
+    table = features.merge(meta, on=s.ACCOUNT_ID, how="inner", validate="one_to_one")
+    raw = raw_columns(inputs.events, accounts, features["as_of"].iloc[0])
+    table = table.merge(raw, left_on=s.ACCOUNT_ID, right_index=True, how="left")
+    table = table[table[s.LABEL].notna()].reset_index(drop=True)
+    table[s.LABEL] = table[s.LABEL].astype("int64")
+    classes = sorted(table[s.LABEL].unique().tolist())
+    if len(classes) < 2:
+        raise LabelError(f"accounts.label: only class {classes} among the labelled accounts as "
+                         "of the cut; training needs both fraudulent (1) and honest (0) accounts")
+    return table
+
+
+def logs_only_table(inputs: Inputs, table: pd.DataFrame, as_of: pd.Timestamp | None = None,
+                    cfg: FeatureConfig = FeatureConfig()) -> pd.DataFrame:
+    """The rows of `table` with their features computed from the events alone, as scoring
+    without an accounts table computes them (same accounts, same order, same meta columns)."""
+    features = compute_features(inputs.events, None, as_of, cfg, with_signals=False).features
+    raw = raw_columns(inputs.events, None, features["as_of"].iloc[0])
+    logs = features.set_index(s.ACCOUNT_ID).join(raw).reindex(table[s.ACCOUNT_ID]).reset_index()
+    logs = logs.reindex(columns=[*logs.columns, *[c for c in raw_names(table)
+                                                  if c not in logs.columns]])
+    keep = [c for c in table.columns if c not in logs.columns]
+    return pd.concat([logs, table[keep].reset_index(drop=True)], axis=1)[list(table.columns)]

@@ -1,0 +1,136 @@
+"""The structural constants of a simulated world, and the ranges they are drawn from.
+
+A model trained on one configuration learns its artifacts (every farm with three IPs, a shared
+payout id always fraud). Domain randomization draws every constant per world from a wide range,
+so that training sees many worlds and no constant is a tell. `WorldParams()` is the fixed
+reference world; `draw(rng)` a random one; `RANGES` documents each range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# honest archetypes and their shares of honest accounts in the reference world; the last six
+# are the look-alikes that public incident reports and detection-rule issues name
+HONEST_MIX = {
+    "office": 0.38, "traveller": 0.12, "vpn_user": 0.10, "mobile": 0.12, "night_shift": 0.07,
+    "new_hire": 0.08, "shared_device": 0.07, "contractor_abroad": 0.06,
+    "agency_contractor": 0.0, "corporate_vpn": 0.0, "coworking": 0.0, "relay_user": 0.0,
+    "satellite": 0.0, "remote_desktop": 0.0,
+}
+LOOK_ALIKES = ("agency_contractor", "corporate_vpn", "coworking", "relay_user", "satellite",
+               "remote_desktop")
+
+
+@dataclass(frozen=True)
+class WorldParams:
+    """One world's structure. Shares are of accounts (or events where said), in [0, 1]."""
+
+    honest_mix: dict[str, float] = field(default_factory=lambda: dict(HONEST_MIX))
+    personas_min: int = 3  # personas per operator, drawn uniformly in [min, max]
+    personas_max: int = 12
+    evasion_share: float = 0.2  # of operators: US hours, claimed zone, few slips
+    farm_ips: int = 3  # residential IPs of a laptop farm
+    personas_per_farm: int = 8
+    own_line_share: float = 0.0  # farm personas with a residential line of their own
+    farm_near_claim_share: float = 0.35  # farm personas claiming a home near the farm
+    device_tz_claimed_share: float = 0.7  # farm laptops set to the claimed zone
+    vpn_tz_claimed_share: float = 0.0  # VPN operators' laptops set to the claimed zone
+    vpn_operator_device_rate: float = 0.75  # VPN operators' events on their own device
+    direct_rate_max: float = 0.06  # per operator, share of events straight from Asia
+    operator_device_rate_max: float = 0.25  # farm events on the operator's own device
+    share_rate_low: float = 0.2  # per operator, share of personas on its payout/phone pool
+    share_rate_high: float = 0.9
+    asian_hours_low: float = 0.6  # non-evasive operators: share of work in Asian daytime
+    evasive_asian_max: float = 0.35
+    proxy_share: float = 0.0  # of operators: rotating residential proxies instead of a farm
+    aged_account_share: float = 0.0  # fraud accounts bought or aged (created long ago)
+    tenant_share: float = 1.0  # of an operator's personas that work at this employer
+    honest_hour: float = 13.0  # mean local hour of honest activity
+    cgnat_share: float = 0.12
+    claim_elsewhere_share: float = 0.15  # honest HR records that lag a move
+    misset_device_tz_share: float = 0.05
+    geo_jitter_km: float = 20.0
+    ipv6_share: float = 0.0  # of residential events: IPv6 privacy addresses (rotating)
+    no_device_id_share: float = 0.0  # of events (Okta, CloudTrail logs carry none)
+    no_device_tz_share: float = 0.0  # of events
+    no_location_share: float = 0.0  # of events: no lat/lon/country in the log
+
+
+# name: (low, high, why the range is this wide); integers are drawn as integers
+RANGES: dict[str, tuple[float, float, str]] = {
+    "personas_min": (1, 4, "GTIG: one worker ran at least 12 personas; some run one"),
+    "personas_max": (4, 16, "one facilitator kept 13 jobs alive (DOJ 2025)"),
+    "evasion_share": (0.1, 0.8, "deployments see mostly careful operators"),
+    "farm_ips": (1, 8, "one home line to a small office block"),
+    "personas_per_farm": (2, 30, "29 farms searched in 2025, from a few laptops to dozens"),
+    "own_line_share": (0.0, 0.8, "farms that buy a residential line per persona"),
+    "farm_near_claim_share": (0.0, 0.9, "facilitators recruited near the claimed home"),
+    "device_tz_claimed_share": (0.3, 1.0, "careful operators set the claimed zone"),
+    "vpn_tz_claimed_share": (0.0, 0.8, ""),
+    "vpn_operator_device_rate": (0.1, 0.9, ""),
+    "direct_rate_max": (0.0, 0.08, "some never log in from Asia directly"),
+    "operator_device_rate_max": (0.0, 0.4, "IP-KVM and remote tools hide the operator device"),
+    "share_rate_low": (0.0, 0.4, "operators that keep payouts apart"),
+    "share_rate_high": (0.4, 1.0, ""),
+    "asian_hours_low": (0.3, 0.9, ""),
+    "evasive_asian_max": (0.0, 0.5, "evasive operators keep US hours"),
+    "proxy_share": (0.0, 0.5, "rotating residential proxies (Secureworks, Mandiant)"),
+    "aged_account_share": (0.0, 0.5, "bought or aged accounts"),
+    "tenant_share": (0.15, 1.0, "an employer sees only its own personas of an operator"),
+    "honest_hour": (10.0, 15.0, ""),
+    "cgnat_share": (0.02, 0.35, "mobile-first and fibre-poor regions"),
+    "claim_elsewhere_share": (0.0, 0.35, ""),
+    "misset_device_tz_share": (0.0, 0.15, ""),
+    "geo_jitter_km": (3.0, 120.0, "free geo-IP databases are coarse"),
+    "ipv6_share": (0.0, 0.6, "dual-stack homes and carriers"),
+    "no_device_id_share": (0.0, 1.0, "Okta and CloudTrail exports carry no device id"),
+    "no_device_tz_share": (0.0, 1.0, "many logs report no device zone"),
+    "no_location_share": (0.0, 0.3, "rows without geo fields"),
+}
+# each look-alike's share of honest accounts is drawn in [0, LOOK_ALIKE_MAX]
+LOOK_ALIKE_MAX = 0.08
+# the operators' knobs and which end of the range is the harder to detect (+1 high, -1 low)
+HARD_END = {
+    "evasion_share": 1, "farm_ips": -1, "own_line_share": 1, "farm_near_claim_share": 1,
+    "device_tz_claimed_share": 1, "vpn_tz_claimed_share": 1, "direct_rate_max": -1,
+    "operator_device_rate_max": -1, "share_rate_low": -1, "share_rate_high": -1,
+    "asian_hours_low": -1, "evasive_asian_max": -1, "proxy_share": 1,
+    "aged_account_share": 1, "tenant_share": -1, "personas_per_farm": -1,
+}
+CAREFUL_SHARE = 0.35
+INTEGERS = ("personas_min", "personas_max", "farm_ips", "personas_per_farm")
+ALL_OR_NOTHING = ("no_device_id_share", "no_device_tz_share")  # often a whole log lacks them
+
+
+def draw(rng: np.random.Generator, careful_share: float = CAREFUL_SHARE) -> WorldParams:
+    """A random world: every constant drawn from `RANGES`, look-alikes mixed in. Drawn one by
+    one, the hard conditions rarely meet; in a `careful_share` of worlds the operators' knobs
+    are drawn from the hard end of their ranges together."""
+    careful = rng.random() < careful_share
+    values = {}
+    for name, (low, high, _) in RANGES.items():
+        if careful and name in HARD_END:
+            toward = HARD_END[name]
+            low, high = ((low + (high - low) * 0.6, high) if toward > 0 else
+                         (low, low + (high - low) * 0.4))
+        if name in INTEGERS:
+            values[name] = int(rng.integers(int(round(low)), int(round(high)) + 1))
+        else:
+            values[name] = float(rng.uniform(low, high))
+    for name in ALL_OR_NOTHING:
+        values[name] = float(rng.choice([0.0, values[name], 1.0], p=[0.5, 0.2, 0.3]))
+    values["personas_max"] = max(values["personas_max"], values["personas_min"])
+    mix = {k: v * rng.uniform(0.5, 1.5) for k, v in HONEST_MIX.items()}
+    mix.update({k: rng.uniform(0, LOOK_ALIKE_MAX) for k in LOOK_ALIKES})
+    return WorldParams(honest_mix=mix, **values)
+
+
+def shifted(name: str, value) -> WorldParams:
+    """The reference world with one constant changed (a look-alike name sets its share)."""
+    if name in HONEST_MIX:
+        return WorldParams(honest_mix={**HONEST_MIX, name: value})
+    return dataclasses.replace(WorldParams(), **{name: value})

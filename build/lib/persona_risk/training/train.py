@@ -1,0 +1,172 @@
+"""Training end to end: labelled table, split, fit, evaluate, report, MLflow run, registration
+as `challenger`, and the champion gate."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from warnings import warn
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from persona_risk.features import schema as s
+from persona_risk.features.batch import Inputs
+from persona_risk.features.reference import FEATURE_CONTRACT_VERSION, FEATURE_NAMES
+from persona_risk.models.bundle import pinned_requirements, write_code_bundle
+from persona_risk.models.pyfunc import ARTIFACT, PersonaRiskPyfunc, model_metadata, signature
+from persona_risk.models.risk_model import RiskModel
+from persona_risk.training.dataset import logs_only_table, training_table
+from persona_risk.training.evaluate import MODEL, Evaluation, evaluate
+from persona_risk.training.fit import TrainConfig, train_risk_model
+from persona_risk.training.metrics import pr_auc
+from persona_risk.training.registry import (
+    CHALLENGER,
+    GateDecision,
+    champion_gate,
+    code_version,
+    configure_tracking,
+    ensure_experiment,
+    finite,
+)
+from persona_risk.training.report import split_section, write_report
+from persona_risk.training.split import PARTS, TEST, TRAIN, VAL, Split, SplitConfig, make_split
+from persona_risk.training.tune import tune
+
+GATE_METRIC = "pr_auc"
+
+
+@dataclass
+class TrainingOutcome:
+    model: RiskModel
+    table: pd.DataFrame
+    split: Split
+    evaluation: Evaluation
+    report: Path
+    warnings: list[str] = field(default_factory=list)
+    run_id: str | None = None
+    version: str | None = None
+    decision: GateDecision | None = None
+
+
+def with_logs_only_rows(part: pd.DataFrame, logs_only: pd.DataFrame, share: float,
+                        seed: int) -> pd.DataFrame:
+    """`part` with a seeded `share` of its accounts' features replaced by the same accounts'
+    logs-only features (rows of `logs_only` with the same index)."""
+    pick = np.random.default_rng(seed).random(len(part)) < share
+    out = part.copy()
+    out.loc[pick, FEATURE_NAMES] = logs_only.loc[part.index[pick], FEATURE_NAMES].to_numpy()
+    return out
+
+
+def fit_and_evaluate(table: pd.DataFrame, window_start: pd.Timestamp | None, cfg: TrainConfig,
+                     split_cfg: SplitConfig, report_dir: Path, tune_trials: int = 0,
+                     logs_only: pd.DataFrame | None = None) -> TrainingOutcome:
+    """Split, (tune,) fit, evaluate against the baselines and write the report folder.
+
+    `logs_only`: the rows of `table` with features from the sign-in logs alone; a share of
+    the training and validation accounts then trains on those, and the test accounts are
+    evaluated in both conditions."""
+    split = make_split(table, window_start, split_cfg)
+    warnings = split.warnings(table[s.LABEL])
+    for line in warnings:
+        warn(line, stacklevel=2)
+    parts = {p: table[split.mask(p)] for p in PARTS}
+    fit_parts = dict(parts)
+    if logs_only is not None:
+        for offset, p in enumerate((TRAIN, VAL)):
+            fit_parts[p] = with_logs_only_rows(parts[p], logs_only, cfg.logs_only_share,
+                                               cfg.seed + offset)
+    x = {p: fit_parts[p][FEATURE_NAMES].to_numpy(float) for p in (TRAIN, VAL)}
+    y = {p: fit_parts[p][s.LABEL].to_numpy() for p in (TRAIN, VAL)}
+    if tune_trials:
+        cfg = tune(x[TRAIN], y[TRAIN], x[VAL], y[VAL], cfg, tune_trials)
+    model = train_risk_model(x[TRAIN], y[TRAIN], x[VAL], y[VAL], cfg)
+    model.info.update({"split": split.method, **split.cuts, "config": dataclasses.asdict(cfg)})
+    test_logs = None if logs_only is None else logs_only[split.mask(TEST)]
+    ev = evaluate(model, parts[TRAIN], parts[TEST], cfg.queue_size, cfg.seed, test_logs)
+    report = write_report(ev, parts[TEST], report_dir, split_section(split, table, warnings))
+    return TrainingOutcome(model, table, split, ev, report, warnings)
+
+
+def log_and_register(outcome: TrainingOutcome, model_name: str, as_of: pd.Timestamp,
+                     cfg: TrainConfig, split_cfg: SplitConfig) -> TrainingOutcome:
+    """Log the run (params, metrics, dataset digest, features, code version, report, model),
+    register the model as `challenger` and run the champion gate."""
+    configure_tracking()
+    ensure_experiment()
+    table, split, ev = outcome.table, outcome.split, outcome.evaluation
+    test = table[split.mask(TEST)]
+    counts = split.counts(table[s.LABEL])
+    with mlflow.start_run(run_name=f"train-{as_of:%Y%m%d}") as run:
+        dataset = mlflow.data.from_pandas(table.drop(columns=["as_of"]), name="account-features",
+                                          targets=s.LABEL)
+        mlflow.log_input(dataset, context="training")
+        mlflow.log_params({**{k: v for k, v in dataclasses.asdict(cfg).items() if k != "params"},
+                           **dataclasses.asdict(split_cfg), "as_of": str(as_of),
+                           "dataset_digest": dataset.digest, "dataset_rows": len(table),
+                           "split_method": split.method, "split_reason": split.reason[:500],
+                           **split.cuts,
+                           **{f"{col}_{p}": int(v) for p, row in counts.iterrows()
+                              for col, v in row.items()},
+                           **{f"threshold_{b}": v for b, v in outcome.model.thresholds.items()},
+                           "best_iteration": outcome.model.info.get("best_iteration"),
+                           "feature_contract_version": FEATURE_CONTRACT_VERSION})
+        mlflow.set_tags({"code_version": code_version(), "model_name": model_name})
+        for prefix, frame in (("", ev.metrics), ("", ev.intervals), ("logs_only.", ev.logs_only),
+                              ("logs_only.", ev.logs_only_intervals)):
+            for scorer, row in ([] if frame is None else frame.iterrows()):
+                mlflow.log_metrics(finite({f"{prefix}{scorer}.{k}": v for k, v in row.items()}))
+        if outcome.warnings:
+            mlflow.set_tag("split_warnings", " | ".join(outcome.warnings)[:5000])
+        mlflow.log_dict({"features": FEATURE_NAMES, "contract": FEATURE_CONTRACT_VERSION},
+                        "features.json")
+        mlflow.log_artifacts(str(outcome.report.parent), "report")
+        with tempfile.TemporaryDirectory() as tmp:
+            saved = outcome.model.save(Path(tmp) / ARTIFACT)
+            example = test[[s.ACCOUNT_ID, *FEATURE_NAMES]].head(3).fillna(0.0)
+            info = mlflow.pyfunc.log_model(
+                name="model", python_model=PersonaRiskPyfunc(), artifacts={ARTIFACT: str(saved)},
+                signature=signature(FEATURE_NAMES), input_example=example,
+                registered_model_name=model_name, metadata=model_metadata(),
+                code_paths=[str(write_code_bundle(Path(tmp) / "code"))],
+                pip_requirements=list(pinned_requirements()))
+        version = str(info.registered_model_version)
+        client = mlflow.MlflowClient()
+        client.set_registered_model_alias(model_name, CHALLENGER, version)
+        decision = champion_gate(model_name, version, test,
+                                 ev.scores[MODEL].to_numpy(), pr_auc, GATE_METRIC, cfg.seed)
+        mlflow.log_dict(decision.as_dict(), "champion_gate.json")
+        mlflow.set_tag("champion_gate", decision.message())
+    outcome.run_id, outcome.version, outcome.decision = run.info.run_id, version, decision
+    return outcome
+
+
+def run_training(inputs: Inputs, as_of: pd.Timestamp | None, model_name: str,
+                 report_dir: Path, cfg: TrainConfig = TrainConfig(),
+                 split_cfg: SplitConfig = SplitConfig(), tune_trials: int = 0,
+                 register: bool = True) -> TrainingOutcome:
+    """The whole training job on validated inputs."""
+    table = training_table(inputs, as_of)
+    as_of = table["as_of"].iloc[0]
+    outcome = fit_and_evaluate(table, inputs.events[s.TS].min(), cfg, split_cfg, report_dir,
+                               tune_trials, logs_only_table(inputs, table, as_of))
+    return log_and_register(outcome, model_name, as_of, cfg, split_cfg) if register else outcome
+
+
+def evaluate_model(model: RiskModel, inputs: Inputs, as_of: pd.Timestamp | None,
+                   report_dir: Path, split_cfg: SplitConfig = SplitConfig(),
+                   queue_size: int = 50, seed: int = 0) -> TrainingOutcome:
+    """Evaluate a trained model beside the baselines on the test accounts of `inputs` (the
+    logistic baseline is fitted on the train part), with and without the accounts table."""
+    table = training_table(inputs, as_of)
+    logs = logs_only_table(inputs, table, table["as_of"].iloc[0])
+    split = make_split(table, inputs.events[s.TS].min(), split_cfg)
+    warnings = split.warnings(table[s.LABEL])
+    train, test = table[split.mask(TRAIN)], table[split.mask(TEST)]
+    ev = evaluate(model, train, test, queue_size, seed, logs[split.mask(TEST)])
+    report = write_report(ev, test, report_dir, split_section(split, table, warnings))
+    return TrainingOutcome(model, table, split, ev, report, warnings)
