@@ -44,20 +44,29 @@ def clean_env(env: dict) -> dict:
     return {**out, **env}
 
 
-@pytest.mark.slow
-def test_registered_model_serves_and_predicts_without_this_repository(trained, tmp_path):
-    env = clean_env({"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db",
-                     "MLFLOW_ENV_ROOT": str(tmp_path / "envs")})
+@pytest.fixture(scope="module")
+def logged(trained, tmp_path_factory):
+    """The trained model registered in a fresh MLflow store and downloaded: (folder, env)."""
+    tmp = tmp_path_factory.mktemp("bundle")
+    env = clean_env({"MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db",
+                     "MLFLOW_ENV_ROOT": str(tmp / "envs")})
     old = os.environ.get("MLFLOW_TRACKING_URI")
     os.environ["MLFLOW_TRACKING_URI"] = env["MLFLOW_TRACKING_URI"]
     try:
         log_and_register(trained, NAME, trained.table["as_of"].iloc[0], TrainConfig(),
                          SplitConfig())
         uri = f"models:/{NAME}@champion"
-        local = Path(mlflow.artifacts.download_artifacts(uri, dst_path=str(tmp_path / "model")))
+        local = Path(mlflow.artifacts.download_artifacts(uri, dst_path=str(tmp / "model")))
     finally:
         os.environ.pop("MLFLOW_TRACKING_URI") if old is None else os.environ.update(
             MLFLOW_TRACKING_URI=old)
+    return local, env
+
+
+@pytest.mark.slow
+def test_registered_model_serves_and_predicts_without_this_repository(trained, logged,
+                                                                      tmp_path):
+    local, env = logged
     rows = trained.table.head(20)[[s.ACCOUNT_ID, *FEATURE_NAMES]]
     expected = trained.model.score(rows)["score"].to_numpy()
 
@@ -76,7 +85,7 @@ def test_registered_model_serves_and_predicts_without_this_repository(trained, t
     # the scoring server writes JSON with six significant digits
     np.testing.assert_allclose(served, expected, rtol=1e-5, err_msg=log[-3000:])
 
-    envs = [p for p in (tmp_path / "envs").iterdir() if (p / "bin" / "python").exists()]
+    envs = [p for p in Path(env["MLFLOW_ENV_ROOT"]).iterdir() if (p / "bin" / "python").exists()]
     assert len(envs) == 1, log[-3000:]
     python = envs[0] / "bin" / "python"
     installed = subprocess.run([python, "-m", "pip", "list", "--format=json"], env=env,
@@ -116,3 +125,18 @@ def _invocations(url: str, rows: pd.DataFrame, server: subprocess.Popen,
         assert reply.status_code == 200, reply.text
         return np.array([r["score"] for r in reply.json()["predictions"]])
     pytest.fail("scoring server did not answer in 10 minutes")
+
+
+@pytest.mark.slow
+def test_spark_udf_scores_equal_in_process(trained, logged, spark):
+    local, _ = logged
+    columns = mlflow.models.get_model_info(str(local)).signature.inputs.input_names()
+    rows = trained.table.head(50)[columns].astype(dict.fromkeys(FEATURE_NAMES, "float64"))
+    udf = mlflow.pyfunc.spark_udf(spark, str(local), result_type="score double, band string",
+                                  env_manager="local")
+    frame = spark.createDataFrame(rows)
+    scored = frame.withColumn("out", udf(*frame.columns)).select(
+        s.ACCOUNT_ID, "out.score", "out.band").toPandas()
+    expected = trained.model.score(rows)
+    np.testing.assert_allclose(scored["score"], expected["score"], rtol=0, atol=1e-12)
+    assert list(scored["band"]) == list(expected["band"])
