@@ -213,7 +213,7 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
                   openapi_tags=TAGS, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.add_middleware(Guard, token=config.token, max_body=MAX_BODY_BYTES, record=metrics.record,
                        protected=PROTECTED)
-    add_docs(app, PROTECTED, MAX_BODY_BYTES)
+    add_docs(app, PROTECTED if config.token is not None else None, MAX_BODY_BYTES)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, err: RequestValidationError) -> JSONResponse:

@@ -47,9 +47,10 @@ def _refusal(description: str, **extra) -> dict:
         "schema": {"$ref": "#/components/schemas/Refusal"}}}}
 
 
-def add_guard_replies(doc: dict, protected: str, max_body: int) -> dict:
+def add_guard_replies(doc: dict, protected: str | None, max_body: int) -> dict:
     """`doc` (an OpenAPI document) with the bearer scheme and 401 on the operations under
-    `protected`, 413 on those with a body of over `max_body` bytes, and 500 on all."""
+    `protected` (None: no token, none), 413 on those with a body of over `max_body` bytes, and
+    500 on all."""
     components = doc.setdefault("components", {})
     components.setdefault("schemas", {})["Refusal"] = Refusal.model_json_schema(
         ref_template="#/components/schemas/{model}")
@@ -60,7 +61,7 @@ def add_guard_replies(doc: dict, protected: str, max_body: int) -> dict:
     for path, operations in doc.get("paths", {}).items():
         for operation in operations.values():
             replies = operation.setdefault("responses", {})
-            if path.startswith(protected):
+            if protected is not None and path.startswith(protected):
                 operation["security"] = [{BEARER: []}]
                 replies["401"] = _refusal("missing or wrong bearer token", headers={
                     "WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}})
@@ -72,7 +73,7 @@ def add_guard_replies(doc: dict, protected: str, max_body: int) -> dict:
     return doc
 
 
-def add_docs(app: FastAPI, protected: str, max_body: int) -> None:
+def add_docs(app: FastAPI, protected: str | None, max_body: int) -> None:
     """Serve `/docs` and `/redoc` from the packaged assets, and complete `app`'s OpenAPI
     document with the guard's replies (`add_guard_replies`). `app` is made with `docs_url` and
     `redoc_url` None."""
