@@ -9,8 +9,10 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
+from pydantic import BaseModel
 
 from persona_risk import __version__
+from persona_risk.serving import api_models
 from persona_risk.serving.app import MAX_BODY_BYTES, PROTECTED, ServiceConfig, create_app
 from persona_risk.serving.docs import ASSET_PACKAGE, ASSETS, BEARER
 from persona_risk.serving.model_holder import ModelHolder
@@ -50,6 +52,15 @@ def test_every_operation_model_and_field_is_described_with_examples(document):
         assert model["description"] and model["examples"], name
         for field, spec in model["properties"].items():
             assert spec["description"] and spec["examples"], (name, field)
+
+
+def test_every_example_is_a_valid_body():
+    models = [m for m in vars(api_models).values()
+              if isinstance(m, type) and issubclass(m, BaseModel) and m is not BaseModel]
+    assert len(models) >= 15
+    for model in models:
+        examples = model.model_json_schema()["examples"]
+        assert examples and all(model.model_validate(e) for e in examples), model.__name__
 
 
 def test_bearer_scheme_and_guard_replies_are_documented(document):
