@@ -4,7 +4,8 @@ Endpoints: PUT /v1/accounts/{id}, POST /v1/accounts/{id}/decision, POST /v1/even
 POST /v1/score, POST /v1/admin/reload, GET /healthz, /readyz, /metrics. Requests need a bearer
 token (`serving.guard`); logs carry keyed hashes of ids only (`serving.log_safety`). Each
 request's events are validated on their own before they join a coalesced batch, so no request's
-fault reaches another's reply.
+fault reaches another's reply. The OpenAPI document, Swagger UI (/docs) and ReDoc (/redoc)
+describe every operation and field and work offline (`serving.docs`).
 """
 
 from __future__ import annotations
@@ -19,33 +20,53 @@ from pathlib import Path as FilePath
 from typing import Annotated
 
 import pandas as pd
-from fastapi import FastAPI, HTTPException, Path, Request
+from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.concurrency import run_in_threadpool
 
+from persona_risk import __version__
 from persona_risk.features import schema as s
 from persona_risk.features.online import FeatureStore, OnlineFeatureState, warm_up
 from persona_risk.features.validate import MAX_ID_CHARS, validate_events
 from persona_risk.serving.api_models import (
     AccountIn,
     AccountScore,
+    Alive,
     DecisionIn,
+    DecisionOut,
     EventsIn,
+    Ready,
     Reason,
     Rejected,
+    Reloaded,
     ScoreIn,
     ScoresOut,
+    Stored,
 )
 from persona_risk.serving.coalesce import Coalescer
 from persona_risk.serving.decisions import record_decision
+from persona_risk.serving.docs import (
+    DESCRIPTION,
+    INVALID,
+    METRICS_EXAMPLE,
+    NO_MODEL,
+    TAGS,
+    add_docs,
+)
 from persona_risk.serving.guard import Guard
 from persona_risk.serving.log_safety import hashed
 from persona_risk.serving.model_holder import ModelHolder
 
 MAX_BODY_BYTES = 1_000_000  # bytes read of a request body, chunked or not
 COALESCE_MAX_EVENTS = 2_000  # per batch of concurrent requests: bounds a batch's latency
+PROTECTED = "/v1/"  # paths that need the bearer token
+# scores are calibrated probabilities and fraud is rare: fine buckets near 0
+SCORE_BUCKETS = (.001, .0025, .005, .01, .025, .05, .1, .25, .5, .75, .9, .95, .99, 1)
+ACCOUNT_PATH = Path(min_length=1, max_length=MAX_ID_CHARS, description="the account's id",
+                    examples=["acct-000042"])
+REASONS = Query(description="include each score's top 3 reasons (slower)", examples=[True])
 log = logging.getLogger("persona_risk.serving")
 
 
@@ -70,8 +91,10 @@ class Metrics:
         self.body_bytes = Histogram("persona_risk_request_body_bytes", "Body bytes read",
                                     ["endpoint"], registry=self.registry,
                                     buckets=(1e3, 1e4, 1e5, MAX_BODY_BYTES, 2**21))
-        self.scores = Counter("persona_risk_scores", "Scores returned", ["band"],
-                              registry=self.registry)
+        self.scores = Counter("persona_risk_scores", "Scores returned, by band",
+                              ["model_version", "band"], registry=self.registry)
+        self.score = Histogram("persona_risk_score", "Scores returned (calibrated probability)",
+                               ["model_version"], registry=self.registry, buckets=SCORE_BUCKETS)
         self.model = Gauge("persona_risk_model_info", "Serving model", ["version"],
                            registry=self.registry)
 
@@ -81,6 +104,11 @@ class Metrics:
         self.latency.labels(endpoint).observe(seconds)
         self.requests.labels(endpoint, str(status)).inc()
         self.body_bytes.labels(endpoint).observe(body_bytes)
+
+    def scored(self, score: AccountScore) -> None:
+        """Count one score returned: its band and its value, by model version."""
+        self.scores.labels(score.model_version, score.band).inc()
+        self.score.labels(score.model_version).observe(score.score)
 
 
 def _safe_text(value) -> str:
@@ -105,6 +133,14 @@ def _invalid_account(err: ValueError, body: list[str]) -> HTTPException:
     other fields are under `body`)."""
     column = getattr(err, "column", "account")
     place = ["path", column] if column == s.ACCOUNT_ID and not body else [*body, column]
+    return HTTPException(422, [{"loc": place, "msg": str(err), "type": "value_error"}])
+
+
+def _invalid_decision(err: ValueError) -> HTTPException:
+    """The 422 of a decision `record_decision` refused, naming the field (its message's
+    `field: reason`)."""
+    field_name = str(err).split(":")[0]
+    place = ["path", field_name] if field_name == s.ACCOUNT_ID else ["body", field_name]
     return HTTPException(422, [{"loc": place, "msg": str(err), "type": "value_error"}])
 
 
@@ -154,7 +190,7 @@ def _reply(touched: list[str], quarantine: pd.DataFrame, scores: dict[str, Accou
     answer = [scores[a] if reasons else scores[a].model_copy(update={"reasons": []})
               for a in touched if a in scores]
     for score in answer:
-        metrics.scores.labels(score.band).inc()
+        metrics.scored(score)
     return ScoresOut(scores=answer, rejected=_rejections(quarantine))
 
 
@@ -173,35 +209,51 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         stop.set()
         coalescer.close()
 
-    app = FastAPI(title="persona-risk", version="1", lifespan=lifespan)
-    app.add_middleware(Guard, token=config.token, max_body=MAX_BODY_BYTES, record=metrics.record)
+    app = FastAPI(title="persona-risk", version=__version__, description=DESCRIPTION,
+                  openapi_tags=TAGS, docs_url=None, redoc_url=None, lifespan=lifespan)
+    app.add_middleware(Guard, token=config.token, max_body=MAX_BODY_BYTES, record=metrics.record,
+                       protected=PROTECTED)
+    add_docs(app, PROTECTED if config.token is not None else None, MAX_BODY_BYTES)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, err: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": [_problem(e) for e in err.errors()]}, 422)
 
-    @app.get("/healthz")
+    @app.get("/healthz", tags=["operations"], summary="Liveness", response_model=Alive)
     def healthz() -> dict:
+        """The process answers; says nothing of the model or the store (see `/readyz`)."""
         return {"status": "alive"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", tags=["operations"], summary="Readiness", response_model=Ready,
+             responses={503: {"model": Ready, "description": "not ready: no model loaded or "
+                              "the store refuses writes"}})
     def readyz():
+        """Ready when a model is loaded and the feature store accepts writes (200), else 503
+        with the last model error."""
         ready = holder.current is not None and getattr(store, "writable", lambda: True)()
         body = {"model": holder.current.version if holder.current else None,
                 "store_writable": ready, "last_model_error": holder.last_error}
         return JSONResponse(body, 200 if ready else 503)
 
-    @app.get("/metrics")
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",
+             response_class=PlainTextResponse,
+             responses={200: {"description": "the Prometheus text format", "content": {
+                 "text/plain": {"example": METRICS_EXAMPLE}}}})
     def prometheus() -> PlainTextResponse:
+        """Requests by endpoint and status, latency (seconds) and body bytes by endpoint;
+        scores returned as a histogram (calibrated probability) and a count by band, both by
+        model version; the serving model's version."""
         metrics.model.clear()
         if holder.current is not None:
             metrics.model.labels(holder.current.version).set(1)
         return PlainTextResponse(generate_latest(metrics.registry).decode(),
                                  media_type="text/plain; version=0.0.4")
 
-    @app.put("/v1/accounts/{account_id}")
-    def put_account(account_id: Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS)],
-                    account: AccountIn) -> dict:
+    @app.put("/v1/accounts/{account_id}", tags=["accounts"], summary="Store an account record",
+             response_model=Stored, responses={422: INVALID})
+    def put_account(account_id: Annotated[str, ACCOUNT_PATH], account: AccountIn) -> dict:
+        """Create or replace the account's record (creation time, claimed country, time zone,
+        home and the hashed payout and phone ids); later scores of the account use it."""
         try:
             store.upsert_account({s.ACCOUNT_ID: account_id, **account.model_dump()})
         except ValueError as err:
@@ -209,14 +261,17 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         log.info("account %s upserted", hashed(config.log_key, account_id))
         return {"account_id": account_id, "stored": True}
 
-    @app.post("/v1/accounts/{account_id}/decision")
-    def post_decision(account_id: Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS)],
-                      body: DecisionIn) -> dict:
+    @app.post("/v1/accounts/{account_id}/decision", tags=["accounts"],
+              summary="Record an analyst's decision", response_model=DecisionOut,
+              responses={422: INVALID})
+    def post_decision(account_id: Annotated[str, ACCOUNT_PATH], body: DecisionIn) -> dict:
+        """Append a fraud or legit decision on the account (who, why); the latest decision on an
+        account becomes its label for the next training."""
         try:
             row = record_decision(config.decisions, account_id, body.decision, body.analyst,
                                   body.note)
         except ValueError as err:
-            raise HTTPException(422, str(err)) from err
+            raise _invalid_decision(err) from err
         log.info("decision %s recorded for %s", body.decision, hashed(config.log_key, account_id))
         return row
 
@@ -239,8 +294,12 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
     coalescer = Coalescer(store_and_score, weight=lambda request: len(request[0]),
                           max_weight=COALESCE_MAX_EVENTS)
 
-    @app.post("/v1/events")
-    async def post_events(body: EventsIn, reasons: bool = True) -> ScoresOut:
+    @app.post("/v1/events", tags=["scoring"], summary="Store events and score their accounts",
+              responses={422: INVALID, 503: NO_MODEL})
+    async def post_events(body: EventsIn, reasons: Annotated[bool, REASONS] = True) -> ScoresOut:
+        """Store sign-in events (a retried event, same `event_id` or content, is stored once)
+        and return a fresh score of every account they touch, computed on its stored history.
+        Unreadable events are set aside under `rejected`; 422 when none is readable."""
         clean, quarantine = await run_in_threadpool(validate_events, _events_frame(body.events))
         if clean.empty:  # nothing readable: refused before it reaches a batch or the store
             raise _unreadable(quarantine)
@@ -251,8 +310,11 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
                  ",".join(hashed(config.log_key, a.account_id) for a in reply.scores))
         return reply
 
-    @app.post("/v1/score")
-    def post_score(body: ScoreIn, reasons: bool = True) -> ScoresOut:
+    @app.post("/v1/score", tags=["scoring"], summary="Score without storing",
+              responses={422: INVALID, 503: NO_MODEL})
+    def post_score(body: ScoreIn, reasons: Annotated[bool, REASONS] = True) -> ScoresOut:
+        """Score the accounts of the given events (and the optional record of the first
+        event's account) on those events alone; nothing is stored."""
         scratch = OnlineFeatureState(store.cfg)
         if body.account is not None:
             account_id = body.events[0].account_id
@@ -264,8 +326,11 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         scores = score_accounts(scratch, holder, touched, reasons) if touched else {}
         return _reply(touched, quarantine, scores, reasons, metrics)
 
-    @app.post("/v1/admin/reload")
+    @app.post("/v1/admin/reload", tags=["operations"], summary="Reload the model",
+              response_model=Reloaded)
     def reload() -> dict:
+        """Load the model the service's URI names now (e.g. a new `@champion`); a model that
+        fails to load or fails the feature-contract check is refused and the old one serves."""
         swapped = holder.reload()
         return {"swapped": swapped, "model": holder.current.version if holder.current else None,
                 "error": holder.last_error}

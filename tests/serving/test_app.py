@@ -14,6 +14,7 @@ import mlflow
 import pandas as pd
 import psutil
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from persona_risk.features import schema as s
 from persona_risk.features.pipeline import compute_features
@@ -314,3 +315,34 @@ def test_a_chunked_200_mb_body_is_refused_after_1_mb_and_healthz_answers(server_
     assert 'endpoint="unmatched",status="413"' in metrics
     read = re.search(r'persona_risk_request_body_bytes_sum\{endpoint="unmatched"\} (\S+)', metrics)
     assert 1_000_000 < float(read[1]) <= 1_000_000 + 2**18  # the limit and one server buffer
+
+
+def _samples(metrics_text: str) -> dict[tuple, float]:
+    """Every sample of a /metrics page by (name, sorted labels)."""
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(metrics_text)
+            for sample in family.samples}
+
+
+def test_scores_move_the_score_histogram_and_band_counter_of_their_model(server_factory):
+    server = server_factory().wait_ready()
+    events = [{"account_id": f"m{i}", "ts": "2026-02-01T03:00:00Z", "ip": "203.0.113.9",
+               "lat": 31.23, "lon": 121.47, "device_tz": "Asia/Shanghai"} for i in range(3)]
+    with server.client() as c:
+        before = _samples(c.get("/metrics").text)
+        stored = c.post("/v1/events", json={"events": events[:2]}).json()["scores"]
+        scratch = c.post("/v1/score", json={"events": events[2:]}, params={"reasons": False})
+        after = _samples(c.get("/metrics").text)
+    scores = stored + scratch.json()["scores"]
+    version = f"{NAME}/1"
+    assert {x["model_version"] for x in scores} == {version} and len(scores) == 3
+    by_version = (("model_version", version),)
+    assert after[("persona_risk_score_count", by_version)] == 3
+    assert after[("persona_risk_score_sum", by_version)] == pytest.approx(
+        sum(x["score"] for x in scores))
+    assert ("persona_risk_score_count", by_version) not in before
+    for band in {x["band"] for x in scores}:
+        key = ("persona_risk_scores_total", (("band", band), *by_version))
+        assert after[key] - before.get(key, 0) == sum(x["band"] == band for x in scores)
+    at_most_half = ("persona_risk_score_bucket", (("le", "0.5"), *by_version))
+    assert after[at_most_half] == sum(x["score"] <= 0.5 for x in scores)

@@ -99,6 +99,9 @@ def test_decision_endpoint(server_factory, registry):
                       {**body, "note": "x" * 3000}):
             r = c.post("/v1/accounts/acct-endpoint/decision", json=wrong)
             assert r.status_code == 422, r.text
+        blank = c.post("/v1/accounts/acct-endpoint/decision", json={**body, "analyst": "  "})
+        assert blank.status_code == 422  # refused by the table, in the documented shape
+        assert [p["loc"] for p in blank.json()["detail"]] == [["body", "analyst"]]
     with server.client(token=None) as anonymous:
         assert anonymous.post("/v1/accounts/acct-endpoint/decision",
                               json=body).status_code == 401
