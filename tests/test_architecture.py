@@ -27,6 +27,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "training": ("serving",),
     "serving": ("training",),
 }  # and nothing of the library imports the CLI
+ADAPTERS = "persona_risk.features.adapters"  # vendor formats in; only the CLI drives them
 # optional backend -> the only library modules that may import it
 BACKENDS: dict[str, tuple[str, ...]] = {
     "pyspark": ("persona_risk.features.spark_engine", "persona_risk.features.spark_io",
@@ -127,6 +128,9 @@ def violations(root: Path) -> list[str]:
             out.append(f"{where}: {part} must not import {target_part}")
         if target_part == "cli" and i.module.split(".")[0] in (PACKAGE, "bench"):
             out.append(f"{where}: only entry points and tests use the CLI")
+        if (in_library and i.target.startswith(ADAPTERS) and not i.module.startswith(ADAPTERS)
+                and part != "cli"):
+            out.append(f"{where}: adapters depend on the core, not the reverse")
         if top in BACKENDS and in_library and i.module not in BACKENDS[top]:
             out.append(f"{where}: {top} is optional; import it only in "
                        f"{', '.join(BACKENDS[top]) or 'no library module'}")
@@ -159,6 +163,8 @@ BAD_TREE = {
     "features/c.py": "from persona_risk.features import spark_engine\n",
     "features/d.py": "def lazy():\n    from persona_risk.features.spark_engine import x\n",
     "features/e.py": "from pyspark.sql import functions\n",
+    "features/adapters/__init__.py": "from persona_risk.features import schema\n",
+    "features/f.py": "from persona_risk.features.adapters import make_source\n",
     "models/__init__.py": "",
     "models/m.py": "import persona_risk.training.fit\n",
     "training/__init__.py": "",
@@ -195,6 +201,8 @@ def test_each_rule_fires_on_a_violating_import(bad_tree):
         "persona_risk.serving.spark_batch",
         "persona_risk.features.c:1 imports persona_risk.features.spark_engine: "
         "a pyspark module; import it inside the function that needs it",
+        "persona_risk.features.f:1 imports persona_risk.features.adapters: "
+        "adapters depend on the core, not the reverse",
         "persona_risk.models.m:1 imports persona_risk.training.fit: "
         "models must not import training",
         "persona_risk.training.t:1 imports persona_risk.serving: training must not import serving",
