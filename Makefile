@@ -1,7 +1,10 @@
 # Two commands on a fresh machine with only Python 3.11+:
 #   make demo   set up .venv and run the main job end to end on embedded defaults
-#   make test   set up .venv with the test extras, then run ruff and the whole test suite
+#   make test   set up .venv with the test extras and the system programs the tests run
+#               (scripts/install-system-packages), then run ruff and the whole test suite
+#               (PYTEST_ARGS="tests/x.py -q" runs a part)
 PYTHON ?= python3
+PYTEST_ARGS ?=
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo-output
@@ -24,8 +27,9 @@ demo: $(VENV)/.installed
 	$(BIN)/persona-risk demo --out $(DEMO_DIR)
 
 test: $(VENV)/.installed-test
+	scripts/install-system-packages
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.simulator

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from persona_risk.features.arrays import EventArrays
+from persona_risk.features.geo import NS_PER_DAY, NS_PER_HOUR
 from persona_risk.features.segments import seg_count, seg_nunique_sorted
 
-NS_PER_DAY = 86_400 * 10**9
-NS_PER_HOUR = 3_600 * 10**9
 ACCOUNT_AGE_DAYS = "account_age_days"
 
 

@@ -15,9 +15,16 @@ from numba import njit, vectorize
 from persona_risk.features.text import take_text
 
 EARTH_RADIUS_KM = 6371.0088
+NS_PER_HOUR = 3_600 * 10**9
+NS_PER_DAY = 24 * NS_PER_HOUR
+HOURS_PER_DAY = 24.0
 TZ_GRID_DEGREES = 0.01  # zone look-ups are cached on this grid (about 1 km)
+# a grid cell as one integer: row (latitude) times the number of columns plus column (longitude)
+_LAT_HALF_CELLS = round(90 / TZ_GRID_DEGREES)
+_LON_HALF_CELLS = round(180 / TZ_GRID_DEGREES)
+_LON_CELLS = 2 * _LON_HALF_CELLS + 1
 IPV4_PATTERN = r"^(?P<a>[0-9]{1,3})\.(?P<b>[0-9]{1,3})\.(?P<c>[0-9]{1,3})\.(?P<d>[0-9]{1,3})$"
-OFFSET_STEP_NS = 15 * 60 * 10**9
+OFFSET_STEP_NS = NS_PER_HOUR // 4  # zone offsets change on quarter hours
 DENSE_CELLS = 20_000_000  # zones x quarter hours indexed directly up to this many cells
 FEW_CELLS = 5_000  # zone quarter hours up to which offsets come from the cache (online)
 MAX_CACHED_QUARTERS = 1_000_000  # the cache starts over past this many (about 100 MB)
@@ -99,17 +106,17 @@ def timezone_at(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarra
     cells = np.full(len(lat), -1, np.int64)
     lat_cell = np.round(lat[ok] / TZ_GRID_DEGREES).astype(np.int64)
     lon_cell = np.round(lon[ok] / TZ_GRID_DEGREES).astype(np.int64)
-    cells[ok] = (lat_cell + 9000) * 40_000 + (lon_cell + 18_000)
+    cells[ok] = (lat_cell + _LAT_HALF_CELLS) * _LON_CELLS + (lon_cell + _LON_HALF_CELLS)
     cell_codes, uniq = pd.factorize(cells)
-    zones = [_zone_at(int(c // 40_000) - 9000, int(c % 40_000) - 18_000) if c >= 0 else None
-             for c in uniq]
+    zones = [_zone_at(int(c // _LON_CELLS) - _LAT_HALF_CELLS,
+                      int(c % _LON_CELLS) - _LON_HALF_CELLS) if c >= 0 else None for c in uniq]
     zone_codes, zone_names = pd.factorize(pd.Series(zones, dtype=object))
     return zone_codes[cell_codes].astype(np.int64), np.asarray(zone_names, dtype=object)
 
 
 def _offsets_at(zone: str, ts_ns: np.ndarray) -> np.ndarray:
     utc = pd.DatetimeIndex(ts_ns.astype("datetime64[ns]"), tz="UTC")
-    return (utc.tz_convert(zone).tz_localize(None).asi8 - ts_ns) / 3.6e12
+    return (utc.tz_convert(zone).tz_localize(None).asi8 - ts_ns) / NS_PER_HOUR
 
 
 def _steady_offsets(zone: str, quarters: np.ndarray) -> np.ndarray:

@@ -11,14 +11,19 @@ import pandas as pd
 
 from persona_risk.features.arrays import EventArrays, Keys
 from persona_risk.features.config import FeatureConfig
-from persona_risk.features.geo import timezone_at, utc_offset_hours
+from persona_risk.features.geo import (
+    HOURS_PER_DAY,
+    NS_PER_DAY,
+    NS_PER_HOUR,
+    timezone_at,
+    utc_offset_hours,
+)
 from persona_risk.features.segments import seg_max, seg_mean
 
 DEVICE_IP_TZ_DIFF_H = "device_ip_tz_diff_h"
 DEVICE_CLAIMED_TZ_DIFF_H = "device_claimed_tz_diff_h"
 IP_CLAIMED_TZ_DIFF_H = "ip_claimed_tz_diff_h"
 CLAIMED_LOCAL_HOUR = "claimed_local_hour"
-HOURS_PER_DAY = 24.0
 
 
 def event_timezones(ev: EventArrays, claimed_tz: np.ndarray) -> dict[str, np.ndarray]:
@@ -30,7 +35,7 @@ def event_timezones(ev: EventArrays, claimed_tz: np.ndarray) -> dict[str, np.nda
     device = utc_offset_hours(ev.device_tz.codes, ev.device_tz.values, ev.ts_ns)
     ip = utc_offset_hours(ip_codes, ip_zones, ev.ts_ns)
     claimed = utc_offset_hours(claimed.codes[ev.seg], claimed.values, ev.ts_ns)
-    utc_hour = (ev.ts_ns % (86_400 * 10**9)) / 3.6e12
+    utc_hour = (ev.ts_ns % NS_PER_DAY) / NS_PER_HOUR
     return {
         DEVICE_IP_TZ_DIFF_H: np.abs(device - ip),
         DEVICE_CLAIMED_TZ_DIFF_H: np.abs(device - claimed),

@@ -11,7 +11,7 @@ import numpy as np
 
 from persona_risk.features.arrays import EventArrays, Keys
 from persona_risk.features.config import FeatureConfig
-from persona_risk.features.geo import haversine_km
+from persona_risk.features.geo import NS_PER_HOUR, haversine_km
 from persona_risk.features.segments import (
     previous_in_segment,
     seg_argmax,
@@ -52,7 +52,7 @@ def event_travel(ev: EventArrays, cfg: FeatureConfig) -> dict[str, np.ndarray]:
     km = np.full(len(eligible), np.nan)
     hours = np.full(len(eligible), np.nan)
     km[hop] = haversine_km(ev.lat[p], ev.lon[p], ev.lat[hop], ev.lon[hop])
-    hours[hop] = (ev.ts_ns[hop] - ev.ts_ns[p]) / 3.6e12
+    hours[hop] = (ev.ts_ns[hop] - ev.ts_ns[p]) / NS_PER_HOUR
     same_place = np.zeros(len(eligible), bool)
     same_place[hop] = ((ev.ip.codes[p] == ev.ip.codes[hop]) & (ev.ip.codes[hop] >= 0)) | (
         km[hop] < cfg.geo_floor_km)

@@ -28,7 +28,6 @@ EARLIEST = pd.Timestamp("1970-01-01", tz="UTC")  # older times are a broken upst
 MAX_ID_CHARS = 200  # ids: account, event, device, payout, phone
 MAX_TEXT_CHARS = 1000  # other free text: user agent, geo source
 MAX_ASN = 2**32 - 1  # autonomous system numbers are 32-bit
-ID_COLUMNS = (s.ACCOUNT_ID, s.EVENT_ID, s.DEVICE_ID, s.PAYOUT_ID, s.PHONE_ID)
 DUPLICATE_EVENT = f"{s.EVENT_ID}: duplicate event_id (first copy kept)"
 _TRUE = {"true", "1", "yes", "t", "y"}
 _FALSE = {"false", "0", "no", "f", "n"}

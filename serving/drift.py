@@ -3,11 +3,11 @@ the model was trained on, and like last night's?
 
 A `Profile` is the binned distribution of each feature (decile edges fixed by the reference, or
 by the previous run, or by the first partition scored), its missing values, and the score and
-band counts; it adds up partition by partition and is kept as `<out>.profile.json`. `compare`
-gives per feature the population stability index (PSI) and the change of the missing share
-against the training reference and the previous run, and the score PSI and band shares against
-the previous run; values past `DriftLimits` become warnings. `log_to_mlflow` keeps a run's
-summary and drift as an MLflow run when a tracking server is set.
+band counts; it adds up partition by partition and is kept beside the output
+(`profile_path`). `compare` gives per feature the population stability index (PSI) and the
+change of the missing share against the training reference and the previous run, and the score
+PSI and band shares against the previous run; values past `DriftLimits` become warnings.
+`log_to_mlflow` keeps a run's summary and drift as an MLflow run when a tracking server is set.
 """
 
 from __future__ import annotations
@@ -205,8 +205,8 @@ class DriftWatch:
         self.current.add(features, scores)
 
     def finish(self) -> dict:
-        """Compare, log a warning line per limit passed, write `<out>.profile.json` and the
-        drift page `<out>.drift.html` (serving.drift_page)."""
+        """Compare, log a warning line per limit passed, write the profile (`profile_path`) and
+        the drift page `<stem>.drift.html` beside the output (serving.drift_page)."""
         if self.current is None:
             return {}
         from persona_risk.serving.drift_page import write_drift_page

@@ -54,9 +54,8 @@ async def read_body(receive: Receive, limit: int) -> bytes | None:
 class Guard:
     """ASGI middleware: `token` (None: no auth) guards the paths under `protected`; bodies over
     `max_body` bytes get 413; `record(endpoint, status, seconds, body_bytes)` sees every
-    response with the body bytes read for it; an
-    uncaught error is logged (type and frames only, see `serving.log_safety`) and answered
-    with a generic 500."""
+    response with the body bytes read for it; an uncaught error is logged (type and frames
+    only, see `serving.log_safety`) and answered with a generic 500."""
 
     def __init__(self, app: ASGIApp, token: str | None, max_body: int,
                  record: Callable[[str, int, float, int], None], protected: str = "/v1/"):

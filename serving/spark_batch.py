@@ -2,7 +2,8 @@
 with `mapInPandas` on the account features (loaded once on the driver, shipped to the workers).
 
 Outputs match the in-process job's columns: the scores as a Parquet dataset at `out`, the
-quarantine as `<out>.quarantine.csv` and the summary as `<out>.summary.json`, all atomic.
+quarantine as `<out>.quarantine.csv` and the summary as `<out>.summary.json` (the whole
+dataset path, suffix kept: unlike the in-process job's `<stem>.…`), all atomic.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from persona_risk.training.fit import TrainConfig
 from persona_risk.training.simulator.simulate import SimConfig, simulate
 from persona_risk.training.split import SplitConfig
 from persona_risk.training.train import fit_and_evaluate
-from tests.system import debian_program
+from tests.system import system_program
 
 # Tests don't time things: a first call that compiles a kernel must not fail a deadline.
 settings.register_profile("persona-risk", deadline=None)
@@ -47,8 +47,8 @@ def trained(labelled, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def spark():
-    """A local Spark session (Java from Debian where absent), stopped at the end."""
-    debian_program("java", "openjdk-17-jre-headless")
+    """A local Spark session (Java from scripts/install-system-packages), stopped at the end."""
+    system_program("java")
     from persona_risk.features.spark_engine import spark_session
 
     session = spark_session("local[2]")

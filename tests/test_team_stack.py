@@ -19,7 +19,7 @@ import pytest
 
 from persona_risk.features import schema as s
 from tests.serving.conftest import Server, free_port
-from tests.system import debian_program
+from tests.system import system_program
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
@@ -40,8 +40,7 @@ def _as_postgres() -> list[str]:
 @pytest.fixture(scope="module")
 def postgres():
     """A throwaway PostgreSQL cluster on a free loopback port with a database `mlflow`."""
-    pg_ctl = Path(debian_program("pg_ctl", "postgresql",
-                                 "/usr/lib/postgresql/*/bin/pg_ctl")).resolve()
+    pg_ctl = Path(system_program("pg_ctl")).resolve()
     folder = Path(tempfile.mkdtemp(prefix="persona-risk-pg-"))
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres")

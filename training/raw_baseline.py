@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from persona_risk.features import schema as s
+from persona_risk.features.point_in_time import AsOf
 
 PREFIX = "raw."
 DISTINCT = (s.IP, s.DEVICE_ID, s.COUNTRY, s.USER_AGENT, s.DEVICE_TZ, s.ASN)
@@ -23,7 +24,7 @@ def raw_columns(events: pd.DataFrame, accounts: pd.DataFrame | None,
     """Per account (index): event count, distinct values of the raw event columns, shares of
     the boolean ones, median UTC hour, mean location, account age in days and claimed
     country as a category code; events after `as_of` are left out."""
-    ev = events[events[s.TS] <= as_of]
+    ev = AsOf.of(as_of).events(events)
     group = ev.groupby(s.ACCOUNT_ID, observed=True, sort=True)
     out = pd.DataFrame({"events": group.size()})
     for col in DISTINCT:

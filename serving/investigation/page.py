@@ -32,7 +32,7 @@ from bokeh.util.paths import bokehjs_path  # noqa: E402
 
 from persona_risk.features import schema as s  # noqa: E402
 from persona_risk.features.arrays import Keys, timestamps_ns  # noqa: E402
-from persona_risk.features.geo import utc_offset_hours  # noqa: E402
+from persona_risk.features.geo import HOURS_PER_DAY, NS_PER_DAY, NS_PER_HOUR, utc_offset_hours  # noqa: E402
 from persona_risk.features.travel import HOP_SPEED_KMH  # noqa: E402
 from persona_risk.models.explanation import explanation, save_current_figure  # noqa: E402
 from persona_risk.serving.investigation.case import Investigation, Population, investigate  # noqa: E402
@@ -127,7 +127,7 @@ def _local_hours(events: pd.DataFrame, zones: pd.Series) -> np.ndarray:
     keys = Keys.of(zones)
     ts = timestamps_ns(events[s.TS])
     offset = utc_offset_hours(keys.codes, keys.values, ts)
-    return np.mod((ts % (86_400 * 10**9)) / 3.6e12 + offset, 24)
+    return np.mod((ts % NS_PER_DAY) / NS_PER_HOUR + offset, HOURS_PER_DAY)
 
 
 def _clock(inv: Investigation, path: Path) -> None:

@@ -1,4 +1,6 @@
-"""The online state gives the batch pipeline's features over the same history."""
+"""The online state in memory: plain-data round trip, retries, batches, canonical rows (that it
+gives the batch pipeline's features over any stream is tests/test_conformance.py, for every
+store)."""
 
 from __future__ import annotations
 
@@ -14,71 +16,9 @@ from persona_risk.features.online import (
     canonical_rows,
     frame_to_records,
 )
-from persona_risk.features.pipeline import compute_features
 from persona_risk.features.reference import FEATURE_NAMES
-from persona_risk.features.validate import validate_accounts, validate_events
-
-START = pd.Timestamp("2026-03-01", tz="UTC")
-PLACES = [(40.71, -74.01, "US"), (42.36, -71.06, "US"), (31.23, 121.47, "CN"),
-          (55.75, 37.62, "RU"), (51.51, -0.13, "GB"), (None, None, None)]
-ZONES = ["America/New_York", "Asia/Shanghai", "Europe/London", None]
-
-
-@st.composite
-def event_streams(draw):
-    n_accounts = draw(st.integers(1, 4))
-    accounts = pd.DataFrame({
-        s.ACCOUNT_ID: [f"a{i}" for i in range(n_accounts)],
-        s.CREATED_AT: [START - pd.Timedelta(days=draw(st.integers(0, 40)))
-                       for _ in range(n_accounts)],
-        s.CLAIMED_TIMEZONE: [draw(st.sampled_from(ZONES)) for _ in range(n_accounts)],
-        s.CLAIMED_LAT: 40.71, s.CLAIMED_LON: -74.01,
-        s.PAYOUT_ID: [draw(st.sampled_from(["p1", "p2", None])) for _ in range(n_accounts)],
-        s.PHONE_ID: [draw(st.sampled_from(["t1", None])) for _ in range(n_accounts)],
-    })
-    rows = []
-    for i in range(draw(st.integers(1, 25))):
-        lat, lon, country = draw(st.sampled_from(PLACES))
-        rows.append({
-            s.EVENT_ID: f"e{draw(st.integers(0, 30))}" if draw(st.booleans()) else f"u{i}",
-            s.ACCOUNT_ID: f"a{draw(st.integers(0, n_accounts - 1))}",
-            s.TS: START + pd.Timedelta(minutes=draw(st.integers(0, 60 * 24 * 3))),
-            s.IP: draw(st.sampled_from(["1.2.3.4", "1.2.3.9", "5.6.7.8", "2001:db8::1", None])),
-            s.LAT: lat, s.LON: lon, s.COUNTRY: country,
-            s.DEVICE_ID: draw(st.sampled_from(["d1", "d2", "d3", None])),
-            s.DEVICE_TZ: draw(st.sampled_from(ZONES)),
-            s.SUCCESS: draw(st.booleans()), s.INTERACTIVE: draw(st.booleans()),
-            s.ANONYMIZER: draw(st.booleans()),
-        })
-    events = pd.DataFrame(rows)
-    chunks = draw(st.lists(st.integers(1, 5), min_size=1, max_size=10))
-    return accounts, events, chunks
-
-
-@settings(max_examples=40, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(event_streams())
-def test_online_equals_batch(stream):
-    accounts, events, chunks = stream
-    state = OnlineFeatureState()
-    for record in accounts.to_dict("records"):
-        state.upsert_account(record)
-    pos, k = 0, 0
-    while pos < len(events):  # arrive in chunks, out of order and with duplicates
-        size = chunks[k % len(chunks)]
-        state.add_events(events.iloc[pos:pos + size], now=START + pd.Timedelta(days=10))
-        pos, k = pos + size, k + 1
-
-    clean, _ = validate_events(events, now=START + pd.Timedelta(days=10))
-    batch = compute_features(clean, validate_accounts(accounts)).features.set_index(s.ACCOUNT_ID)
-    as_of = batch["as_of"].iloc[0]
-    for account_id in clean[s.ACCOUNT_ID].unique():
-        online = state.features(account_id, as_of).features.set_index(s.ACCOUNT_ID)
-        a = online.loc[account_id, FEATURE_NAMES].to_numpy(float)
-        b = batch.loc[account_id, FEATURE_NAMES].to_numpy(float)
-        differ = ~np.isclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True)
-        assert not differ.any(), {n: (x, y) for n, x, y in zip(
-            np.array(FEATURE_NAMES)[differ], a[differ], b[differ], strict=True)}
+from persona_risk.features.validate import validate_events
+from tests.streams import NOW, START, streams
 
 
 def test_state_round_trips_through_plain_data(small_world):
@@ -113,9 +53,9 @@ def _chunked(events: pd.DataFrame, sizes: list[int]) -> list[pd.DataFrame]:
 
 @settings(max_examples=30, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
-@given(event_streams(), st.lists(st.integers(0, 30), max_size=4))
+@given(streams(), st.lists(st.integers(0, 30), max_size=4))
 def test_batches_added_together_equal_batches_added_one_after_another(stream, broken):
-    accounts, events, chunks = stream
+    accounts, events, chunks = stream["accounts"], stream["events"], stream["chunks"]
     events = events.copy()
     for i in broken:  # impossible coordinates: quarantined, row numbers per batch
         events.loc[i % len(events), s.LAT] = 999.0
@@ -124,9 +64,8 @@ def test_batches_added_together_equal_batches_added_one_after_another(stream, br
     for state in (one_by_one, together):
         for record in accounts.to_dict("records"):
             state.upsert_account(record)
-    now = START + pd.Timedelta(days=10)
-    expected = [one_by_one.add_events(batch, now=now) for batch in batches]
-    got = together.add_event_batches(pd.concat(batches), [len(b) for b in batches], now=now)
+    expected = [one_by_one.add_events(batch, now=NOW) for batch in batches]
+    got = together.add_event_batches(pd.concat(batches), [len(b) for b in batches], now=NOW)
 
     assert [touched for touched, _ in got] == [touched for touched, _ in expected]
     for (_, q_got), (_, q_expected) in zip(got, expected, strict=True):
@@ -169,7 +108,7 @@ def request_events(draw):
 @settings(max_examples=200, deadline=None, derandomize=True)
 @given(request_events())
 def test_canonical_rows_are_what_the_batch_validator_keeps(events):
-    now = START + pd.Timedelta(days=10)
+    now = NOW
     rows = canonical_rows(events, now)
     clean, quarantine = validate_events(pd.DataFrame(events), now=now)
     if rows is None:  # left to the batch validator, which decides row by row

@@ -75,6 +75,16 @@ def test_good_events_are_sorted_and_typed():
     assert clean.loc[0, s.GEO_SOURCE] == "log" and pd.isna(clean.loc[2, s.GEO_SOURCE])
 
 
+def planted(df: pd.DataFrame, column: str, row: int, value) -> pd.DataFrame:
+    """`df` with `value` in `column` at `row` (a latitude gets a valid longitude beside it)."""
+    df[column] = df[column].astype(object) if column in df else None
+    df.loc[row, column] = value
+    partner = {s.LAT: s.LON, s.CLAIMED_LAT: s.CLAIMED_LON}.get(column)
+    if partner:
+        df.loc[row, partner] = 0.0
+    return df
+
+
 @pytest.mark.parametrize(("column", "value", "reason"), [
     (s.TS, "yesterday-ish", "ts: missing or unparsable timestamp"),
     (s.TS, "2027-01-01T00:00:00Z", "ts: timestamp in the future"),
@@ -167,11 +177,7 @@ def test_a_good_copy_is_kept_when_the_first_copy_of_its_id_was_set_aside():
     (s.DEVICE_ID, "d" * 10_000, "device_id: longer than 200 characters"),
 ])
 def test_hostile_values_are_set_aside_with_their_field(column, value, reason):
-    df = good_events()
-    df[column] = df[column].astype(object) if column in df else None
-    df.loc[2, column] = value
-    if column == s.LAT:
-        df.loc[2, s.LON] = 0.0
+    df = planted(good_events(), column, 2, value)
     clean, quarantine = validate_events(df, now=NOW)
     assert quarantine[s.REASON].tolist() == [reason]
     assert quarantine[s.ROW].tolist() == [2]
@@ -210,11 +216,7 @@ def test_epoch_numbers_are_not_guessed_as_timestamps():
     (s.CLAIMED_LAT, float("inf"), "latitude outside"),
 ])
 def test_hostile_account_values_name_column_and_row(column, value, problem):
-    df = good_accounts()
-    df[column] = df[column].astype(object) if column in df else None
-    df.loc[1, column] = value
-    if column == s.CLAIMED_LAT:
-        df.loc[1, s.CLAIMED_LON] = 0.0
+    df = planted(good_accounts(), column, 1, value)
     with pytest.raises(SchemaError) as err:
         validate_accounts(df)
     assert err.value.column == column and err.value.rows == [1] and problem in str(err.value)

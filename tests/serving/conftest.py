@@ -17,7 +17,7 @@ import pytest
 from persona_risk.training.fit import TrainConfig
 from persona_risk.training.split import SplitConfig
 from persona_risk.training.train import log_and_register
-from tests.system import debian_program
+from tests.system import system_program
 
 NAME = "persona-risk-serving"
 TOKEN = "test-token-123"
@@ -120,7 +120,7 @@ def browser(tmp_path_factory):
     """Debian's Chromium with a fresh profile, driven by Playwright (which downloads none)."""
     from playwright.sync_api import sync_playwright
 
-    chromium = debian_program("chromium", "chromium")
+    chromium = system_program("chromium")
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             tmp_path_factory.mktemp("chromium-profile"), executable_path=chromium,

@@ -17,7 +17,7 @@ from persona_risk.features import schema as s
 from persona_risk.serving.redis_store import PREFIX, RedisFeatureStore
 from persona_risk.serving.store import SqliteFeatureStore
 from tests.serving.conftest import free_port
-from tests.system import debian_program
+from tests.system import system_program
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ class RedisServer:
     """Debian's redis-server on a free loopback port, persistence on (fsync every write)."""
 
     def __init__(self, folder: Path):
-        self.binary = debian_program("redis-server", "redis-server")
+        self.binary = system_program("redis-server")
         self.folder, self.port = folder, free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen | None = None

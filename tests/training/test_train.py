@@ -10,7 +10,7 @@ import pytest
 from persona_risk.features import schema as s
 from persona_risk.features.batch import Inputs
 from persona_risk.features.reference import FEATURE_NAMES
-from persona_risk.training.dataset import LabelError, logs_only_table, training_table
+from persona_risk.training.dataset import logs_only_table, training_table
 from persona_risk.training.evaluate import (
     IMPOSSIBLE_TRAVEL,
     LOGISTIC,
@@ -82,22 +82,6 @@ def test_report_folder_has_tables_and_plots(trained):
                 "score_by_persona.png"):
         assert (folder / png).stat().st_size > 5_000
         assert f"]({png})" in text
-
-
-def test_missing_label_column_is_a_clear_error(labelled):
-    inputs, _ = labelled
-    no_label = Inputs(inputs.events, inputs.quarantine, inputs.accounts.drop(columns=[s.LABEL]))
-    with pytest.raises(LabelError, match="accounts.label"):
-        training_table(no_label)
-    with pytest.raises(LabelError, match="accounts.label"):
-        training_table(Inputs(inputs.events, inputs.quarantine, None))
-
-
-def test_single_class_is_a_clear_error(labelled):
-    inputs, _ = labelled
-    honest = Inputs(inputs.events, inputs.quarantine, inputs.accounts.assign(**{s.LABEL: 0}))
-    with pytest.raises(LabelError, match="only class"):
-        training_table(honest)
 
 
 def test_report_has_intervals_split_and_both_conditions(trained):

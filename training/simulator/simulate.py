@@ -24,6 +24,7 @@ from persona_risk.training.simulator.params import HONEST_MIX, WorldParams, draw
 FRAUD_ARCHETYPES = ("farm", "vpn_operator", "evasive")
 OPERATOR_ZONES = ("Asia/Shanghai", "Asia/Pyongyang", "Asia/Vladivostok")
 RESIDENTIAL_ASN, CARRIER_ASN, HOSTING_ASN, SATELLITE_ASN = 7922, 21928, 16509, 14593
+SECONDS_PER_DAY = 86_400
 AIRLINER_KMH, AIRPORT_HOURS = 800.0, 3.0
 OFF_HOURS_SHARE = 0.12
 MISSET_ZONES = ("UTC", "America/Los_Angeles", "Europe/London", "Asia/Kolkata", "Asia/Shanghai")
@@ -166,7 +167,7 @@ def _simulate_world(cfg: SimConfig, p: WorldParams) -> SimulatedWorld:
     young = fraud & ~aged
     created_days[young] = rng.uniform(-45, window_days, young.sum())
     created_days[aged] = -rng.uniform(120, 1500, aged.sum())
-    created_at = start + pd.to_timedelta(created_days * 86400, unit="s").round("s")
+    created_at = start + pd.to_timedelta(created_days * SECONDS_PER_DAY, unit="s").round("s")
 
     ips = world.IpTable.empty()
     jitter = p.geo_jitter_km
@@ -337,7 +338,7 @@ def _simulate_world(cfg: SimConfig, p: WorldParams) -> SimulatedWorld:
                              ev_tz, keep, city_zone)
 
     ipf = ips.frame()
-    ts_s = np.round(ts_days * 86400).astype(np.int64)
+    ts_s = np.round(ts_days * SECONDS_PER_DAY).astype(np.int64)
     del weekday, asian, offset, hour_mean, local_hour, off_hours, ts_days, u
     del u_op, op_dev_use, at_office, on_vpn, on_carrier, farmed, hosted, direct
     order = np.flatnonzero(keep)

@@ -1,0 +1,56 @@
+"""Okta System Log events and users: mapped, skipped or set aside with their reason."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from persona_risk.features import schema as s
+from persona_risk.features.adapters.base import WrongFormat
+from tests.features.adapters.helpers import VENDORS, run
+
+
+def test_okta_events_and_users(tmp_path):
+    summary, events, quarantine = run("okta", [VENDORS / "okta_system_log.jsonl"], tmp_path)
+    assert summary.skipped == 1 and summary.mapped == 2 and summary.quarantined == 1
+    ev = events.set_index(s.EVENT_ID)
+    assert ev.loc["o-1", s.COUNTRY] == "US" and ev.loc["o-1", s.DEVICE_ID] == "fp-ana"
+    assert ev.loc["o-1", s.ASN] == 7922 and ev.loc["o-2", s.ANONYMIZER]
+    assert not ev.loc["o-2", s.SUCCESS] and ev.loc["o-2", s.COUNTRY] == "CN"
+    assert "geolocation.lat: not a number" in quarantine[s.REASON].iloc[0]
+    _, accounts, bad = run("okta-users", [VENDORS / "okta_users.json"], tmp_path)
+    assert accounts[s.CLAIMED_TIMEZONE].tolist() == ["America/Chicago"]
+    assert "profile.timezone: unknown time-zone name" in bad[s.REASON].iloc[0]
+
+
+def test_hostile_okta_records_are_set_aside_and_good_ones_kept(tmp_path):
+    """Issue 16: every input path goes through validation that cannot raise on any value."""
+    good = json.loads((VENDORS / "okta_system_log.jsonl").read_text().splitlines()[0])
+    hostile = [("published", "0001-01-01T00:00:00Z"), ("published", "1677-09-21T00:12:44Z"),
+               ("published", "9999-12-31T00:00:00Z"), ("client.ipAddress", "999.1.1.1"),
+               ("client.ipAddress", "fe80::1%eth0"), ("securityContext.asNumber", 2**63),
+               ("client.geographicalContext.geolocation.lat", 1e308 * 10),
+               ("actor.alternateId", "ana\u202e@example.com"), ("uuid", "o\x00")]
+    lines = [json.dumps({**good, "uuid": "good-1"})]
+    for i, (dotted, value) in enumerate(hostile):
+        record = json.loads(json.dumps(good))
+        *parents, leaf = dotted.split(".")
+        node = record
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+        record["uuid"] = record["uuid"] if leaf == "uuid" else f"bad-{i}"
+        lines.append(json.dumps(record))
+    lines.append(json.dumps({**good, "uuid": "good-2"}))
+    (tmp_path / "okta.jsonl").write_text("\n".join(lines) + "\n")
+    summary, events, quarantine = run("okta", [tmp_path / "okta.jsonl"], tmp_path)
+    assert sorted(events[s.EVENT_ID]) == ["good-1", "good-2"]
+    assert summary.quarantined == len(hostile) == len(quarantine)
+    assert {r.split(":")[0] for r in quarantine[s.REASON]} == {
+        s.TS, s.IP, s.ASN, s.LAT, s.ACCOUNT_ID, s.EVENT_ID}
+
+
+def test_another_vendors_file_fails_fast_saying_what_was_expected(tmp_path):
+    with pytest.raises(WrongFormat, match="expected Okta System Log"):
+        run("okta", [VENDORS / "graph_signins_page1.json"], tmp_path)
