@@ -51,44 +51,45 @@ ROW = "row"
 
 @dataclass(frozen=True)
 class Column:
-    """One column of the contract: its name, kind and whether it is required (what each column
-    means is the README's data contract table)."""
+    """One column of the contract: its name, kind, whether it is required, and what it means
+    (the README's data-contract tables and the OpenAPI field descriptions quote it)."""
 
     name: str
     kind: str  # string | timestamp | float | int | bool | country | timezone
     required: bool
+    meaning: str
 
 
 ACCOUNT_COLUMNS: tuple[Column, ...] = (
-    Column(ACCOUNT_ID, "string", True),
-    Column(CREATED_AT, "timestamp", True),
-    Column(CLAIMED_COUNTRY, "country", False),
-    Column(CLAIMED_TIMEZONE, "timezone", False),
-    Column(CLAIMED_LAT, "float", False),
-    Column(CLAIMED_LON, "float", False),
-    Column(PAYOUT_ID, "string", False),
-    Column(PHONE_ID, "string", False),
-    Column(LABEL, "int", False),
-    Column(LABELLED_AT, "timestamp", False),
-    Column(PERSONA, "string", False),
+    Column(ACCOUNT_ID, "string", True, "stable id, unique"),
+    Column(CREATED_AT, "timestamp", True, "account creation, UTC"),
+    Column(CLAIMED_COUNTRY, "country", False, "country on the profile"),
+    Column(CLAIMED_TIMEZONE, "timezone", False, "time zone on the profile / HR record"),
+    Column(CLAIMED_LAT, "float", False, "claimed home latitude, degrees"),
+    Column(CLAIMED_LON, "float", False, "claimed home longitude, degrees"),
+    Column(PAYOUT_ID, "string", False, "hashed payout or bank account"),
+    Column(PHONE_ID, "string", False, "hashed phone number"),
+    Column(LABEL, "int", False, "1 = fraudulent persona, 0 = honest, empty = unknown (training)"),
+    Column(LABELLED_AT, "timestamp", False, "when the label became known, UTC (training)"),
+    Column(PERSONA, "string", False, "ground-truth archetype (simulator)"),
 )
 
 EVENT_COLUMNS: tuple[Column, ...] = (
-    Column(EVENT_ID, "string", False),
-    Column(ACCOUNT_ID, "string", True),
-    Column(TS, "timestamp", True),
-    Column(IP, "string", False),
-    Column(LAT, "float", False),
-    Column(LON, "float", False),
-    Column(COUNTRY, "country", False),
-    Column(DEVICE_ID, "string", False),
-    Column(DEVICE_TZ, "timezone", False),
-    Column(USER_AGENT, "string", False),
-    Column(SUCCESS, "bool", False),
-    Column(INTERACTIVE, "bool", False),
-    Column(ASN, "int", False),
-    Column(ANONYMIZER, "bool", False),
-    Column(GEO_SOURCE, "string", False),
+    Column(EVENT_ID, "string", False, "unique id; used to drop duplicates"),
+    Column(ACCOUNT_ID, "string", True, "account that signed in"),
+    Column(TS, "timestamp", True, "event time, UTC"),
+    Column(IP, "string", False, "IPv4 or IPv6"),
+    Column(LAT, "float", False, "latitude of the IP, degrees"),
+    Column(LON, "float", False, "longitude of the IP, degrees"),
+    Column(COUNTRY, "country", False, "country of the IP"),
+    Column(DEVICE_ID, "string", False, "device or MFA-device identifier"),
+    Column(DEVICE_TZ, "timezone", False, "time zone the device or browser reports"),
+    Column(USER_AGENT, "string", False, "user agent"),
+    Column(SUCCESS, "bool", False, "sign-in succeeded (default true)"),
+    Column(INTERACTIVE, "bool", False, "interactive sign-in (default true)"),
+    Column(ASN, "int", False, "autonomous system of the IP"),
+    Column(ANONYMIZER, "bool", False, "source flags the IP as VPN, proxy, Tor or hosting"),
+    Column(GEO_SOURCE, "string", False, "where lat/lon came from: log, mmdb, geoip2fast"),
 )
 # ASN, USER_AGENT and GEO_SOURCE are validated and kept but feed no model feature: the
 # investigation page shows user agents, the raw-column baseline of the evaluation counts distinct
