@@ -21,7 +21,6 @@ import persona_risk
 from persona_risk.cli_errors import DEBUG, PROGRAM, CommandLine, UserError, one_line
 from persona_risk.features.adapters import SOURCES
 from persona_risk.features.adapters.base import ACCOUNT_FIELDS
-from persona_risk.features.point_in_time import utc
 from persona_risk.serving.decisions import DECISIONS
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -58,7 +57,7 @@ def _utc_time(value: str | None) -> str | None:
     """Check a time option (ISO-8601, naive is UTC) while parsing; the command converts it."""
     if value is not None:
         try:
-            utc(value)
+            _as_of(value)
         except ValueError as err:
             raise typer.BadParameter(f"{value!r} is not an ISO-8601 time ({err})") from err
     return value
@@ -132,6 +131,8 @@ def steps(description: str):
 
 
 def _as_of(value: str | None) -> pd.Timestamp | None:
+    from persona_risk.features.point_in_time import utc
+
     return utc(value) if value else None
 
 
