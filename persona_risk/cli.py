@@ -253,14 +253,11 @@ def ingest(
     from persona_risk.features.adapters.base import ingest as run
 
     options = Options(account_field.value, hash_key_from_env(hash_key_file))
-    if source == "csv" and mapping is None:
-        raise typer.BadParameter("source csv needs --mapping FILE (YAML or TOML)",
-                                 param_hint="'--mapping'")
     try:
         src = make_source(source.value, options, mapping)
         with steps(f"ingesting {source.value}") as say:
             summary = run(src, inputs, out, geoip_db, say)
-    except ValueError as err:  # a mapping file or a hash key that cannot be used
+    except ValueError as err:  # no or a bad mapping file, a hash key that cannot be used
         raise UserError(str(err)) from err
     console.print_json(data=summary.__dict__)
 
