@@ -83,6 +83,15 @@ def default_as_of(events: pd.DataFrame) -> pd.Timestamp:
     return events[s.TS].max()
 
 
+def known_accounts(events: pd.DataFrame, accounts: pd.DataFrame | None = None,
+                   as_of: pd.Timestamp | None = None) -> np.ndarray:
+    """Sorted ids of the accounts that exist as of `as_of` (default: the last event): those
+    with an event or a record by then, as `compute_features` gives them a row."""
+    at = AsOf.of(default_as_of(events) if as_of is None else as_of)
+    return at.accounts(at.events(events), at.records(
+        empty_accounts() if accounts is None else accounts))
+
+
 def _reuse(ev: EventArrays, accounts: pd.DataFrame, as_of: AsOf,
            pairs: pd.DataFrame | None, identities: pd.DataFrame | None,
            cross: CrossAccount | None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:

@@ -68,9 +68,13 @@ class RiskModel:
         """Raw LightGBM scores (log-odds)."""
         return self.booster.predict(x, raw_score=True)
 
+    def log_odds(self, margin: np.ndarray) -> np.ndarray:
+        """Calibrated log-odds of fraud from raw margins (Platt scaling fitted on validation)."""
+        return self.platt_a * margin + self.platt_b
+
     def calibrate(self, margin: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities from raw margins (Platt scaling fitted on validation)."""
-        return 1.0 / (1.0 + np.exp(-(self.platt_a * margin + self.platt_b)))
+        """Calibrated probabilities from raw margins."""
+        return 1.0 / (1.0 + np.exp(-self.log_odds(margin)))
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         return self.calibrate(self.margin(x))

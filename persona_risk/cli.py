@@ -17,18 +17,64 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+import persona_risk
+from persona_risk.cli_errors import DEBUG, PROGRAM, CommandLine, UserError, one_line
+from persona_risk.features.adapters import SOURCES
+from persona_risk.features.adapters.base import ACCOUNT_FIELDS
+from persona_risk.serving.decisions import DECISIONS
+
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 logging.getLogger("mlflow").setLevel(logging.ERROR)
-warnings.filterwarnings("ignore", category=UserWarning)
 warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
+# the run's dataset has an integer label column, which MLflow hints about on every training
+warnings.filterwarnings("ignore", "Hint: Inferred schema contains integer column",
+                        UserWarning, r"mlflow\.")
 
-app = typer.Typer(help="Find fraudulent remote-worker personas in sign-in logs.",
-                  no_args_is_help=True, add_completion=False,
+app = typer.Typer(cls=CommandLine, name=PROGRAM, no_args_is_help=True, add_completion=False,
+                  help="Find fraudulent remote-worker personas in sign-in logs.",
                   pretty_exceptions_show_locals=False)  # locals may hold raw ids and rows
 console = Console(width=max(Console().width, 132))
 
-AsOf = Annotated[str | None, typer.Option(help="Features as of this UTC time (ISO-8601); "
-                                                "default: the last event.")]
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"persona-risk {persona_risk.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_print_version,
+        help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option(
+        f"--{DEBUG}", help="Show the traceback of an input error instead of one line.")] = False,
+) -> None:
+    """Find fraudulent remote-worker personas in sign-in logs."""
+
+
+def _utc_time(value: str | None) -> str | None:
+    """Check a time option (ISO-8601, naive is UTC) while parsing; the command converts it."""
+    if value is not None:
+        try:
+            _as_of(value)
+        except ValueError as err:
+            raise typer.BadParameter(f"{value!r} is not an ISO-8601 time ({err})") from err
+    return value
+
+
+AsOf = Annotated[str | None, typer.Option(
+    callback=_utc_time, help="Features as of this UTC time (ISO-8601); default: the last event.")]
+
+
+def _fraction(value: float) -> float:
+    """Check a share option: strictly between 0 and 1."""
+    if not 0.0 < value < 1.0:
+        raise typer.BadParameter(f"{value} is not in (0, 1)")
+    return value
+
+
+Fraction = {"callback": _fraction}
 AccountsOpt = Annotated[list[Path] | None, typer.Option(
     "--accounts", help="Accounts Parquet/CSV files or folders; optional: derived from events.")]
 ModelOpt = Annotated[str, typer.Option("--model", help="MLflow model URI.")]
@@ -37,8 +83,20 @@ GeoipOpt = Annotated[Path | None, typer.Option("--geoip-db",
 DEFAULT_MODEL = "models:/persona-risk@champion"
 EventsOpt = Annotated[list[Path], typer.Option("--events", help="Events Parquet/CSV files or "
                                                                  "folders.")]
-EngineOpt = Annotated[str, typer.Option(
+
+
+class Engine(StrEnum):
+    """Where features are computed (and scored)."""
+
+    local = "local"
+    spark = "spark"
+
+
+EngineOpt = Annotated[Engine, typer.Option(
     help="local (in process) or spark (Parquet in, a Parquet dataset out).")]
+Source = StrEnum("Source", {name.replace("-", "_"): name for name in SOURCES})
+AccountField = StrEnum("AccountField", {name: name for name in ACCOUNT_FIELDS})
+Decision = StrEnum("Decision", {name: name for name in DECISIONS})
 
 
 class SplitMethod(StrEnum):
@@ -73,20 +131,40 @@ def steps(description: str):
 
 
 def _as_of(value: str | None) -> pd.Timestamp | None:
-    return pd.Timestamp(value, tz="UTC") if value and pd.Timestamp(value).tzinfo is None else (
-        pd.Timestamp(value) if value else None)
+    from persona_risk.features.point_in_time import utc
+
+    return utc(value) if value else None
+
+
+def _load_model(uri: str):
+    """The `RiskModel` and version behind an MLflow model URI; a URI that does not resolve is
+    a bad `--model`."""
+    from mlflow.exceptions import MlflowException
+
+    from persona_risk.models.pyfunc import load_risk_model
+    from persona_risk.models.tracking import configure_tracking
+
+    configure_tracking()
+    try:
+        return load_risk_model(uri)
+    except (MlflowException, OSError) as err:
+        raise typer.BadParameter(f"{uri} could not be loaded: {one_line(err)}",
+                                 param_hint="'--model'") from err
 
 
 @app.command()
 def simulate(
     out: Annotated[Path, typer.Option(help="Folder for accounts, events and truth Parquet.")],
-    accounts: Annotated[int, typer.Option(help="Number of accounts.")] = 2000,
-    days: Annotated[int, typer.Option(help="Days of sign-in activity.")] = 60,
-    fraud_rate: Annotated[float, typer.Option(help="Share of fraudulent personas.")] = 0.02,
+    accounts: Annotated[int, typer.Option(min=1, help="Number of accounts.")] = 2000,
+    days: Annotated[int, typer.Option(min=1, help="Days of sign-in activity.")] = 60,
+    fraud_rate: Annotated[float, typer.Option(
+        **Fraction, help="Share of fraudulent personas, in (0, 1).")] = 0.02,
     farms: Annotated[int | None, typer.Option(help="Laptop farms (default: auto).")] = None,
     evasion_share: Annotated[float, typer.Option(
-        help="Share of evasive operators (reference world; randomized worlds draw it).")] = 0.2,
-    start: Annotated[str, typer.Option(help="First day (UTC).")] = "2026-01-05",
+        min=0.0, max=1.0, help="Share of evasive operators, in [0, 1] (reference world; "
+                               "randomized worlds draw it).")] = 0.2,
+    start: Annotated[str, typer.Option(callback=_utc_time, help="First day (UTC).")
+                     ] = "2026-01-05",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     randomize: Annotated[bool, typer.Option(
         "--randomize/--reference",
@@ -117,7 +195,7 @@ def _print_world(accounts: pd.DataFrame, events: pd.DataFrame) -> None:
     summary = accounts.assign(events=accounts.account_id.map(n_events).fillna(0)).groupby(
         ["persona", "label"]).agg(accounts=("account_id", "size"), events=("events", "sum"))
     for (persona, label), row in summary.iterrows():
-        table.add_row(persona, str(label), f"{row.accounts:,}", f"{int(row.events):,}")
+        table.add_row(persona, str(label), f"{int(row.accounts):,}", f"{int(row.events):,}")
     console.print(table)
 
 
@@ -128,7 +206,7 @@ def features(
     accounts: AccountsOpt = None,
     as_of: AsOf = None,
     geoip_db: GeoipOpt = None,
-    engine: EngineOpt = "local",
+    engine: EngineOpt = Engine.local,
     spark_master: MasterOpt = None,
 ) -> None:
     """Compute the account feature table as of a time."""
@@ -158,30 +236,29 @@ def features(
 
 @app.command()
 def ingest(
-    source: Annotated[str, typer.Argument(
-        help="entra | entra-users | okta | okta-users | cloudtrail | csv")],
+    source: Annotated[Source, typer.Argument(help="The export's format.")],
     inputs: Annotated[list[Path], typer.Argument(help="Export files (.json, .jsonl, .csv, .gz).")],
     out: Annotated[Path, typer.Option(help="Canonical table (.parquet, or .csv by extension).")],
     mapping: Annotated[Path | None, typer.Option(help="Column mapping (csv source).")] = None,
-    account_field: Annotated[str, typer.Option(
-        help="User identifier: upn (UPN/login/arn) or id (user id / userName).")] = "upn",
+    account_field: Annotated[AccountField, typer.Option(
+        help="User identifier: upn (UPN/login/arn) or id (user id / userName).")
+    ] = AccountField.upn,
     hash_key_file: Annotated[Path | None, typer.Option(
         help="Key for hashing user and device ids (or PERSONA_RISK_HASH_KEY).")] = None,
     geoip_db: GeoipOpt = None,
 ) -> None:
     """Turn identity-provider exports into canonical events or accounts."""
     from persona_risk.features.adapters import make_source
-    from persona_risk.features.adapters.base import Options, WrongFormat, hash_key_from_env
+    from persona_risk.features.adapters.base import Options, hash_key_from_env
     from persona_risk.features.adapters.base import ingest as run
 
-    options = Options(account_field, hash_key_from_env(hash_key_file))
+    options = Options(account_field.value, hash_key_from_env(hash_key_file))
     try:
-        src = make_source(source, options, mapping)
-        with steps(f"ingesting {source}") as say:
+        src = make_source(source.value, options, mapping)
+        with steps(f"ingesting {source.value}") as say:
             summary = run(src, inputs, out, geoip_db, say)
-    except (WrongFormat, ValueError, FileNotFoundError) as err:
-        console.print(f"[red]cannot ingest:[/red] {err}")
-        raise typer.Exit(2) from err
+    except ValueError as err:  # no or a bad mapping file, a hash key that cannot be used
+        raise UserError(str(err)) from err
     console.print_json(data=summary.__dict__)
 
 
@@ -193,35 +270,38 @@ def train(
     as_of: AsOf = None,
     model_name: Annotated[str, typer.Option(help="Registered model name.")] = "persona-risk",
     report: Annotated[Path, typer.Option(help="Report folder.")] = Path("report"),
-    tune: Annotated[int, typer.Option(help="Optuna trials of hyperparameter search.")] = 0,
+    tune: Annotated[int, typer.Option(min=0, help="Optuna trials of hyperparameter search.")
+                    ] = 0,
     split: SplitOpt = SplitMethod.auto,
     val_frac: Annotated[float, typer.Option(
-        min=0.0, max=1.0, help="Share of labelled accounts for validation, in (0, 1).")] = 0.25,
+        **Fraction, help="Share of labelled accounts for validation, in (0, 1); with "
+                         "--test-frac below 1.")] = 0.25,
     test_frac: Annotated[float, typer.Option(
-        min=0.0, max=1.0, help="Share of labelled accounts for test, in (0, 1).")] = 0.35,
-    target_fpr: Annotated[float, typer.Option(help="False-positive rate of the high band.")] = 0.01,
-    queue: Annotated[int, typer.Option(help="Analyst queue size (precision at k).")] = 50,
+        **Fraction, help="Share of labelled accounts for test, in (0, 1).")] = 0.35,
+    target_fpr: Annotated[float, typer.Option(
+        **Fraction, help="False-positive rate of the high band, in (0, 1).")] = 0.01,
+    queue: Annotated[int, typer.Option(min=1, help="Analyst queue size (precision at k).")
+                     ] = 50,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Train, evaluate against the baselines, log to MLflow, register, run the champion gate."""
     from persona_risk.features.batch import load_inputs
-    from persona_risk.training.dataset import LabelError
     from persona_risk.training.fit import TrainConfig
     from persona_risk.training.registry import configure_tracking
-    from persona_risk.training.split import SplitConfig, SplitError
+    from persona_risk.training.split import SplitConfig, SplitWarning
     from persona_risk.training.train import run_training
 
-    try:
-        with steps("reading and validating") as say:
-            inputs = load_inputs(events, accounts)
-            say("features, training and evaluation")
-            outcome = run_training(inputs, _as_of(as_of), model_name, report,
-                                   TrainConfig(seed=seed, target_fpr=target_fpr,
-                                               queue_size=queue),
-                                   SplitConfig(split.value, val_frac, test_frac, seed), tune)
-    except (LabelError, SplitError) as err:
-        console.print(f"[red]cannot train:[/red] {err}")
-        raise typer.Exit(2) from err
+    if val_frac + test_frac >= 1:
+        raise typer.BadParameter(f"{val_frac} + {test_frac} leaves no accounts to train on; "
+                                 "the sum must be below 1",
+                                 param_hint="'--val-frac' + '--test-frac'")
+    with steps("reading and validating") as say, warnings.catch_warnings():
+        warnings.simplefilter("ignore", SplitWarning)  # printed below with the split
+        inputs = load_inputs(events, accounts)
+        say("features, training and evaluation")
+        outcome = run_training(inputs, _as_of(as_of), model_name, report,
+                               TrainConfig(seed=seed, target_fpr=target_fpr, queue_size=queue),
+                               SplitConfig(split.value, val_frac, test_frac, seed), tune)
     _print_evaluation(outcome)
     console.print(outcome.decision.message())
     console.print(f"registered {model_name} v{outcome.version} (run {outcome.run_id})")
@@ -282,23 +362,16 @@ def evaluate(
     """Evaluate a registered model beside the baselines on the test accounts, with and
     without the accounts table."""
     from persona_risk.features.batch import load_inputs
-    from persona_risk.models.pyfunc import load_risk_model
-    from persona_risk.training.dataset import LabelError
-    from persona_risk.training.registry import configure_tracking
-    from persona_risk.training.split import SplitConfig, SplitError
+    from persona_risk.training.split import SplitConfig, SplitWarning
     from persona_risk.training.train import evaluate_model
 
-    configure_tracking()
-    risk_model, version = load_risk_model(model)
-    try:
-        with steps("reading and validating") as say:
-            inputs = load_inputs(events, accounts)
-            say("features and evaluation")
-            outcome = evaluate_model(risk_model, inputs, _as_of(as_of), report,
-                                     SplitConfig(split.value))
-    except (LabelError, SplitError) as err:
-        console.print(f"[red]cannot evaluate:[/red] {err}")
-        raise typer.Exit(2) from err
+    risk_model, version = _load_model(model)
+    with steps("reading and validating") as say, warnings.catch_warnings():
+        warnings.simplefilter("ignore", SplitWarning)  # printed below with the split
+        inputs = load_inputs(events, accounts)
+        say("features and evaluation")
+        outcome = evaluate_model(risk_model, inputs, _as_of(as_of), report,
+                                 SplitConfig(split.value))
     _print_evaluation(outcome)
     console.print(f"model {version}; report: {outcome.report}")
 
@@ -318,21 +391,14 @@ def robustness(
     """Test a model on shifted simulated worlds beside logistic regression, the rules and each
     world's own ceiling; appends the section to the report."""
     from persona_risk.features.batch import load_inputs
-    from persona_risk.models.pyfunc import load_risk_model
-    from persona_risk.models.tracking import configure_tracking
-    from persona_risk.training.dataset import LabelError, training_table
+    from persona_risk.training.dataset import training_table
     from persona_risk.training.robustness import WorldSize, robustness_markdown, robustness_table
 
-    configure_tracking()
-    risk_model, version = load_risk_model(model)
-    try:
-        with steps("reading and validating") as say:
-            table = training_table(load_inputs(events, accounts))
-            say("simulating and scoring shifted worlds")
-            result = robustness_table(risk_model, table, WorldSize(accounts=world_accounts))
-    except LabelError as err:
-        console.print(f"[red]cannot test robustness:[/red] {err}")
-        raise typer.Exit(2) from err
+    risk_model, version = _load_model(model)
+    with steps("reading and validating") as say:
+        table = training_table(load_inputs(events, accounts))
+        say("simulating and scoring shifted worlds")
+        result = robustness_table(risk_model, table, WorldSize(accounts=world_accounts))
     section = robustness_markdown(result)
     report.mkdir(parents=True, exist_ok=True)
     with (report / "report.md").open("a") as out:
@@ -348,9 +414,10 @@ def score(
     accounts: AccountsOpt = None,
     as_of: AsOf = None,
     model: ModelOpt = DEFAULT_MODEL,
-    partitions: Annotated[int, typer.Option(help="Account partitions (memory bound).")] = 4,
+    partitions: Annotated[int, typer.Option(min=1, help="Account partitions (memory bound).")
+                          ] = 4,
     geoip_db: GeoipOpt = None,
-    engine: EngineOpt = "local",
+    engine: EngineOpt = Engine.local,
     spark_master: MasterOpt = None,
     drift_reference: Annotated[Path | None, typer.Option(
         help="Training reference for the drift check: an account feature table or a profile "
@@ -360,20 +427,13 @@ def score(
 ) -> None:
     """Score every account in bulk (the nightly job); writes scores, quarantine and summary
     (with drift against the training reference and the previous run)."""
-    from persona_risk.models.pyfunc import load_risk_model
-    from persona_risk.models.tracking import configure_tracking
     from persona_risk.serving.batch import score_events
 
     _check_engine(engine, out)
     if engine == "spark" and (drift_reference or fail_on_drift):
         raise typer.BadParameter("the drift check runs with the local engine only",
-                                 param_hint="drift-reference")
-    configure_tracking()
-    try:
-        risk_model, version = load_risk_model(model)
-    except Exception as err:
-        console.print(f"[red]model {model} could not be loaded:[/red] {err}")
-        raise typer.Exit(2) from err
+                                 param_hint="'--drift-reference'")
+    risk_model, version = _load_model(model)
     with steps("scoring") as say:
         try:
             if engine == "spark":
@@ -406,12 +466,10 @@ def score(
         raise typer.Exit(3)
 
 
-def _check_engine(engine: str, out: Path) -> str:
-    if engine not in ("local", "spark"):
-        raise typer.BadParameter(f"unknown engine {engine!r}: local or spark", param_hint="engine")
-    if engine == "spark" and out.suffix == ".csv":
+def _check_engine(engine: Engine, out: Path) -> Engine:
+    if engine == Engine.spark and out.suffix == ".csv":
         raise typer.BadParameter("the Spark engine writes a Parquet dataset, not CSV",
-                                 param_hint="out")
+                                 param_hint="'--out'")
     return engine
 
 
@@ -442,26 +500,24 @@ def explain(
     """Investigation pages (offline HTML, with the same content as JSON) of an account or of
     the whole high band, with an index page."""
     from persona_risk.features.batch import load_inputs
-    from persona_risk.models.pyfunc import load_risk_model
-    from persona_risk.models.tracking import configure_tracking
+    from persona_risk.features.pipeline import known_accounts
     from persona_risk.serving.decisions import read_decisions
     from persona_risk.serving.investigation.case import score_population
     from persona_risk.serving.investigation.page import page_folder, write_pages
 
     if (account_id is None) == (not high_band):
         raise typer.BadParameter("give an ACCOUNT_ID or --high-band (not both)")
-    configure_tracking()
-    risk_model, version = load_risk_model(model)
     with steps("reading and scoring") as say:
         inputs = load_inputs(events, accounts)
+        if account_id is not None and account_id not in known_accounts(
+                inputs.events, inputs.accounts, _as_of(as_of)):
+            raise typer.BadParameter(f"{account_id!r} has no events or record as of the cut",
+                                     param_hint="ACCOUNT_ID")
+        risk_model, version = _load_model(model)
         pop = score_population(risk_model, version, inputs.events, inputs.accounts,
                                _as_of(as_of))
         ids = ([account_id] if account_id else
                sorted(pop.scores.index[pop.scores["band"] == "high"]))
-        if account_id is not None and account_id not in pop.scores.index:
-            console.print(f"[red]account_id {account_id!r} has no events or record as of the "
-                          "cut[/red]")
-            raise typer.Exit(2)
         say(f"writing the pages of {len(ids):,} accounts")
         index = write_pages(pop, ids, out, read_decisions(decisions) if decisions else None)
     if account_id:
@@ -474,7 +530,7 @@ def explain(
 @app.command()
 def review(
     account_id: Annotated[str, typer.Argument(help="The account decided on.")],
-    decision: Annotated[str, typer.Option(help="fraud or legit.")],
+    decision: Annotated[Decision, typer.Option(help="What the analyst found.")],
     note: Annotated[str, typer.Option(help="Why: what the analyst saw.")] = "",
     analyst: Annotated[str | None, typer.Option(help="Who decided; default: the user name.")
                        ] = None,
@@ -487,11 +543,10 @@ def review(
     from persona_risk.serving.decisions import record_decision
 
     try:
-        row = record_decision(decisions, account_id, decision, analyst or getpass.getuser(),
-                              note)
-    except ValueError as err:
-        console.print(f"[red]not recorded:[/red] {err}")
-        raise typer.Exit(2) from err
+        row = record_decision(decisions, account_id, decision.value,
+                              analyst or getpass.getuser(), note)
+    except ValueError as err:  # an empty id or analyst, an over-long note
+        raise UserError(f"not recorded: {err}") from err
     console.print(f"{row['account_id']}: {row['decision']} by {row['analyst']} at "
                   f"{row['decided_at']} -> {decisions}")
 
@@ -525,23 +580,19 @@ def alerts(
 def serve(
     model: ModelOpt = DEFAULT_MODEL,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8080,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8080,
     state: Annotated[str, typer.Option(
         help="Online state: a SQLite file, or redis://HOST:PORT/DB shared by replicas.")
     ] = "state.sqlite",
     insecure_no_auth: Annotated[bool, typer.Option(
         "--insecure-no-auth", help="Allow no token (loopback addresses only).")] = False,
-    reload_every: Annotated[float, typer.Option(help="Seconds between alias checks.")] = 60.0,
+    reload_every: Annotated[float, typer.Option(
+        min=0.001, help="Seconds between alias checks.")] = 60.0,
 ) -> None:
     """Serve scores online (FastAPI + uvicorn); needs PERSONA_RISK_API_TOKEN."""
-    from persona_risk.serving.server import StartupError
     from persona_risk.serving.server import serve as run
 
-    try:
-        run(model, host, port, state, insecure_no_auth, reload_every)
-    except StartupError as err:
-        console.print(f"[red]refusing to start:[/red] {err}")
-        raise typer.Exit(2) from err
+    run(model, host, port, state, insecure_no_auth, reload_every)  # a StartupError: exit 2
 
 
 @app.command()
@@ -560,10 +611,10 @@ def demo(
           val_frac=0.25,
           test_frac=0.35, target_fpr=0.01, queue=50, seed=seed)
     robustness(events=[data / "events.parquet"], accounts=[data / "accounts.parquet"],
-               model="models:/persona-risk@champion", report=out / "report", world_accounts=3000)
+               model=DEFAULT_MODEL, report=out / "report", world_accounts=3000)
     score(events=[data / "events.parquet"], out=out / "scores.parquet",
           accounts=[data / "accounts.parquet"], as_of=None,
-          model="models:/persona-risk@champion", partitions=4, geoip_db=None)
+          model=DEFAULT_MODEL, partitions=4, geoip_db=None)
     _print_riskiest(pd.read_parquet(out / "scores.parquet"))
     console.print(
         "Serve scores online:\n"

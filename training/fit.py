@@ -42,14 +42,14 @@ class TrainConfig:
     logs_only_share: float = 0.3
     params: dict = field(default_factory=dict)
 
-    def lgb_params(self, pos: int, neg: int) -> dict:
+    def lgb_params(self, pos: int, neg: int, feature_names: list[str] = FEATURE_NAMES) -> dict:
         params = {
             "objective": "binary", "metric": "binary_logloss",
             "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
             "min_child_samples": self.min_child_samples,
             "feature_fraction": self.feature_fraction, "lambda_l2": self.lambda_l2,
             "scale_pos_weight": float(np.sqrt(neg / max(pos, 1))),
-            "monotone_constraints": [1 if f in MONOTONE_INCREASING else 0 for f in FEATURE_NAMES],
+            "monotone_constraints": [1 if f in MONOTONE_INCREASING else 0 for f in feature_names],
             "monotone_constraints_method": "advanced",
             "seed": self.seed, "deterministic": True, "force_row_wise": True,
             "num_threads": 2, "verbose": -1,
@@ -57,10 +57,13 @@ class TrainConfig:
         return {**params, **self.params}
 
 
-def fit_booster(x_train, y_train, x_val, y_val, cfg: TrainConfig) -> lgb.Booster:
-    """A LightGBM booster, early-stopped on the validation set's log-loss."""
-    params = cfg.lgb_params(int(y_train.sum()), int(len(y_train) - y_train.sum()))
-    train = lgb.Dataset(x_train, y_train, feature_name=FEATURE_NAMES, free_raw_data=False)
+def fit_booster(x_train, y_train, x_val, y_val, cfg: TrainConfig,
+                feature_names: list[str] = FEATURE_NAMES) -> lgb.Booster:
+    """A LightGBM booster, early-stopped on the validation set's log-loss; `feature_names`
+    name the columns of the matrices (the contract's features for the risk model)."""
+    params = cfg.lgb_params(int(y_train.sum()), int(len(y_train) - y_train.sum()),
+                            feature_names)
+    train = lgb.Dataset(x_train, y_train, feature_name=list(feature_names), free_raw_data=False)
     val = lgb.Dataset(x_val, y_val, reference=train)
     return lgb.train(params, train, num_boost_round=cfg.max_rounds, valid_sets=[val],
                      callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)])
@@ -87,12 +90,13 @@ def choose_thresholds(score: np.ndarray, y: np.ndarray, target_fpr: float,
     return {"medium": medium, "high": high}
 
 
-def train_risk_model(x_train, y_train, x_val, y_val, cfg: TrainConfig) -> RiskModel:
+def train_risk_model(x_train, y_train, x_val, y_val, cfg: TrainConfig,
+                     feature_names: list[str] = FEATURE_NAMES) -> RiskModel:
     """Fit booster, calibration and thresholds; the result is deterministic for fixed inputs."""
-    booster = fit_booster(x_train, y_train, x_val, y_val, cfg)
+    booster = fit_booster(x_train, y_train, x_val, y_val, cfg, feature_names)
     model = RiskModel(booster_text=booster.model_to_string(), platt_a=1.0, platt_b=0.0,
                       thresholds={"medium": 1.0, "high": 1.0},
-                      feature_names=list(FEATURE_NAMES),
+                      feature_names=list(feature_names),
                       info={"best_iteration": booster.best_iteration})
     model.platt_a, model.platt_b = fit_calibration(model.margin(x_val), y_val)
     model.thresholds = choose_thresholds(model.probability(x_val), y_val, cfg.target_fpr,

@@ -33,6 +33,10 @@ class SplitError(ValueError):
     """The split cannot be made; the message says why and which option would work."""
 
 
+class SplitWarning(UserWarning):
+    """A part of the split is too small to fit or judge on (see `Split.warnings`)."""
+
+
 @dataclass(frozen=True)
 class SplitConfig:
     """method: one of `METHODS`; val_frac / test_frac: shares of the accounts (of the window's

@@ -33,7 +33,16 @@ from persona_risk.training.registry import (
     finite,
 )
 from persona_risk.training.report import split_section, write_report
-from persona_risk.training.split import PARTS, TEST, TRAIN, VAL, Split, SplitConfig, make_split
+from persona_risk.training.split import (
+    PARTS,
+    TEST,
+    TRAIN,
+    VAL,
+    Split,
+    SplitConfig,
+    SplitWarning,
+    make_split,
+)
 from persona_risk.training.tune import tune
 
 GATE_METRIC = "pr_auc"
@@ -62,6 +71,16 @@ def with_logs_only_rows(part: pd.DataFrame, logs_only: pd.DataFrame, share: floa
     return out
 
 
+def fit_rows(parts: dict[str, pd.DataFrame], logs_only: pd.DataFrame | None,
+             cfg: TrainConfig) -> dict[str, pd.DataFrame]:
+    """The train and validation rows the model is fitted on: `parts`' rows, with a seeded
+    share of them from the sign-in logs alone when `logs_only` is given."""
+    if logs_only is None:
+        return {p: parts[p] for p in (TRAIN, VAL)}
+    return {p: with_logs_only_rows(parts[p], logs_only, cfg.logs_only_share, cfg.seed + offset)
+            for offset, p in enumerate((TRAIN, VAL))}
+
+
 def fit_and_evaluate(table: pd.DataFrame, window_start: pd.Timestamp | None, cfg: TrainConfig,
                      split_cfg: SplitConfig, report_dir: Path, tune_trials: int = 0,
                      logs_only: pd.DataFrame | None = None) -> TrainingOutcome:
@@ -73,13 +92,9 @@ def fit_and_evaluate(table: pd.DataFrame, window_start: pd.Timestamp | None, cfg
     split = make_split(table, window_start, split_cfg)
     warnings = split.warnings(table[s.LABEL])
     for line in warnings:
-        warn(line, stacklevel=2)
+        warn(line, SplitWarning, stacklevel=2)
     parts = {p: table[split.mask(p)] for p in PARTS}
-    fit_parts = dict(parts)
-    if logs_only is not None:
-        for offset, p in enumerate((TRAIN, VAL)):
-            fit_parts[p] = with_logs_only_rows(parts[p], logs_only, cfg.logs_only_share,
-                                               cfg.seed + offset)
+    fit_parts = fit_rows(parts, logs_only, cfg)
     x = {p: fit_parts[p][FEATURE_NAMES].to_numpy(float) for p in (TRAIN, VAL)}
     y = {p: fit_parts[p][s.LABEL].to_numpy() for p in (TRAIN, VAL)}
     if tune_trials:

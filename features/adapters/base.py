@@ -22,6 +22,7 @@ from persona_risk.features.io import remove_stale_temps, temp_folder, write_tabl
 from persona_risk.features.validate import validate_accounts, validate_events
 
 CHUNK = 50_000
+ACCOUNT_FIELDS = ("upn", "id")  # the user identifier an adapter takes: UPN/login/arn or user id
 EVENTS, ACCOUNTS = "events", "accounts"
 
 
@@ -42,7 +43,7 @@ class Options:
     """How identities are taken: `account_field` picks the source's user identifier;
     `hash_key` (bytes) replaces user and device ids with a keyed hash (HMAC-SHA256)."""
 
-    account_field: str = "upn"
+    account_field: str = ACCOUNT_FIELDS[0]
     hash_key: bytes | None = None
 
 

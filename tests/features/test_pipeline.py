@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from persona_risk.features import schema as s
-from persona_risk.features.pipeline import compute_features
+from persona_risk.features.pipeline import compute_features, known_accounts
 from persona_risk.features.reference import FEATURE_NAMES
 
 
@@ -34,3 +35,12 @@ def test_accounts_are_optional(small_world):
     assert features[s.ACCOUNT_ID].nunique() == events[s.ACCOUNT_ID].nunique()
     assert features["account_age_days"].isna().all()
     assert features["ip_accounts_max"].notna().all()
+
+
+def test_known_accounts_are_the_rows_features_get(small_world):
+    _, accounts, events = small_world
+    as_of = events[s.TS].min() + pd.Timedelta(days=5)
+    for acc in (accounts, None):
+        np.testing.assert_array_equal(
+            known_accounts(events, acc, as_of),
+            compute_features(events, acc, as_of).features[s.ACCOUNT_ID].to_numpy(object))

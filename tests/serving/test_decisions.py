@@ -81,7 +81,7 @@ def test_review_command(tmp_path):
     assert ok.exit_code == 0, ok.output
     bad = runner.invoke(app, ["review", "acct-7", "--decision", "fraudulent",
                               "--decisions", str(db)])
-    assert bad.exit_code == 2 and "decision: 'fraudulent' is not one of" in bad.output
+    assert bad.exit_code == 2 and "'--decision': 'fraudulent' is not one of" in bad.stderr
     assert "Traceback" not in bad.output
     assert read_decisions(db)[["account_id", "decision", "analyst", "note"]].values.tolist() == [
         ["acct-7", "fraud", "ana", "farm"]]

@@ -1,0 +1,106 @@
+"""A user's mistake is one line on stderr naming the option, field or row, and exit code 2;
+`--debug` shows the traceback instead (persona_risk/cli_errors.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+import persona_risk
+from persona_risk.cli import app
+from persona_risk.features.io import write_table
+from persona_risk.features.validate import SchemaError
+from persona_risk.training.simulator.simulate import SimConfig, simulate
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A tiny labelled world on disk: events, accounts, accounts without labels or dates."""
+    folder = tmp_path_factory.mktemp("world")
+    sim = simulate(SimConfig(accounts=120, days=10, fraud_rate=0.1, seed=3, worlds=1))
+    write_table(sim.events, folder / "events.parquet")
+    write_table(sim.accounts, folder / "accounts.parquet")
+    write_table(sim.accounts.drop(columns=["label"]), folder / "unlabelled.parquet")
+    write_table(sim.accounts.drop(columns=["created_at"]), folder / "undated.parquet")
+    return folder
+
+
+MISTAKES = {  # name: (arguments, what the line must say)
+    "unparsable time": (["features", "--out", "{w}/f.parquet", "--as-of", "next tuesday"],
+                        "'--as-of': 'next tuesday' is not an ISO-8601 time"),
+    "unknown account": (["explain", "acct-999999", "--out", "{w}/pages"],
+                        "ACCOUNT_ID: 'acct-999999' has no events or record"),
+    "fractions sum": (["train", "--accounts", "{w}/accounts.parquet", "--val-frac", "0.7",
+                       "--test-frac", "0.5"], "'--val-frac' + '--test-frac': 0.7 + 0.5"),
+    "fraction range": (["train", "--accounts", "{w}/accounts.parquet", "--test-frac", "1.5"],
+                       "'--test-frac': 1.5 is not in (0, 1)"),
+    "label error": (["train", "--accounts", "{w}/unlabelled.parquet"],
+                    "accounts.label: training needs an accounts table with a label column"),
+    "split error": (["train", "--accounts", "{w}/accounts.parquet", "--split", "label-time"],
+                    "split label-time: needs a labelled_at time"),
+    "bad engine": (["score", "--out", "{w}/s.parquet", "--engine", "sparky"],
+                   "'--engine': 'sparky' is not one of 'local', 'spark'"),
+    "bad split": (["evaluate", "--accounts", "{w}/accounts.parquet", "--split", "sideways"],
+                  "'--split': 'sideways' is not one of"),
+    "bad account field": (["ingest", "okta", "{w}/x.json", "--out", "{w}/o.parquet",
+                           "--account-field", "email"], "'--account-field': 'email'"),
+    "missing field": (["train", "--accounts", "{w}/undated.parquet"],
+                      "accounts.created_at: required column is missing"),
+}
+
+
+@pytest.mark.parametrize("name", MISTAKES)
+def test_a_mistake_is_one_line_on_stderr_and_exit_code_2(world, tmp_path, monkeypatch, name):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    args, says = MISTAKES[name]
+    args = [a.format(w=world) for a in args]
+    if args[0] != "ingest":
+        args += ["--events", str(world / "events.parquet")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"persona-risk {args[0]}: error: ") and says in lines[0], lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_ingest_source_choices_are_in_the_help():
+    result = runner.invoke(app, ["ingest", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "entra|entra-users|okta|okta-users|cloudtrail|csv" in result.output
+
+
+def test_debug_shows_the_error_itself(world):
+    args = ["train", "--events", str(world / "events.parquet"), "--accounts",
+            str(world / "undated.parquet")]
+    result = runner.invoke(app, ["--debug", *args])
+    assert isinstance(result.exception, SchemaError)
+    assert result.exit_code == 1
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"persona-risk {persona_risk.__version__}"
+
+
+@pytest.mark.slow  # two interpreters importing pandas and the CLI: about 7 s
+def test_the_installed_program_prints_one_line_or_with_debug_the_traceback(world):
+    """Outside CliRunner: the console entry point, a real stderr, rich's exception hook."""
+    args = ["features", "--events", str(world / "events.parquet"), "--out",
+            str(world / "f.parquet"), "--accounts", str(world / "undated.parquet")]
+    program = [sys.executable, "-c", "from persona_risk.cli import app; app()"]
+    env = {**os.environ, "COLUMNS": "100"}
+    plain = subprocess.run([*program, *args], capture_output=True, text=True, env=env)
+    assert plain.returncode == 2, plain.stderr
+    assert plain.stderr.splitlines() == [
+        "persona-risk features: error: accounts.created_at: required column is missing"]
+    debug = subprocess.run([*program, "--debug", *args], capture_output=True, text=True, env=env)
+    assert debug.returncode == 1
+    assert "Traceback" in debug.stderr and "SchemaError" in debug.stderr
