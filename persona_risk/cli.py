@@ -133,7 +133,7 @@ def features(
 ) -> None:
     """Compute the account feature table as of a time."""
     from persona_risk.features.batch import build_features, load_inputs
-    from persona_risk.features.io import write_table
+    from persona_risk.features.io import write_quarantine, write_table
 
     if _check_engine(engine, out) == "spark":
         from persona_risk.features.spark_engine import features_table, spark_session
@@ -150,8 +150,7 @@ def features(
         say("computing features")
         result = build_features(inputs, _as_of(as_of))
         write_table(result.features, out)
-        if len(inputs.quarantine):
-            write_table(inputs.quarantine, out.with_name(out.stem + ".quarantine.csv"))
+        write_quarantine(inputs.quarantine, out)  # or remove an earlier run's
     console.print(f"{len(result.features):,} accounts, {len(inputs.events):,} events, "
                   f"{len(inputs.quarantine):,} rows quarantined -> {out}")
 
@@ -532,13 +531,16 @@ def serve(
     insecure_no_auth: Annotated[bool, typer.Option(
         "--insecure-no-auth", help="Allow no token (loopback addresses only).")] = False,
     reload_every: Annotated[float, typer.Option(help="Seconds between alias checks.")] = 60.0,
+    batch_budget: Annotated[float, typer.Option(
+        min=0.001, help="Seconds a POST /v1/events may wait for its coalesced batch; past it, "
+        "503 with Retry-After.")] = 10.0,
 ) -> None:
     """Serve scores online (FastAPI + uvicorn); needs PERSONA_RISK_API_TOKEN."""
     from persona_risk.serving.server import StartupError
     from persona_risk.serving.server import serve as run
 
     try:
-        run(model, host, port, state, insecure_no_auth, reload_every)
+        run(model, host, port, state, insecure_no_auth, reload_every, batch_budget)
     except StartupError as err:
         console.print(f"[red]refusing to start:[/red] {err}")
         raise typer.Exit(2) from err

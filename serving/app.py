@@ -38,7 +38,7 @@ from persona_risk.serving.api_models import (
     ScoreIn,
     ScoresOut,
 )
-from persona_risk.serving.coalesce import Coalescer
+from persona_risk.serving.coalesce import Coalescer, OverBudget
 from persona_risk.serving.decisions import record_decision
 from persona_risk.serving.guard import Guard
 from persona_risk.serving.log_safety import hashed
@@ -46,6 +46,7 @@ from persona_risk.serving.model_holder import ModelHolder
 
 MAX_BODY_BYTES = 1_000_000  # bytes read of a request body, chunked or not
 COALESCE_MAX_EVENTS = 2_000  # per batch of concurrent requests: bounds a batch's latency
+RETRY_AFTER_S = 1  # told to a caller whose batch ran past its time budget
 log = logging.getLogger("persona_risk.serving")
 
 
@@ -55,6 +56,7 @@ class ServiceConfig:
     reload_every_s: float = 60.0
     log_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))  # of `hashed`
     decisions: FilePath = FilePath("decisions.sqlite")  # as `persona-risk review`
+    batch_budget_s: float = 10.0  # seconds a request may wait for its coalesced batch
 
 
 class Metrics:
@@ -237,14 +239,17 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         return replies
 
     coalescer = Coalescer(store_and_score, weight=lambda request: len(request[0]),
-                          max_weight=COALESCE_MAX_EVENTS)
+                          max_weight=COALESCE_MAX_EVENTS, budget_s=config.batch_budget_s)
 
     @app.post("/v1/events")
     async def post_events(body: EventsIn, reasons: bool = True) -> ScoresOut:
         clean, quarantine = await run_in_threadpool(validate_events, _events_frame(body.events))
         if clean.empty:  # nothing readable: refused before it reaches a batch or the store
             raise _unreadable(quarantine)
-        reply = await asyncio.wrap_future(coalescer.submit((clean, quarantine, reasons)))
+        try:
+            reply = await asyncio.wrap_future(coalescer.submit((clean, quarantine, reasons)))
+        except OverBudget as late:  # its events may or may not be stored: resending is safe
+            raise HTTPException(503, str(late), {"Retry-After": str(RETRY_AFTER_S)}) from late
         if isinstance(reply, HTTPException):
             raise reply
         log.info("events stored for %s",

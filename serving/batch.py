@@ -29,6 +29,7 @@ from persona_risk.features.io import (
     remove_stale_temps,
     table_files,
     temp_folder,
+    write_quarantine,
     write_table,
     write_text,
 )
@@ -177,15 +178,13 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
     remove_stale_temps(out.parent)
     drift = DriftWatch(out) if drift is None else drift
     acc = validate_accounts(read_table(accounts)) if accounts else None
-    quarantine_path = out.with_name(out.stem + ".quarantine.csv")
     with temp_folder(out.parent, "spill") as spilled:
         pairs, quarantine, n_events, last = spill_events(events, spilled, partitions,
                                                          geoip_db, now, say)
         if n_events == 0:
-            where = ""
-            if len(quarantine):
-                write_table(quarantine.astype("str"), quarantine_path)
-                where = f" ({len(quarantine):,} rows set aside, reasons in {quarantine_path})"
+            written = write_quarantine(quarantine, out)
+            where = f" ({len(quarantine):,} rows set aside, reasons in {written})" if written \
+                else ""
             raise ValueError(f"events: no readable rows; nothing to score{where}")
         as_of = pd.Timestamp(last if as_of is None else as_of)
         pairs = AsOf.of(as_of).pairs(pairs)  # once here, not again in every partition
@@ -212,10 +211,8 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
         accounts_scored=len(result), per_band=result["band"].value_counts().to_dict(),
         events=n_events, rows_quarantined=len(quarantine), model_version=model_version,
         as_of=str(as_of), partitions=partitions, output=str(out), drift=drift.finish())
-    if len(quarantine):
-        summary.quarantine = str(write_table(quarantine.astype("str"), quarantine_path))
-    else:  # the quarantine file always matches the summary
-        quarantine_path.unlink(missing_ok=True)
+    written = write_quarantine(quarantine, out)  # the quarantine file matches the summary
+    summary.quarantine = str(written) if written else None
     summary.duration_s = round(time.perf_counter() - start, 3)
     write_text(json.dumps(asdict(summary), indent=1), out.with_name(out.stem + ".summary.json"))
     return summary
