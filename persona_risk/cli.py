@@ -57,6 +57,7 @@ MasterOpt = Annotated[str | None, typer.Option(
     help="Spark master; default: spark-submit's or spark-defaults.conf's, else local[2].")]
 DecisionsOpt = Annotated[Path | None, typer.Option(
     exists=True, dir_okay=False, help="Analysts' decisions (SQLite file, see `review`).")]
+DECISIONS_FILE = Path("decisions.sqlite")  # where `review` appends by default
 
 
 @contextmanager
@@ -353,23 +354,29 @@ def score(
     spark_master: MasterOpt = None,
     drift_reference: Annotated[Path | None, typer.Option(
         help="Training reference for the drift check: an account feature table or a profile "
-             "JSON.")] = None,
+             "JSON (default: the one logged with the model).")] = None,
     fail_on_drift: Annotated[bool, typer.Option(
         "--fail-on-drift", help="Exit 3 when a drift limit is passed.")] = False,
+    decisions: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="Analysts' decisions (SQLite file, see `review`) "
+        "shown beside the scores; default: ./decisions.sqlite when it exists.")] = None,
 ) -> None:
     """Score every account in bulk (the nightly job); writes scores, quarantine and summary
     (with drift against the training reference and the previous run)."""
-    from persona_risk.models.pyfunc import load_risk_model
+    from persona_risk.models.pyfunc import load_logged_model
     from persona_risk.models.tracking import configure_tracking
     from persona_risk.serving.batch import score_events
+    from persona_risk.serving.decisions import read_decisions
 
     _check_engine(engine, out)
-    if engine == "spark" and (drift_reference or fail_on_drift):
-        raise typer.BadParameter("the drift check runs with the local engine only",
-                                 param_hint="drift-reference")
+    if engine == "spark" and (drift_reference or fail_on_drift or decisions):
+        raise typer.BadParameter("the drift check and decisions run with the local engine only",
+                                 param_hint="drift-reference, decisions")
+    if decisions is None and DECISIONS_FILE.exists() and engine == "local":
+        decisions = DECISIONS_FILE
     configure_tracking()
     try:
-        risk_model, version = load_risk_model(model)
+        logged, version = load_logged_model(model)
     except Exception as err:
         console.print(f"[red]model {model} could not be loaded:[/red] {err}")
         raise typer.Exit(2) from err
@@ -380,15 +387,23 @@ def score(
                 from persona_risk.serving.spark_batch import spark_score
 
                 summary = spark_score(spark_session(spark_master), [str(p) for p in events],
-                                      risk_model, version, str(out), accounts, _as_of(as_of),
+                                      logged.risk_model, version, str(out), accounts, _as_of(as_of),
                                       str(geoip_db) if geoip_db else None, say=say)
             else:
                 from persona_risk.serving.drift import DriftWatch, reference_profile
 
-                reference = reference_profile(drift_reference) if drift_reference else None
-                summary = score_events(events, risk_model, version, out, accounts,
-                                       _as_of(as_of), partitions, geoip_db, say=say,
-                                       drift=DriftWatch(out, reference))
+                reference, source = ((reference_profile(drift_reference), str(drift_reference))
+                                     if drift_reference else
+                                     (logged.reference, f"logged with model {version}"))
+                console.print(f"drift reference: {source}" if reference else
+                              "drift reference: none (the model was logged without one)")
+                if decisions:
+                    console.print(f"decisions: {decisions}")
+                summary = score_events(
+                    events, logged.risk_model, version, out, accounts, _as_of(as_of),
+                    partitions, geoip_db, say=say,
+                    drift=DriftWatch(out, reference, reference_source=source),
+                    decisions=read_decisions(decisions) if decisions else None)
         except ValueError as err:
             console.print(f"[red]nothing scored:[/red] {err}")
             raise typer.Exit(1) from err
@@ -477,8 +492,8 @@ def review(
     note: Annotated[str, typer.Option(help="Why: what the analyst saw.")] = "",
     analyst: Annotated[str | None, typer.Option(help="Who decided; default: the user name.")
                        ] = None,
-    decisions: Annotated[Path, typer.Option(help="Decisions table (SQLite file).")] = Path(
-        "decisions.sqlite"),
+    decisions: Annotated[Path, typer.Option(help="Decisions table (SQLite file).")
+                         ] = DECISIONS_FILE,
 ) -> None:
     """Record an analyst's decision on an account; the decisions become training labels."""
     import getpass

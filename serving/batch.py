@@ -43,6 +43,7 @@ from persona_risk.features.validate import (
     validate_events,
 )
 from persona_risk.models.risk_model import N_REASONS, RiskModel
+from persona_risk.serving.decisions import with_decisions
 from persona_risk.serving.drift import DriftWatch
 
 CHUNK_ROWS = 2_000_000
@@ -166,13 +167,16 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
                  partitions: int = 1, geoip_db: Path | None = None,
                  now: pd.Timestamp | None = None, cfg: FeatureConfig = FeatureConfig(),
                  say: Callable[[str], None] = lambda _: None,
-                 drift: DriftWatch | None = None) -> BatchSummary:
+                 drift: DriftWatch | None = None,
+                 decisions: pd.DataFrame | None = None) -> BatchSummary:
     """Score every account of the event files (and accounts files) as of `as_of` (default:
     the last event) into `out`: one row per account with score, band, reasons, model version
     and as_of. Quarantined rows go to `<out>.quarantine.csv`, the summary to
     `<out>.summary.json`, with the drift against `drift`'s reference and the previous run
     (default: the profile the last run left beside `out`); a quarantine file of an earlier run
-    is removed when none is set aside, and temporary files of a killed run are removed first."""
+    is removed when none is set aside, and temporary files of a killed run are removed first.
+    With `decisions` (`serving.decisions.read_decisions`), each account's latest analyst
+    decision and its time are two more columns."""
     start = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out.parent)
@@ -206,6 +210,8 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
             say(f"scored partition {p + 1}/{partitions}")
     result = pd.concat(scored, ignore_index=True).sort_values(s.ACCOUNT_ID, kind="stable")
     result = result.assign(model_version=model_version, as_of=as_of)[OUTPUT_COLUMNS]
+    if decisions is not None:
+        result = with_decisions(result, decisions)
     write_table(result.reset_index(drop=True), out)
     summary = BatchSummary(
         accounts_scored=len(result), per_band=result["band"].value_counts().to_dict(),
