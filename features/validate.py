@@ -167,14 +167,14 @@ def _unknown_values(series: pd.Series, allowed) -> np.ndarray:
 
 def _as_display_text(frame: pd.DataFrame) -> pd.DataFrame:
     """Set-aside input rows as text for a quarantine table (unpaired surrogates escaped)."""
-    out = frame.copy()
-    for col in out.columns:
-        values = out[col]
+    out = {}
+    for col in frame.columns:
+        values = frame[col]
         if values.dtype == object and utf8_safe(values)[1].any():
             values = values.map(lambda v: v.encode("utf-8", "backslashreplace").decode()
                                 if isinstance(v, str) else v)
         out[col] = values.astype("str")
-    return out
+    return pd.DataFrame(out, index=frame.index)  # built once: column by column costs more
 
 
 def _row_numbers(mask: np.ndarray) -> list[int]:
