@@ -67,7 +67,7 @@ from persona_risk.features.spark_frames import (
     objects,
     to_spark_frame,
 )
-from persona_risk.features.spark_io import write_dataset, write_text
+from persona_risk.features.spark_io import write_dataset, write_quarantine
 from persona_risk.features.validate import DUPLICATE_EVENT, validate_accounts, validate_events
 
 DEFAULT_MASTER = "local[2]"
@@ -335,7 +335,8 @@ def features_table(spark: SparkSession, events: list[str], out: str,
                    geoip_db: str | None = None, now: pd.Timestamp | None = None,
                    cfg: FeatureConfig = FeatureConfig()) -> tuple[int, int, int]:
     """Write the account feature table on Spark as a Parquet dataset at `out` (quarantine
-    beside it); returns accounts, clean events and quarantined rows."""
+    beside it, or none: an earlier run's is removed); returns accounts, clean events and
+    quarantined rows."""
     acc = validate_accounts(read_table(accounts)) if accounts else None
     result = spark_features(spark, events, acc, as_of, cfg, geoip_db, now)
     table = result.features.withColumn(
@@ -343,7 +344,5 @@ def features_table(spark: SparkSession, events: list[str], out: str,
     write_dataset(spark, table, out)
     n_accounts = result.features.count()  # cached
     result.release()
-    if len(result.quarantine):
-        write_text(spark, result.quarantine.astype("str").to_csv(index=False),
-                   f"{out}.quarantine.csv")
+    write_quarantine(spark, result.quarantine, f"{out}.quarantine.csv")  # or remove a stale one
     return n_accounts, result.events_read, len(result.quarantine)

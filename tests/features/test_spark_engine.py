@@ -84,7 +84,7 @@ def test_spark_quarantine_names_file_row_and_reason(spark, small_world, tmp_path
 def test_hostile_values_are_quarantined_on_spark_as_in_process(spark, tmp_path):
     """Out-of-range timestamps (a `timestamp[us]` column, which Spark reads as its own
     timestamps), bad IPs and huge integers: each set aside with file, row and reason, as the
-    in-process batch does, and the good rows kept."""
+    in-process batch does, and the good rows kept; a clean rerun leaves no quarantine file."""
     us = pa.timestamp("us", tz="UTC")
     ts = [datetime(2026, 1, 5, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC),
           datetime(1, 1, 1, tzinfo=UTC), datetime(1677, 9, 21, 0, 12, 44, tzinfo=UTC),
@@ -108,3 +108,7 @@ def test_hostile_values_are_quarantined_on_spark_as_in_process(spark, tmp_path):
     assert {r.split(":")[0] for r in got[s.REASON]} == {s.TS, s.IP, s.ASN}
     assert set(got["file"].str.rsplit("/", n=1).str[-1]) == {"hostile.parquet"}
     assert (n_accounts, n_events, n_bad) == (2, 2, 5)
+    pq.write_table(table.take([0, 6]), tmp_path / "events" / "hostile.parquet")  # now clean
+    assert features_table(spark, [str(tmp_path / "events")], str(tmp_path / "f"), now=NOW
+                          )[2] == 0
+    assert not (tmp_path / "f.quarantine.csv").exists()  # the earlier run's is gone
