@@ -119,3 +119,20 @@ def write_table(df: pd.DataFrame, path: Path | str) -> Path:
 def write_text(text: str, path: Path | str) -> Path:
     """Write `text` atomically to `path`."""
     return _write_atomic(Path(path), lambda tmp: tmp.write_text(text))
+
+
+def quarantine_path(out: Path | str) -> Path:
+    """Where the rows set aside while making `out` go: `<out's stem>.quarantine.csv` beside it."""
+    out = Path(out)
+    return out.with_name(out.stem + ".quarantine.csv")
+
+
+def write_quarantine(quarantine: pd.DataFrame, out: Path | str) -> Path | None:
+    """Write the rows set aside while making `out` beside it, as text; when there are none,
+    remove the file an earlier run left, so the file always matches this run. Returns the file
+    written, or None."""
+    path = quarantine_path(out)
+    if len(quarantine):
+        return write_table(quarantine.astype("str"), path)
+    path.unlink(missing_ok=True)
+    return None

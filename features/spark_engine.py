@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from pyspark import SparkConf
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import TimestampNTZType, TimestampType
 
 from persona_risk.features import schema as s
 from persona_risk.features.arrays import Keys
@@ -66,7 +67,7 @@ from persona_risk.features.spark_frames import (
     objects,
     to_spark_frame,
 )
-from persona_risk.features.spark_io import write_dataset, write_text
+from persona_risk.features.spark_io import write_dataset, write_quarantine
 from persona_risk.features.validate import DUPLICATE_EVENT, validate_accounts, validate_events
 
 DEFAULT_MASTER = "local[2]"
@@ -113,24 +114,31 @@ class SparkFeatures:
             df.unpersist()
 
 
-def _read_events(spark: SparkSession, paths: list[str]) -> tuple[DataFrame, list[str]]:
-    """Raw event files with file and row number; returns also the nanosecond timestamp columns
-    (Spark reads them as int64), found in the first file's schema (or, on a filesystem pyarrow
-    cannot open, the timestamp column when Spark reads it as int64)."""
+def _read_events(spark: SparkSession, paths: list[str]) -> tuple[DataFrame, dict[str, str]]:
+    """Raw event files with file and row number, their timestamp columns as integers since the
+    epoch; returns also each such column's unit. Nanosecond columns Spark reads as int64 (found
+    in the first file's schema or, on a filesystem pyarrow cannot open, the timestamp column
+    when Spark reads it as int64); Spark's own timestamps become microseconds here, since
+    pandas' nanoseconds would not hold the out-of-range ones that validation sets aside."""
     raw = (spark.read.option("recursiveFileLookup", "true").option("pathGlobFilter", "*.parquet")
            .parquet(*paths))
     try:
         schema = pq.read_schema(raw.inputFiles()[0])
-        nanos = [f.name for f in schema if str(f.type).startswith("timestamp[ns")]
+        units = {f.name: "ns" for f in schema if str(f.type).startswith("timestamp[ns")}
     except (OSError, ValueError):
-        nanos = [f.name for f in raw.schema.fields
-                 if f.name == s.TS and f.dataType.simpleString() == "bigint"]
-    raw = raw.select("*", F.col("_metadata.file_path").alias(FILE),
+        units = {f.name: "ns" for f in raw.schema.fields
+                 if f.name == s.TS and f.dataType.simpleString() == "bigint"}
+    micros = [f.name for f in raw.schema.fields
+              if isinstance(f.dataType, TimestampType | TimestampNTZType)]
+    units.update(dict.fromkeys(micros, "us"))
+    columns = [F.unix_micros(F.col(f"`{c}`").cast("timestamp")).alias(c) if c in micros
+               else F.col(f"`{c}`") for c in raw.columns]
+    raw = raw.select(*columns, F.col("_metadata.file_path").alias(FILE),
                      F.col("_metadata.row_index").alias(ROW_NO))
-    return raw, nanos
+    return raw, units
 
 
-def _validated(raw: DataFrame, nanos: list[str], now: pd.Timestamp,
+def _validated(raw: DataFrame, units: dict[str, str], now: pd.Timestamp,
                geoip_db: str | None) -> DataFrame:
     """Stage 1: every raw row once, canonical when clean, else with its reason and text."""
     columns = [*EVENT_TYPES, (FILE, "string"), (ROW_NO, "long"), (BAD, "string"),
@@ -139,8 +147,8 @@ def _validated(raw: DataFrame, nanos: list[str], now: pd.Timestamp,
     def validate(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
             raw_rows = batch.drop(columns=[FILE, ROW_NO])
-            for col in nanos:
-                raw_rows[col] = pd.to_datetime(raw_rows[col], unit="ns", utc=True)
+            for col, unit in units.items():
+                raw_rows[col] = pd.to_datetime(raw_rows[col], unit=unit, utc=True)
             clean, bad = validate_events(raw_rows, now=now)
             clean = locate(clean, geoip_db)
             keep = np.ones(len(batch), bool)
@@ -295,8 +303,8 @@ def spark_features(spark: SparkSession, events: list[str], accounts: pd.DataFram
     as of `as_of` (UTC; default: the last event), equal to `compute_features` in process.
     `buckets` (default: one per 500,000 events, at least two per core) sets the partitions."""
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
-    raw, nanos = _read_events(spark, [str(p) for p in events])
-    validated = _validated(raw, nanos, now, geoip_db).persist()
+    raw, units = _read_events(spark, [str(p) for p in events])
+    validated = _validated(raw, units, now, geoip_db).persist()
     clean, duplicates = _split_duplicates(validated)
     quarantine = _quarantine(validated, duplicates)
     last = clean.agg(F.max(s.TS), F.count(F.lit(1))).first()
@@ -327,7 +335,8 @@ def features_table(spark: SparkSession, events: list[str], out: str,
                    geoip_db: str | None = None, now: pd.Timestamp | None = None,
                    cfg: FeatureConfig = FeatureConfig()) -> tuple[int, int, int]:
     """Write the account feature table on Spark as a Parquet dataset at `out` (quarantine
-    beside it); returns accounts, clean events and quarantined rows."""
+    beside it, or none: an earlier run's is removed); returns accounts, clean events and
+    quarantined rows."""
     acc = validate_accounts(read_table(accounts)) if accounts else None
     result = spark_features(spark, events, acc, as_of, cfg, geoip_db, now)
     table = result.features.withColumn(
@@ -335,7 +344,5 @@ def features_table(spark: SparkSession, events: list[str], out: str,
     write_dataset(spark, table, out)
     n_accounts = result.features.count()  # cached
     result.release()
-    if len(result.quarantine):
-        write_text(spark, result.quarantine.astype("str").to_csv(index=False),
-                   f"{out}.quarantine.csv")
+    write_quarantine(spark, result.quarantine, f"{out}.quarantine.csv")  # or remove a stale one
     return n_accounts, result.events_read, len(result.quarantine)

@@ -46,3 +46,16 @@ def write_text(spark: SparkSession, text: str, path: str) -> None:
     finally:
         stream.close()
     _replace(spark, tmp, path)
+
+
+def write_quarantine(spark: SparkSession, quarantine, path: str) -> str | None:
+    """Write the set-aside rows (a pandas frame) as CSV text at `path`; when there are none,
+    delete the file an earlier run left, so it always matches this run. Returns the path
+    written, or None."""
+    if len(quarantine):
+        write_text(spark, quarantine.astype("str").to_csv(index=False), path)
+        return path
+    fs, hpath = _fs_path(spark, path)
+    if fs.exists(hpath):
+        fs.delete(hpath, False)
+    return None

@@ -48,14 +48,6 @@ def known_timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones() | {"UTC"})
 
 
-def _text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes into stripped distinct texts; blank and missing values get code -1."""
-    codes, uniques = pd.factorize(series)
-    text = np.array([str(u).strip() for u in uniques] + [""], dtype=object)
-    codes = np.where(text[codes] == "", -1, codes)
-    return codes, text
-
-
 def _as_str(series: pd.Series) -> pd.Series:
     """Text with surrounding blanks stripped; blank and absent values become missing (NaN)."""
     if isinstance(series.dtype, pd.CategoricalDtype):  # clean the categories, then expand
@@ -139,17 +131,30 @@ def _as_float(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series, errors="coerce").astype("float64")
 
 
+def _boolean(value) -> bool | None:
+    """A bool, the number 0 or 1, or true/false text (stripped, any case) as a bool; None when
+    it is none of these. Numbers are read as numbers: `pd.factorize` merges 0.0, 0 and False,
+    whose text differs."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.number):
+        return bool(value) if value in (0, 1) else None
+    text = str(value).strip().lower()
+    return True if text in _TRUE else False if text in _FALSE else None
+
+
 def _as_bool(series: pd.Series, default: bool) -> tuple[pd.Series, np.ndarray]:
-    """Booleans from bool, 0/1 or true/false text; returns values and a mask of unreadable ones."""
+    """Booleans from bool, 0/1 or true/false text; blank and missing values get `default`;
+    returns values and a mask of unreadable ones. Each distinct value is read once."""
     if pd.api.types.is_bool_dtype(series):
         return series.fillna(default).astype(bool), np.zeros(len(series), bool)
-    codes, text = _text_codes(series)
-    lower = np.array([v.lower() for v in text], dtype=object)
-    miss = codes < 0
-    is_true = np.isin(lower, list(_TRUE))[codes] & ~miss
-    bad = ~miss & ~is_true & ~np.isin(lower, list(_FALSE))[codes]
-    values = np.where(miss | bad, default, is_true)
-    return pd.Series(values, index=series.index, dtype=bool), bad
+    codes, uniques = pd.factorize(series)
+    read = [_boolean(u) for u in uniques]
+    blank = np.array([isinstance(u, str) and not u.strip() for u in uniques] + [True], bool)
+    bad = np.array([r is None for r in read] + [False], bool)[codes] & ~blank[codes]
+    values = np.array([bool(r) for r in read] + [default], bool)[codes]
+    return pd.Series(np.where(bad | blank[codes], default, values), index=series.index,
+                     dtype=bool), bad
 
 
 def _unknown_values(series: pd.Series, allowed) -> np.ndarray:
@@ -161,14 +166,14 @@ def _unknown_values(series: pd.Series, allowed) -> np.ndarray:
 
 def _as_display_text(frame: pd.DataFrame) -> pd.DataFrame:
     """Set-aside input rows as text for a quarantine table (unpaired surrogates escaped)."""
-    out = frame.copy()
-    for col in out.columns:
-        values = out[col]
+    out = {}
+    for col in frame.columns:
+        values = frame[col]
         if values.dtype == object and utf8_safe(values)[1].any():
             values = values.map(lambda v: v.encode("utf-8", "backslashreplace").decode()
                                 if isinstance(v, str) else v)
         out[col] = values.astype("str")
-    return out
+    return pd.DataFrame(out, index=frame.index)  # built once: column by column costs more
 
 
 def _row_numbers(mask: np.ndarray) -> list[int]:

@@ -2,6 +2,7 @@
 
 `predict` takes the account feature table (account_id plus the contract's features) and
 returns account_id, score, band and the top three reasons. Loading checks the feature contract.
+The training data's profile (`models.profile`) travels with the model as the drift reference.
 Serving unwraps it (`unwrap_python_model().risk_model`) to score on arrays without the pyfunc
 overhead, after MLflow has resolved the URI.
 """
@@ -16,17 +17,22 @@ from mlflow.types import ColSpec, Schema
 from persona_risk.features import schema as s
 from persona_risk.features.reference import FEATURE_CONTRACT_VERSION
 from persona_risk.features.travel import FASTEST_HOP_COLUMNS
+from persona_risk.models.profile import Profile
 from persona_risk.models.risk_model import N_REASONS, RiskModel
 
 ARTIFACT = "risk_model"
+REFERENCE = "drift_reference"  # the training data's profile (JSON); absent in older models
 CONTRACT_KEY = "feature_contract_version"
 
 
 class PersonaRiskPyfunc(mlflow.pyfunc.PythonModel):
-    """Scores account feature tables with the bundled `RiskModel`."""
+    """Scores account feature tables with the bundled `RiskModel`; `reference` is the
+    training data's profile (None for a model logged without one)."""
 
     def load_context(self, context) -> None:
         self.risk_model = RiskModel.load(context.artifacts[ARTIFACT], check=True)
+        path = context.artifacts.get(REFERENCE)
+        self.reference = Profile.read(path) if path else None
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         return self.risk_model.score(model_input)
@@ -79,10 +85,16 @@ def resolve_uri(model_uri: str) -> tuple[str, str]:
     return model_uri, model_uri
 
 
-def load_risk_model(model_uri: str) -> tuple[RiskModel, str]:
+def load_logged_model(model_uri: str) -> tuple[PersonaRiskPyfunc, str]:
     """Load a logged model by URI (runs:/, models:/name@alias, ...), checked against the
-    feature contract; returns the unwrapped `RiskModel` and the model's version string."""
+    feature contract; returns the unwrapped pyfunc (its `risk_model` and `reference`) and the
+    model's version string."""
     pinned, version = resolve_uri(model_uri)
     check_logged_contract(pinned)
-    pyfunc = mlflow.pyfunc.load_model(pinned)
-    return pyfunc.unwrap_python_model().risk_model, version
+    return mlflow.pyfunc.load_model(pinned).unwrap_python_model(), version
+
+
+def load_risk_model(model_uri: str) -> tuple[RiskModel, str]:
+    """`load_logged_model`'s `RiskModel` and version string."""
+    logged, version = load_logged_model(model_uri)
+    return logged.risk_model, version

@@ -115,6 +115,7 @@ MasterOpt = Annotated[str | None, typer.Option(
     help="Spark master; default: spark-submit's or spark-defaults.conf's, else local[2].")]
 DecisionsOpt = Annotated[Path | None, typer.Option(
     exists=True, dir_okay=False, help="Analysts' decisions (SQLite file, see `review`).")]
+DECISIONS_FILE = Path("decisions.sqlite")  # where `review` appends by default
 
 
 @contextmanager
@@ -136,17 +137,17 @@ def _as_of(value: str | None) -> pd.Timestamp | None:
     return utc(value) if value else None
 
 
-def _load_model(uri: str):
-    """The `RiskModel` and version behind an MLflow model URI; a URI that does not resolve is
-    a bad `--model`."""
+def _load_model(uri: str, logged: bool = False):
+    """The `RiskModel` (with `logged`: the whole unwrapped pyfunc, its drift reference too) and
+    version behind an MLflow model URI; a URI that does not resolve is a bad `--model`."""
     from mlflow.exceptions import MlflowException
 
-    from persona_risk.models.pyfunc import load_risk_model
+    from persona_risk.models.pyfunc import load_logged_model, load_risk_model
     from persona_risk.models.tracking import configure_tracking
 
     configure_tracking()
     try:
-        return load_risk_model(uri)
+        return (load_logged_model if logged else load_risk_model)(uri)
     except (MlflowException, OSError) as err:
         raise typer.BadParameter(f"{uri} could not be loaded: {one_line(err)}",
                                  param_hint="'--model'") from err
@@ -211,7 +212,7 @@ def features(
 ) -> None:
     """Compute the account feature table as of a time."""
     from persona_risk.features.batch import build_features, load_inputs
-    from persona_risk.features.io import write_table
+    from persona_risk.features.io import write_quarantine, write_table
 
     if _check_engine(engine, out) == "spark":
         from persona_risk.features.spark_engine import features_table, spark_session
@@ -228,8 +229,7 @@ def features(
         say("computing features")
         result = build_features(inputs, _as_of(as_of))
         write_table(result.features, out)
-        if len(inputs.quarantine):
-            write_table(inputs.quarantine, out.with_name(out.stem + ".quarantine.csv"))
+        write_quarantine(inputs.quarantine, out)  # or remove an earlier run's
     console.print(f"{len(result.features):,} accounts, {len(inputs.events):,} events, "
                   f"{len(inputs.quarantine):,} rows quarantined -> {out}")
 
@@ -421,19 +421,25 @@ def score(
     spark_master: MasterOpt = None,
     drift_reference: Annotated[Path | None, typer.Option(
         help="Training reference for the drift check: an account feature table or a profile "
-             "JSON.")] = None,
+             "JSON (default: the one logged with the model).")] = None,
     fail_on_drift: Annotated[bool, typer.Option(
         "--fail-on-drift", help="Exit 3 when a drift limit is passed.")] = False,
+    decisions: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="Analysts' decisions (SQLite file, see `review`) "
+        "shown beside the scores; default: ./decisions.sqlite when it exists.")] = None,
 ) -> None:
     """Score every account in bulk (the nightly job); writes scores, quarantine and summary
     (with drift against the training reference and the previous run)."""
     from persona_risk.serving.batch import score_events
+    from persona_risk.serving.decisions import read_decisions
 
     _check_engine(engine, out)
-    if engine == "spark" and (drift_reference or fail_on_drift):
-        raise typer.BadParameter("the drift check runs with the local engine only",
-                                 param_hint="'--drift-reference'")
-    risk_model, version = _load_model(model)
+    if engine == "spark" and (drift_reference or fail_on_drift or decisions):
+        raise typer.BadParameter("the drift check and decisions run with the local engine only",
+                                 param_hint="'--drift-reference', '--decisions'")
+    if decisions is None and DECISIONS_FILE.exists() and engine == "local":
+        decisions = DECISIONS_FILE
+    logged, version = _load_model(model, logged=True)
     with steps("scoring") as say:
         try:
             if engine == "spark":
@@ -441,15 +447,23 @@ def score(
                 from persona_risk.serving.spark_batch import spark_score
 
                 summary = spark_score(spark_session(spark_master), [str(p) for p in events],
-                                      risk_model, version, str(out), accounts, _as_of(as_of),
+                                      logged.risk_model, version, str(out), accounts, _as_of(as_of),
                                       str(geoip_db) if geoip_db else None, say=say)
             else:
                 from persona_risk.serving.drift import DriftWatch, reference_profile
 
-                reference = reference_profile(drift_reference) if drift_reference else None
-                summary = score_events(events, risk_model, version, out, accounts,
-                                       _as_of(as_of), partitions, geoip_db, say=say,
-                                       drift=DriftWatch(out, reference))
+                reference, source = ((reference_profile(drift_reference), str(drift_reference))
+                                     if drift_reference else
+                                     (logged.reference, f"logged with model {version}"))
+                console.print(f"drift reference: {source}" if reference else
+                              "drift reference: none (the model was logged without one)")
+                if decisions:
+                    console.print(f"decisions: {decisions}")
+                summary = score_events(
+                    events, logged.risk_model, version, out, accounts, _as_of(as_of),
+                    partitions, geoip_db, say=say,
+                    drift=DriftWatch(out, reference, reference_source=source),
+                    decisions=read_decisions(decisions) if decisions else None)
         except ValueError as err:
             console.print(f"[red]nothing scored:[/red] {err}")
             raise typer.Exit(1) from err
@@ -534,8 +548,8 @@ def review(
     note: Annotated[str, typer.Option(help="Why: what the analyst saw.")] = "",
     analyst: Annotated[str | None, typer.Option(help="Who decided; default: the user name.")
                        ] = None,
-    decisions: Annotated[Path, typer.Option(help="Decisions table (SQLite file).")] = Path(
-        "decisions.sqlite"),
+    decisions: Annotated[Path, typer.Option(help="Decisions table (SQLite file).")
+                         ] = DECISIONS_FILE,
 ) -> None:
     """Record an analyst's decision on an account; the decisions become training labels."""
     import getpass
@@ -588,11 +602,15 @@ def serve(
         "--insecure-no-auth", help="Allow no token (loopback addresses only).")] = False,
     reload_every: Annotated[float, typer.Option(
         min=0.001, help="Seconds between alias checks.")] = 60.0,
+    batch_budget: Annotated[float, typer.Option(
+        min=0.001, help="Seconds a POST /v1/events may wait for its coalesced batch; past it, "
+        "503 with Retry-After.")] = 10.0,
 ) -> None:
     """Serve scores online (FastAPI + uvicorn); needs PERSONA_RISK_API_TOKEN."""
     from persona_risk.serving.server import serve as run
 
-    run(model, host, port, state, insecure_no_auth, reload_every)  # a StartupError: exit 2
+    # a StartupError: exit 2
+    run(model, host, port, state, insecure_no_auth, reload_every, batch_budget)
 
 
 @app.command()

@@ -45,7 +45,7 @@ from persona_risk.serving.api_models import (
     ScoresOut,
     Stored,
 )
-from persona_risk.serving.coalesce import Coalescer
+from persona_risk.serving.coalesce import Coalescer, OverBudget
 from persona_risk.serving.decisions import record_decision
 from persona_risk.serving.docs import (
     DESCRIPTION,
@@ -67,6 +67,7 @@ SCORE_BUCKETS = (.001, .0025, .005, .01, .025, .05, .1, .25, .5, .75, .9, .95, .
 ACCOUNT_PATH = Path(min_length=1, max_length=MAX_ID_CHARS, description="the account's id",
                     examples=["acct-000042"])
 REASONS = Query(description="include each score's top 3 reasons (slower)", examples=[True])
+RETRY_AFTER_S = 1  # told to a caller whose batch ran past its time budget
 log = logging.getLogger("persona_risk.serving")
 
 
@@ -76,6 +77,7 @@ class ServiceConfig:
     reload_every_s: float = 60.0
     log_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))  # of `hashed`
     decisions: FilePath = FilePath("decisions.sqlite")  # as `persona-risk review`
+    batch_budget_s: float = 10.0  # seconds a request may wait for its coalesced batch
 
 
 class Metrics:
@@ -292,7 +294,7 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         return replies
 
     coalescer = Coalescer(store_and_score, weight=lambda request: len(request[0]),
-                          max_weight=COALESCE_MAX_EVENTS)
+                          max_weight=COALESCE_MAX_EVENTS, budget_s=config.batch_budget_s)
 
     @app.post("/v1/events", tags=["scoring"], summary="Store events and score their accounts",
               responses={422: INVALID, 503: NO_MODEL})
@@ -303,7 +305,10 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         clean, quarantine = await run_in_threadpool(validate_events, _events_frame(body.events))
         if clean.empty:  # nothing readable: refused before it reaches a batch or the store
             raise _unreadable(quarantine)
-        reply = await asyncio.wrap_future(coalescer.submit((clean, quarantine, reasons)))
+        try:
+            reply = await asyncio.wrap_future(coalescer.submit((clean, quarantine, reasons)))
+        except OverBudget as late:  # its events may or may not be stored: resending is safe
+            raise HTTPException(503, str(late), {"Retry-After": str(RETRY_AFTER_S)}) from late
         if isinstance(reply, HTTPException):
             raise reply
         log.info("events stored for %s",

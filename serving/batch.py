@@ -29,6 +29,7 @@ from persona_risk.features.io import (
     remove_stale_temps,
     table_files,
     temp_folder,
+    write_quarantine,
     write_table,
     write_text,
 )
@@ -42,6 +43,7 @@ from persona_risk.features.validate import (
     validate_events,
 )
 from persona_risk.models.risk_model import N_REASONS, RiskModel
+from persona_risk.serving.decisions import with_decisions
 from persona_risk.serving.drift import DriftWatch
 
 CHUNK_ROWS = 2_000_000
@@ -165,28 +167,29 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
                  partitions: int = 1, geoip_db: Path | None = None,
                  now: pd.Timestamp | None = None, cfg: FeatureConfig = FeatureConfig(),
                  say: Callable[[str], None] = lambda _: None,
-                 drift: DriftWatch | None = None) -> BatchSummary:
+                 drift: DriftWatch | None = None,
+                 decisions: pd.DataFrame | None = None) -> BatchSummary:
     """Score every account of the event files (and accounts files) as of `as_of` (default:
     the last event) into `out`: one row per account with score, band, reasons, model version
     and as_of. Beside `out` (`<stem>` its name without the suffix): quarantined rows in
     `<stem>.quarantine.csv`, the summary in `<stem>.summary.json`, with the drift against
     `drift`'s reference and the previous run (default: the profile the last run left beside
     `out`); a quarantine file of an earlier run
-    is removed when none is set aside, and temporary files of a killed run are removed first."""
+    is removed when none is set aside, and temporary files of a killed run are removed first.
+    With `decisions` (`serving.decisions.read_decisions`), each account's latest analyst
+    decision and its time are two more columns."""
     start = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out.parent)
     drift = DriftWatch(out) if drift is None else drift
     acc = validate_accounts(read_table(accounts)) if accounts else None
-    quarantine_path = out.with_name(out.stem + ".quarantine.csv")
     with temp_folder(out.parent, "spill") as spilled:
         pairs, quarantine, n_events, last = spill_events(events, spilled, partitions,
                                                          geoip_db, now, say)
         if n_events == 0:
-            where = ""
-            if len(quarantine):
-                write_table(quarantine.astype("str"), quarantine_path)
-                where = f" ({len(quarantine):,} rows set aside, reasons in {quarantine_path})"
+            written = write_quarantine(quarantine, out)
+            where = f" ({len(quarantine):,} rows set aside, reasons in {written})" if written \
+                else ""
             raise ValueError(f"events: no readable rows; nothing to score{where}")
         as_of = pd.Timestamp(last if as_of is None else as_of)
         pairs = AsOf.of(as_of).pairs(pairs)  # once here, not again in every partition
@@ -208,15 +211,15 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
             say(f"scored partition {p + 1}/{partitions}")
     result = pd.concat(scored, ignore_index=True).sort_values(s.ACCOUNT_ID, kind="stable")
     result = result.assign(model_version=model_version, as_of=as_of)[OUTPUT_COLUMNS]
+    if decisions is not None:
+        result = with_decisions(result, decisions)
     write_table(result.reset_index(drop=True), out)
     summary = BatchSummary(
         accounts_scored=len(result), per_band=result["band"].value_counts().to_dict(),
         events=n_events, rows_quarantined=len(quarantine), model_version=model_version,
         as_of=str(as_of), partitions=partitions, output=str(out), drift=drift.finish())
-    if len(quarantine):
-        summary.quarantine = str(write_table(quarantine.astype("str"), quarantine_path))
-    else:  # the quarantine file always matches the summary
-        quarantine_path.unlink(missing_ok=True)
+    written = write_quarantine(quarantine, out)  # the quarantine file matches the summary
+    summary.quarantine = str(written) if written else None
     summary.duration_s = round(time.perf_counter() - start, 3)
     write_text(json.dumps(asdict(summary), indent=1), out.with_name(out.stem + ".summary.json"))
     return summary

@@ -56,12 +56,26 @@ def read_decisions(path: Path | str) -> pd.DataFrame:
     return table
 
 
+def latest_decisions(decisions: pd.DataFrame) -> pd.DataFrame:
+    """Each account's latest decision (the table of `read_decisions`), indexed by account id."""
+    return decisions.drop_duplicates(s.ACCOUNT_ID, keep="last").set_index(s.ACCOUNT_ID)
+
+
+def with_decisions(scores: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
+    """`scores` (a table with account_id) with each account's latest `decision` (fraud or
+    legit) and its time `decided_at` (UTC), missing where no analyst decided."""
+    latest = latest_decisions(decisions).reindex(scores[s.ACCOUNT_ID])
+    return scores.assign(decision=latest["decision"].to_numpy(),
+                         decided_at=pd.Series(latest["decided_at"].to_numpy(), index=scores.index,
+                                              dtype="datetime64[ns, UTC]"))
+
+
 def apply_decisions(accounts: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
     """The accounts table with `label` (1 fraud, 0 legit, missing when undecided) and
     `labelled_at` (UTC time of the deciding decision) from each account's latest decision.
     A label the table already has stays where no decision was made; decisions on accounts
     the table lacks are ignored."""
-    latest = decisions.drop_duplicates(s.ACCOUNT_ID, keep="last").set_index(s.ACCOUNT_ID)
+    latest = latest_decisions(decisions)
     ids = accounts[s.ACCOUNT_ID]
     decided = latest["decision"].map(DECISIONS).reindex(ids).to_numpy()
     old = (accounts[s.LABEL] if s.LABEL in accounts.columns

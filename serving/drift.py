@@ -1,18 +1,18 @@
 """Drift and data quality of a nightly run: are tonight's features and scores like the ones
 the model was trained on, and like last night's?
 
-A `Profile` is the binned distribution of each feature (decile edges fixed by the reference, or
-by the previous run, or by the first partition scored), its missing values, and the score and
-band counts; it adds up partition by partition and is kept beside the output
-(`profile_path`). `compare` gives per feature the population stability index (PSI) and the
-change of the missing share against the training reference and the previous run, and the score
-PSI and band shares against the previous run; values past `DriftLimits` become warnings.
-`log_to_mlflow` keeps a run's summary and drift as an MLflow run when a tracking server is set.
+A `Profile` (`models.profile`) is the binned distribution of each feature, its missing values,
+and the score and band counts; training logs one of its data with the model, a run keeps its
+own beside the output (`profile_path`). Bins are fixed by the reference, or by the previous run,
+or by the first partition scored. `compare` gives per feature the population stability index
+(PSI) and the change of the missing share against the training reference and the previous run,
+and the score PSI and band shares against the previous run; values past `DriftLimits` become
+warnings. `log_to_mlflow` keeps a run's summary and drift as an MLflow run when a tracking
+server is set.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,11 +21,9 @@ import numpy as np
 import pandas as pd
 
 from persona_risk.features.io import read_table
-from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.models.profile import Profile, profile_of
 from persona_risk.models.risk_model import BANDS
 
-SCORE_EDGES = np.linspace(0.1, 0.9, 9)  # inner edges: ten score bins of 0.1
-DECILES = np.linspace(0.1, 0.9, 9)
 PSI_FLOOR = 1e-4  # share given to an empty bin, so that PSI stays finite
 NIGHTLY_EXPERIMENT = "persona-risk-nightly"
 log = logging.getLogger("persona_risk.drift")
@@ -43,72 +41,13 @@ class DriftLimits:
     band_share_change: float = 0.05
 
 
-@dataclass
-class Profile:
-    """Binned distributions of features and scores; counts add up over partitions."""
-
-    edges: dict[str, list[float]]
-    counts: dict[str, list[int]] = field(default_factory=dict)
-    nulls: dict[str, int] = field(default_factory=dict)
-    rows: int = 0
-    scores: list[int] = field(default_factory=lambda: [0] * (len(SCORE_EDGES) + 1))
-    bands: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BANDS, 0))
-
-    @classmethod
-    def binned_like(cls, features: pd.DataFrame) -> Profile:
-        """An empty profile whose bins are the deciles of `features` (account feature table)."""
-        edges = {}
-        for name in FEATURE_NAMES:
-            values = features[name].to_numpy(float)
-            values = values[~np.isnan(values)]
-            edges[name] = (np.unique(np.quantile(values, DECILES)).tolist() if len(values)
-                           else [])
-        return cls(edges)
-
-    def empty_copy(self) -> Profile:
-        return Profile({k: list(v) for k, v in self.edges.items()})
-
-    def add(self, features: pd.DataFrame, scores: pd.DataFrame | None = None) -> None:
-        """Count a partition: its account features and, when given, its scores (score,
-        band)."""
-        for name, edges in self.edges.items():
-            values = features[name].to_numpy(float)
-            missing = np.isnan(values)
-            bins = np.bincount(np.searchsorted(edges, values[~missing], side="right"),
-                               minlength=len(edges) + 1)
-            old = self.counts.get(name, [0] * (len(edges) + 1))
-            self.counts[name] = [int(a + b) for a, b in zip(old, bins, strict=True)]
-            self.nulls[name] = self.nulls.get(name, 0) + int(missing.sum())
-        self.rows += len(features)
-        if scores is None:
-            return
-        bins = np.bincount(np.searchsorted(SCORE_EDGES, scores["score"].to_numpy(float),
-                                           side="right"), minlength=len(SCORE_EDGES) + 1)
-        self.scores = [int(a + b) for a, b in zip(self.scores, bins, strict=True)]
-        for band, n in scores["band"].value_counts().items():
-            self.bands[band] = self.bands.get(band, 0) + int(n)
-
-    def write(self, path: Path) -> Path:
-        tmp = path.with_name("." + path.name + ".tmp")
-        tmp.write_text(json.dumps(asdict(self)))
-        tmp.replace(path)
-        return path
-
-    @classmethod
-    def read(cls, path: Path) -> Profile:
-        return cls(**json.loads(Path(path).read_text()))
-
-
 def reference_profile(path: Path) -> Profile:
     """The training reference: a profile JSON, or an account feature table (Parquet/CSV, as
     `persona-risk features` writes for the training window) profiled on its own deciles."""
     path = Path(path)
     if path.suffix == ".json":
         return Profile.read(path)
-    features = read_table([path])
-    profile = Profile.binned_like(features)
-    profile.add(features)
-    return profile
+    return profile_of(read_table([path]))
 
 
 def psi(expected: list[int] | np.ndarray, actual: list[int] | np.ndarray) -> float:
@@ -191,6 +130,7 @@ class DriftWatch:
     limits: DriftLimits = field(default_factory=DriftLimits)
     previous: Profile | None = None
     current: Profile | None = None
+    reference_source: str | None = None  # where `reference` came from, for the summary
 
     def __post_init__(self):
         path = profile_path(self.out)
@@ -206,12 +146,14 @@ class DriftWatch:
 
     def finish(self) -> dict:
         """Compare, log a warning line per limit passed, write the profile (`profile_path`) and
-        the drift page `<stem>.drift.html` beside the output (serving.drift_page)."""
+        the drift page `<stem>.drift.html` beside the output (serving.drift_page); the report
+        names the reference used."""
         if self.current is None:
             return {}
         from persona_risk.serving.drift_page import write_drift_page
 
         report = compare(self.current, self.reference, self.previous, self.limits)
+        report["reference"] = self.reference_source if self.reference is not None else None
         for warning in report["warnings"]:
             log.warning("drift: %s", warning)
         report["profile"] = str(self.current.write(profile_path(self.out)))

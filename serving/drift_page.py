@@ -15,7 +15,7 @@ from bokeh.plotting import figure
 from bokeh.resources import INLINE
 from bokeh.transform import dodge
 
-from persona_risk.serving.drift import SCORE_EDGES, Profile
+from persona_risk.models.profile import SCORE_EDGES, Profile
 
 AGAINST = {"against_reference": ("training reference", "#1f77b4"),
            "against_previous": ("previous run", "#ff7f0e")}

@@ -56,7 +56,7 @@ def open_store(state: str | Path) -> FeatureStore:
 
 
 def build_service(model_uri: str, host: str, state: str | Path, insecure_no_auth: bool,
-                  reload_every_s: float):
+                  reload_every_s: float, batch_budget_s: float = ServiceConfig.batch_budget_s):
     """Check the token rule, open the store and load the model; returns the app."""
     token = read_token()
     if token is None and not (insecure_no_auth and is_loopback(host)):
@@ -68,13 +68,15 @@ def build_service(model_uri: str, host: str, state: str | Path, insecure_no_auth
     if not holder.reload():
         raise StartupError(f"model {model_uri} could not be loaded: {holder.last_error}")
     store = open_store(state)
-    return create_app(store, holder, ServiceConfig(token, reload_every_s, log_key=log_key(state)))
+    return create_app(store, holder, ServiceConfig(token, reload_every_s, log_key=log_key(state),
+                                                   batch_budget_s=batch_budget_s))
 
 
 def serve(model_uri: str, host: str, port: int, state: str | Path, insecure_no_auth: bool = False,
-          reload_every_s: float = 60.0) -> None:
+          reload_every_s: float = 60.0,
+          batch_budget_s: float = ServiceConfig.batch_budget_s) -> None:
     """Run the service until interrupted (access log off: paths carry account ids; errors
     logged by type and frames only, `serving.log_safety`)."""
     logging.config.dictConfig(log_config())
-    app = build_service(model_uri, host, state, insecure_no_auth, reload_every_s)
+    app = build_service(model_uri, host, state, insecure_no_auth, reload_every_s, batch_budget_s)
     uvicorn.run(app, host=host, port=port, access_log=False, log_config=log_config())

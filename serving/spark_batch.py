@@ -22,7 +22,7 @@ from persona_risk.features.config import FeatureConfig
 from persona_risk.features.io import read_table
 from persona_risk.features.spark_engine import spark_features
 from persona_risk.features.spark_frames import objects
-from persona_risk.features.spark_io import write_dataset, write_text
+from persona_risk.features.spark_io import write_dataset, write_quarantine, write_text
 from persona_risk.features.validate import validate_accounts
 from persona_risk.models.risk_model import RiskModel
 from persona_risk.serving.batch import OUTPUT_COLUMNS, BatchSummary
@@ -67,9 +67,7 @@ def spark_score(spark: SparkSession, events: list[str], model: RiskModel, model_
         events=result.events_read, rows_quarantined=len(quarantine),
         model_version=model_version, as_of=str(as_of), partitions=result.buckets,
         output=out)
-    if len(quarantine):
-        summary.quarantine = f"{out}.quarantine.csv"
-        write_text(spark, quarantine.astype("str").to_csv(index=False), summary.quarantine)
+    summary.quarantine = write_quarantine(spark, quarantine, f"{out}.quarantine.csv")
     summary.duration_s = round(time.perf_counter() - start, 3)
     write_text(spark, json.dumps(asdict(summary), indent=1), f"{out}.summary.json")
     return summary

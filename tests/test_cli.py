@@ -37,6 +37,23 @@ def test_simulate_then_features_without_accounts(tmp_path):
     assert table["account_age_days"].isna().all()
 
 
+def test_features_leaves_no_quarantine_of_an_earlier_run(tmp_path):
+    """Finding 9: a clean run after a run with bad rows left the old quarantine file beside
+    the new output."""
+    events, out = tmp_path / "events.csv", tmp_path / "features.parquet"
+    rows = ("event_id,account_id,ts,ip\n"
+            "e1,a,2026-01-01T00:00:00Z,203.0.113.9\ne2,a,2026-01-02T00:00:00Z,198.51.100.7\n")
+    events.write_text(rows + "e3,b,2026-01-02T00:00:00Z,999.1.1.1\n")
+    assert runner.invoke(app, ["features", "--events", str(events), "--out", str(out)]
+                         ).exit_code == 0
+    quarantine = pd.read_csv(tmp_path / "features.quarantine.csv")
+    assert quarantine["event_id"].tolist() == ["e3"] and "ip" in quarantine["reason"][0]
+    events.write_text(rows)
+    result = runner.invoke(app, ["features", "--events", str(events), "--out", str(out)])
+    assert result.exit_code == 0 and "0 rows quarantined" in result.output, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv", "features.parquet"]
+
+
 def test_score_with_a_missing_model_exits_2(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     events = tmp_path / "e.csv"

@@ -17,7 +17,14 @@ from persona_risk.features import schema as s
 from persona_risk.features.batch import Inputs
 from persona_risk.features.reference import FEATURE_CONTRACT_VERSION, FEATURE_NAMES
 from persona_risk.models.bundle import pinned_requirements, write_code_bundle
-from persona_risk.models.pyfunc import ARTIFACT, PersonaRiskPyfunc, model_metadata, signature
+from persona_risk.models.profile import profile_of
+from persona_risk.models.pyfunc import (
+    ARTIFACT,
+    REFERENCE,
+    PersonaRiskPyfunc,
+    model_metadata,
+    signature,
+)
 from persona_risk.models.risk_model import RiskModel
 from persona_risk.training.dataset import logs_only_table, training_table
 from persona_risk.training.evaluate import MODEL, Evaluation, evaluate
@@ -109,8 +116,9 @@ def fit_and_evaluate(table: pd.DataFrame, window_start: pd.Timestamp | None, cfg
 
 def log_and_register(outcome: TrainingOutcome, model_name: str, as_of: pd.Timestamp,
                      cfg: TrainConfig, split_cfg: SplitConfig) -> TrainingOutcome:
-    """Log the run (params, metrics, dataset digest, features, code version, report, model),
-    register the model as `challenger` and run the champion gate."""
+    """Log the run (params, metrics, dataset digest, features, code version, report, model
+    with the profile of `outcome.table` as its drift reference), register the model as
+    `challenger` and run the champion gate."""
     configure_tracking()
     ensure_experiment()
     table, split, ev = outcome.table, outcome.split, outcome.evaluation
@@ -142,9 +150,11 @@ def log_and_register(outcome: TrainingOutcome, model_name: str, as_of: pd.Timest
         mlflow.log_artifacts(str(outcome.report.parent), "report")
         with tempfile.TemporaryDirectory() as tmp:
             saved = outcome.model.save(Path(tmp) / ARTIFACT)
+            reference = profile_of(table, outcome.model).write(Path(tmp) / f"{REFERENCE}.json")
             example = test[[s.ACCOUNT_ID, *FEATURE_NAMES]].head(3).fillna(0.0)
             info = mlflow.pyfunc.log_model(
-                name="model", python_model=PersonaRiskPyfunc(), artifacts={ARTIFACT: str(saved)},
+                name="model", python_model=PersonaRiskPyfunc(),
+                artifacts={ARTIFACT: str(saved), REFERENCE: str(reference)},
                 signature=signature(FEATURE_NAMES), input_example=example,
                 registered_model_name=model_name, metadata=model_metadata(),
                 code_paths=[str(write_code_bundle(Path(tmp) / "code"))],

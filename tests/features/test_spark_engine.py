@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from persona_risk.features import schema as s
@@ -75,3 +79,36 @@ def test_spark_quarantine_names_file_row_and_reason(spark, small_world, tmp_path
     assert places == {("part-a.parquet", 3), ("part-a.parquet", 4), ("part-b.parquet", 5),
                       ("part-b.parquet", len(world.events) - half),
                       ("part-b.parquet", len(world.events) - half + 1)}
+
+
+def test_hostile_values_are_quarantined_on_spark_as_in_process(spark, tmp_path):
+    """Out-of-range timestamps (a `timestamp[us]` column, which Spark reads as its own
+    timestamps), bad IPs and huge integers: each set aside with file, row and reason, as the
+    in-process batch does, and the good rows kept; a clean rerun leaves no quarantine file."""
+    us = pa.timestamp("us", tz="UTC")
+    ts = [datetime(2026, 1, 5, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC),
+          datetime(1, 1, 1, tzinfo=UTC), datetime(1677, 9, 21, 0, 12, 44, tzinfo=UTC),
+          datetime(2026, 1, 6, tzinfo=UTC), datetime(2026, 1, 7, tzinfo=UTC),
+          datetime(2026, 1, 8, tzinfo=UTC)]
+    table = pa.table({
+        s.EVENT_ID: [f"h-{i}" for i in range(7)], s.ACCOUNT_ID: ["a"] * 4 + ["b"] * 3,
+        s.TS: pa.array(ts, us),
+        s.IP: ["203.0.113.9", "203.0.113.9", None, None, "999.1.1.1", "198.51.100.8",
+               "198.51.100.7"],
+        s.ASN: pa.array([7922, None, None, None, None, 2**63 - 1, 2**32 - 1], pa.int64())})
+    (tmp_path / "events").mkdir()
+    pq.write_table(table, tmp_path / "events" / "hostile.parquet")
+    inputs = load_inputs(tmp_path / "events", now=NOW)
+    n_accounts, n_events, n_bad = features_table(spark, [str(tmp_path / "events")],
+                                                 str(tmp_path / "f"), now=NOW)
+    got = pd.read_csv(tmp_path / "f.quarantine.csv")
+    expected = inputs.quarantine
+    assert sorted(zip(got[s.ROW], got[s.REASON], strict=True)) == sorted(
+        zip(expected[s.ROW], expected[s.REASON], strict=True))
+    assert {r.split(":")[0] for r in got[s.REASON]} == {s.TS, s.IP, s.ASN}
+    assert set(got["file"].str.rsplit("/", n=1).str[-1]) == {"hostile.parquet"}
+    assert (n_accounts, n_events, n_bad) == (2, 2, 5)
+    pq.write_table(table.take([0, 6]), tmp_path / "events" / "hostile.parquet")  # now clean
+    assert features_table(spark, [str(tmp_path / "events")], str(tmp_path / "f"), now=NOW
+                          )[2] == 0
+    assert not (tmp_path / "f.quarantine.csv").exists()  # the earlier run's is gone

@@ -7,6 +7,7 @@ import signal
 import socket
 import sqlite3
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -262,6 +263,23 @@ def test_a_bad_request_never_fails_the_good_requests_beside_it(server_factory, t
         assert [code for good, code in codes if not good] == [422] * 24
     assert all(_stored_events(tmp_path / "state.sqlite", f"batch-{i}") == 1
                for i in range(0, 48, 2))
+
+
+def test_a_batch_past_its_time_budget_answers_503_with_retry_after(server_factory, tmp_path):
+    """A coalesced batch that runs past its time budget answers its requests at the deadline
+    with 503 and Retry-After instead of holding them; the late batch still stores its events,
+    so resending is safe."""
+    server = server_factory(extra=["--batch-budget", "0.001"]).wait_ready()
+    with server.client() as c:
+        late = c.post("/v1/events", json={"events": [{**GOOD_EVENT, "account_id": "late"}]})
+        assert late.status_code == 503 and late.headers["Retry-After"] == "1"
+        assert "time budget of 0.001 s" in late.json()["detail"]
+        assert 'endpoint="/v1/events",status="503"' in c.get("/metrics").text
+        assert c.get("/healthz").status_code == 200
+    deadline = time.monotonic() + 20
+    while _stored_events(tmp_path / "state.sqlite", "late") == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _stored_events(tmp_path / "state.sqlite", "late") == 1
 
 
 def test_logs_carry_keyed_ids_and_a_failure_is_a_counted_generic_500(server_factory, tmp_path):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
-from persona_risk.serving.coalesce import Coalescer
+from persona_risk.serving.coalesce import Coalescer, OverBudget
 
 
 def test_work_queued_while_busy_runs_as_one_batch_in_order():
@@ -83,3 +84,30 @@ def test_a_failing_item_fails_alone_and_its_batch_mates_get_their_results():
         rest[1].result(10)
     coalescer.close()
     assert calls == [["first"], ["a", "bad", "b"], ["a"], ["bad"], ["b"]]
+
+
+def test_a_batch_past_its_time_budget_answers_over_budget_and_the_worker_goes_on():
+    """A batch that runs past the budget answers its callers, and those queued behind it, at
+    their deadlines instead of holding them; what is still queued then is dropped, not run."""
+    release, batches = threading.Event(), []
+
+    def handle(items):
+        batches.append(list(items))
+        if "slow" in items:
+            release.wait(10)
+        return items
+
+    coalescer = Coalescer(handle, max_weight=100, budget_s=0.2)
+    slow = coalescer.submit("slow")
+    while coalescer._queue.qsize():
+        pass
+    queued = coalescer.submit("queued")
+    started = time.monotonic()
+    for future in (slow, queued):
+        with pytest.raises(OverBudget, match="0.2 s"):
+            future.result(5)
+    assert time.monotonic() - started < 2  # not held until the slow batch ends
+    release.set()
+    assert coalescer.submit("next").result(5) == "next"
+    coalescer.close()
+    assert batches == [["slow"], ["next"]]

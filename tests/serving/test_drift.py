@@ -151,3 +151,45 @@ def test_the_drift_check_is_refused_on_spark_before_any_work(tmp_path):
                                       str(tmp_path / "s.parquet"), "--engine", "spark",
                                       "--drift-reference", str(tmp_path / "f.parquet")])
     assert result.exit_code == 2 and "engine only" in result.output
+
+
+def test_score_uses_the_reference_logged_with_the_model_and_shows_decisions(
+        nightly, registry, trained, tmp_path, monkeypatch):
+    """Training logs its data's profile with the model; the nightly `score` compares against
+    it with no option and says so; `./decisions.sqlite` puts each account's latest analyst
+    decision beside its score."""
+    from typer.testing import CliRunner
+
+    from persona_risk.cli import app
+    from persona_risk.models.pyfunc import load_logged_model
+    from persona_risk.serving.decisions import record_decision
+
+    for name, value in registry["env"].items():
+        monkeypatch.setenv(name, value)
+    logged, version = load_logged_model(registry["uri"])
+    assert logged.reference.rows == len(trained.table)  # the training table, with its scores
+    assert sum(logged.reference.scores) == len(trained.table)
+    assert set(logged.reference.edges) == set(trained.model.feature_names)
+
+    folder, events = nightly
+    write_table(events.assign(**{s.DEVICE_TZ: None}), tmp_path / "tonight.parquet")
+    monkeypatch.chdir(tmp_path)
+    decided = events[s.ACCOUNT_ID].iloc[0]
+    record_decision("decisions.sqlite", decided, "fraud", "ana", at="2026-02-09T10:00:00Z")
+    record_decision("decisions.sqlite", decided, "legit", "bo", at="2026-02-09T11:00:00Z")
+    result = CliRunner().invoke(app, [
+        "score", "--events", str(tmp_path / "tonight.parquet"), "--accounts",
+        str(folder / "accounts.parquet"), "--out", str(tmp_path / "scores.parquet"),
+        "--model", registry["uri"], "--fail-on-drift"])
+    assert result.exit_code == 3, result.output
+    assert f"drift reference: logged with model {version}" in result.output
+    drift = json.loads((tmp_path / "scores.summary.json").read_text())["drift"]
+    assert drift["reference"] == f"logged with model {version}"
+    ref = drift["against_reference"]["features"]["device_claimed_tz_mismatch_share"]
+    assert ref["null_rate_change"] > 0.5
+    assert any("device_claimed_tz_mismatch_share" in w and "the training reference" in w
+               for w in drift["warnings"])
+    scores = pd.read_parquet(tmp_path / "scores.parquet").set_index(s.ACCOUNT_ID)
+    assert scores.loc[decided, "decision"] == "legit"
+    assert scores.loc[decided, "decided_at"] == pd.Timestamp("2026-02-09T11:00:00Z")
+    assert scores.drop(index=decided)["decision"].isna().all()
