@@ -297,7 +297,10 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
                           max_weight=COALESCE_MAX_EVENTS, budget_s=config.batch_budget_s)
 
     @app.post("/v1/events", tags=["scoring"], summary="Store events and score their accounts",
-              responses={422: INVALID, 503: NO_MODEL})
+              responses={422: INVALID, 503: {
+                  **NO_MODEL, "description": "no model loaded yet, or the request's batch ran "
+                  "past its time budget (`Retry-After`; its events are stored, resending is "
+                  "safe)"}})
     async def post_events(body: EventsIn, reasons: Annotated[bool, REASONS] = True) -> ScoresOut:
         """Store sign-in events (a retried event, same `event_id` or content, is stored once)
         and return a fresh score of every account they touch, computed on its stored history.
