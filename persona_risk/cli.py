@@ -57,6 +57,33 @@ MasterOpt = Annotated[str | None, typer.Option(
     help="Spark master; default: spark-submit's or spark-defaults.conf's, else local[2].")]
 DecisionsOpt = Annotated[Path | None, typer.Option(
     exists=True, dir_okay=False, help="Analysts' decisions (SQLite file, see `review`).")]
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", envvar="PERSONA_RISK_CONFIG", dir_okay=False,
+    help="Settings file (TOML: [features], [bands], [[allow]]); default: persona-risk.toml in "
+         "the working directory, if any.")]
+
+
+def _settings(path: Path | None):
+    """The settings file's settings; a bad file is one line on stderr and exit 2."""
+    from persona_risk.settings import SettingsError, load_settings
+
+    try:
+        return load_settings(path)
+    except SettingsError as err:
+        typer.echo(f"settings: {err}", err=True)
+        raise typer.Exit(2) from err
+
+
+def _model_features(settings, model, version: str):
+    """The model's feature thresholds with the settings' allow-list; exit 2 when the settings
+    set other thresholds than the model's."""
+    from persona_risk.settings import SettingsError
+
+    try:
+        return settings.for_model(model, f"model {version}")
+    except SettingsError as err:
+        typer.echo(f"settings: {err}", err=True)
+        raise typer.Exit(2) from err
 
 
 @contextmanager
@@ -130,25 +157,27 @@ def features(
     geoip_db: GeoipOpt = None,
     engine: EngineOpt = "local",
     spark_master: MasterOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Compute the account feature table as of a time."""
     from persona_risk.features.batch import build_features, load_inputs
     from persona_risk.features.io import write_table
 
+    cfg = _settings(config).features
     if _check_engine(engine, out) == "spark":
         from persona_risk.features.spark_engine import features_table, spark_session
 
         with steps("computing features on Spark"):
             n_accounts, n_events, n_bad = features_table(
                 spark_session(spark_master), [str(p) for p in events], str(out), accounts,
-                _as_of(as_of), str(geoip_db) if geoip_db else None)
+                _as_of(as_of), str(geoip_db) if geoip_db else None, cfg=cfg)
         console.print(f"{n_accounts:,} accounts, {n_events:,} events, {n_bad:,} rows "
                       f"quarantined -> {out}")
         return
     with steps("reading and validating") as say:
         inputs = load_inputs(events, accounts, geoip_db)
         say("computing features")
-        result = build_features(inputs, _as_of(as_of))
+        result = build_features(inputs, _as_of(as_of), cfg)
         write_table(result.features, out)
         if len(inputs.quarantine):
             write_table(inputs.quarantine, out.with_name(out.stem + ".quarantine.csv"))
@@ -199,9 +228,13 @@ def train(
         min=0.0, max=1.0, help="Share of labelled accounts for validation, in (0, 1).")] = 0.25,
     test_frac: Annotated[float, typer.Option(
         min=0.0, max=1.0, help="Share of labelled accounts for test, in (0, 1).")] = 0.35,
-    target_fpr: Annotated[float, typer.Option(help="False-positive rate of the high band.")] = 0.01,
-    queue: Annotated[int, typer.Option(help="Analyst queue size (precision at k).")] = 50,
+    target_fpr: Annotated[float | None, typer.Option(
+        help="False-positive rate of the high band; default: [bands] target_fpr (0.01).")
+    ] = None,
+    queue: Annotated[int | None, typer.Option(
+        help="Analyst queue size (precision at k); default: [bands] queue_size (50).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    config: ConfigOpt = None,
 ) -> None:
     """Train, evaluate against the baselines, log to MLflow, register, run the champion gate."""
     from persona_risk.features.batch import load_inputs
@@ -211,14 +244,18 @@ def train(
     from persona_risk.training.split import SplitConfig, SplitError
     from persona_risk.training.train import run_training
 
+    settings = _settings(config)
     try:
         with steps("reading and validating") as say:
             inputs = load_inputs(events, accounts)
             say("features, training and evaluation")
-            outcome = run_training(inputs, _as_of(as_of), model_name, report,
-                                   TrainConfig(seed=seed, target_fpr=target_fpr,
-                                               queue_size=queue),
-                                   SplitConfig(split.value, val_frac, test_frac, seed), tune)
+            outcome = run_training(
+                inputs, _as_of(as_of), model_name, report,
+                TrainConfig(seed=seed, target_fpr=settings.target_fpr if target_fpr is None
+                            else target_fpr,
+                            queue_size=settings.queue_size if queue is None else queue),
+                SplitConfig(split.value, val_frac, test_frac, seed), tune,
+                features=settings.features)
     except (LabelError, SplitError) as err:
         console.print(f"[red]cannot train:[/red] {err}")
         raise typer.Exit(2) from err
@@ -278,6 +315,7 @@ def evaluate(
     as_of: AsOf = None,
     report: Annotated[Path, typer.Option(help="Report folder.")] = Path("report"),
     split: SplitOpt = SplitMethod.auto,
+    config: ConfigOpt = None,
 ) -> None:
     """Evaluate a registered model beside the baselines on the test accounts, with and
     without the accounts table."""
@@ -288,14 +326,16 @@ def evaluate(
     from persona_risk.training.split import SplitConfig, SplitError
     from persona_risk.training.train import evaluate_model
 
+    settings = _settings(config)
     configure_tracking()
     risk_model, version = load_risk_model(model)
+    allow = _model_features(settings, risk_model, version).allow
     try:
         with steps("reading and validating") as say:
             inputs = load_inputs(events, accounts)
             say("features and evaluation")
             outcome = evaluate_model(risk_model, inputs, _as_of(as_of), report,
-                                     SplitConfig(split.value))
+                                     SplitConfig(split.value), allow=allow)
     except (LabelError, SplitError) as err:
         console.print(f"[red]cannot evaluate:[/red] {err}")
         raise typer.Exit(2) from err
@@ -314,6 +354,7 @@ def robustness(
                       ] = Path("report"),
     world_accounts: Annotated[int, typer.Option(min=500, help="Accounts per shifted world.")
                               ] = 4000,
+    config: ConfigOpt = None,
 ) -> None:
     """Test a model on shifted simulated worlds beside logistic regression, the rules and each
     world's own ceiling; appends the section to the report."""
@@ -323,11 +364,13 @@ def robustness(
     from persona_risk.training.dataset import LabelError, training_table
     from persona_risk.training.robustness import WorldSize, robustness_markdown, robustness_table
 
+    settings = _settings(config)
     configure_tracking()
     risk_model, version = load_risk_model(model)
+    cfg = _model_features(settings, risk_model, version)
     try:
         with steps("reading and validating") as say:
-            table = training_table(load_inputs(events, accounts))
+            table = training_table(load_inputs(events, accounts), cfg=cfg)
             say("simulating and scoring shifted worlds")
             result = robustness_table(risk_model, table, WorldSize(accounts=world_accounts))
     except LabelError as err:
@@ -357,6 +400,7 @@ def score(
              "JSON.")] = None,
     fail_on_drift: Annotated[bool, typer.Option(
         "--fail-on-drift", help="Exit 3 when a drift limit is passed.")] = False,
+    config: ConfigOpt = None,
 ) -> None:
     """Score every account in bulk (the nightly job); writes scores, quarantine and summary
     (with drift against the training reference and the previous run)."""
@@ -368,12 +412,14 @@ def score(
     if engine == "spark" and (drift_reference or fail_on_drift):
         raise typer.BadParameter("the drift check runs with the local engine only",
                                  param_hint="drift-reference")
+    settings = _settings(config)
     configure_tracking()
     try:
         risk_model, version = load_risk_model(model)
     except Exception as err:
         console.print(f"[red]model {model} could not be loaded:[/red] {err}")
         raise typer.Exit(2) from err
+    allow = _model_features(settings, risk_model, version).allow
     with steps("scoring") as say:
         try:
             if engine == "spark":
@@ -382,14 +428,15 @@ def score(
 
                 summary = spark_score(spark_session(spark_master), [str(p) for p in events],
                                       risk_model, version, str(out), accounts, _as_of(as_of),
-                                      str(geoip_db) if geoip_db else None, say=say)
+                                      str(geoip_db) if geoip_db else None, allow=allow,
+                                      say=say)
             else:
                 from persona_risk.serving.drift import DriftWatch, reference_profile
 
                 reference = reference_profile(drift_reference) if drift_reference else None
                 summary = score_events(events, risk_model, version, out, accounts,
-                                       _as_of(as_of), partitions, geoip_db, say=say,
-                                       drift=DriftWatch(out, reference))
+                                       _as_of(as_of), partitions, geoip_db, allow=allow,
+                                       say=say, drift=DriftWatch(out, reference))
         except ValueError as err:
             console.print(f"[red]nothing scored:[/red] {err}")
             raise typer.Exit(1) from err
@@ -438,6 +485,7 @@ def explain(
     as_of: AsOf = None,
     model: ModelOpt = DEFAULT_MODEL,
     decisions: DecisionsOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Investigation pages (offline HTML, with the same content as JSON) of an account or of
     the whole high band, with an index page."""
@@ -450,12 +498,14 @@ def explain(
 
     if (account_id is None) == (not high_band):
         raise typer.BadParameter("give an ACCOUNT_ID or --high-band (not both)")
+    settings = _settings(config)
     configure_tracking()
     risk_model, version = load_risk_model(model)
+    allow = _model_features(settings, risk_model, version).allow
     with steps("reading and scoring") as say:
         inputs = load_inputs(events, accounts)
         pop = score_population(risk_model, version, inputs.events, inputs.accounts,
-                               _as_of(as_of))
+                               _as_of(as_of), allow)
         ids = ([account_id] if account_id else
                sorted(pop.scores.index[pop.scores["band"] == "high"]))
         if account_id is not None and account_id not in pop.scores.index:
@@ -532,13 +582,16 @@ def serve(
     insecure_no_auth: Annotated[bool, typer.Option(
         "--insecure-no-auth", help="Allow no token (loopback addresses only).")] = False,
     reload_every: Annotated[float, typer.Option(help="Seconds between alias checks.")] = 60.0,
+    config: ConfigOpt = None,
 ) -> None:
     """Serve scores online (FastAPI + uvicorn); needs PERSONA_RISK_API_TOKEN."""
     from persona_risk.serving.server import StartupError
     from persona_risk.serving.server import serve as run
 
+    settings = _settings(config)
     try:
-        run(model, host, port, state, insecure_no_auth, reload_every)
+        run(model, host, port, state, insecure_no_auth, reload_every, settings.allow,
+            settings.for_model)
     except StartupError as err:
         console.print(f"[red]refusing to start:[/red] {err}")
         raise typer.Exit(2) from err
@@ -558,12 +611,13 @@ def demo(
     train(events=[data / "events.parquet"], accounts=[data / "accounts.parquet"], as_of=None,
           model_name="persona-risk", report=out / "report", tune=0, split=SplitMethod.auto,
           val_frac=0.25,
-          test_frac=0.35, target_fpr=0.01, queue=50, seed=seed)
+          test_frac=0.35, target_fpr=None, queue=None, seed=seed, config=None)
     robustness(events=[data / "events.parquet"], accounts=[data / "accounts.parquet"],
-               model="models:/persona-risk@champion", report=out / "report", world_accounts=3000)
+               model="models:/persona-risk@champion", report=out / "report", world_accounts=3000,
+               config=None)
     score(events=[data / "events.parquet"], out=out / "scores.parquet",
           accounts=[data / "accounts.parquet"], as_of=None,
-          model="models:/persona-risk@champion", partitions=4, geoip_db=None)
+          model="models:/persona-risk@champion", partitions=4, geoip_db=None, config=None)
     _print_riskiest(pd.read_parquet(out / "scores.parquet"))
     console.print(
         "Serve scores online:\n"
