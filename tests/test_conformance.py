@@ -4,7 +4,8 @@ pipeline's features (to 1e-9) on the same streams.
 
 The streams have events out of time order and repeated event ids, shared devices, IPs, payout
 and phone ids, accounts that sign in before their record's `created_at` or are created after
-`as_of`, and (online) account records that arrive between the events, late.
+`as_of`, (online) account records that arrive between the events, late, and an allow-list of IP
+ranges (one that covers part of a /24), ASNs and devices.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from persona_risk.features import schema as s
+from persona_risk.features.allow import AllowEntry, AllowList
+from persona_risk.features.config import FeatureConfig
 from persona_risk.features.geoip import locate
 from persona_risk.features.online import FeatureStore, OnlineFeatureState
 from persona_risk.features.pipeline import IDENTITY_COLUMNS, compute_features
@@ -36,6 +39,8 @@ NOW = START + pd.Timedelta(days=10)
 PLACES = [(40.71, -74.01, "US"), (42.36, -71.06, "US"), (31.23, 121.47, "CN"),
           (55.75, 37.62, "RU"), (51.51, -0.13, "GB"), (None, None, None)]
 ZONES = ["America/New_York", "Asia/Shanghai", "Europe/London", None]
+ALLOWED = [AllowEntry("cidr", "1.2.3.0/29", "office"), AllowEntry("cidr", "2001:db8::/48", "v6"),
+           AllowEntry("asn", "64500", "remote desktop"), AllowEntry("device", "d3", "kiosk")]
 EXAMPLES = settings(max_examples=25, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow,
                                            HealthCheck.function_scoped_fixture])
@@ -70,14 +75,16 @@ def streams(draw) -> dict:
             s.DEVICE_TZ: draw(st.sampled_from(ZONES)),
             s.SUCCESS: draw(st.booleans()), s.INTERACTIVE: draw(st.booleans()),
             s.ANONYMIZER: draw(st.booleans()),
+            s.ASN: draw(st.sampled_from([None, 64500, 64501])),
         })
     events = pd.DataFrame(rows)
     as_of = draw(st.none() | st.integers(0, 60 * hours).map(
         lambda m: START + pd.Timedelta(minutes=m)))
     arrive_after = [draw(st.integers(0, len(events))) for _ in range(n_accounts)]
     chunks = draw(st.lists(st.integers(1, 5), min_size=1, max_size=10))
+    allow = AllowList(tuple(draw(st.lists(st.sampled_from(ALLOWED), max_size=3, unique=True))))
     return {"accounts": accounts, "events": events, "as_of": as_of,
-            "arrive_after": arrive_after, "chunks": chunks}
+            "arrive_after": arrive_after, "chunks": chunks, "cfg": FeatureConfig(allow=allow)}
 
 
 def reference(stream: dict, located: bool = False) -> pd.DataFrame:
@@ -87,7 +94,7 @@ def reference(stream: dict, located: bool = False) -> pd.DataFrame:
     clean, _ = validate_events(stream["events"], now=NOW)
     clean = locate(clean, None) if located else clean
     return compute_features(clean, validate_accounts(stream["accounts"]), stream["as_of"],
-                            with_signals=False).features.set_index(s.ACCOUNT_ID)
+                            stream["cfg"], with_signals=False).features.set_index(s.ACCOUNT_ID)
 
 
 def assert_same_features(got: pd.DataFrame, expected: pd.DataFrame) -> None:
@@ -128,14 +135,14 @@ def check_online(store: FeatureStore, stream: dict) -> None:
 @EXAMPLES
 @given(streams())
 def test_memory_state_equals_batch(stream):
-    check_online(OnlineFeatureState(), stream)
+    check_online(OnlineFeatureState(stream["cfg"]), stream)
 
 
 @EXAMPLES
 @given(streams())
 def test_sqlite_store_equals_batch(stream):
     with tempfile.TemporaryDirectory() as folder:
-        check_online(SqliteFeatureStore(Path(folder) / "state.sqlite"), stream)
+        check_online(SqliteFeatureStore(Path(folder) / "state.sqlite", stream["cfg"]), stream)
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +155,7 @@ def redis_url(tmp_path_factory):
 @EXAMPLES
 @given(streams())
 def test_redis_store_equals_batch(redis_url, stream):
-    store = RedisFeatureStore(redis_url)
+    store = RedisFeatureStore(redis_url, stream["cfg"])
     store.db.flushdb()
     check_online(store, stream)
 
@@ -167,7 +174,8 @@ def test_partitions_with_global_pairs_equal_batch(stream, partitions):
     event_part = partition_of(clean[s.ACCOUNT_ID], partitions)
     record_part = partition_of(accounts[s.ACCOUNT_ID], partitions)
     parts = [compute_features(clean[event_part == p], accounts[record_part == p], as_of,
-                              pairs=reuse_pairs(clean), identities=accounts[IDENTITY_COLUMNS],
+                              stream["cfg"], pairs=reuse_pairs(clean, stream["cfg"].allow),
+                              identities=accounts[IDENTITY_COLUMNS],
                               with_signals=False).features for p in range(partitions)]
     assert_same_features(pd.concat(parts).set_index(s.ACCOUNT_ID), expected)
 
@@ -183,7 +191,8 @@ def test_partitioned_job_scores_equal_batch_scores(trained, tmp_path, stream, pa
     stream["events"].to_parquet(folder / "events.parquet")
     stream["accounts"].to_parquet(folder / "accounts.parquet")
     score_events([folder / "events.parquet"], trained.model, "1", folder / "out.parquet",
-                 [folder / "accounts.parquet"], stream["as_of"], partitions, now=NOW)
+                 [folder / "accounts.parquet"], stream["as_of"], partitions, now=NOW,
+                 allow=stream["cfg"].allow)
     got = pd.read_parquet(folder / "out.parquet").set_index(s.ACCOUNT_ID)
     expected = trained.model.score(reference(stream, located=True).reset_index()).set_index(
         s.ACCOUNT_ID)
@@ -205,7 +214,8 @@ def test_spark_equals_batch(spark, tmp_path, stream):
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     stream["events"].to_parquet(folder / "events.parquet")
     result = spark_features(spark, [str(folder / "events.parquet")],
-                            validate_accounts(stream["accounts"]), stream["as_of"], now=NOW)
+                            validate_accounts(stream["accounts"]), stream["as_of"],
+                            stream["cfg"], now=NOW)
     got = result.features.toPandas()
     result.release()
     got["as_of"] = pd.to_datetime(got["as_of"], unit="ns", utc=True)
