@@ -59,8 +59,8 @@ DecisionsOpt = Annotated[Path | None, typer.Option(
     exists=True, dir_okay=False, help="Analysts' decisions (SQLite file, see `review`).")]
 ConfigOpt = Annotated[Path | None, typer.Option(
     "--config", envvar="PERSONA_RISK_CONFIG", dir_okay=False,
-    help="Settings file (TOML: [features], [bands], [[allow]]); default: persona-risk.toml in "
-         "the working directory, if any.")]
+    help="Settings file (TOML: features, bands, allow); default: persona-risk.toml in the "
+         "working directory, if any.")]
 
 
 def _settings(path: Path | None):
@@ -229,10 +229,12 @@ def train(
     test_frac: Annotated[float, typer.Option(
         min=0.0, max=1.0, help="Share of labelled accounts for test, in (0, 1).")] = 0.35,
     target_fpr: Annotated[float | None, typer.Option(
-        help="False-positive rate of the high band; default: [bands] target_fpr (0.01).")
+        help="False-positive rate of the high band; default: the settings' bands.target_fpr "
+             "(0.01).")
     ] = None,
     queue: Annotated[int | None, typer.Option(
-        help="Analyst queue size (precision at k); default: [bands] queue_size (50).")] = None,
+        help="Analyst queue size (precision at k); default: the settings' bands.queue_size "
+             "(50).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     config: ConfigOpt = None,
 ) -> None:
