@@ -50,7 +50,7 @@ class EventArrays:
     """Events sorted by account, time and event id.
 
     seg: account number of each event (0..n_accounts-1), `starts` its segment boundaries;
-    ts_ns: nanoseconds since the epoch, UTC; lat/lon in degrees (NaN when unknown);
+    ts_ns: nanoseconds since the epoch, UTC; lat/lon in degrees, asn (NaN when unknown);
     keys: factorized text columns (ip, prefix, device, device_tz, country); row: the input row
     of each event, into `input_event_ids` (the ids as they came: unique, so factorizing them would
     buy nothing, and only the event-level table and the Spark engine's join need them sorted).
@@ -62,6 +62,7 @@ class EventArrays:
     ts_ns: np.ndarray
     lat: np.ndarray
     lon: np.ndarray
+    asn: np.ndarray
     success: np.ndarray
     interactive: np.ndarray
     anonymizer: np.ndarray
@@ -128,7 +129,8 @@ def to_arrays(events: pd.DataFrame, account_ids: np.ndarray) -> EventArrays:
     """Sort canonical events and lay them out as arrays; events of other accounts are dropped."""
     return lay_out(account_numbers(events, account_ids), timestamps_ns(events[s.TS]),
                    events[s.EVENT_ID].array, {col: Keys.of(events[col]) for col in KEY_COLUMNS},
-                   {col: events[col].to_numpy(float) for col in (s.LAT, s.LON)},
+                   {col: events[col].to_numpy(float, na_value=np.nan)
+                    for col in (s.LAT, s.LON, s.ASN)},
                    {col: events[col].to_numpy(bool) for col in (s.SUCCESS, s.INTERACTIVE,
                                                                 s.ANONYMIZER)}, account_ids)
 
@@ -137,7 +139,7 @@ def lay_out(seg: np.ndarray, ts: np.ndarray, event_id: ExtensionArray | np.ndarr
             keys: dict[str, Keys], floats: dict[str, np.ndarray], flags: dict[str, np.ndarray],
             account_ids: np.ndarray) -> EventArrays:
     """`EventArrays` from columns in input order: account numbers (-1: dropped), times (ns),
-    event ids, the factorized `KEY_COLUMNS`, lat/lon and the three flags."""
+    event ids, the factorized `KEY_COLUMNS`, lat/lon/asn (float) and the three flags."""
     order, seg, ts = event_order(seg, ts, event_id, len(account_ids))
     columns = {**{col: keys[col].codes for col in KEY_COLUMNS}, **floats, **flags}
     ordered = dict(zip(columns, map_steps(lambda a: a[order], columns.values(), len(order)),
@@ -146,7 +148,7 @@ def lay_out(seg: np.ndarray, ts: np.ndarray, event_id: ExtensionArray | np.ndarr
     return EventArrays(
         account_ids=np.asarray(account_ids), seg=seg,
         starts=segment_starts(seg, len(account_ids)), ts_ns=ts,
-        lat=ordered[s.LAT], lon=ordered[s.LON], success=ordered[s.SUCCESS],
+        lat=ordered[s.LAT], lon=ordered[s.LON], asn=ordered[s.ASN], success=ordered[s.SUCCESS],
         interactive=ordered[s.INTERACTIVE], anonymizer=ordered[s.ANONYMIZER],
         ip=key[s.IP], prefix=prefix_keys(key[s.IP]), device=key[s.DEVICE_ID],
         device_tz=key[s.DEVICE_TZ], country=key[s.COUNTRY], row=order, input_event_ids=event_id,

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+
+from persona_risk.features.allow import AllowList
 
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    """Thresholds of the signals.
+    """Thresholds of the signals (the `[features]` section of the settings file) and the
+    allow-list (its `[[allow]]` entries, `features.allow`).
 
     geo_floor_km: two sign-ins closer than this (km) are the same place (geo-IP accuracy).
     impossible_kmh: a hop faster than this (km/h) is impossible travel.
     min_hop_hours: elapsed time is floored at this many hours when computing a speed.
-    speed_quantile: the high quantile of hop speed reported per account.
+    speed_quantile: the high quantile of hop speed reported per account (`speed_p95_kmh`).
     high_risk_countries: ISO codes whose sign-ins are counted as high-risk.
     night_start_hour, night_end_hour: the night window in claimed local time (hours).
     shared_device_accounts: accounts on one device from which the shared-device rule fires.
+
+    The thresholds are stored with a model and hashed into its feature contract; the
+    allow-list is not (it is the operator's live list, applied when features are computed).
     """
 
     geo_floor_km: float = 50.0
@@ -26,3 +33,16 @@ class FeatureConfig:
     night_start_hour: float = 22.0
     night_end_hour: float = 6.0
     shared_device_accounts: int = 3
+    allow: AllowList = AllowList()
+
+    def settings(self) -> dict:
+        """The thresholds as plain JSON-safe data (no allow-list): what a model stores."""
+        kinds = {"float": float, "int": int, "tuple[str, ...]": list}
+        return {f.name: kinds[f.type](getattr(self, f.name))
+                for f in dataclasses.fields(self) if f.name != "allow"}
+
+    @classmethod
+    def from_settings(cls, settings: dict, allow: AllowList = AllowList()) -> FeatureConfig:
+        """The config of stored thresholds (`settings()` output) with an allow-list."""
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
+        return cls(**values, allow=allow)

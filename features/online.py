@@ -11,6 +11,7 @@ Redis."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from abc import ABC, abstractmethod
 from collections import Counter
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from persona_risk.features import schema as s
+from persona_risk.features.allow import AllowList
 from persona_risk.features.arrays import KEY_COLUMNS, Keys, lay_out
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.pipeline import (
@@ -39,6 +41,7 @@ from persona_risk.features.reuse import (
     REUSE_KINDS,
     component_sizes,
     counts_at,
+    reuse_keys,
     row_pairs,
 )
 from persona_risk.features.travel import FASTEST_HOP_COLUMNS
@@ -52,8 +55,8 @@ from persona_risk.features.validate import (
 
 EVENT_NAMES = s.names(s.EVENT_COLUMNS)
 ACCOUNT_NAMES = [c.name for c in s.ACCOUNT_COLUMNS if c.name not in s.TRAINING_ONLY]
-_ID, _ACCOUNT, _TS, _DEVICE, _IP = (EVENT_NAMES.index(c) for c in (
-    s.EVENT_ID, s.ACCOUNT_ID, s.TS, s.DEVICE_ID, s.IP))
+_ID, _ACCOUNT, _TS, _DEVICE, _IP, _ASN = (EVENT_NAMES.index(c) for c in (
+    s.EVENT_ID, s.ACCOUNT_ID, s.TS, s.DEVICE_ID, s.IP, s.ASN))
 
 
 def _plain(value):
@@ -172,7 +175,12 @@ def warm_up() -> None:
 
 
 class FeatureStore(ABC):
-    """The online state over storage primitives; subclasses decide where the data lives."""
+    """The online state over storage primitives; subclasses decide where the data lives.
+
+    `cfg.allow` decides which pairs are stored (allowed infrastructure makes none): a state is
+    built under one allow-list; after changing it, replay the events into a fresh state for
+    counts equal to batch. The thresholds of `cfg` apply unless `features_of` is given others.
+    """
 
     def __init__(self, cfg: FeatureConfig = FeatureConfig()):
         self.cfg = cfg
@@ -270,8 +278,8 @@ class FeatureStore(ABC):
                 taken.add(r[_ID])
                 fresh.append(r)
         if fresh:
-            self.put(fresh, row_pairs([(r[_ACCOUNT], r[_TS], r[_DEVICE], r[_IP])
-                                       for r in fresh]))
+            self.put(fresh, row_pairs([(r[_ACCOUNT], r[_TS], r[_DEVICE], r[_IP], r[_ASN])
+                                       for r in fresh], self.cfg.allow))
         accounts: list[set[str]] = [set() for _ in range(n_batches)]
         for r, i in zip(rows, batch, strict=True):
             accounts[i].add(r[_ACCOUNT])
@@ -280,11 +288,12 @@ class FeatureStore(ABC):
     def _component(self, account_ids: list[str],
                    rows: list[list]) -> tuple[set[str], list[tuple]]:
         """Accounts linked to `account_ids` (whose event `rows` are given) through devices,
-        payout and phone ids at any time, with the device pairs of all of them."""
+        payout and phone ids at any time (allowed devices link no one), with the device pairs
+        of all of them."""
         seen, frontier, device_pairs = set(account_ids), sorted(account_ids), []
-        device_col = EVENT_NAMES.index(s.DEVICE_ID)
+        allowed = self.cfg.allow.allowed_devices() | {None}
         while frontier:
-            pairs = self.pairs_for(DEVICE, sorted({r[device_col] for r in rows} - {None}))
+            pairs = self.pairs_for(DEVICE, sorted({r[_DEVICE] for r in rows} - allowed))
             device_pairs += pairs
             linked = {account for _, _, account, _ in pairs}
             records = self.account_rows(frontier)
@@ -301,11 +310,13 @@ class FeatureStore(ABC):
         """Features of one account as of `as_of` (default: the latest stored event)."""
         return self.features_of([account_id], as_of)
 
-    def features_of(self, account_ids: list[str],
-                    as_of: pd.Timestamp | None = None) -> FeatureResult:
+    def features_of(self, account_ids: list[str], as_of: pd.Timestamp | None = None,
+                    cfg: FeatureConfig | None = None) -> FeatureResult:
         """Account features (no event signals) of these accounts that exist as of `as_of`
         (default: the latest stored event), one row each, computed together by the batch
-        pipeline's core on the stored history, records and pairs."""
+        pipeline's core on the stored history, records and pairs, with the thresholds of `cfg`
+        (default: the store's; the allow-list is always the store's)."""
+        cfg = self.cfg if cfg is None else dataclasses.replace(cfg, allow=self.cfg.allow)
         if as_of is None:
             mark = self.watermark()
             if mark is None:
@@ -321,8 +332,9 @@ class FeatureStore(ABC):
         pairs = {DEVICE: device_pairs}
         for kind, keys in ((IPADDR, view.ev.ip), (PREFIX, view.ev.prefix)):
             pairs[kind] = self.pairs_for(kind, keys.values.tolist())
-        _, feats = account_features(view.ev, view.records, lambda ev: view.cross(pairs),
-                                    at.ns, self.cfg, with_signals=False)
+        _, feats = account_features(view.ev, view.records,
+                                    lambda ev: view.cross(pairs, cfg.allow), at.ns, cfg,
+                                    with_signals=False)
         return FeatureResult(pd.DataFrame(), features_frame(view.account_ids, at.at, feats))
 
 
@@ -347,7 +359,7 @@ class _StoredView:
             np.array([number[a] for a in col[s.ACCOUNT_ID]], dtype=np.int64),
             col[s.TS].astype(np.int64), col[s.EVENT_ID],
             {name: Keys.of(col[name]) for name in KEY_COLUMNS},
-            {name: col[name].astype(float) for name in (s.LAT, s.LON)},
+            {name: col[name].astype(float) for name in (s.LAT, s.LON, s.ASN)},
             {name: col[name].astype(bool) for name in (s.SUCCESS, s.INTERACTIVE, s.ANONYMIZER)},
             self.account_ids)
         own = np.array([number.get(a, -1) for a in rec[s.ACCOUNT_ID]], dtype=np.int64)
@@ -364,12 +376,12 @@ class _StoredView:
             aligned(rec[s.CLAIMED_LAT], np.nan).astype(float),
             aligned(rec[s.CLAIMED_LON], np.nan).astype(float))
 
-    def cross(self, pairs: dict[str, list[tuple]]) -> tuple[dict, dict]:
-        """The cross-account signals from the stored pairs of the events' keys (by kind) that
-        exist as of T, and the known records of the component."""
+    def cross(self, pairs: dict[str, list[tuple]], allow: AllowList) -> tuple[dict, dict]:
+        """The cross-account signals from the stored pairs of the events' keys (by kind, none
+        where allowed) that exist as of T, and the known records of the component."""
         ev, known = self.ev, {kind: _first_times(rows, self.at) for kind, rows in pairs.items()}
         counts = {}
-        for kind, keys in ((DEVICE, ev.device), (IPADDR, ev.ip), (PREFIX, ev.prefix)):
+        for kind, keys in reuse_keys(ev, allow).items():
             code = {k: i for i, k in enumerate(keys.values)}
             mine = [(code[k], first) for (k, _), first in known[kind].items() if k in code]
             pair_codes = np.array([c for c, _ in mine], dtype=np.int64)

@@ -22,15 +22,14 @@ from persona_risk.features.point_in_time import AsOf
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.reuse import (
     DEVICE,
-    IPADDR,
     KIND,
-    PREFIX,
     REUSE_COUNT,
     account_reuse,
     cluster_sizes,
     event_reuse,
     first_seen,
     identity_counts,
+    reuse_keys,
 )
 from persona_risk.features.timezones import account_timezones, event_timezones
 from persona_risk.features.travel import (
@@ -94,20 +93,21 @@ def known_accounts(events: pd.DataFrame, accounts: pd.DataFrame | None = None,
 
 def _reuse(ev: EventArrays, accounts: pd.DataFrame, as_of: AsOf,
            pairs: pd.DataFrame | None, identities: pd.DataFrame | None,
-           cross: CrossAccount | None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+           cross: CrossAccount | None, cfg: FeatureConfig
+           ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Per-event reuse counts and per-account shared-identity counts (see `compute_features`)."""
     if cross is not None:
         counts = cross.event_counts.reindex(pd.Index(ev.event_ids()))
         known = cross.account_counts.reindex(ev.account_ids)
         return ({name: counts[name].to_numpy(float) for name in EVENT_REUSE},
                 {name: known[name].to_numpy(float) for name in ACCOUNT_REUSE})
+    keys = reuse_keys(ev, cfg.allow)
     if pairs is None:  # from this partition's events, already factorized
-        pairs = first_seen({DEVICE: ev.device, IPADDR: ev.ip, PREFIX: ev.prefix},
-                           Keys(ev.seg, ev.account_ids), ev.ts_ns)
+        pairs = first_seen(keys, Keys(ev.seg, ev.account_ids), ev.ts_ns)
     else:
         pairs = as_of.pairs(pairs)
     identities = accounts if identities is None else as_of.records(identities)
-    return event_reuse(ev, pairs), {
+    return event_reuse(keys, ev.ts_ns, pairs), {
         "payout_accounts": identity_counts(ev.account_ids, identities, s.PAYOUT_ID),
         "phone_accounts": identity_counts(ev.account_ids, identities, s.PHONE_ID),
         "cluster_size": cluster_sizes(ev.account_ids, pairs[pairs[KIND] == DEVICE], identities),
@@ -203,6 +203,7 @@ def compute_features(
     every account that may share an id) default to those of `events` and `accounts`.
     `with_signals=False` skips building the event-level table (batch scoring needs none).
     `cross`, when given, supplies the cross-account signals instead of `pairs`/`identities`.
+    Given `pairs` must come from `reuse_pairs` with the same allow-list as `cfg`'s.
     """
     at = AsOf.of(default_as_of(events) if as_of is None else as_of)
     events = at.events(events)
@@ -211,7 +212,8 @@ def compute_features(
     ev = to_arrays(events, account_ids)
     sig, feats = account_features(
         ev, Records.of(accounts, account_ids),
-        lambda ev: _reuse(ev, accounts, at, pairs, identities, cross), at.ns, cfg, with_signals)
+        lambda ev: _reuse(ev, accounts, at, pairs, identities, cross, cfg), at.ns, cfg,
+        with_signals)
     features = features_frame(account_ids, at.at, feats)
     if not with_signals:
         return FeatureResult(signals=pd.DataFrame(), features=features)

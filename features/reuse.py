@@ -4,6 +4,7 @@ The cross-account state is a table of *pairs*: for each key (a device, an IP, an
 each account seen on it, the first time (UTC, ns) the account was seen there. The point-in-time
 count of an event is the number of accounts whose first time on the event's key is at or before
 the event. Accounts are also linked into clusters through shared devices, payout and phone ids.
+Allowed infrastructure (`features.allow`) leaves no key: it makes no pair and has no count.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from persona_risk.features import schema as s
+from persona_risk.features.allow import AllowList, without
 from persona_risk.features.arrays import EventArrays, Keys, timestamps_ns
 from persona_risk.features.geo import ip_prefix, prefix_of
 from persona_risk.features.segments import (
@@ -34,9 +36,25 @@ PAIR_COLUMNS = [KIND, KEY, s.ACCOUNT_ID, FIRST_TS]
 REUSE_COUNT = {kind: f"{kind}_accounts" for kind in REUSE_KINDS}  # event signal per kind
 
 
-def event_keys(events: pd.DataFrame) -> dict[str, pd.Series]:
-    """The reuse keys of each event: device id, IP and its /24 or /64 prefix."""
-    return {DEVICE: events[s.DEVICE_ID], IPADDR: events[s.IP], PREFIX: ip_prefix(events[s.IP])}
+def reuse_keys(ev: EventArrays, allow: AllowList) -> dict[str, Keys]:
+    """The reuse keys of each event (device, IP, prefix), none where the allow-list allows the
+    event's device (device) or network (IP and prefix)."""
+    if not allow:
+        return {DEVICE: ev.device, IPADDR: ev.ip, PREFIX: ev.prefix}
+    network = allow.network_match(ev.ip, ev.asn)
+    return {DEVICE: without(ev.device, allow.device_match(ev.device)),
+            IPADDR: without(ev.ip, network), PREFIX: without(ev.prefix, network)}
+
+
+def event_keys(events: pd.DataFrame, allow: AllowList = AllowList()) -> dict[str, pd.Series]:
+    """The reuse keys of each event: device id, IP and its /24 or /64 prefix (missing where
+    allowed, as `reuse_keys`)."""
+    keys = {DEVICE: events[s.DEVICE_ID], IPADDR: events[s.IP], PREFIX: ip_prefix(events[s.IP])}
+    if not allow:
+        return keys
+    network, device = allow.event_matches(events)
+    return {kind: key.where((device if kind == DEVICE else network) < 0)
+            for kind, key in keys.items()}
 
 
 def first_seen(keys: dict[str, Keys], accounts: Keys, ts_ns: np.ndarray) -> pd.DataFrame:
@@ -63,21 +81,29 @@ def first_seen(keys: dict[str, Keys], accounts: Keys, ts_ns: np.ndarray) -> pd.D
         FIRST_TS: np.concatenate(firsts)})
 
 
-def row_pairs(rows: list[tuple]) -> list[tuple]:
-    """`reuse_pairs` of a few events given as (account_id, ts ns, device_id, ip) tuples
+def row_pairs(rows: list[tuple], allow: AllowList = AllowList()) -> list[tuple]:
+    """`reuse_pairs` of a few events given as (account_id, ts ns, device_id, ip, asn) tuples
     (None when absent), as (kind, key, account_id, first_ts) tuples."""
+    network = device = np.full(len(rows), -1)
+    if allow:
+        network = allow.network_match(Keys.of(pd.Series([r[3] for r in rows], dtype=object)),
+                                      np.array([r[4] for r in rows], dtype=object).astype(float))
+        device = allow.device_match(Keys.of(pd.Series([r[2] for r in rows], dtype=object)))
     first: dict[tuple, int] = {}
-    for account, ts, device, ip in rows:
-        prefix = prefix_of(ip) if ip is not None else None
-        for kind, key in ((DEVICE, device), (IPADDR, ip), (PREFIX, prefix)):
+    for (account, ts, dev, ip, _), net_ok, dev_ok in zip(rows, network < 0, device < 0,
+                                                         strict=True):
+        prefix = prefix_of(ip) if ip is not None and net_ok else None
+        for kind, key in ((DEVICE, dev if dev_ok else None), (IPADDR, ip if net_ok else None),
+                          (PREFIX, prefix)):
             if key is not None:
                 first[kind, key, account] = min(ts, first.get((kind, key, account), ts))
     return [(*pair, ts) for pair, ts in first.items()]
 
 
-def reuse_pairs(events: pd.DataFrame) -> pd.DataFrame:
-    """First time (ns, UTC) each account was seen on each device, IP and prefix."""
-    keys = {kind: Keys.of(series) for kind, series in event_keys(events).items()}
+def reuse_pairs(events: pd.DataFrame, allow: AllowList = AllowList()) -> pd.DataFrame:
+    """First time (ns, UTC) each account was seen on each device, IP and prefix that the
+    allow-list does not allow."""
+    keys = {kind: Keys.of(series) for kind, series in event_keys(events, allow).items()}
     pairs = first_seen(keys, Keys.of(events[s.ACCOUNT_ID]), timestamps_ns(events[s.TS]))
     return pairs.astype({KIND: "str", KEY: "str", s.ACCOUNT_ID: "str", FIRST_TS: "int64"})
 
@@ -113,12 +139,13 @@ def accounts_at(keys: Keys, ts_ns: np.ndarray, pairs: pd.DataFrame) -> np.ndarra
                      pairs[FIRST_TS].to_numpy(np.int64), len(pair_keys))
 
 
-def event_reuse(ev: EventArrays, pairs: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per event: accounts seen so far on its device, IP and prefix (counts, point in time)."""
-    keys = {DEVICE: ev.device, IPADDR: ev.ip, PREFIX: ev.prefix}
+def event_reuse(keys: dict[str, Keys], ts_ns: np.ndarray,
+                pairs: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per event (its `reuse_keys` and time): accounts seen so far on its device, IP and prefix
+    (counts, point in time)."""
     by_kind = dict(tuple(pairs.groupby(KIND, sort=False)))
     empty = pairs.iloc[:0]
-    return {REUSE_COUNT[kind]: accounts_at(keys[kind], ev.ts_ns, by_kind.get(kind, empty))
+    return {REUSE_COUNT[kind]: accounts_at(keys[kind], ts_ns, by_kind.get(kind, empty))
             for kind in REUSE_KINDS}
 
 

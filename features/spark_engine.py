@@ -195,23 +195,25 @@ def _quarantine(validated: DataFrame, duplicates: DataFrame) -> pd.DataFrame:
     return out.astype({s.ROW: "int64"}) if len(out) else out
 
 
-def _pairs(events: DataFrame) -> DataFrame:
-    """Stage 2: first time (ns) each account was seen on each device, IP and prefix."""
+def _pairs(events: DataFrame, cfg: FeatureConfig) -> DataFrame:
+    """Stage 2: first time (ns) each account was seen on each device, IP and prefix (not
+    allowed)."""
     def pairs(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
-            yield objects(reuse_pairs(typed_events(batch)))
+            yield objects(reuse_pairs(typed_events(batch), cfg.allow))
 
     partial = events.mapInPandas(pairs, f"{KIND} string, {KEY} string, "
                                         f"{s.ACCOUNT_ID} string, {FIRST_TS} long")
     return partial.groupBy(KIND, KEY, s.ACCOUNT_ID).agg(F.min(FIRST_TS).alias(FIRST_TS))
 
 
-def _event_counts(events: DataFrame, pairs: DataFrame, buckets: int) -> DataFrame:
+def _event_counts(events: DataFrame, pairs: DataFrame, buckets: int,
+                  cfg: FeatureConfig) -> DataFrame:
     """Stage 3: per event id, accounts seen so far on its device, IP and prefix."""
     def keys(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
             canonical = typed_events(batch)
-            for kind, values in event_keys(canonical).items():
+            for kind, values in event_keys(canonical, cfg.allow).items():
                 known = values.notna().to_numpy()
                 yield objects(pd.DataFrame({
                     KIND: kind, KEY: values[known].to_numpy(object),
@@ -320,8 +322,8 @@ def spark_features(spark: SparkSession, events: list[str], accounts: pd.DataFram
     if accounts is not None:
         accounts = at.records(accounts)
     clean = clean.select(*EVENT_NAMES).persist()
-    pairs = _pairs(clean).persist()
-    counted = clean.join(_event_counts(clean, pairs, buckets), s.EVENT_ID, "left")
+    pairs = _pairs(clean, cfg).persist()
+    counted = clean.join(_event_counts(clean, pairs, buckets, cfg), s.EVENT_ID, "left")
     side = _account_side(spark, clean, accounts, pairs, buckets)
     # One row per account, kept: sorting the output samples it before writing it.
     features = _account_features(counted, side, as_of, cfg, buckets).persist()

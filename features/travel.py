@@ -1,7 +1,8 @@
 """Travel speed between consecutive successful interactive sign-ins of an account.
 
 A hop joins a sign-in to the account's previous eligible one: successful, interactive, located,
-and not from an anonymizer or hosting IP (those are counted separately, not used for speed).
+and not from an anonymizer or hosting IP (those are counted separately, not used for speed) nor
+from an allowed network (`features.allow`: a corporate egress is not where the person is).
 Two sign-ins from the same IP, or closer than the geo-IP floor, are no travel (speed 0).
 """
 
@@ -36,16 +37,20 @@ def travel_speed_kmh(distance_km: np.ndarray, elapsed_h: np.ndarray,
     return distance_km / np.maximum(elapsed_h, min_hours)
 
 
-def eligible_for_travel(ev: EventArrays) -> np.ndarray:
-    """Sign-ins that count for travel: successful, interactive, located, not anonymized."""
-    return ev.success & ev.interactive & ~np.isnan(ev.lat) & ~ev.anonymizer
+def eligible_for_travel(ev: EventArrays, cfg: FeatureConfig) -> np.ndarray:
+    """Sign-ins that count for travel: successful, interactive, located, not anonymized, not
+    from an allowed network."""
+    eligible = ev.success & ev.interactive & ~np.isnan(ev.lat) & ~ev.anonymizer
+    if cfg.allow:
+        eligible &= cfg.allow.network_match(ev.ip, ev.asn) < 0
+    return eligible
 
 
 def event_travel(ev: EventArrays, cfg: FeatureConfig) -> dict[str, np.ndarray]:
     """Per event: hop distance (km), elapsed time (hours) and speed (km/h) from the previous
     eligible sign-in of the account, and that sign-in's country (a categorical); NaN for
     ineligible events and the first one."""
-    eligible = eligible_for_travel(ev)
+    eligible = eligible_for_travel(ev, cfg)
     prev = previous_in_segment(eligible, ev.seg)
     hop = eligible & (prev >= 0)
     p = prev[hop]
@@ -75,7 +80,7 @@ def account_travel(ev: EventArrays, sig: dict[str, np.ndarray], claimed_lat: np.
     high_risk = np.append(np.isin(ev.country.values, cfg.high_risk_countries),
                           False)[ev.country.codes]
     n_country = seg_count(country_known, starts)
-    eligible = eligible_for_travel(ev)
+    eligible = eligible_for_travel(ev, cfg)
     typical_lat = seg_quantile(np.where(eligible, ev.lat, np.nan), starts, 0.5)
     typical_lon = seg_quantile(np.where(eligible, ev.lon, np.nan), starts, 0.5)
     with np.errstate(invalid="ignore", divide="ignore"):

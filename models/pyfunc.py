@@ -15,7 +15,8 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
 from persona_risk.features import schema as s
-from persona_risk.features.reference import FEATURE_CONTRACT_VERSION
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.reference import FEATURE_CONTRACT_VERSION, feature_contract
 from persona_risk.features.travel import FASTEST_HOP_COLUMNS
 from persona_risk.models.profile import Profile
 from persona_risk.models.risk_model import N_REASONS, RiskModel
@@ -23,6 +24,7 @@ from persona_risk.models.risk_model import N_REASONS, RiskModel
 ARTIFACT = "risk_model"
 REFERENCE = "drift_reference"  # the training data's profile (JSON); absent in older models
 CONTRACT_KEY = "feature_contract_version"
+SETTINGS_KEY = "feature_settings"
 
 
 class PersonaRiskPyfunc(mlflow.pyfunc.PythonModel):
@@ -57,21 +59,27 @@ def signature(feature_names: list[str]) -> ModelSignature:
     return ModelSignature(inputs=inputs, outputs=Schema(out))
 
 
-def model_metadata() -> dict:
-    """Metadata stored with the logged model: the feature-contract version."""
-    return {CONTRACT_KEY: FEATURE_CONTRACT_VERSION}
+def model_metadata(model: RiskModel) -> dict:
+    """Metadata stored with the logged model: its feature contract and feature settings."""
+    return {CONTRACT_KEY: model.contract_version, SETTINGS_KEY: model.feature_settings}
 
 
 def check_logged_contract(model_uri: str) -> None:
-    """Refuse a logged model whose feature contract differs, before loading its code."""
+    """Refuse a logged model whose feature contract differs from the installed feature code's
+    with the model's settings, before loading its code."""
     from persona_risk.models.risk_model import FeatureContractError
 
-    info = mlflow.models.get_model_info(model_uri)
-    found = (info.metadata or {}).get(CONTRACT_KEY)
-    if found != FEATURE_CONTRACT_VERSION:
+    meta = mlflow.models.get_model_info(model_uri).metadata or {}
+    found = meta.get(CONTRACT_KEY)
+    settings = meta.get(SETTINGS_KEY, FeatureConfig().settings())
+    try:
+        installed = feature_contract(FeatureConfig.from_settings(settings))
+    except TypeError as err:  # settings this feature code does not know
+        raise FeatureContractError(f"{model_uri}: feature settings {settings!r}: {err}") from err
+    if found != installed:
         raise FeatureContractError(
             f"{model_uri} was trained on feature contract {found!r}; the installed feature code "
-            f"is {FEATURE_CONTRACT_VERSION!r}")
+            f"with its settings gives {installed!r}")
 
 
 def resolve_uri(model_uri: str) -> tuple[str, str]:

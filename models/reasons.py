@@ -6,18 +6,24 @@ import math
 
 import pandas as pd
 
-# feature -> sentence template; `{v}` is the feature's value, other fields come from the row
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.reference import setting_words
+
+# feature -> sentence template; `{v}` is the feature's value, other fields come from the row and
+# from the thresholds the model's features were computed with (`setting_words`)
 SENTENCES: dict[str, str] = {
     "speed_max_kmh": "sign-in from {fastest_hop_to_country} {fastest_hop_hours:.1f} h after "
                      "{fastest_hop_from_country}: {v:,.0f} km/h",
-    "speed_p95_kmh": "many fast hops between sign-ins: 95th percentile {v:,.0f} km/h",
-    "impossible_hops": "{v:.0f} sign-in hops faster than an airliner (900 km/h)",
-    "impossible_hop_share": "{v:.0%} of sign-in hops faster than 900 km/h",
+    "speed_p95_kmh": "many fast hops between sign-ins: {speed_percentile} percentile "
+                     "{v:,.0f} km/h",
+    "impossible_hops": "{v:.0f} sign-in hops faster than {impossible_kmh} km/h",
+    "impossible_hop_share": "{v:.0%} of sign-in hops faster than {impossible_kmh} km/h",
     "countries_distinct": "sign-ins from {v:.0f} countries",
-    "high_risk_country_share": "{v:.0%} of sign-ins from high-risk countries (CN, RU, KP)",
+    "high_risk_country_share": "{v:.0%} of sign-ins from high-risk countries ({high_risk})",
     "anonymizer_share": "{v:.0%} of sign-ins through VPN, proxy or hosting IPs",
     "home_distance_km": "usual sign-in location {v:,.0f} km from the claimed home",
-    "night_share": "{v:.0%} of activity between 22:00 and 06:00 in the claimed time zone",
+    "night_share": "{v:.0%} of activity between {night_start} and {night_end} in the "
+                   "claimed time zone",
     "hour_circular_mean": "typical activity around {v:.0f}:00 in the claimed time zone",
     "hour_circular_spread_h": "activity hours spread over {v:.1f} h",
     "device_claimed_tz_mismatch_share": "device time zone differs from the claimed one on "
@@ -51,13 +57,15 @@ def reason_code(feature: str) -> str:
     return feature.upper()
 
 
-def sentence(feature: str, value: float, context: pd.Series | dict | None = None) -> str:
-    """The sentence for a known value of a feature (a missing value is never a reason); falls
-    back to a plain one when context is missing."""
+def sentence(feature: str, value: float, context: pd.Series | dict | None = None,
+             cfg: FeatureConfig = FeatureConfig()) -> str:
+    """The sentence for a known value of a feature (a missing value is never a reason) computed
+    with the thresholds of `cfg`; falls back to a plain one when context is missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         raise ValueError(f"{feature}: a missing value has no reason sentence")
     fields = {k: v for k, v in (dict(context) if context is not None else {}).items()
               if v is not None and not (isinstance(v, float) and math.isnan(v))}
+    fields.update(setting_words(cfg))
     for template in (SENTENCES.get(feature), FALLBACKS.get(feature)):
         try:
             return template.format(v=value, **fields)
@@ -66,8 +74,7 @@ def sentence(feature: str, value: float, context: pd.Series | dict | None = None
     return f"{feature.replace('_', ' ')} = {value:,.2f}"
 
 # feature -> why a value that raises the score can mean a remote-worker persona; shown beside the
-# sentence. Speeds say "impossible" only past an airliner's speed (km/h).
-AIRLINER_KMH = 900.0
+# sentence. Speeds say "impossible" only past the impossible-travel speed (`impossible_kmh`).
 WHY: dict[str, str] = {
     "speed_max_kmh": "a quick jump between distant places: shared logins or remote access",
     "speed_p95_kmh": "fast moves are routine: shared logins or remote access, not travel",
@@ -100,12 +107,13 @@ WHY: dict[str, str] = {
     "events_per_active_day": "the sign-in rhythm is unlike a single worker's",
     "events_total": "the activity level is unlike a single worker's",
 }
-IMPOSSIBLE_WHY = "faster than any airliner: one person cannot make that trip"
+IMPOSSIBLE_WHY = "faster than {impossible_kmh} km/h: one person cannot make that trip"
 
 
-def why(feature: str, value: float | None = None) -> str:
-    """Why a feature that raises a score can be suspicious, in a few words ('' when unknown)."""
+def why(feature: str, value: float | None = None, cfg: FeatureConfig = FeatureConfig()) -> str:
+    """Why a feature that raises a score can be suspicious, in a few words ('' when unknown),
+    with the impossible-travel speed of `cfg`."""
     if feature in ("speed_max_kmh", "speed_p95_kmh") and value is not None and (
-            value > AIRLINER_KMH):
-        return IMPOSSIBLE_WHY
+            value > cfg.impossible_kmh):
+        return IMPOSSIBLE_WHY.format(**setting_words(cfg))
     return WHY.get(feature, "")

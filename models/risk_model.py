@@ -1,8 +1,9 @@
 """The account risk model: LightGBM margins, Platt calibration, bands and reason codes.
 
 A `RiskModel` is plain data (the booster's text, the Platt calibration, the band thresholds, the
-feature names and the feature-contract version), saved as files without pickle, so that it loads
-in any process and is checked against the installed feature code before it scores.
+feature names, the feature settings its features were computed with and the feature contract),
+saved as files without pickle, so that it loads in any process and is checked against the
+installed feature code before it scores.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from persona_risk.features import schema as s
-from persona_risk.features.reference import FEATURE_CONTRACT_VERSION
+from persona_risk.features.allow import AllowList
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.reference import feature_contract
 from persona_risk.features.travel import FASTEST_HOP_COLUMNS
 from persona_risk.models.reasons import reason_code, sentence
 
@@ -42,19 +45,29 @@ class RiskModel:
     platt_b: float
     thresholds: dict[str, float]
     feature_names: list[str]
-    contract_version: str = FEATURE_CONTRACT_VERSION
+    contract_version: str = field(default_factory=feature_contract)
     info: dict = field(default_factory=dict)
+    feature_settings: dict = field(default_factory=lambda: FeatureConfig().settings())
+
+    def feature_config(self, allow: AllowList = AllowList()) -> FeatureConfig:
+        """The thresholds the model's features are computed with, and an allow-list."""
+        return FeatureConfig.from_settings(self.feature_settings, allow)
 
     @cached_property
     def booster(self) -> lgb.Booster:
         return lgb.Booster(model_str=self.booster_text)
 
     def check_contract(self) -> None:
-        """Raise `FeatureContractError` unless the installed features match the model's."""
-        if self.contract_version != FEATURE_CONTRACT_VERSION:
+        """Raise `FeatureContractError` unless the installed feature code, with the model's
+        feature settings, gives the model's contract."""
+        try:
+            installed = feature_contract(self.feature_config())
+        except TypeError as err:  # settings this feature code does not know
+            raise FeatureContractError(f"model feature settings: {err}: retrain") from err
+        if self.contract_version != installed:
             raise FeatureContractError(
                 f"model expects feature contract {self.contract_version!r} but the installed "
-                f"feature code is {FEATURE_CONTRACT_VERSION!r}: retrain, or install the "
+                f"feature code with its settings gives {installed!r}: retrain, or install the "
                 "persona-risk version the model was trained with")
 
     def matrix(self, features: pd.DataFrame) -> np.ndarray:
@@ -109,6 +122,7 @@ class RiskModel:
         raising = np.where(np.isnan(x) | (contrib <= 0), -np.inf, contrib)
         top = np.argsort(-raising, axis=1, kind="stable")[:, :k]
         context = features.reindex(columns=list(FASTEST_HOP_COLUMNS)).to_dict("records")
+        cfg = self.feature_config()
         rows = np.arange(len(x))
         cols: dict[str, list] = {}
         for j in range(k):
@@ -119,7 +133,7 @@ class RiskModel:
             cols[f"reason_{j + 1}_code"] = [None if n is None else reason_code(n) for n in names]
             cols[f"reason_{j + 1}_value"] = values
             cols[f"reason_{j + 1}_shap"] = np.where(used, contrib[rows, idx], np.nan)
-            cols[f"reason_{j + 1}"] = [None if n is None else sentence(n, v, c)
+            cols[f"reason_{j + 1}"] = [None if n is None else sentence(n, v, c, cfg)
                                        for n, v, c in zip(names, values, context, strict=True)]
         return pd.DataFrame(cols, index=features.index).reset_index(drop=True)
 
@@ -129,7 +143,8 @@ class RiskModel:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "booster.txt").write_text(self.booster_text)
         meta = {k: getattr(self, k) for k in ("platt_a", "platt_b", "thresholds",
-                                              "feature_names", "contract_version", "info")}
+                                              "feature_names", "contract_version", "info",
+                                              "feature_settings")}
         (folder / "model.json").write_text(json.dumps(meta, indent=1))
         return folder
 

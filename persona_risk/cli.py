@@ -116,6 +116,23 @@ MasterOpt = Annotated[str | None, typer.Option(
 DecisionsOpt = Annotated[Path | None, typer.Option(
     exists=True, dir_okay=False, help="Analysts' decisions (SQLite file, see `review`).")]
 DECISIONS_FILE = Path("decisions.sqlite")  # where `review` appends by default
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", envvar="PERSONA_RISK_CONFIG", dir_okay=False,
+    help="Settings file (TOML: features, bands, allow); default: persona-risk.toml in the "
+         "working directory, if any.")]
+
+
+def _settings(path: Path | None):
+    """The settings file's settings (a bad file is a `SettingsError`: one line, exit 2)."""
+    from persona_risk.settings import load_settings
+
+    return load_settings(path)
+
+
+def _model_features(settings, model, version: str):
+    """The model's feature thresholds with the settings' allow-list; a `SettingsError` when
+    the settings set other thresholds than the model's."""
+    return settings.for_model(model, f"model {version}")
 
 
 @contextmanager
@@ -209,25 +226,27 @@ def features(
     geoip_db: GeoipOpt = None,
     engine: EngineOpt = Engine.local,
     spark_master: MasterOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Compute the account feature table as of a time."""
     from persona_risk.features.batch import build_features, load_inputs
     from persona_risk.features.io import write_quarantine, write_table
 
+    cfg = _settings(config).features
     if _check_engine(engine, out) == "spark":
         from persona_risk.features.spark_engine import features_table, spark_session
 
         with steps("computing features on Spark"):
             n_accounts, n_events, n_bad = features_table(
                 spark_session(spark_master), [str(p) for p in events], str(out), accounts,
-                _as_of(as_of), str(geoip_db) if geoip_db else None)
+                _as_of(as_of), str(geoip_db) if geoip_db else None, cfg=cfg)
         console.print(f"{n_accounts:,} accounts, {n_events:,} events, {n_bad:,} rows "
                       f"quarantined -> {out}")
         return
     with steps("reading and validating") as say:
         inputs = load_inputs(events, accounts, geoip_db)
         say("computing features")
-        result = build_features(inputs, _as_of(as_of))
+        result = build_features(inputs, _as_of(as_of), cfg)
         write_table(result.features, out)
         write_quarantine(inputs.quarantine, out)  # or remove an earlier run's
     console.print(f"{len(result.features):,} accounts, {len(inputs.events):,} events, "
@@ -278,11 +297,14 @@ def train(
                          "--test-frac below 1.")] = 0.25,
     test_frac: Annotated[float, typer.Option(
         **Fraction, help="Share of labelled accounts for test, in (0, 1).")] = 0.35,
-    target_fpr: Annotated[float, typer.Option(
-        **Fraction, help="False-positive rate of the high band, in (0, 1).")] = 0.01,
-    queue: Annotated[int, typer.Option(min=1, help="Analyst queue size (precision at k).")
-                     ] = 50,
+    target_fpr: Annotated[float | None, typer.Option(
+        **Fraction, help="False-positive rate of the high band, in (0, 1); default: the "
+        "settings' bands.target_fpr (0.01).")] = None,
+    queue: Annotated[int | None, typer.Option(
+        min=1, help="Analyst queue size (precision at k); default: the settings' "
+        "bands.queue_size (50).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    config: ConfigOpt = None,
 ) -> None:
     """Train, evaluate against the baselines, log to MLflow, register, run the champion gate."""
     from persona_risk.features.batch import load_inputs
@@ -295,13 +317,18 @@ def train(
         raise typer.BadParameter(f"{val_frac} + {test_frac} leaves no accounts to train on; "
                                  "the sum must be below 1",
                                  param_hint="'--val-frac' + '--test-frac'")
+    settings = _settings(config)
     with steps("reading and validating") as say, warnings.catch_warnings():
         warnings.simplefilter("ignore", SplitWarning)  # printed below with the split
         inputs = load_inputs(events, accounts)
         say("features, training and evaluation")
-        outcome = run_training(inputs, _as_of(as_of), model_name, report,
-                               TrainConfig(seed=seed, target_fpr=target_fpr, queue_size=queue),
-                               SplitConfig(split.value, val_frac, test_frac, seed), tune)
+        outcome = run_training(
+            inputs, _as_of(as_of), model_name, report,
+            TrainConfig(seed=seed,
+                        target_fpr=settings.target_fpr if target_fpr is None else target_fpr,
+                        queue_size=settings.queue_size if queue is None else queue),
+            SplitConfig(split.value, val_frac, test_frac, seed), tune,
+            features=settings.features)
     _print_evaluation(outcome)
     console.print(outcome.decision.message())
     console.print(f"registered {model_name} v{outcome.version} (run {outcome.run_id})")
@@ -358,6 +385,7 @@ def evaluate(
     as_of: AsOf = None,
     report: Annotated[Path, typer.Option(help="Report folder.")] = Path("report"),
     split: SplitOpt = SplitMethod.auto,
+    config: ConfigOpt = None,
 ) -> None:
     """Evaluate a registered model beside the baselines on the test accounts, with and
     without the accounts table."""
@@ -365,13 +393,15 @@ def evaluate(
     from persona_risk.training.split import SplitConfig, SplitWarning
     from persona_risk.training.train import evaluate_model
 
+    settings = _settings(config)
     risk_model, version = _load_model(model)
+    allow = _model_features(settings, risk_model, version).allow
     with steps("reading and validating") as say, warnings.catch_warnings():
         warnings.simplefilter("ignore", SplitWarning)  # printed below with the split
         inputs = load_inputs(events, accounts)
         say("features and evaluation")
         outcome = evaluate_model(risk_model, inputs, _as_of(as_of), report,
-                                 SplitConfig(split.value))
+                                 SplitConfig(split.value), allow=allow)
     _print_evaluation(outcome)
     console.print(f"model {version}; report: {outcome.report}")
 
@@ -387,6 +417,7 @@ def robustness(
                       ] = Path("report"),
     world_accounts: Annotated[int, typer.Option(min=500, help="Accounts per shifted world.")
                               ] = 4000,
+    config: ConfigOpt = None,
 ) -> None:
     """Test a model on shifted simulated worlds beside logistic regression, the rules and each
     world's own ceiling; appends the section to the report."""
@@ -394,9 +425,11 @@ def robustness(
     from persona_risk.training.dataset import training_table
     from persona_risk.training.robustness import WorldSize, robustness_markdown, robustness_table
 
+    settings = _settings(config)
     risk_model, version = _load_model(model)
+    cfg = _model_features(settings, risk_model, version)
     with steps("reading and validating") as say:
-        table = training_table(load_inputs(events, accounts))
+        table = training_table(load_inputs(events, accounts), cfg=cfg)
         say("simulating and scoring shifted worlds")
         result = robustness_table(risk_model, table, WorldSize(accounts=world_accounts))
     section = robustness_markdown(result)
@@ -427,6 +460,7 @@ def score(
     decisions: Annotated[Path | None, typer.Option(
         exists=True, dir_okay=False, help="Analysts' decisions (SQLite file, see `review`) "
         "shown beside the scores; default: ./decisions.sqlite when it exists.")] = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Score every account in bulk (the nightly job); writes scores, quarantine and summary
     (with drift against the training reference and the previous run)."""
@@ -439,7 +473,9 @@ def score(
                                  param_hint="'--drift-reference', '--decisions'")
     if decisions is None and DECISIONS_FILE.exists() and engine == "local":
         decisions = DECISIONS_FILE
+    settings = _settings(config)
     logged, version = _load_model(model, logged=True)
+    allow = _model_features(settings, logged.risk_model, version).allow
     with steps("scoring") as say:
         try:
             if engine == "spark":
@@ -448,7 +484,8 @@ def score(
 
                 summary = spark_score(spark_session(spark_master), [str(p) for p in events],
                                       logged.risk_model, version, str(out), accounts, _as_of(as_of),
-                                      str(geoip_db) if geoip_db else None, say=say)
+                                      str(geoip_db) if geoip_db else None, allow=allow,
+                                      say=say)
             else:
                 from persona_risk.serving.drift import DriftWatch, reference_profile
 
@@ -461,7 +498,7 @@ def score(
                     console.print(f"decisions: {decisions}")
                 summary = score_events(
                     events, logged.risk_model, version, out, accounts, _as_of(as_of),
-                    partitions, geoip_db, say=say,
+                    partitions, geoip_db, allow=allow, say=say,
                     drift=DriftWatch(out, reference, reference_source=source),
                     decisions=read_decisions(decisions) if decisions else None)
         except ValueError as err:
@@ -510,6 +547,7 @@ def explain(
     as_of: AsOf = None,
     model: ModelOpt = DEFAULT_MODEL,
     decisions: DecisionsOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Investigation pages (offline HTML, with the same content as JSON) of an account or of
     the whole high band, with an index page."""
@@ -521,6 +559,7 @@ def explain(
 
     if (account_id is None) == (not high_band):
         raise typer.BadParameter("give an ACCOUNT_ID or --high-band (not both)")
+    settings = _settings(config)
     with steps("reading and scoring") as say:
         inputs = load_inputs(events, accounts)
         if account_id is not None and account_id not in known_accounts(
@@ -528,8 +567,9 @@ def explain(
             raise typer.BadParameter(f"{account_id!r} has no events or record as of the cut",
                                      param_hint="ACCOUNT_ID")
         risk_model, version = _load_model(model)
+        allow = _model_features(settings, risk_model, version).allow
         pop = score_population(risk_model, version, inputs.events, inputs.accounts,
-                               _as_of(as_of))
+                               _as_of(as_of), allow)
         ids = ([account_id] if account_id else
                sorted(pop.scores.index[pop.scores["band"] == "high"]))
         say(f"writing the pages of {len(ids):,} accounts")
@@ -605,12 +645,15 @@ def serve(
     batch_budget: Annotated[float, typer.Option(
         min=0.001, help="Seconds a POST /v1/events may wait for its coalesced batch; past it, "
         "503 with Retry-After.")] = 10.0,
+    config: ConfigOpt = None,
 ) -> None:
     """Serve scores online (FastAPI + uvicorn); needs PERSONA_RISK_API_TOKEN."""
     from persona_risk.serving.server import serve as run
 
+    settings = _settings(config)
     # a StartupError: exit 2
-    run(model, host, port, state, insecure_no_auth, reload_every, batch_budget)
+    run(model, host, port, state, insecure_no_auth, reload_every, batch_budget, settings.allow,
+        settings.for_model)
 
 
 @app.command()
@@ -627,12 +670,12 @@ def demo(
     train(events=[data / "events.parquet"], accounts=[data / "accounts.parquet"], as_of=None,
           model_name="persona-risk", report=out / "report", tune=0, split=SplitMethod.auto,
           val_frac=0.25,
-          test_frac=0.35, target_fpr=0.01, queue=50, seed=seed)
+          test_frac=0.35, target_fpr=None, queue=None, seed=seed, config=None)
     robustness(events=[data / "events.parquet"], accounts=[data / "accounts.parquet"],
-               model=DEFAULT_MODEL, report=out / "report", world_accounts=3000)
+               model=DEFAULT_MODEL, report=out / "report", world_accounts=3000, config=None)
     score(events=[data / "events.parquet"], out=out / "scores.parquet",
           accounts=[data / "accounts.parquet"], as_of=None,
-          model=DEFAULT_MODEL, partitions=4, geoip_db=None)
+          model=DEFAULT_MODEL, partitions=4, geoip_db=None, config=None)
     _print_riskiest(pd.read_parquet(out / "scores.parquet"))
     console.print(
         "Serve scores online:\n"

@@ -37,6 +37,7 @@ INPUT_ERRORS = {
     "persona_risk.features.adapters.base": ("WrongFormat",),
     "persona_risk.models.risk_model": ("FeatureContractError", "MissingFeaturesError"),
     "persona_risk.serving.server": ("StartupError",),
+    "persona_risk.settings": ("SettingsError",),
     "persona_risk.training.dataset": ("LabelError",),
     "persona_risk.training.split": ("SplitError",),
 }

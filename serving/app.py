@@ -156,12 +156,13 @@ def _unreadable(quarantine: pd.DataFrame) -> HTTPException:
 
 def score_accounts(store: FeatureStore, holder: ModelHolder, account_ids: list[str],
                    reasons: bool = True) -> dict[str, AccountScore]:
-    """Fresh features and scores (with reasons unless asked not to) of accounts in the store,
-    computed together; keyed by account id."""
+    """Fresh features (with the model's thresholds and the store's allow-list) and scores
+    (with reasons unless asked not to) of accounts in the store, computed together; keyed by
+    account id."""
     loaded = holder.current
     if loaded is None:
         raise HTTPException(503, "no model loaded")
-    features = store.features_of(account_ids).features
+    features = store.features_of(account_ids, cfg=loaded.model.feature_config()).features
     scored = loaded.model.score(features, reasons=reasons)
     out = {}
     for i, account_id in enumerate(scored[s.ACCOUNT_ID]):

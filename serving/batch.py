@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from persona_risk.features import schema as s
-from persona_risk.features.config import FeatureConfig
+from persona_risk.features.allow import AllowList
 from persona_risk.features.geoip import locate
 from persona_risk.features.hashing import text_hashes
 from persona_risk.features.io import (
@@ -121,10 +121,10 @@ def _merge_pairs(pairs: list[pd.DataFrame]) -> pd.DataFrame:
 
 def spill_events(events: list[Path], spill: Path, partitions: int,
                  geoip_db: Path | None, now: pd.Timestamp | None,
-                 say: Callable[[str], None]
+                 say: Callable[[str], None], allow: AllowList = AllowList()
                  ) -> tuple[pd.DataFrame, pd.DataFrame, int, pd.Timestamp | None]:
-    """Pass 1: validate, locate and partition the events; returns reuse pairs, quarantine, the
-    number of clean events and the last event time."""
+    """Pass 1: validate, locate and partition the events; returns reuse pairs (of what `allow`
+    does not allow), quarantine, the number of clean events and the last event time."""
     pairs, quarantine, n_clean, read, last = [], [], 0, 0, None
     seen = SeenIds()
     for file_no, path in enumerate(table_files(events)):
@@ -145,7 +145,7 @@ def spill_events(events: list[Path], spill: Path, partitions: int,
             read += len(chunk)
             quarantine.append(bad)
             clean = locate(clean, geoip_db)
-            pairs.append(reuse_pairs(clean))
+            pairs.append(reuse_pairs(clean, allow))
             part = partition_of(clean[s.ACCOUNT_ID], partitions)
             for p in np.unique(part):
                 folder = spill / f"p{p}"
@@ -165,13 +165,13 @@ def spill_events(events: list[Path], spill: Path, partitions: int,
 def score_events(events: list[Path], model: RiskModel, model_version: str, out: Path,
                  accounts: list[Path] | None = None, as_of: pd.Timestamp | None = None,
                  partitions: int = 1, geoip_db: Path | None = None,
-                 now: pd.Timestamp | None = None, cfg: FeatureConfig = FeatureConfig(),
+                 now: pd.Timestamp | None = None, allow: AllowList = AllowList(),
                  say: Callable[[str], None] = lambda _: None,
                  drift: DriftWatch | None = None,
                  decisions: pd.DataFrame | None = None) -> BatchSummary:
     """Score every account of the event files (and accounts files) as of `as_of` (default:
     the last event) into `out`: one row per account with score, band, reasons, model version
-    and as_of. Beside `out` (`<stem>` its name without the suffix): quarantined rows in
+    and as_of, the features computed with the model's thresholds and `allow`. Beside `out` (`<stem>` its name without the suffix): quarantined rows in
     `<stem>.quarantine.csv`, the summary in `<stem>.summary.json`, with the drift against
     `drift`'s reference and the previous run (default: the profile the last run left beside
     `out`); a quarantine file of an earlier run
@@ -179,13 +179,14 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
     With `decisions` (`serving.decisions.read_decisions`), each account's latest analyst
     decision and its time are two more columns."""
     start = time.perf_counter()
+    cfg = model.feature_config(allow)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out.parent)
     drift = DriftWatch(out) if drift is None else drift
     acc = validate_accounts(read_table(accounts)) if accounts else None
     with temp_folder(out.parent, "spill") as spilled:
         pairs, quarantine, n_events, last = spill_events(events, spilled, partitions,
-                                                         geoip_db, now, say)
+                                                         geoip_db, now, say, cfg.allow)
         if n_events == 0:
             written = write_quarantine(quarantine, out)
             where = f" ({len(quarantine):,} rows set aside, reasons in {written})" if written \

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from persona_risk.models.pyfunc import load_risk_model, resolve_uri
@@ -22,10 +23,13 @@ class LoadedModel:
 
 
 class ModelHolder:
-    """Holds the current model; `reload` swaps atomically or keeps the old one."""
+    """Holds the current model; `reload` swaps atomically or keeps the old one. `accept(model,
+    version)`, when given, may refuse a loaded model by raising (the settings file's check)."""
 
-    def __init__(self, uri: str = DEFAULT_MODEL_URI):
+    def __init__(self, uri: str = DEFAULT_MODEL_URI,
+                 accept: Callable[[RiskModel, str], object] | None = None):
         self.uri = uri
+        self.accept = accept
         self._current: LoadedModel | None = None
         self._lock = threading.Lock()
         self.last_error: str | None = None
@@ -42,6 +46,8 @@ class ModelHolder:
                 if self._current is not None and self._current.version == version:
                     return False
                 model, version = load_risk_model(self.uri)
+                if self.accept is not None:
+                    self.accept(model, f"model {version}")
             except Exception as err:  # any failure keeps the old model serving
                 self.last_error = f"{type(err).__name__}: {err}"
                 log.error("model %s refused, keeping %s: %s", self.uri,

@@ -6,11 +6,15 @@ import ipaddress
 import logging
 import logging.config
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
 
+from persona_risk.features.allow import AllowList
+from persona_risk.features.config import FeatureConfig
 from persona_risk.features.online import FeatureStore
+from persona_risk.models.risk_model import RiskModel
 from persona_risk.models.tracking import configure_tracking
 from persona_risk.serving.app import ServiceConfig, create_app
 from persona_risk.serving.log_safety import log_config, log_key
@@ -46,37 +50,44 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def open_store(state: str | Path) -> FeatureStore:
-    """The online state: Redis for a redis:// (rediss://, unix://) URL, else a SQLite file."""
+def open_store(state: str | Path, allow: AllowList = AllowList()) -> FeatureStore:
+    """The online state: Redis for a redis:// (rediss://, unix://) URL, else a SQLite file;
+    `allow` decides which reuse pairs it keeps (`features.allow`)."""
+    cfg = FeatureConfig(allow=allow)
     if str(state).startswith(("redis://", "rediss://", "unix://")):
         from persona_risk.serving.redis_store import RedisFeatureStore
 
-        return RedisFeatureStore(str(state))
-    return SqliteFeatureStore(Path(state))
+        return RedisFeatureStore(str(state), cfg)
+    return SqliteFeatureStore(Path(state), cfg)
 
 
 def build_service(model_uri: str, host: str, state: str | Path, insecure_no_auth: bool,
-                  reload_every_s: float, batch_budget_s: float = ServiceConfig.batch_budget_s):
-    """Check the token rule, open the store and load the model; returns the app."""
+                  reload_every_s: float, batch_budget_s: float = ServiceConfig.batch_budget_s,
+                  allow: AllowList = AllowList(),
+                  accept: Callable[[RiskModel, str], object] | None = None):
+    """Check the token rule, open the store and load the model (refused when `accept` raises);
+    returns the app. Features use the model's thresholds and `allow`."""
     token = read_token()
     if token is None and not (insecure_no_auth and is_loopback(host)):
         raise StartupError(
             f"no API token: set {TOKEN_ENV} (or {TOKEN_FILE_ENV}); without one the server only "
             "starts on a loopback address with --insecure-no-auth")
     configure_tracking()
-    holder = ModelHolder(model_uri)
+    holder = ModelHolder(model_uri, accept)
     if not holder.reload():
         raise StartupError(f"model {model_uri} could not be loaded: {holder.last_error}")
-    store = open_store(state)
+    store = open_store(state, allow)
     return create_app(store, holder, ServiceConfig(token, reload_every_s, log_key=log_key(state),
                                                    batch_budget_s=batch_budget_s))
 
 
 def serve(model_uri: str, host: str, port: int, state: str | Path, insecure_no_auth: bool = False,
           reload_every_s: float = 60.0,
-          batch_budget_s: float = ServiceConfig.batch_budget_s) -> None:
+          batch_budget_s: float = ServiceConfig.batch_budget_s, allow: AllowList = AllowList(),
+          accept: Callable[[RiskModel, str], object] | None = None) -> None:
     """Run the service until interrupted (access log off: paths carry account ids; errors
     logged by type and frames only, `serving.log_safety`)."""
     logging.config.dictConfig(log_config())
-    app = build_service(model_uri, host, state, insecure_no_auth, reload_every_s, batch_budget_s)
+    app = build_service(model_uri, host, state, insecure_no_auth, reload_every_s, batch_budget_s,
+                        allow, accept)
     uvicorn.run(app, host=host, port=port, access_log=False, log_config=log_config())

@@ -18,7 +18,7 @@ import pandas as pd
 from pyspark.sql import SparkSession
 
 from persona_risk.features import schema as s
-from persona_risk.features.config import FeatureConfig
+from persona_risk.features.allow import AllowList
 from persona_risk.features.io import read_table
 from persona_risk.features.spark_engine import spark_features
 from persona_risk.features.spark_frames import objects
@@ -40,11 +40,13 @@ SCORE_TYPES = ", ".join(f"`{c}` {_spark_type(c)}" for c in OUTPUT_COLUMNS)
 def spark_score(spark: SparkSession, events: list[str], model: RiskModel, model_version: str,
                 out: str, accounts: list[Path] | None = None, as_of: pd.Timestamp | None = None,
                 geoip_db: str | None = None, now: pd.Timestamp | None = None,
-                cfg: FeatureConfig = FeatureConfig(),
+                allow: AllowList = AllowList(),
                 say: Callable[[str], None] = lambda _: None) -> BatchSummary:
     """Score every account of the Parquet event files (and accounts files) on Spark, as
-    `serving.batch.score_events` does in process; `out` is a Parquet dataset path."""
+    `serving.batch.score_events` does in process (the model's thresholds, `allow`); `out` is a
+    Parquet dataset path."""
     start = time.perf_counter()
+    cfg = model.feature_config(allow)
     acc = validate_accounts(read_table(accounts)) if accounts else None
     say("features on Spark")
     result = spark_features(spark, events, acc, as_of, cfg, geoip_db, now)

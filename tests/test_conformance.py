@@ -4,7 +4,8 @@ pipeline's features (to 1e-9) on the same streams.
 
 The streams have events out of time order and repeated event ids, shared devices, IPs, payout
 and phone ids, accounts that sign in before their record's `created_at` or are created after
-`as_of`, and (online) account records that arrive between the events, late.
+`as_of`, (online) account records that arrive between the events, late, and an allow-list of IP
+ranges (one that covers part of a /24), ASNs and devices.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def reference(stream: dict, located: bool = False) -> pd.DataFrame:
     clean, _ = validate_events(stream["events"], now=NOW)
     clean = locate(clean, None) if located else clean
     return compute_features(clean, validate_accounts(stream["accounts"]), stream["as_of"],
-                            with_signals=False).features.set_index(s.ACCOUNT_ID)
+                            stream["cfg"], with_signals=False).features.set_index(s.ACCOUNT_ID)
 
 
 def assert_same_features(got: pd.DataFrame, expected: pd.DataFrame) -> None:
@@ -85,14 +86,14 @@ def check_online(store: FeatureStore, stream: dict) -> None:
 @EXAMPLES
 @given(streams())
 def test_memory_state_equals_batch(stream):
-    check_online(OnlineFeatureState(), stream)
+    check_online(OnlineFeatureState(stream["cfg"]), stream)
 
 
 @EXAMPLES
 @given(streams())
 def test_sqlite_store_equals_batch(stream):
     with tempfile.TemporaryDirectory() as folder:
-        check_online(SqliteFeatureStore(Path(folder) / "state.sqlite"), stream)
+        check_online(SqliteFeatureStore(Path(folder) / "state.sqlite", stream["cfg"]), stream)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +106,7 @@ def redis_url(tmp_path_factory):
 @EXAMPLES
 @given(streams())
 def test_redis_store_equals_batch(redis_url, stream):
-    store = RedisFeatureStore(redis_url)
+    store = RedisFeatureStore(redis_url, stream["cfg"])
     store.db.flushdb()
     check_online(store, stream)
 
@@ -124,7 +125,8 @@ def test_partitions_with_global_pairs_equal_batch(stream, partitions):
     event_part = partition_of(clean[s.ACCOUNT_ID], partitions)
     record_part = partition_of(accounts[s.ACCOUNT_ID], partitions)
     parts = [compute_features(clean[event_part == p], accounts[record_part == p], as_of,
-                              pairs=reuse_pairs(clean), identities=accounts[IDENTITY_COLUMNS],
+                              stream["cfg"], pairs=reuse_pairs(clean, stream["cfg"].allow),
+                              identities=accounts[IDENTITY_COLUMNS],
                               with_signals=False).features for p in range(partitions)]
     assert_same_features(pd.concat(parts).set_index(s.ACCOUNT_ID), expected)
 
@@ -140,7 +142,8 @@ def test_partitioned_job_scores_equal_batch_scores(trained, tmp_path, stream, pa
     stream["events"].to_parquet(folder / "events.parquet")
     stream["accounts"].to_parquet(folder / "accounts.parquet")
     score_events([folder / "events.parquet"], trained.model, "1", folder / "out.parquet",
-                 [folder / "accounts.parquet"], stream["as_of"], partitions, now=NOW)
+                 [folder / "accounts.parquet"], stream["as_of"], partitions, now=NOW,
+                 allow=stream["cfg"].allow)
     got = pd.read_parquet(folder / "out.parquet").set_index(s.ACCOUNT_ID)
     expected = trained.model.score(reference(stream, located=True).reset_index()).set_index(
         s.ACCOUNT_ID)
@@ -162,7 +165,8 @@ def test_spark_equals_batch(spark, tmp_path, stream):
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     stream["events"].to_parquet(folder / "events.parquet")
     result = spark_features(spark, [str(folder / "events.parquet")],
-                            validate_accounts(stream["accounts"]), stream["as_of"], now=NOW)
+                            validate_accounts(stream["accounts"]), stream["as_of"],
+                            stream["cfg"], now=NOW)
     got = result.features.toPandas()
     result.release()
     got["as_of"] = pd.to_datetime(got["as_of"], unit="ns", utc=True)

@@ -79,7 +79,7 @@ class Evaluation:
 
 def _scores(model: RiskModel, train: pd.DataFrame, test: pd.DataFrame, seed: int) -> dict:
     scores = {MODEL: model.probability(model.matrix(test)),
-              **baseline_scores(test, fit_logistic(train, seed))}
+              **baseline_scores(test, fit_logistic(train, seed), model.feature_config())}
     if raw_names(train):
         scores[RAW_LIGHTGBM] = raw_scores(fit_raw_lightgbm(train, seed), test)
     return scores

@@ -18,6 +18,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from persona_risk.features import schema as s
 from persona_risk.features.batch import Inputs
+from persona_risk.features.config import FeatureConfig
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.validate import validate_accounts, validate_events
 from persona_risk.models.risk_model import RiskModel
@@ -70,12 +71,14 @@ class WorldSize:
     seed: int = 100
 
 
-def world_table(params: WorldParams, fraud_rate: float, size: WorldSize) -> pd.DataFrame:
-    """A simulated world's labelled feature table (with `persona` for per-archetype recall)."""
+def world_table(params: WorldParams, fraud_rate: float, size: WorldSize,
+                cfg: FeatureConfig = FeatureConfig()) -> pd.DataFrame:
+    """A simulated world's labelled feature table (with `persona` for per-archetype recall),
+    its features computed with `cfg`."""
     w = simulate(SimConfig(accounts=size.accounts, days=size.days, fraud_rate=fraud_rate,
                            seed=size.seed, params=params))
     events, quarantine = validate_events(w.events)
-    return training_table(Inputs(events, quarantine, validate_accounts(w.accounts)))
+    return training_table(Inputs(events, quarantine, validate_accounts(w.accounts)), cfg=cfg)
 
 
 def ceiling_scores(table: pd.DataFrame, seed: int = 0, folds: int = 3) -> np.ndarray:
@@ -97,7 +100,7 @@ def world_rows(name: str, model: RiskModel, train: pd.DataFrame, table: pd.DataF
     scorer on one world (one row per scorer)."""
     y = table[s.LABEL].to_numpy()
     scores = {MODEL: model.probability(model.matrix(table)),
-              **baseline_scores(table, fit_logistic(train, seed)),
+              **baseline_scores(table, fit_logistic(train, seed), model.feature_config()),
               CEILING: ceiling_scores(table, seed)}
     personas = table[s.PERSONA].to_numpy()
     rows = []
@@ -117,7 +120,8 @@ def robustness_table(model: RiskModel, train: pd.DataFrame, size: WorldSize = Wo
                      worlds: dict | None = None, seed: int = 0) -> pd.DataFrame:
     """`world_rows` over every shifted world."""
     worlds = SHIFTED_WORLDS if worlds is None else worlds
-    return pd.concat([world_rows(name, model, train, world_table(params, rate, size), seed)
+    return pd.concat([world_rows(name, model, train,
+                                 world_table(params, rate, size, model.feature_config()), seed)
                       for name, (params, rate) in worlds.items()], ignore_index=True)
 
 

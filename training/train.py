@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 
 from persona_risk.features import schema as s
+from persona_risk.features.allow import AllowList
 from persona_risk.features.batch import Inputs
-from persona_risk.features.reference import FEATURE_CONTRACT_VERSION, FEATURE_NAMES
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.reference import FEATURE_CONTRACT_VERSION, FEATURE_NAMES, feature_contract
 from persona_risk.models.bundle import pinned_requirements, write_code_bundle
 from persona_risk.models.profile import profile_of
 from persona_risk.models.pyfunc import (
@@ -90,12 +92,14 @@ def fit_rows(parts: dict[str, pd.DataFrame], logs_only: pd.DataFrame | None,
 
 def fit_and_evaluate(table: pd.DataFrame, window_start: pd.Timestamp | None, cfg: TrainConfig,
                      split_cfg: SplitConfig, report_dir: Path, tune_trials: int = 0,
-                     logs_only: pd.DataFrame | None = None) -> TrainingOutcome:
+                     logs_only: pd.DataFrame | None = None,
+                     features: FeatureConfig = FeatureConfig()) -> TrainingOutcome:
     """Split, (tune,) fit, evaluate against the baselines and write the report folder.
 
     `logs_only`: the rows of `table` with features from the sign-in logs alone; a share of
     the training and validation accounts then trains on those, and the test accounts are
-    evaluated in both conditions."""
+    evaluated in both conditions. `features`: the settings `table` was computed with; the
+    model keeps its thresholds (and their contract) and notes its allow-list."""
     split = make_split(table, window_start, split_cfg)
     warnings = split.warnings(table[s.LABEL])
     for line in warnings:
@@ -107,7 +111,9 @@ def fit_and_evaluate(table: pd.DataFrame, window_start: pd.Timestamp | None, cfg
     if tune_trials:
         cfg = tune(x[TRAIN], y[TRAIN], x[VAL], y[VAL], cfg, tune_trials)
     model = train_risk_model(x[TRAIN], y[TRAIN], x[VAL], y[VAL], cfg)
-    model.info.update({"split": split.method, **split.cuts, "config": dataclasses.asdict(cfg)})
+    model.feature_settings, model.contract_version = features.settings(), feature_contract(features)
+    model.info.update({"split": split.method, **split.cuts, "config": dataclasses.asdict(cfg),
+                       "allow_list": [dataclasses.asdict(e) for e in features.allow.entries]})
     test_logs = None if logs_only is None else logs_only[split.mask(TEST)]
     ev = evaluate(model, parts[TRAIN], parts[TEST], cfg.queue_size, cfg.seed, test_logs)
     report = write_report(ev, parts[TEST], report_dir, split_section(split, table, warnings))
@@ -137,7 +143,9 @@ def log_and_register(outcome: TrainingOutcome, model_name: str, as_of: pd.Timest
                               for col, v in row.items()},
                            **{f"threshold_{b}": v for b, v in outcome.model.thresholds.items()},
                            "best_iteration": outcome.model.info.get("best_iteration"),
-                           "feature_contract_version": FEATURE_CONTRACT_VERSION})
+                           "feature_contract_version": outcome.model.contract_version,
+                           **{f"features.{k}": v
+                              for k, v in outcome.model.feature_settings.items()}})
         mlflow.set_tags({"code_version": code_version(), "model_name": model_name})
         for prefix, frame in (("", ev.metrics), ("", ev.intervals), ("logs_only.", ev.logs_only),
                               ("logs_only.", ev.logs_only_intervals)):
@@ -145,8 +153,9 @@ def log_and_register(outcome: TrainingOutcome, model_name: str, as_of: pd.Timest
                 mlflow.log_metrics(finite({f"{prefix}{scorer}.{k}": v for k, v in row.items()}))
         if outcome.warnings:
             mlflow.set_tag("split_warnings", " | ".join(outcome.warnings)[:5000])
-        mlflow.log_dict({"features": FEATURE_NAMES, "contract": FEATURE_CONTRACT_VERSION},
-                        "features.json")
+        mlflow.log_dict({"features": FEATURE_NAMES, "contract": outcome.model.contract_version,
+                         "settings": outcome.model.feature_settings,
+                         "allow_list": outcome.model.info["allow_list"]}, "features.json")
         mlflow.log_artifacts(str(outcome.report.parent), "report")
         with tempfile.TemporaryDirectory() as tmp:
             saved = outcome.model.save(Path(tmp) / ARTIFACT)
@@ -156,7 +165,7 @@ def log_and_register(outcome: TrainingOutcome, model_name: str, as_of: pd.Timest
                 name="model", python_model=PersonaRiskPyfunc(),
                 artifacts={ARTIFACT: str(saved), REFERENCE: str(reference)},
                 signature=signature(FEATURE_NAMES), input_example=example,
-                registered_model_name=model_name, metadata=model_metadata(),
+                registered_model_name=model_name, metadata=model_metadata(outcome.model),
                 code_paths=[str(write_code_bundle(Path(tmp) / "code"))],
                 pip_requirements=list(pinned_requirements()))
         version = str(info.registered_model_version)
@@ -173,22 +182,27 @@ def log_and_register(outcome: TrainingOutcome, model_name: str, as_of: pd.Timest
 def run_training(inputs: Inputs, as_of: pd.Timestamp | None, model_name: str,
                  report_dir: Path, cfg: TrainConfig = TrainConfig(),
                  split_cfg: SplitConfig = SplitConfig(), tune_trials: int = 0,
-                 register: bool = True) -> TrainingOutcome:
-    """The whole training job on validated inputs."""
-    table = training_table(inputs, as_of)
+                 register: bool = True,
+                 features: FeatureConfig = FeatureConfig()) -> TrainingOutcome:
+    """The whole training job on validated inputs, features computed with `features`."""
+    table = training_table(inputs, as_of, features)
     as_of = table["as_of"].iloc[0]
     outcome = fit_and_evaluate(table, inputs.events[s.TS].min(), cfg, split_cfg, report_dir,
-                               tune_trials, logs_only_table(inputs, table, as_of))
+                               tune_trials, logs_only_table(inputs, table, as_of, features),
+                               features)
     return log_and_register(outcome, model_name, as_of, cfg, split_cfg) if register else outcome
 
 
 def evaluate_model(model: RiskModel, inputs: Inputs, as_of: pd.Timestamp | None,
                    report_dir: Path, split_cfg: SplitConfig = SplitConfig(),
-                   queue_size: int = 50, seed: int = 0) -> TrainingOutcome:
+                   queue_size: int = 50, seed: int = 0,
+                   allow: AllowList = AllowList()) -> TrainingOutcome:
     """Evaluate a trained model beside the baselines on the test accounts of `inputs` (the
-    logistic baseline is fitted on the train part), with and without the accounts table."""
-    table = training_table(inputs, as_of)
-    logs = logs_only_table(inputs, table, table["as_of"].iloc[0])
+    logistic baseline is fitted on the train part), with and without the accounts table; the
+    features are computed with the model's thresholds and `allow`."""
+    features = model.feature_config(allow)
+    table = training_table(inputs, as_of, features)
+    logs = logs_only_table(inputs, table, table["as_of"].iloc[0], features)
     split = make_split(table, inputs.events[s.TS].min(), split_cfg)
     warnings = split.warnings(table[s.LABEL])
     train, test = table[split.mask(TRAIN)], table[split.mask(TEST)]

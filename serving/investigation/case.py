@@ -7,12 +7,13 @@ pages of a whole band cost one feature pass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from persona_risk.features import schema as s
+from persona_risk.features.allow import ASN, CIDR, DEVICE_ENTRY, AllowList
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.pipeline import compute_features
 from persona_risk.features.reuse import DEVICE, IPADDR, KEY, KIND, reuse_pairs
@@ -36,7 +37,7 @@ class Population:
     events: pd.DataFrame
     accounts: pd.DataFrame | None
     links: pd.DataFrame  # kind, key, account_id: one row per account on a shared key
-    cfg: FeatureConfig
+    cfg: FeatureConfig  # the model's thresholds and the allow-list the features used
 
 
 @dataclass
@@ -45,18 +46,20 @@ class Investigation:
     summary: dict
     record: dict
     band: dict
-    sign_ins: pd.DataFrame  # the account's events with their hop speed, in time order
+    sign_ins: pd.DataFrame  # the account's events with their hop speed and allow reason
     links: list[dict]  # shared keys: kind, key, accounts (the other accounts on it)
     cluster: list[dict]  # linked accounts: account_id, score, band
     contributions: np.ndarray  # TreeSHAP, log-odds, bias last
     x: np.ndarray
     feature_names: list[str]
+    allowed: list[dict] = field(default_factory=list)  # allow entries its sign-ins matched
 
 
-def _links(events: pd.DataFrame, accounts: pd.DataFrame | None) -> pd.DataFrame:
-    """Every (kind, key, account) on a device, IP, payout or phone id held by two or more
-    accounts."""
-    pairs = reuse_pairs(events)
+def _links(events: pd.DataFrame, accounts: pd.DataFrame | None,
+           allow: AllowList) -> pd.DataFrame:
+    """Every (kind, key, account) on a device, IP (not allowed), payout or phone id held by two
+    or more accounts."""
+    pairs = reuse_pairs(events, allow)
     rows = [pairs.loc[pairs[KIND].isin([DEVICE, IPADDR]), [KIND, KEY, s.ACCOUNT_ID]]]
     if accounts is not None:
         for col in (s.PAYOUT_ID, s.PHONE_ID):
@@ -70,12 +73,15 @@ def _links(events: pd.DataFrame, accounts: pd.DataFrame | None) -> pd.DataFrame:
 
 def score_population(model: RiskModel, model_version: str, events: pd.DataFrame,
                      accounts: pd.DataFrame | None = None, as_of: pd.Timestamp | None = None,
-                     cfg: FeatureConfig = FeatureConfig()) -> Population:
-    """Features, signals and scores (with reasons) of every account of validated inputs."""
+                     allow: AllowList = AllowList()) -> Population:
+    """Features (the model's thresholds, `allow`), signals and scores (with reasons) of every
+    account of validated inputs."""
+    cfg = model.feature_config(allow)
     result = compute_features(events, accounts, as_of, cfg)
     scores = model.score(result.features).set_index(s.ACCOUNT_ID, drop=False)
     return Population(model, model_version, result.features.set_index(s.ACCOUNT_ID, drop=False),
-                      result.signals, scores, events, accounts, _links(events, accounts), cfg)
+                      result.signals, scores, events, accounts,
+                      _links(events, accounts, allow), cfg)
 
 
 def _band(pop: Population, margin: float) -> dict:
@@ -128,8 +134,27 @@ def _reasons(pop: Population, account_id: str, contributions: np.ndarray,
         name = pop.model.feature_names[i]
         out.append({"code": reason_code(name), "feature": name, "value": float(x[i]),
                     "contribution": float(contributions[i]),
-                    "text": sentence(name, x[i], context), "why": why(name, x[i])})
+                    "text": sentence(name, x[i], context, pop.cfg),
+                    "why": why(name, x[i], pop.cfg)})
     return out
+
+
+_NETWORK = "left out of the IP and network reuse counts and of travel hops"
+EFFECT = {CIDR: _NETWORK, ASN: _NETWORK,
+          DEVICE_ENTRY: "left out of the device reuse counts and of clusters"}
+
+
+def _allowed(sign_ins: pd.DataFrame, allow: AllowList) -> tuple[list[str], list[dict]]:
+    """Per sign-in the reasons of the allow entries it matches ('' for none), and per entry
+    matched: kind, value, reason, how many sign-ins, what it leaves out."""
+    network, device = allow.event_matches(sign_ins)
+    matched = [[allow.entries[i] for i in (n, d) if i >= 0]
+               for n, d in zip(network, device, strict=True)]
+    texts = ["; ".join(f"{e.kind} {e.value}: {e.reason}" for e in m) for m in matched]
+    counts = pd.Series([e for m in matched for e in m], dtype=object).value_counts(sort=False)
+    entries = [{"kind": e.kind, "value": e.value, "reason": e.reason, "sign_ins": int(n),
+                "effect": EFFECT[e.kind]} for e, n in counts.items()]
+    return texts, entries
 
 
 def investigate(pop: Population, account_id: str) -> Investigation:
@@ -146,8 +171,10 @@ def investigate(pop: Population, account_id: str) -> Investigation:
                "reasons": reasons}
     sign_ins = pop.events[pop.events[s.ACCOUNT_ID] == account_id]
     hops = pop.signals.loc[pop.signals[s.ACCOUNT_ID] == account_id, [s.EVENT_ID, HOP_SPEED_KMH]]
-    sign_ins = sign_ins.merge(hops, on=s.EVENT_ID, how="left").sort_values([s.TS, s.EVENT_ID])
+    sign_ins = sign_ins.merge(hops, on=s.EVENT_ID, how="left").sort_values(
+        [s.TS, s.EVENT_ID]).reset_index(drop=True)
+    sign_ins["allowed"], allowed = _allowed(sign_ins, pop.cfg.allow)
     links, cluster = _cluster(pop, account_id)
     return Investigation(account_id, summary, _record(pop, account_id), _band(pop, margin),
-                         sign_ins.reset_index(drop=True), links, cluster, contributions, x[0],
-                         pop.model.feature_names)
+                         sign_ins, links, cluster, contributions, x[0],
+                         pop.model.feature_names, allowed)

@@ -245,11 +245,21 @@ def _sign_in_table(inv: Investigation) -> str:
         rows.append([(e[s.TS].strftime("%Y-%m-%d %H:%M:%S"), e[s.TS].value), _text(e[s.IP]),
                      _text(e[s.COUNTRY]), _text(city), _text(e[s.DEVICE_ID]),
                      _text(e[s.USER_AGENT]), "yes" if e[s.SUCCESS] else "no",
-                     (f"{speed:,.0f}" if fast else "", speed if fast else -1)])
+                     (f"{speed:,.0f}" if fast else "", speed if fast else -1),
+                     _text(e["allowed"])])
     note = (f"<p>the last {MAX_ROWS:,} of {len(inv.sign_ins):,} sign-ins</p>"
             if len(inv.sign_ins) > MAX_ROWS else "")
     return note + _rows(rows, ["time (UTC)", "IP", "country", "city", "device", "user agent",
-                               "success", "hop km/h"], "sign-ins")
+                               "success", "hop km/h", "allowed"], "sign-ins")
+
+
+def _allowed_html(inv: Investigation) -> str:
+    if not inv.allowed:
+        return "<p id='allowed'>None of its sign-ins is on allowed infrastructure.</p>"
+    items = "".join(
+        f"<li>{_text(a['kind'])} <b>{_text(a['value'])}</b> ({_text(a['reason'])}): "
+        f"{a['sign_ins']:,} sign-ins, {_text(a['effect'])}</li>" for a in inv.allowed)
+    return f"<ul id='allowed'>{items}</ul><p>Allowed in the settings file ([[allow]]).</p>"
 
 
 def _band_html(inv: Investigation) -> str:
@@ -359,6 +369,7 @@ as of {html.escape(sm['as_of'])}</p>
 <h2>Account record</h2>{_record_html(inv)}
 <h2>What the band means</h2>{_band_html(inv)}
 <h2>Why: what raises the score</h2>{_reasons_html(inv)}
+<h2>Allowed infrastructure</h2>{_allowed_html(inv)}
 <h2>Where: sign-ins on the map</h2><div id="map">{div}</div>
 <h2>Sign-ins ({len(inv.sign_ins):,}; click a column to sort)</h2>
 <div id="sign-ins-wrap">{_sign_in_table(inv)}</div>
@@ -382,6 +393,7 @@ def write_page(inv: Investigation, folder: Path, impossible_kmh: float,
     (folder / "report.html").write_text(_page(inv, impossible_kmh, decisions, set(pages)))
     content = {**inv.summary, "record": inv.record, "band_context": inv.band, "links": inv.links,
                "cluster": inv.cluster, "sign_ins": len(inv.sign_ins), "images": list(PNGS),
+               "allowed": inv.allowed,
                "decisions": [] if decisions is None else decisions.to_dict("records"),
                "contributions": dict(zip(inv.feature_names, map(float, inv.contributions[:-1]),
                                          strict=True))}

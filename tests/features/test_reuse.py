@@ -47,6 +47,7 @@ def test_pairs_of_plain_rows_are_reuse_pairs():
     import pandas as pd
 
     from persona_risk.features import schema as s
+    from persona_risk.features.allow import AllowEntry, AllowList
     from persona_risk.features.reuse import PAIR_COLUMNS, reuse_pairs, row_pairs
     from persona_risk.features.validate import validate_events
 
@@ -56,6 +57,14 @@ def test_pairs_of_plain_rows_are_reuse_pairs():
         event("b", "2026-02-01T11:00:00Z", ip="2001:db8::1"),
         event("c", "2026-02-01T12:00:00Z", device_id="d1")]))
     rows = [(r[s.ACCOUNT_ID], r[s.TS].value, None if pd.isna(r[s.DEVICE_ID]) else r[s.DEVICE_ID],
-             None if pd.isna(r[s.IP]) else r[s.IP]) for _, r in events.iterrows()]
+             None if pd.isna(r[s.IP]) else r[s.IP], None) for _, r in events.iterrows()]
     expected = sorted(reuse_pairs(events)[PAIR_COLUMNS].itertuples(index=False, name=None))
     assert sorted(row_pairs(rows)) == expected and len(expected) == 7
+    # the allow rule is the same on both paths: 10.1.2.3 (in the range) and d1 make no pair
+    allow = AllowList((AllowEntry("cidr", "10.1.2.0/30", "office"),
+                       AllowEntry("device", "d1", "kiosk")))
+    allowed = sorted(reuse_pairs(events, allow)[PAIR_COLUMNS].itertuples(index=False, name=None))
+    assert sorted(row_pairs(rows, allow)) == allowed
+    assert sorted((kind, key) for kind, key, *_ in allowed) == [
+        ("ip", "10.1.2.4"), ("ip", "2001:db8::1"), ("prefix", "10.1.2.0/24"),
+        ("prefix", "2001:db8::/64")]

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from persona_risk.features.config import FeatureConfig
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.models.reasons import IMPOSSIBLE_WHY, SENTENCES, WHY, reason_code, sentence, why
 
@@ -28,8 +29,23 @@ def test_a_missing_value_has_no_sentence():
     assert reason_code("night_share") == "NIGHT_SHARE"
 
 
-def test_every_feature_says_why_and_speed_says_impossible_only_past_an_airliner():
+def test_every_feature_says_why_and_speed_says_impossible_only_past_the_setting():
     assert set(WHY) == set(FEATURE_NAMES)
-    assert why("speed_max_kmh", 9_800.0) == IMPOSSIBLE_WHY
-    assert why("speed_max_kmh", 300.0) == WHY["speed_max_kmh"] != IMPOSSIBLE_WHY
+    assert why("speed_max_kmh", 9_800.0) == IMPOSSIBLE_WHY.format(impossible_kmh="900") == (
+        "faster than 900 km/h: one person cannot make that trip")
+    assert why("speed_max_kmh", 300.0) == WHY["speed_max_kmh"]
+    assert why("speed_max_kmh", 9_800.0, FeatureConfig(impossible_kmh=12_000)) == WHY[
+        "speed_max_kmh"]
     assert why("not_a_feature") == ""
+
+
+def test_sentences_follow_the_feature_settings():
+    cfg = FeatureConfig(impossible_kmh=1_200, high_risk_countries=("KP", "IR"),
+                        night_start_hour=21.5, night_end_hour=5, speed_quantile=0.9)
+    assert sentence("impossible_hops", 3.0) == "3 sign-in hops faster than 900 km/h"
+    assert sentence("impossible_hops", 3.0, cfg=cfg) == "3 sign-in hops faster than 1,200 km/h"
+    assert sentence("high_risk_country_share", 0.5, cfg=cfg) == (
+        "50% of sign-ins from high-risk countries (KP, IR)")
+    assert sentence("night_share", 0.25, cfg=cfg) == (
+        "25% of activity between 21:30 and 05:00 in the claimed time zone")
+    assert "90th percentile" in sentence("speed_p95_kmh", 2_000.0, cfg=cfg)

@@ -33,3 +33,20 @@ def test_log_key_is_generated_once_beside_the_state_and_private(tmp_path, monkey
     assert hashed(key, "0") != hashed(log_key(tmp_path / "other.sqlite"), "0")
     monkeypatch.setenv(LOG_KEY_ENV, "from-settings")
     assert log_key(state) == b"from-settings"
+
+
+@pytest.mark.slow
+def test_refuses_a_model_whose_feature_settings_the_settings_file_contradicts(
+        registry, tmp_path, monkeypatch):
+    """PERSONA_RISK_CONFIG names the settings; the champion was trained at 900 km/h."""
+    from tests.serving.conftest import Server
+
+    config = tmp_path / "settings.toml"
+    config.write_text("[features]\nimpossible_kmh = 800\n")
+    monkeypatch.setenv("PERSONA_RISK_CONFIG", str(config))
+    server = Server(registry, tmp_path / "s.sqlite")
+    assert server.proc.wait(90) == 2
+    log = " ".join(server.log.read_text().split())
+    assert "refusing to start" in log
+    assert f"{config}: features.impossible_kmh = 800.0, but model" in log
+    assert "trained with 900.0" in log

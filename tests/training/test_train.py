@@ -140,3 +140,43 @@ def test_one_creation_time_for_all_falls_back_to_a_random_split(labelled, tmp_pa
     assert (counts["fraud"] > 0).all() and (counts["honest"] > 0).all()
     with pytest.raises(SplitError, match="--split random"):
         make_split(table, inputs.events[s.TS].min(), SplitConfig(method=TIME))
+
+
+@pytest.mark.slow
+def test_feature_settings_go_with_the_model_into_its_contract_and_reasons(
+        small_world, tmp_path, monkeypatch):
+    """Trained with a non-default impossible-travel speed and night window: the registered
+    model's metadata, its contract and its reason sentences carry them."""
+    import mlflow
+
+    from persona_risk.features.config import FeatureConfig
+    from persona_risk.features.reference import feature_contract
+    from persona_risk.models.pyfunc import CONTRACT_KEY, SETTINGS_KEY, load_risk_model
+    from persona_risk.training.train import log_and_register
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    monkeypatch.chdir(tmp_path)
+    _, accounts, events = small_world
+    cfg = FeatureConfig(impossible_kmh=400.0, night_start_hour=21.0, night_end_hour=7.0)
+    inputs = Inputs(events, pd.DataFrame(), accounts)
+    table = training_table(inputs, None, cfg)
+    assert (table["impossible_hops"] >= training_table(inputs)["impossible_hops"]).all()
+    trained = fit_and_evaluate(table, events[s.TS].min(), TrainConfig(), SplitConfig(),
+                               tmp_path / "report", features=cfg)
+    outcome = log_and_register(trained, "settings-test", table["as_of"].iloc[0], TrainConfig(),
+                               SplitConfig())
+    model = outcome.model
+    assert model.feature_settings["impossible_kmh"] == 400.0
+    assert model.contract_version == feature_contract(cfg) != feature_contract()
+    uri = f"models:/settings-test/{outcome.version}"
+    meta = mlflow.models.get_model_info(uri).metadata
+    assert meta[SETTINGS_KEY]["impossible_kmh"] == 400.0
+    assert meta[CONTRACT_KEY] == model.contract_version
+    loaded, _ = load_risk_model(uri)
+    mlflow.set_tracking_uri(None)
+    assert loaded.feature_config() == cfg
+    scored = loaded.score(table)
+    texts = [t for j in (1, 2, 3) for code, t in zip(scored[f"reason_{j}_code"],
+                                                     scored[f"reason_{j}"], strict=True)
+             if code == "NIGHT_SHARE"]
+    assert texts and all("of activity between 21:00 and 07:00" in t for t in texts)

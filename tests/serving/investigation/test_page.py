@@ -220,3 +220,28 @@ def test_pages_from_sign_ins_alone(labelled, trained, personas, tmp_path):
     html = (tmp_path / page_folder(farm) / "report.html").read_text()
     assert "No account record: built from sign-ins only." in html
     assert json.loads((tmp_path / page_folder(farm) / "report.json").read_text())["record"] == {}
+
+
+def test_page_says_which_sign_ins_were_allowed_and_why(labelled, trained, personas, tmp_path):
+    from persona_risk.features.allow import AllowEntry, AllowList
+
+    inputs, _ = labelled
+    farm = personas["farm"]
+    mine = inputs.events[inputs.events[s.ACCOUNT_ID] == farm]
+    ip, device = mine[s.IP].mode().iloc[0], mine[s.DEVICE_ID].mode().iloc[0]
+    allow = AllowList((AllowEntry("cidr", f"{ip}/32", "corporate VPN egress"),
+                       AllowEntry("device", device, "shared kiosk")))
+    pop = score_population(trained.model, "3", inputs.events, inputs.accounts, allow=allow)
+    inv = investigate(pop, farm)
+    assert {(a["value"], a["reason"], a["sign_ins"]) for a in inv.allowed} == {
+        (f"{ip}/32", "corporate VPN egress", int((mine[s.IP] == ip).sum())),
+        (device, "shared kiosk", int((mine[s.DEVICE_ID] == device).sum()))}
+    assert not any(link["key"] in (ip, device) for link in inv.links)
+    on_ip = inv.sign_ins[s.IP] == ip
+    assert inv.sign_ins.loc[on_ip, "allowed"].str.contains("corporate VPN egress").all()
+    assert (inv.sign_ins.loc[on_ip, HOP_SPEED_KMH].isna()).all()  # no hop ends there
+    write_pages(pop, [farm], tmp_path, linked=False)
+    html = (tmp_path / page_folder(farm) / "report.html").read_text()
+    assert "<ul id='allowed'>" in html and "corporate VPN egress" in html
+    assert "shared kiosk" in html
+    assert "None of its sign-ins is on allowed infrastructure" not in html
