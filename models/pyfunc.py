@@ -16,7 +16,7 @@ from mlflow.types import ColSpec, Schema
 
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
-from persona_risk.features.reference import FEATURE_CONTRACT_VERSION, feature_contract
+from persona_risk.features.reference import feature_contract
 from persona_risk.features.travel import FASTEST_HOP_COLUMNS
 from persona_risk.models.profile import Profile
 from persona_risk.models.risk_model import N_REASONS, RiskModel

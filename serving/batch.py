@@ -171,13 +171,13 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
                  decisions: pd.DataFrame | None = None) -> BatchSummary:
     """Score every account of the event files (and accounts files) as of `as_of` (default:
     the last event) into `out`: one row per account with score, band, reasons, model version
-    and as_of, the features computed with the model's thresholds and `allow`. Beside `out` (`<stem>` its name without the suffix): quarantined rows in
-    `<stem>.quarantine.csv`, the summary in `<stem>.summary.json`, with the drift against
-    `drift`'s reference and the previous run (default: the profile the last run left beside
-    `out`); a quarantine file of an earlier run
-    is removed when none is set aside, and temporary files of a killed run are removed first.
-    With `decisions` (`serving.decisions.read_decisions`), each account's latest analyst
-    decision and its time are two more columns."""
+    and as_of, the features computed with the model's thresholds and `allow`. Beside `out`
+    (`<stem>` its name without the suffix): quarantined rows in `<stem>.quarantine.csv`, the
+    summary in `<stem>.summary.json`, with the drift against `drift`'s reference and the
+    previous run (default: the profile the last run left beside `out`); a quarantine file of
+    an earlier run is removed when none is set aside, and temporary files of a killed run are
+    removed first. With `decisions` (`serving.decisions.read_decisions`), each account's latest
+    analyst decision and its time are two more columns."""
     start = time.perf_counter()
     cfg = model.feature_config(allow)
     out.parent.mkdir(parents=True, exist_ok=True)

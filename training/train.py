@@ -17,7 +17,10 @@ from persona_risk.features import schema as s
 from persona_risk.features.allow import AllowList
 from persona_risk.features.batch import Inputs
 from persona_risk.features.config import FeatureConfig
-from persona_risk.features.reference import FEATURE_CONTRACT_VERSION, FEATURE_NAMES, feature_contract
+from persona_risk.features.reference import (
+    FEATURE_NAMES,
+    feature_contract,
+)
 from persona_risk.models.bundle import pinned_requirements, write_code_bundle
 from persona_risk.models.profile import profile_of
 from persona_risk.models.pyfunc import (
