@@ -23,6 +23,7 @@ import pandas as pd
 from persona_risk.features import schema as s
 from persona_risk.features.allow import AllowList
 from persona_risk.features.arrays import KEY_COLUMNS, Keys, lay_out
+from persona_risk.features.checks import country_codes, is_ip
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.pipeline import (
     FeatureResult,
@@ -47,6 +48,7 @@ from persona_risk.features.reuse import (
 from persona_risk.features.travel import FASTEST_HOP_COLUMNS
 from persona_risk.features.validate import (
     FUTURE_TOLERANCE,
+    MAX_ID_CHARS,
     clean_rows,
     known_timezones,
     validate_accounts,
@@ -110,16 +112,20 @@ _TEXT = (s.IP, s.COUNTRY, s.DEVICE_ID, s.DEVICE_TZ, s.USER_AGENT)
 
 
 def _canonical(event: dict, limit_ns: int) -> list | None:
-    """The stored row of one event that `validate_events` would keep exactly as given (text
-    without surrounding blanks, an upper-case country, a known zone, both coordinates or none,
-    in range, not in the future); None for any other event."""
+    """The stored row of one event that `validate_events` would keep exactly as given (printable
+    ASCII text of at most `MAX_ID_CHARS` without surrounding blanks, a readable IP, an assigned
+    country code, a known zone, both coordinates or none, in range, not in the future); None
+    for any other event, which the batch validator then decides on."""
     text = {col: event.get(col) for col in (s.EVENT_ID, s.ACCOUNT_ID, *_TEXT)}
-    if any(v is not None and (not isinstance(v, str) or not v or v != v.strip())
+    if any(v is not None and (not isinstance(v, str) or not v or v != v.strip()
+                              or not (v.isascii() and v.isprintable())
+                              or len(v) > MAX_ID_CHARS)
            for v in text.values()) or text[s.EVENT_ID] is None or text[s.ACCOUNT_ID] is None:
         return None
-    country, zone = text[s.COUNTRY], text[s.DEVICE_TZ]
-    if country is not None and not (len(country) == 2 and country.isalpha()
-                                    and country.isupper()):
+    country, zone, ip = text[s.COUNTRY], text[s.DEVICE_TZ], text[s.IP]
+    if country is not None and country not in country_codes():
+        return None
+    if ip is not None and not is_ip(ip):
         return None
     if zone is not None and zone not in known_timezones():
         return None
