@@ -67,9 +67,9 @@ AsOf = Annotated[str | None, typer.Option(
     callback=_utc_time, help="Features as of this UTC time (ISO-8601); default: the last event.")]
 
 
-def _fraction(value: float) -> float:
-    """Check a share option: strictly between 0 and 1."""
-    if not 0.0 < value < 1.0:
+def _fraction(value: float | None) -> float | None:
+    """Check a share option: strictly between 0 and 1 (None: not given, a default applies)."""
+    if value is not None and not 0.0 < value < 1.0:
         raise typer.BadParameter(f"{value} is not in (0, 1)")
     return value
 

@@ -115,5 +115,5 @@ def test_cli_refuses_a_bad_settings_file_in_one_line_with_exit_2(tmp_path):
                     ["serve"]):
         result = CliRunner().invoke(app, [*command, "--config", str(bad)])
         assert result.exit_code == 2, result.output
-        assert result.stderr.strip() == (f"settings: {bad}: unknown key "
-                                         "'features.impossible_kph'")
+        assert result.stderr.strip() == (f"persona-risk {command[0]}: error: {bad}: unknown "
+                                         "key 'features.impossible_kph'")
