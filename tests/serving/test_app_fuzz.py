@@ -26,12 +26,8 @@ def served(registry, tmp_path):
     server.stop(signal.SIGKILL)
 
 
-# Found by this test, outside the serving layer: an account whose `created_at` is after its only
-# stored event (PUT /v1/accounts/0 {"created_at": "2000-01-01T01:00:01Z"}, then POST /v1/events
-# [{"account_id": "0", "ts": "2000-01-01T00:00:00Z"}]) makes `compute_features` raise IndexError
-# in `features.segments.previous_in_segment` (the point-in-time rule of features/pipeline.py,
-# which another change owns). The service answers it with a counted generic 500 that reaches no
-# other request; the test fails until the pipeline is fixed, hence not strict.
+# Found by this test once: an account whose `created_at` is after its only stored event made the
+# pipeline raise (now the point-in-time rule of features/point_in_time.py, used by every engine).
 def test_no_generated_request_gets_a_server_error(served):
     schema = schemathesis.openapi.from_url(f"{served.url}/openapi.json")
     auth = {"Authorization": f"Bearer {TOKEN}"}
