@@ -121,10 +121,23 @@ def write_text(text: str, path: Path | str) -> Path:
     return _write_atomic(Path(path), lambda tmp: tmp.write_text(text))
 
 
+QUARANTINE = "quarantine.csv"  # the rows set aside while making an output
+SUMMARY = "summary.json"  # a job's summary
+
+
+def side_file(out: Path | str, name: str) -> str:
+    """The path of a file beside the output `out`, for local paths and URIs alike:
+    `<out without its suffix>.<name>` (`s3a://b/scores.parquet` -> `s3a://b/scores.summary.json`
+    for `summary.json`)."""
+    text = str(out).rstrip("/")
+    last = text.rsplit("/", 1)[-1]
+    stem = last.rsplit(".", 1)[0] if "." in last.lstrip(".") else last
+    return f"{text[:len(text) - len(last)]}{stem}.{name}"
+
+
 def quarantine_path(out: Path | str) -> Path:
     """Where the rows set aside while making `out` go: `<out's stem>.quarantine.csv` beside it."""
-    out = Path(out)
-    return out.with_name(out.stem + ".quarantine.csv")
+    return Path(side_file(out, QUARANTINE))
 
 
 def write_quarantine(quarantine: pd.DataFrame, out: Path | str) -> Path | None:

@@ -36,7 +36,7 @@ from persona_risk.features import schema as s
 from persona_risk.features.arrays import Keys
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.geoip import locate
-from persona_risk.features.io import read_table
+from persona_risk.features.io import QUARANTINE, read_table, side_file
 from persona_risk.features.online import EVENT_NAMES, typed_accounts, typed_events
 from persona_risk.features.pipeline import (
     ACCOUNT_REUSE,
@@ -346,5 +346,5 @@ def features_table(spark: SparkSession, events: list[str], out: str,
     write_dataset(spark, table, out)
     n_accounts = result.features.count()  # cached
     result.release()
-    write_quarantine(spark, result.quarantine, f"{out}.quarantine.csv")  # or remove a stale one
+    write_quarantine(spark, result.quarantine, side_file(out, QUARANTINE))  # or remove a stale one
     return n_accounts, result.events_read, len(result.quarantine)

@@ -25,8 +25,10 @@ from persona_risk.features.allow import AllowList
 from persona_risk.features.geoip import locate
 from persona_risk.features.hashing import text_hashes
 from persona_risk.features.io import (
+    SUMMARY,
     read_table,
     remove_stale_temps,
+    side_file,
     table_files,
     temp_folder,
     write_quarantine,
@@ -222,5 +224,5 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
     written = write_quarantine(quarantine, out)  # the quarantine file matches the summary
     summary.quarantine = str(written) if written else None
     summary.duration_s = round(time.perf_counter() - start, 3)
-    write_text(json.dumps(asdict(summary), indent=1), out.with_name(out.stem + ".summary.json"))
+    write_text(json.dumps(asdict(summary), indent=1), side_file(out, SUMMARY))
     return summary

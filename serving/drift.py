@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from persona_risk.features.io import read_table
+from persona_risk.features.io import read_table, side_file
 from persona_risk.models.profile import Profile, profile_of
 from persona_risk.models.risk_model import BANDS
 
@@ -157,14 +157,14 @@ class DriftWatch:
         for warning in report["warnings"]:
             log.warning("drift: %s", warning)
         report["profile"] = str(self.current.write(profile_path(self.out)))
-        page = Path(self.out).with_name(Path(self.out).stem + ".drift.html")
+        page = Path(side_file(self.out, "drift.html"))
         report["page"] = str(write_drift_page(report, self.current, self.previous, page))
         return report
 
 
 def profile_path(out: Path) -> Path:
     """Where a run's profile is kept beside its output."""
-    return Path(out).with_name(Path(out).stem + ".profile.json")
+    return Path(side_file(out, "profile.json"))
 
 
 def log_to_mlflow(summary: dict, experiment: str = NIGHTLY_EXPERIMENT) -> str:

@@ -1,9 +1,9 @@
 """Nightly batch scoring on Spark: `features.spark_engine` for the features, the model applied
 with `mapInPandas` on the account features (loaded once on the driver, shipped to the workers).
 
-Outputs match the in-process job's columns: the scores as a Parquet dataset at `out`, the
-quarantine as `<out>.quarantine.csv` and the summary as `<out>.summary.json` (the whole
-dataset path, suffix kept: unlike the in-process job's `<stem>.…`), all atomic.
+Outputs match the in-process job's: the scores as a Parquet dataset at `out`, the quarantine
+and the summary beside it under the same names (`features.io.side_file`: `<stem>.quarantine.csv`,
+`<stem>.summary.json`), all atomic.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pyspark.sql import SparkSession
 
 from persona_risk.features import schema as s
 from persona_risk.features.allow import AllowList
-from persona_risk.features.io import read_table
+from persona_risk.features.io import QUARANTINE, SUMMARY, read_table, side_file
 from persona_risk.features.spark_engine import spark_features
 from persona_risk.features.spark_frames import objects
 from persona_risk.features.spark_io import write_dataset, write_quarantine, write_text
@@ -69,8 +69,8 @@ def spark_score(spark: SparkSession, events: list[str], model: RiskModel, model_
         events=result.events_read, rows_quarantined=len(quarantine),
         model_version=model_version, as_of=str(as_of), partitions=result.buckets,
         output=out)
-    summary.quarantine = write_quarantine(spark, quarantine, f"{out}.quarantine.csv")
+    summary.quarantine = write_quarantine(spark, quarantine, side_file(out, QUARANTINE))
     summary.duration_s = round(time.perf_counter() - start, 3)
-    write_text(spark, json.dumps(asdict(summary), indent=1), f"{out}.summary.json")
+    write_text(spark, json.dumps(asdict(summary), indent=1), side_file(out, SUMMARY))
     return summary
 

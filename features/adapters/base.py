@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from persona_risk.features import schema as s
 from persona_risk.features.adapters.reading import records
 from persona_risk.features.geoip import locate
-from persona_risk.features.io import remove_stale_temps, temp_folder, write_table
+from persona_risk.features.io import quarantine_path, remove_stale_temps, temp_folder, write_table
 from persona_risk.features.validate import validate_accounts, validate_events
 
 CHUNK = 50_000
@@ -165,13 +165,13 @@ def ingest(source: Source, inputs: Iterable[Path], out: Path,
             table = table.drop_duplicates(s.ACCOUNT_ID, keep="last")
         write_table(table, out)
     summary.mapped, summary.quarantined, summary.output = len(table), len(bad), str(out)
-    quarantine_path = out.with_name(out.stem + ".quarantine.csv")
+    set_aside = quarantine_path(out)
     if bad:
         quarantine = pd.DataFrame(bad)
         summary.reasons = quarantine[s.REASON].str.split(":").str[0].value_counts().to_dict()
-        summary.quarantine = str(write_table(quarantine, quarantine_path))
+        summary.quarantine = str(write_table(quarantine, set_aside))
     else:  # the quarantine file always matches the summary
-        quarantine_path.unlink(missing_ok=True)
+        set_aside.unlink(missing_ok=True)
     return summary
 
 

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from persona_risk.features.io import (
+    QUARANTINE,
+    SUMMARY,
+    quarantine_path,
     read_table,
     remove_stale_temps,
+    side_file,
     temp_folder,
     temp_name,
     write_table,
@@ -61,3 +66,15 @@ def test_outputs_follow_the_umask_and_stale_temps_of_dead_processes_go(tmp_path)
         (folder / "x").write_text("spilled")
         assert remove_stale_temps(tmp_path) == [dead]
     assert mine.exists() and not folder.exists() and not dead.exists()
+
+
+@pytest.mark.parametrize(("out", "expected"), [
+    ("scores.parquet", "scores.summary.json"),
+    ("night/scores.csv", "night/scores.summary.json"),
+    ("s3a://bucket/night/scores.parquet", "s3a://bucket/night/scores.summary.json"),
+    ("/abs/features", "/abs/features.summary.json"),
+    ("night/dataset.parquet/", "night/dataset.summary.json"),
+])
+def test_side_files_of_local_paths_and_uris_share_one_rule(out, expected):
+    assert side_file(out, SUMMARY) == expected
+    assert str(quarantine_path(out)) == str(Path(expected.replace(SUMMARY, QUARANTINE)))
