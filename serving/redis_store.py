@@ -88,7 +88,14 @@ class RedisFeatureStore(FeatureStore):
         self._warn_unless_durable()
 
     def _warn_unless_durable(self) -> None:
-        conf = {**self.db.config_get("appendonly"), **self.db.config_get("appendfsync")}
+        try:
+            conf = {**self.db.config_get("appendonly"), **self.db.config_get("appendfsync")}
+        except redis.ResponseError:  # managed services refuse CONFIG; INFO tells less
+            aof = self.db.info("persistence").get("aof_enabled")
+            conf = {"appendonly": "yes" if aof == 1 else "no",
+                    "appendfsync": "always" if aof == 1 else "unknown"}
+            if aof == 1:
+                log.info("redis refuses CONFIG GET: append-only file on, fsync policy unknown")
         if conf.get("appendonly") != "yes" or conf.get("appendfsync") != "always":
             log.warning("redis at %s runs with appendonly=%s appendfsync=%s: acknowledged "
                         "events may be lost in a crash; use appendonly yes, appendfsync always",

@@ -25,16 +25,17 @@ pytestmark = pytest.mark.slow
 class RedisServer:
     """Debian's redis-server on a free loopback port, persistence on (fsync every write)."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, *extra: str):
         self.binary = system_program("redis-server")
-        self.folder, self.port = folder, free_port()
+        self.folder, self.port, self.extra = folder, free_port(), extra
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> RedisServer:
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
-             str(self.folder), "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
+             str(self.folder), "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+             *self.extra],
             stdout=(self.folder / "redis.log").open("a"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -55,6 +56,20 @@ def redis_server(tmp_path):
     server = RedisServer(tmp_path).start()
     yield server
     if server.proc.poll() is None:
+        server.kill()
+
+
+def test_a_redis_that_refuses_config_is_used_and_checked_through_info(tmp_path, caplog):
+    """Managed Redis services disable CONFIG; the store opens all the same."""
+    server = RedisServer(tmp_path, "--rename-command", "CONFIG", "").start()
+    try:
+        with pytest.raises(redis.ResponseError):
+            redis.Redis.from_url(server.url).config_get("appendonly")
+        with caplog.at_level("INFO", logger="persona_risk.redis"):
+            store = RedisFeatureStore(server.url)
+        assert store.writable()
+        assert "fsync policy unknown" in caplog.text and "may be lost" not in caplog.text
+    finally:
         server.kill()
 
 
