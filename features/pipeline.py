@@ -20,6 +20,7 @@ from persona_risk.features.config import FeatureConfig
 from persona_risk.features.parallel import map_steps
 from persona_risk.features.point_in_time import AsOf
 from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.features.registry import CROSS, RECORD, REGISTRY
 from persona_risk.features.reuse import (
     DEVICE,
     KIND,
@@ -62,7 +63,10 @@ class CrossAccount:
 
 
 EVENT_REUSE = list(REUSE_COUNT.values())
-ACCOUNT_REUSE = ["payout_accounts", "phone_accounts", "cluster_size"]
+# per-account counts over other accounts' records (payout, phone, cluster), which each engine
+# computes in its own way from all accounts before the per-account step
+ACCOUNT_REUSE = [f.name for f in REGISTRY
+                 if f.family == "reuse" and {RECORD, CROSS} <= set(f.needs)]
 
 
 def empty_accounts() -> pd.DataFrame:

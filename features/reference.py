@@ -1,9 +1,10 @@
-"""The account feature contract: every feature's stable name, unit and meaning.
+"""The account feature contract, derived from the registry (`features.registry`).
 
-The model is trained on `FEATURE_NAMES` in this order; `FEATURE_CONTRACT_VERSION` changes whenever
-a definition changes in code. A model's contract, `feature_contract(cfg)`, hashes that version,
-the names and the thresholds the features were computed with, so that a model refuses to load on
-other definitions. Meanings name the thresholds as `{fields}` of `setting_words`.
+The model is trained on `FEATURE_NAMES` (the registry's order). A model's contract,
+`feature_contract(cfg)`, hashes `FEATURE_CONTRACT_VERSION` (bumped when a family's computation
+changes), the registry's features and the thresholds the features were computed with, so that a
+model refuses to load on other definitions. Meanings name the thresholds as `{fields}` of
+`setting_words`; `reference_markdown` is the README's feature table.
 """
 
 from __future__ import annotations
@@ -12,48 +13,11 @@ import hashlib
 import json
 
 from persona_risk.features.config import FeatureConfig
+from persona_risk.features.registry import BY_NAME, REGISTRY
 
-FEATURE_CONTRACT_VERSION = "1"
+FEATURE_CONTRACT_VERSION = "1"  # bump when a family computes a feature differently
 
-# name: (family, unit, meaning)
-FEATURES: dict[str, tuple[str, str, str]] = {
-    "speed_max_kmh": ("travel", "km/h", "fastest hop between consecutive eligible sign-ins"),
-    "speed_p95_kmh": ("travel", "km/h", "{speed_percentile} percentile of hop speed"),
-    "impossible_hops": ("travel", "count", "hops faster than {impossible_kmh} km/h"),
-    "impossible_hop_share": ("travel", "share", "impossible hops / all hops"),
-    "countries_distinct": ("travel", "count", "distinct sign-in countries"),
-    "high_risk_country_share": ("travel", "share", "sign-ins from {high_risk_or} (configurable)"),
-    "anonymizer_share": ("travel", "share", "sign-ins from IPs flagged VPN, proxy, Tor, hosting"),
-    "home_distance_km": ("travel", "km", "claimed home to the median eligible sign-in location"),
-    "night_share": ("timezone", "share",
-                    "events between {night_start} and {night_end} claimed local time"),
-    "hour_circular_mean": ("timezone", "hour", "circular mean of the claimed local hour (0-24)"),
-    "hour_circular_spread_h": ("timezone", "hours", "circular standard deviation of that hour"),
-    "device_claimed_tz_mismatch_share": (
-        "timezone", "share", "events whose device zone offset differs from the claimed zone"),
-    "device_ip_tz_mismatch_share": (
-        "timezone", "share", "events whose device zone offset differs from the IP location's"),
-    "device_claimed_tz_diff_max_h": (
-        "timezone", "hours", "largest device vs claimed UTC-offset difference at an event"),
-    "ip_claimed_tz_diff_mean_h": (
-        "timezone", "hours", "mean IP-location vs claimed UTC-offset difference"),
-    "device_accounts_max": ("reuse", "count", "most accounts seen on one of its devices"),
-    "device_accounts_mean": ("reuse", "count", "mean over events of accounts on the device"),
-    "ip_accounts_max": ("reuse", "count", "most accounts seen on one of its IPs"),
-    "ip_accounts_mean": ("reuse", "count", "mean over events of accounts on the IP"),
-    "prefix_accounts_max": ("reuse", "count", "most accounts seen in one of its /24 or /64"),
-    "prefix_accounts_mean": ("reuse", "count", "mean over events of accounts in the prefix"),
-    "payout_accounts": ("reuse", "count", "accounts sharing its payout id (itself included)"),
-    "phone_accounts": ("reuse", "count", "accounts sharing its phone id (itself included)"),
-    "cluster_size": ("reuse", "count", "accounts linked to it via devices, payout, phone ids"),
-    "devices_distinct": ("reuse", "count", "distinct devices it used"),
-    "ips_distinct": ("reuse", "count", "distinct IPs it used"),
-    "account_age_days": ("age", "days", "age of the account at as_of"),
-    "first_signin_delay_h": ("age", "hours", "creation to first sign-in"),
-    "events_per_active_day": ("age", "events/day", "events per UTC day with activity"),
-    "events_total": ("age", "count", "events up to as_of"),
-}
-FEATURE_NAMES: list[str] = list(FEATURES)
+FEATURE_NAMES: list[str] = [f.name for f in REGISTRY]
 
 
 def _clock(hour: float) -> str:
@@ -84,14 +48,16 @@ def setting_words(cfg: FeatureConfig = FeatureConfig()) -> dict[str, str]:
 
 def meaning(name: str, cfg: FeatureConfig = FeatureConfig()) -> str:
     """What feature `name` means with the thresholds of `cfg`."""
-    return FEATURES[name][2].format(**setting_words(cfg))
+    return BY_NAME[name].meaning.format(**setting_words(cfg))
 
 
 def feature_contract(cfg: FeatureConfig = FeatureConfig()) -> str:
     """The contract of features computed with `cfg`'s thresholds: the code's version and a
-    hash of it, the feature names and the thresholds (not the allow-list)."""
-    text = json.dumps({"code": FEATURE_CONTRACT_VERSION, "features": FEATURE_NAMES,
-                       "settings": cfg.settings()}, sort_keys=True)
+    hash of it, the registry's features (name, family, unit, inputs, in order) and the
+    thresholds (not the allow-list)."""
+    text = json.dumps({"code": FEATURE_CONTRACT_VERSION, "settings": cfg.settings(),
+                       "features": [(f.name, f.family, f.unit, f.needs) for f in REGISTRY]},
+                      sort_keys=True)
     return f"{FEATURE_CONTRACT_VERSION}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
@@ -99,5 +65,5 @@ def reference_markdown(cfg: FeatureConfig = FeatureConfig()) -> str:
     """The feature reference as a Markdown table (name, family, unit, meaning) for the
     thresholds of `cfg`."""
     rows = ["| feature | family | unit | meaning |", "| --- | --- | --- | --- |"]
-    rows += [f"| `{n}` | {f} | {u} | {meaning(n, cfg)} |" for n, (f, u, _) in FEATURES.items()]
+    rows += [f"| `{f.name}` | {f.family} | {f.unit} | {meaning(f.name, cfg)} |" for f in REGISTRY]
     return "\n".join(rows)

@@ -10,15 +10,12 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.features.registry import REGISTRY
 from persona_risk.models.risk_model import RiskModel
 from persona_risk.training.metrics import threshold_at_fpr
 
-# directions known from the threat: more of these never lowers the risk
-MONOTONE_INCREASING = (
-    "impossible_hops", "impossible_hop_share", "high_risk_country_share",
-    "device_claimed_tz_mismatch_share", "device_accounts_max", "payout_accounts",
-    "phone_accounts", "cluster_size",
-)
+# directions known from the threat (`features.registry`): more of these never lowers the risk
+MONOTONE_INCREASING = tuple(f.name for f in REGISTRY if f.monotone > 0)
 
 
 @dataclass(frozen=True)

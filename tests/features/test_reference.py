@@ -18,7 +18,8 @@ from persona_risk.features.pipeline import (
     Records,
     account_features,
 )
-from persona_risk.features.reference import FEATURE_NAMES, FEATURES, reference_markdown
+from persona_risk.features.reference import FEATURE_NAMES, reference_markdown
+from persona_risk.features.registry import REGISTRY
 from persona_risk.features.reuse import account_reuse
 from persona_risk.features.timezones import account_timezones, event_timezones
 from persona_risk.features.travel import (
@@ -47,7 +48,7 @@ def zero_cross(ev):
 
 
 def documented(family: str) -> list[str]:
-    return [name for name, (fam, _, _) in FEATURES.items() if fam == family]
+    return [f.name for f in REGISTRY if f.family == family]
 
 
 def test_each_family_computes_exactly_its_documented_features(arrays):
@@ -61,7 +62,7 @@ def test_each_family_computes_exactly_its_documented_features(arrays):
         "reuse": [*account_reuse(ev, zero_cross(ev)[0]), *ACCOUNT_REUSE],
         "age": list(account_age(ev, rec.created_ns, int(ev.ts_ns.max()))),
     }
-    assert {fam for fam, _, _ in FEATURES.values()} == set(computed)
+    assert {f.family for f in REGISTRY} == set(computed)
     for family, names in computed.items():
         assert sorted(names) == sorted(documented(family)), family
 
