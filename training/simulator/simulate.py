@@ -27,6 +27,7 @@ RESIDENTIAL_ASN, CARRIER_ASN, HOSTING_ASN, SATELLITE_ASN = 7922, 21928, 16509, 1
 SECONDS_PER_DAY = 86_400
 AIRLINER_KMH, AIRPORT_HOURS = 800.0, 3.0
 OFF_HOURS_SHARE = 0.12
+WORLD_SIZE_SPREAD = (0.2, 2.0)  # randomized worlds' sizes relative to the mean, drawn uniformly
 MISSET_ZONES = ("UTC", "America/Los_Angeles", "Europe/London", "Asia/Kolkata", "Asia/Shanghai")
 USER_AGENTS = np.array([
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0",
@@ -113,7 +114,7 @@ def simulate(cfg: SimConfig = SimConfig()) -> SimulatedWorld:
     params = _world_params(cfg)
     if len(params) == 1:
         return _simulate_world(cfg, params[0])
-    sizes = np.diff(np.linspace(0, cfg.accounts, len(params) + 1).round().astype(int))
+    sizes = _world_sizes(cfg, len(params))
     parts = [_prefixed(_simulate_world(dataclasses.replace(cfg, accounts=int(n),
                                                            seed=cfg.seed * 1000 + k), p), k)
              for k, (n, p) in enumerate(zip(sizes, params, strict=True))]
@@ -122,6 +123,16 @@ def simulate(cfg: SimConfig = SimConfig()) -> SimulatedWorld:
     return SimulatedWorld(pd.concat([w.accounts for w in parts], ignore_index=True),
                           _categoricals(events),
                           pd.concat([w.truth for w in parts], ignore_index=True))
+
+
+def _world_sizes(cfg: SimConfig, k: int) -> np.ndarray:
+    """Accounts per pooled world: equal for the reference world; randomized worlds differ in
+    size (`WORLD_SIZE_SPREAD` of the mean), since counts of accounts per IP, prefix or office
+    grow with an employer's size and must not be a tell of one size."""
+    weights = (np.random.default_rng([cfg.seed, 2]).uniform(*WORLD_SIZE_SPREAD, k)
+               if cfg.randomize else np.ones(k))
+    edges = np.r_[0.0, np.cumsum(weights)] / weights.sum() * cfg.accounts
+    return np.diff(edges.round().astype(int))
 
 
 def _prefixed(w: SimulatedWorld, k: int) -> SimulatedWorld:

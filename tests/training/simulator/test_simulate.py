@@ -17,6 +17,7 @@ from persona_risk.training.simulator.simulate import (
     FRAUD_ARCHETYPES,
     HONEST_MIX,
     SimConfig,
+    _world_sizes,
     simulate,
 )
 
@@ -147,6 +148,9 @@ def test_randomized_worlds_draw_every_constant_in_its_range_and_pool_apart():
     assert len(a.accounts) == 900
     worlds = a.accounts[s.ACCOUNT_ID].str.split("-").str[0]
     assert set(worlds) == {"w0", "w1", "w2"}
+    sizes = worlds.value_counts()
+    assert sizes.max() > 1.2 * sizes.min()  # employers differ in size: counts are no tell
+    assert list(_world_sizes(SimConfig(accounts=900, seed=2, worlds=3), 3)) == [300] * 3
     validate_accounts(a.accounts)
     assert validate_events(a.events)[1].empty
     assert set(LOOK_ALIKES) & set(a.accounts[s.PERSONA])
