@@ -15,7 +15,7 @@ import dataclasses
 import math
 from abc import ABC, abstractmethod
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -55,6 +55,7 @@ from persona_risk.features.validate import (
     validate_events,
 )
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EVENT_NAMES = s.names(s.EVENT_COLUMNS)
 ACCOUNT_NAMES = [c.name for c in s.ACCOUNT_COLUMNS if c.name not in s.TRAINING_ONLY]
 _ID, _ACCOUNT, _TS, _DEVICE, _IP, _ASN = (EVENT_NAMES.index(c) for c in (
@@ -132,8 +133,10 @@ def _canonical(event: dict, limit_ns: int) -> list | None:
     ts = event.get(s.TS)
     if not isinstance(ts, datetime):
         return None
-    ts = pd.Timestamp(ts)
-    ts_ns = int((ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).value)
+    since = (ts if ts.tzinfo else ts.replace(tzinfo=UTC)) - EPOCH  # exact, any year
+    ts_ns = (since.days * 86_400 + since.seconds) * 10**9 + since.microseconds * 1_000
+    if ts_ns < 0:  # before 1970: the batch validator says why
+        return None
     lat, lon, asn = event.get(s.LAT), event.get(s.LON), event.get(s.ASN)
     if ts_ns > limit_ns or (lat is None) != (lon is None) or (lat is not None and not (
             isinstance(lat, float) and isinstance(lon, float) and abs(lat) <= 90
@@ -166,6 +169,18 @@ def canonical_rows(events: list[dict], now: pd.Timestamp | None = None,
             batch.tolist(), rows, strict=True)}) < len(rows):
         return None
     return rows
+
+
+def clean_records(events: list[dict], now: pd.Timestamp | None = None
+                  ) -> tuple[list[list], pd.DataFrame]:
+    """One request's events (dicts, as the request model dumps them) as stored rows, with the
+    rows set aside and why: an all-canonical request (`canonical_rows`) without building a
+    table, any other through the batch validator."""
+    rows = canonical_rows(events, now)
+    if rows is not None:
+        return rows, NO_QUARANTINE
+    clean, quarantine = validate_events(pd.DataFrame(events), now=now)
+    return frame_to_records(clean, EVENT_NAMES), quarantine
 
 
 def warm_up() -> None:
@@ -273,6 +288,12 @@ class FeatureStore(ABC):
             return self.add_event_batches(pd.DataFrame(events), sizes, now)
         touched = self._store(rows, np.repeat(np.arange(len(sizes)), sizes), len(sizes))
         return [(accounts, NO_QUARANTINE) for accounts in touched]
+
+    def add_rows(self, rows: list[list], sizes: list[int]) -> list[list[str]]:
+        """Store clean event rows (`clean_records`) of several requests, one after another
+        (`sizes` rows each), with the results of storing them one after another: each request's
+        accounts."""
+        return self._store(rows, np.repeat(np.arange(len(sizes)), sizes), len(sizes))
 
     def _store(self, rows: list[list], batch: np.ndarray, n_batches: int) -> list[list[str]]:
         """Store the clean event `rows` (of batch `batch[i]` each) whose id is new (the first

@@ -28,8 +28,8 @@ from starlette.concurrency import run_in_threadpool
 
 from persona_risk import __version__
 from persona_risk.features import schema as s
-from persona_risk.features.online import FeatureStore, OnlineFeatureState, warm_up
-from persona_risk.features.validate import MAX_ID_CHARS, validate_events
+from persona_risk.features.online import FeatureStore, OnlineFeatureState, clean_records, warm_up
+from persona_risk.features.validate import MAX_ID_CHARS
 from persona_risk.serving.api_models import (
     AccountIn,
     AccountScore,
@@ -278,16 +278,15 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         log.info("decision %s recorded for %s", body.decision, hashed(config.log_key, account_id))
         return row
 
-    def store_and_score(requests: list[tuple[pd.DataFrame, pd.DataFrame, bool]]) -> list:
+    def store_and_score(requests: list[tuple[list[list], pd.DataFrame, bool]]) -> list:
         """Store and score validated requests together; each gets its own reply."""
-        added = store.add_event_batches(
-            pd.concat([clean for clean, _, _ in requests], ignore_index=True),
-            [len(clean) for clean, _, _ in requests])
-        touched = sorted({a for accounts, _ in added for a in accounts})
+        added = store.add_rows([row for rows, _, _ in requests for row in rows],
+                               [len(rows) for rows, _, _ in requests])
+        touched = sorted({a for accounts in added for a in accounts})
         scores = score_accounts(store, holder, touched, any(r for _, _, r in requests)) \
             if touched else {}
         replies = []
-        for (_, quarantine, reasons), (accounts, _) in zip(requests, added, strict=True):
+        for (_, quarantine, reasons), accounts in zip(requests, added, strict=True):
             try:
                 replies.append(_reply(accounts, quarantine, scores, reasons, metrics))
             except HTTPException as refusal:
@@ -306,11 +305,12 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         """Store sign-in events (a retried event, same `event_id` or content, is stored once)
         and return a fresh score of every account they touch, computed on its stored history.
         Unreadable events are set aside under `rejected`; 422 when none is readable."""
-        clean, quarantine = await run_in_threadpool(validate_events, _events_frame(body.events))
-        if clean.empty:  # nothing readable: refused before it reaches a batch or the store
+        rows, quarantine = await run_in_threadpool(
+            clean_records, [event.model_dump() for event in body.events])
+        if not rows:  # nothing readable: refused before it reaches a batch or the store
             raise _unreadable(quarantine)
         try:
-            reply = await asyncio.wrap_future(coalescer.submit((clean, quarantine, reasons)))
+            reply = await asyncio.wrap_future(coalescer.submit((rows, quarantine, reasons)))
         except OverBudget as late:  # its events may or may not be stored: resending is safe
             raise HTTPException(503, str(late), {"Retry-After": str(RETRY_AFTER_S)}) from late
         if isinstance(reply, HTTPException):

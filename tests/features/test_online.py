@@ -4,6 +4,8 @@ store)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
@@ -81,6 +83,10 @@ def test_batches_added_together_equal_batches_added_one_after_another(stream, br
                                    alone[FEATURE_NAMES].to_numpy(float), rtol=0, atol=1e-9)
 
 
+OUT_OF_RANGE = [datetime(1, 1, 1), datetime(1677, 9, 21), datetime(1969, 12, 31, 23, 59),
+                datetime(2263, 1, 1), datetime(9999, 12, 31)]
+
+
 @st.composite
 def request_events(draw):
     """Event dicts as the request model dumps them, some not canonical (blanks around text,
@@ -92,8 +98,9 @@ def request_events(draw):
         events.append({
             s.EVENT_ID: draw(st.sampled_from([f"e{i}", "e0", None, " e9"])),
             s.ACCOUNT_ID: draw(st.sampled_from(["a", "b", " a", ""])),
-            s.TS: (START + pd.Timedelta(minutes=draw(st.integers(-60, 60 * 24 * 20)))
-                   ).to_pydatetime().replace(tzinfo=draw(st.sampled_from([None, START.tzinfo]))),
+            s.TS: draw(st.sampled_from(OUT_OF_RANGE) | st.integers(-60, 60 * 24 * 20).map(
+                lambda m: (START + pd.Timedelta(minutes=m)).to_pydatetime())).replace(
+                    tzinfo=draw(st.sampled_from([None, START.tzinfo]))),
             s.IP: draw(texts), s.DEVICE_ID: draw(texts), s.USER_AGENT: draw(texts),
             s.LAT: lat, s.LON: draw(st.sampled_from([None, -74.0, 121.5])) if lat is not None
             else draw(st.sampled_from([None, None, 3.0])),
