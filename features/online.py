@@ -278,17 +278,6 @@ class FeatureStore(ABC):
         return [(accounts, by_batch.get(i, quarantine.iloc[:0]))
                 for i, accounts in enumerate(touched)]
 
-    def add_event_records(self, events: list[dict], sizes: list[int],
-                          now: pd.Timestamp | None = None) -> list[tuple[list[str], pd.DataFrame]]:
-        """`add_event_batches` of events given as dicts of the contract's columns (request
-        bodies). When every event is already canonical (`canonical_rows`) no table is built;
-        otherwise the batch validator decides, row by row."""
-        rows = canonical_rows(events, now, np.repeat(np.arange(len(sizes)), sizes))
-        if rows is None:
-            return self.add_event_batches(pd.DataFrame(events), sizes, now)
-        touched = self._store(rows, np.repeat(np.arange(len(sizes)), sizes), len(sizes))
-        return [(accounts, NO_QUARANTINE) for accounts in touched]
-
     def add_rows(self, rows: list[list], sizes: list[int]) -> list[list[str]]:
         """Store clean event rows (`clean_records`) of several requests, one after another
         (`sizes` rows each), with the results of storing them one after another: each request's

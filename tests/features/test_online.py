@@ -16,6 +16,7 @@ from persona_risk.features.online import (
     EVENT_NAMES,
     OnlineFeatureState,
     canonical_rows,
+    clean_records,
     frame_to_records,
 )
 from persona_risk.features.reference import FEATURE_NAMES
@@ -129,7 +130,9 @@ def test_canonical_events_are_stored_without_the_batch_validator():
     event = {s.EVENT_ID: "x1", s.ACCOUNT_ID: "a", s.TS: START.to_pydatetime(), s.LAT: 40.7,
              s.LON: -74.0, s.DEVICE_ID: "d"}
     assert canonical_rows([event], START) is not None
-    got = state.add_event_records([event, event], [1, 1], now=START)
+    rows, quarantine = clean_records([event], START)
+    assert quarantine.empty
+    got = state.add_rows(rows * 2, [1, 1])
     expected = again.add_event_batches(pd.DataFrame([event, event]), [1, 1], now=START)
-    assert [t for t, _ in got] == [t for t, _ in expected] == [["a"], ["a"]]
+    assert got == [t for t, _ in expected] == [["a"], ["a"]]
     assert state.to_dict() == again.to_dict()
