@@ -162,10 +162,12 @@ def test_score_uses_the_reference_logged_with_the_model_and_shows_decisions(
 
     from persona_risk.cli import app
     from persona_risk.models.pyfunc import load_logged_model
+    from persona_risk.models.tracking import configure_tracking
     from persona_risk.serving.decisions import record_decision
 
     for name, value in registry["env"].items():
         monkeypatch.setenv(name, value)
+    configure_tracking()  # an earlier test may have pointed MLflow elsewhere in this process
     logged, version = load_logged_model(registry["uri"])
     assert logged.reference.rows == len(trained.table)  # the training table, with its scores
     assert sum(logged.reference.scores) == len(trained.table)

@@ -47,6 +47,6 @@ def test_refuses_a_model_whose_feature_settings_the_settings_file_contradicts(
     server = Server(registry, tmp_path / "s.sqlite")
     assert server.proc.wait(90) == 2
     log = " ".join(server.log.read_text().split())
-    assert "refusing to start" in log
+    assert "persona-risk serve: error:" in log  # one line, exit 2
     assert f"{config}: features.impossible_kmh = 800.0, but model" in log
     assert "trained with 900.0" in log
