@@ -21,7 +21,6 @@ from persona_risk.features import schema as s
 from persona_risk.features.arrays import Keys
 
 CIDR, ASN, DEVICE_ENTRY = "cidr", "asn", "device"
-ALLOW_KINDS = (CIDR, ASN, DEVICE_ENTRY)
 
 
 @dataclass(frozen=True)
@@ -82,10 +81,12 @@ class AllowList:
                     by_value[j] = next((i for i, net in self._networks if address in net),
                                        len(self.entries))
             out = by_value[ip.codes]
-        if self._asns:
+        if self._asns:  # each distinct ASN once
             known = ~np.isnan(asn)
+            values, inverse = np.unique(asn[known], return_inverse=True)
             codes = np.full(len(asn), len(self.entries), dtype=np.int64)
-            codes[known] = [self._asns.get(int(a), len(self.entries)) for a in asn[known]]
+            codes[known] = np.array([self._asns.get(int(a), len(self.entries)) for a in values],
+                                    dtype=np.int64)[inverse]
             out = np.minimum(out, codes)
         return np.where(out < len(self.entries), out, -1)
 
