@@ -153,20 +153,17 @@ def _canonical(event: dict, limit_ns: int) -> list | None:
     return [values[name] for name in EVENT_NAMES]
 
 
-def canonical_rows(events: list[dict], now: pd.Timestamp | None = None,
-                   batch: np.ndarray | None = None) -> list[list] | None:
+def canonical_rows(events: list[dict], now: pd.Timestamp | None = None) -> list[list] | None:
     """Stored rows of events given as dicts (as the request model dumps them), when
-    `validate_events` would keep every one of them as it is, within its `batch` too (no
-    repeated id); None otherwise, for the batch validator to decide. No table is built."""
+    `validate_events` would keep every one of them as it is (no repeated id); None otherwise,
+    for the batch validator to decide. No table is built."""
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
     now = now.tz_localize("UTC") if now.tzinfo is None else now
     limit_ns = int((now + FUTURE_TOLERANCE).as_unit("ns").value)
     if any(s.GEO_SOURCE in e for e in events):
         return None
     rows = [_canonical(e, limit_ns) for e in events]
-    batch = np.zeros(len(events), np.int64) if batch is None else batch
-    if any(r is None for r in rows) or len({(b, r[_ID]) for b, r in zip(
-            batch.tolist(), rows, strict=True)}) < len(rows):
+    if any(r is None for r in rows) or len({r[_ID] for r in rows}) < len(rows):
         return None
     return rows
 

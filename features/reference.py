@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cache
 
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.registry import BY_NAME, REGISTRY
@@ -33,6 +34,7 @@ def _ordinal(percent: float) -> str:
     return text + suffix
 
 
+@cache  # per reason sentence otherwise: a frozen config gives the same words
 def setting_words(cfg: FeatureConfig = FeatureConfig()) -> dict[str, str]:
     """The thresholds of `cfg` as words for meanings and reason sentences."""
     countries = list(cfg.high_risk_countries)

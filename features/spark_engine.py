@@ -342,7 +342,7 @@ def features_table(spark: SparkSession, events: list[str], out: str,
     acc = validate_accounts(read_table(accounts)) if accounts else None
     result = spark_features(spark, events, acc, as_of, cfg, geoip_db, now)
     table = result.features.withColumn(
-        "as_of", F.timestamp_micros(F.floor(F.col("as_of") / 1000))).orderBy(s.ACCOUNT_ID)
+        s.AS_OF, F.timestamp_micros(F.floor(F.col(s.AS_OF) / 1000))).orderBy(s.ACCOUNT_ID)
     write_dataset(spark, table, out)
     n_accounts = result.features.count()  # cached
     result.release()

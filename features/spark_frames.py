@@ -24,7 +24,7 @@ def ddl(columns: list[tuple[str, str]]) -> str:
 EVENT_TYPES = [(c.name, SPARK_TYPES[c.kind]) for c in s.EVENT_COLUMNS]
 ACCOUNT_TYPES = [(c.name, SPARK_TYPES[c.kind]) for c in s.ACCOUNT_COLUMNS
                  if c.name not in s.TRAINING_ONLY]
-FEATURE_TYPES = [(s.ACCOUNT_ID, "string"), ("as_of", "long"),
+FEATURE_TYPES = [(s.ACCOUNT_ID, "string"), (s.AS_OF, "long"),
                  *[(name, "double") for name in FEATURE_NAMES],
                  *zip(FASTEST_HOP_COLUMNS, ("string", "string", "double"), strict=True)]
 

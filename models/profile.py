@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from persona_risk.features.io import write_text
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.models.risk_model import BANDS, RiskModel
 
@@ -65,10 +66,7 @@ class Profile:
             self.bands[band] = self.bands.get(band, 0) + int(n)
 
     def write(self, path: Path) -> Path:
-        tmp = path.with_name("." + path.name + ".tmp")
-        tmp.write_text(json.dumps(asdict(self)))
-        tmp.replace(path)
-        return path
+        return write_text(json.dumps(asdict(self)), path)
 
     @classmethod
     def read(cls, path: Path) -> Profile:

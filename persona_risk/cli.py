@@ -18,7 +18,14 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 import persona_risk
-from persona_risk.cli_errors import DEBUG, PROGRAM, CommandLine, UserError, one_line
+from persona_risk.cli_errors import (
+    DEBUG,
+    PROGRAM,
+    CommandLine,
+    UserError,
+    input_errors,
+    one_line,
+)
 from persona_risk.features.adapters import SOURCES
 from persona_risk.features.adapters.base import ACCOUNT_FIELDS
 from persona_risk.serving.decisions import DECISIONS
@@ -502,6 +509,8 @@ def score(
                     drift=DriftWatch(out, reference, reference_source=source),
                     decisions=read_decisions(decisions) if decisions else None)
         except ValueError as err:
+            if isinstance(err, input_errors()):  # the user's input: one line, exit 2
+                raise
             console.print(f"[red]nothing scored:[/red] {err}")
             raise typer.Exit(1) from err
     console.print_json(data={k: v for k, v in summary.__dict__.items() if k != "drift"})

@@ -20,6 +20,7 @@ import pandas as pd
 
 from persona_risk.features import schema as s
 from persona_risk.models.risk_model import N_REASONS
+from persona_risk.serving.decisions import latest_decisions
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
 RULE = "persona-risk high band"
@@ -37,9 +38,7 @@ def alerts(scores: pd.DataFrame, band: str = "high",
     accounts last decided legit are left out: an analyst already cleared them."""
     chosen = scores[scores["band"] == band].sort_values(["score", s.ACCOUNT_ID],
                                                         ascending=[False, True])
-    latest = ({} if decisions is None else
-              decisions.drop_duplicates(s.ACCOUNT_ID, keep="last").set_index(s.ACCOUNT_ID)
-              .to_dict("index"))
+    latest = {} if decisions is None else latest_decisions(decisions).to_dict("index")
     for _, row in chosen.iterrows():
         decided = latest.get(row[s.ACCOUNT_ID])
         if decided is not None and decided["decision"] == "legit":
@@ -51,7 +50,7 @@ def alerts(scores: pd.DataFrame, band: str = "high",
                    if f"reason_{j}_code" in row and not pd.isna(row[f"reason_{j}_code"])]
         score = float(row["score"])
         yield {
-            "@timestamp": pd.Timestamp(row["as_of"]).isoformat(),
+            "@timestamp": pd.Timestamp(row[s.AS_OF]).isoformat(),
             "event": {"kind": "alert", "category": ["iam"], "type": ["user", "info"],
                       "module": "persona-risk", "dataset": "persona_risk.scores",
                       "risk_score": round(score * 100, 2)},

@@ -176,7 +176,7 @@ def score_accounts(store: FeatureStore, holder: ModelHolder, account_ids: list[s
         out[account_id] = AccountScore(account_id=account_id, score=float(row["score"]),
                                        band=row["band"], reasons=why,
                                        model_version=loaded.version,
-                                       as_of=features["as_of"].iloc[i].to_pydatetime())
+                                       as_of=features[s.AS_OF].iloc[i].to_pydatetime())
     return out
 
 
@@ -299,8 +299,8 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
     @app.post("/v1/events", tags=["scoring"], summary="Store events and score their accounts",
               responses={422: INVALID, 503: {
                   **NO_MODEL, "description": "no model loaded yet, or the request's batch ran "
-                  "past its time budget (`Retry-After`; its events are stored, resending is "
-                  "safe)"}})
+                  "past its time budget (`Retry-After`; its events may or may not be stored: "
+                  "resending is safe)"}})
     async def post_events(body: EventsIn, reasons: Annotated[bool, REASONS] = True) -> ScoresOut:
         """Store sign-in events (a retried event, same `event_id` or content, is stored once)
         and return a fresh score of every account they touch, computed on its stored history.

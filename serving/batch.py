@@ -52,7 +52,7 @@ CHUNK_ROWS = 2_000_000
 SECOND_HASH_SEED = 0x5EED  # an independent second hash of each id
 OUTPUT_COLUMNS = [s.ACCOUNT_ID, "score", "band",
                   *[f"reason_{j}{part}" for j in range(1, N_REASONS + 1)
-                    for part in ("_code", "", "_value", "_shap")], "model_version", "as_of"]
+                    for part in ("_code", "", "_value", "_shap")], "model_version", s.AS_OF]
 
 
 @dataclass

@@ -31,7 +31,7 @@ from persona_risk.serving.batch import OUTPUT_COLUMNS, BatchSummary
 def _spark_type(column: str) -> str:
     if column == "score" or column.endswith(("_value", "_shap")):
         return "double"
-    return "timestamp" if column == "as_of" else "string"
+    return "timestamp" if column == s.AS_OF else "string"
 
 
 SCORE_TYPES = ", ".join(f"`{c}` {_spark_type(c)}" for c in OUTPUT_COLUMNS)

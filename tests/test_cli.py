@@ -103,3 +103,9 @@ def test_train_on_a_real_shaped_table_and_refusals_in_one_line(tmp_path, monkeyp
     assert "train: error: split label-time: needs a labelled_at" in result.stderr
     result = runner.invoke(app, [*args, "--split", "sideways"])
     assert result.exit_code == 2 and "sideways" in result.output
+    accounts.drop(columns=["created_at"]).to_csv(tmp_path / "undated.csv", index=False)
+    result = runner.invoke(app, ["score", "--events", str(world / "events.parquet"), "--accounts",
+                                 str(tmp_path / "undated.csv"), "--out", str(tmp_path / "s.csv")])
+    assert result.exit_code == 2, result.output  # the user's input, not a failed job (exit 1)
+    assert result.stderr.strip() == ("persona-risk score: error: accounts.created_at: required "
+                                     "column is missing")

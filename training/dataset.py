@@ -34,7 +34,7 @@ def training_table(inputs: Inputs, as_of: pd.Timestamp | None = None,
     features = compute_features(inputs.events, accounts, as_of, cfg, with_signals=False).features
     meta = accounts[[s.ACCOUNT_ID, *[c for c in META if c in accounts.columns]]]
     table = features.merge(meta, on=s.ACCOUNT_ID, how="inner", validate="one_to_one")
-    raw = raw_columns(inputs.events, accounts, features["as_of"].iloc[0])
+    raw = raw_columns(inputs.events, accounts, features[s.AS_OF].iloc[0])
     table = table.merge(raw, left_on=s.ACCOUNT_ID, right_index=True, how="left")
     table = table[table[s.LABEL].notna()].reset_index(drop=True)
     table[s.LABEL] = table[s.LABEL].astype("int64")
@@ -50,7 +50,7 @@ def logs_only_table(inputs: Inputs, table: pd.DataFrame, as_of: pd.Timestamp | N
     """The rows of `table` with their features computed from the events alone, as scoring
     without an accounts table computes them (same accounts, same order, same meta columns)."""
     features = compute_features(inputs.events, None, as_of, cfg, with_signals=False).features
-    raw = raw_columns(inputs.events, None, features["as_of"].iloc[0])
+    raw = raw_columns(inputs.events, None, features[s.AS_OF].iloc[0])
     logs = features.set_index(s.ACCOUNT_ID).join(raw).reindex(table[s.ACCOUNT_ID]).reset_index()
     logs = logs.reindex(columns=[*logs.columns, *[c for c in raw_names(table)
                                                   if c not in logs.columns]])

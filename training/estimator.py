@@ -38,7 +38,8 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
                  num_leaves: int = _DEFAULT.num_leaves,
                  min_child_samples: int = _DEFAULT.min_child_samples,
                  feature_fraction: float = _DEFAULT.feature_fraction,
-                 lambda_l2: float = _DEFAULT.lambda_l2, max_rounds: int = _DEFAULT.max_rounds,
+                 lambda_l2: float = _DEFAULT.lambda_l2, extra_trees: bool = _DEFAULT.extra_trees,
+                 max_rounds: int = _DEFAULT.max_rounds,
                  early_stopping_rounds: int = _DEFAULT.early_stopping_rounds,
                  target_fpr: float = _DEFAULT.target_fpr, queue_size: int = _DEFAULT.queue_size,
                  validation_fraction: float = 0.25, random_state: int = _DEFAULT.seed,
@@ -48,6 +49,7 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         self.min_child_samples = min_child_samples
         self.feature_fraction = feature_fraction
         self.lambda_l2 = lambda_l2
+        self.extra_trees = extra_trees
         self.max_rounds = max_rounds
         self.early_stopping_rounds = early_stopping_rounds
         self.target_fpr = target_fpr

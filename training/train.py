@@ -134,7 +134,7 @@ def log_and_register(outcome: TrainingOutcome, model_name: str, as_of: pd.Timest
     test = table[split.mask(TEST)]
     counts = split.counts(table[s.LABEL])
     with mlflow.start_run(run_name=f"train-{as_of:%Y%m%d}") as run:
-        dataset = mlflow.data.from_pandas(table.drop(columns=["as_of"]), name="account-features",
+        dataset = mlflow.data.from_pandas(table.drop(columns=[s.AS_OF]), name="account-features",
                                           targets=s.LABEL)
         mlflow.log_input(dataset, context="training")
         mlflow.log_params({**{k: v for k, v in dataclasses.asdict(cfg).items() if k != "params"},
@@ -189,7 +189,7 @@ def run_training(inputs: Inputs, as_of: pd.Timestamp | None, model_name: str,
                  features: FeatureConfig = FeatureConfig()) -> TrainingOutcome:
     """The whole training job on validated inputs, features computed with `features`."""
     table = training_table(inputs, as_of, features)
-    as_of = table["as_of"].iloc[0]
+    as_of = table[s.AS_OF].iloc[0]
     outcome = fit_and_evaluate(table, inputs.events[s.TS].min(), cfg, split_cfg, report_dir,
                                tune_trials, logs_only_table(inputs, table, as_of, features),
                                features)
@@ -205,7 +205,7 @@ def evaluate_model(model: RiskModel, inputs: Inputs, as_of: pd.Timestamp | None,
     features are computed with the model's thresholds and `allow`."""
     features = model.feature_config(allow)
     table = training_table(inputs, as_of, features)
-    logs = logs_only_table(inputs, table, table["as_of"].iloc[0], features)
+    logs = logs_only_table(inputs, table, table[s.AS_OF].iloc[0], features)
     split = make_split(table, inputs.events[s.TS].min(), split_cfg)
     warnings = split.warnings(table[s.LABEL])
     train, test = table[split.mask(TRAIN)], table[split.mask(TEST)]

@@ -167,7 +167,7 @@ def investigate(pop: Population, account_id: str) -> Investigation:
     scored = pop.scores.loc[account_id]
     reasons = _reasons(pop, account_id, contributions[:-1], x[0])
     summary = {"account_id": account_id, "score": float(scored["score"]),
-               "band": scored["band"], "as_of": str(pop.features.at[account_id, "as_of"]),
+               "band": scored["band"], "as_of": str(pop.features.at[account_id, s.AS_OF]),
                "reasons": reasons}
     sign_ins = pop.events[pop.events[s.ACCOUNT_ID] == account_id]
     hops = pop.signals.loc[pop.signals[s.ACCOUNT_ID] == account_id, [s.EVENT_ID, HOP_SPEED_KMH]]

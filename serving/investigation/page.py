@@ -35,6 +35,7 @@ from persona_risk.features.arrays import Keys, timestamps_ns  # noqa: E402
 from persona_risk.features.geo import HOURS_PER_DAY, NS_PER_DAY, NS_PER_HOUR, utc_offset_hours  # noqa: E402
 from persona_risk.features.travel import HOP_SPEED_KMH  # noqa: E402
 from persona_risk.models.explanation import explanation, save_current_figure  # noqa: E402
+from persona_risk.serving.decisions import latest_decisions  # noqa: E402
 from persona_risk.serving.investigation.case import Investigation, Population, investigate  # noqa: E402
 from persona_risk.serving.investigation.geo import city_names, land_outlines  # noqa: E402
 
@@ -436,6 +437,6 @@ def write_pages(pop: Population, account_ids: list[str], out: Path | str,
     for account_id, inv in invs.items():
         mine = None if decisions is None else decisions[decisions[s.ACCOUNT_ID] == account_id]
         write_page(inv, out / page_folder(account_id), pop.cfg.impossible_kmh, mine, pages)
-    decided = {} if decisions is None else decisions.groupby(s.ACCOUNT_ID)["decision"].last()
+    decided = {} if decisions is None else latest_decisions(decisions)["decision"]
     (out / "index.html").write_text(_index(list(invs.values()), dict(decided)))
     return out / "index.html"
