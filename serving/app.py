@@ -46,7 +46,7 @@ from persona_risk.serving.api_models import (
     Stored,
 )
 from persona_risk.serving.coalesce import Coalescer, OverBudget
-from persona_risk.serving.decisions import record_decision
+from persona_risk.serving.decisions import DECISIONS_FILE, record_decision
 from persona_risk.serving.docs import (
     DESCRIPTION,
     INVALID,
@@ -76,7 +76,7 @@ class ServiceConfig:
     token: str | None  # None only with the explicit insecure loopback opt-out
     reload_every_s: float = 60.0
     log_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))  # of `hashed`
-    decisions: FilePath = FilePath("decisions.sqlite")  # as `persona-risk review`
+    decisions: FilePath = DECISIONS_FILE  # as `persona-risk review`
     batch_budget_s: float = 10.0  # seconds a request may wait for its coalesced batch
 
 

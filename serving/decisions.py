@@ -14,6 +14,7 @@ import pandas as pd
 from persona_risk.features import schema as s
 
 DECISIONS = {"fraud": 1, "legit": 0}  # decision -> label
+DECISIONS_FILE = Path("decisions.sqlite")  # the default table: `review` appends, others read
 LABELLED_AT = "labelled_at"
 COLUMNS = [s.ACCOUNT_ID, "decision", "analyst", "note", "decided_at"]
 MAX_NOTE = 2000  # characters

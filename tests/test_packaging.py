@@ -35,6 +35,6 @@ def test_wheel_installs_only_persona_risk(tmp_path):
     for part in ("features", "models", "training", "serving"):
         for init in (ROOT / part).rglob("__init__.py"):  # a new subpackage must be listed
             assert f"persona_risk/{init.relative_to(ROOT).as_posix()}" in names
-    assert "persona_risk/cli.py" in names
+    assert "persona_risk/cli/__init__.py" in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "persona-risk = persona_risk.cli:app" in zipfile.ZipFile(wheel).read(entry).decode()

@@ -1,0 +1,56 @@
+"""`demo`: the main job end to end on embedded defaults, through the other commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from persona_risk.cli.data import simulate
+from persona_risk.cli.options import DEFAULT_MODEL, SplitMethod, console
+from persona_risk.cli.scoring import score
+from persona_risk.cli.training import robustness, train
+
+
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the demo's data and outputs.")] = Path(
+        "demo-output"),
+    accounts: Annotated[int, typer.Option(help="Accounts to simulate.")] = 20000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """The main job end to end on embedded defaults."""
+    import pandas as pd
+
+    simulate(out=out / "data", accounts=accounts, days=60, fraud_rate=0.03, farms=None,
+             evasion_share=0.2, start="2026-01-05", seed=seed, randomize=True, worlds=4)
+    data = out / "data"
+    train(events=[data / "events.parquet"], accounts=[data / "accounts.parquet"], as_of=None,
+          model_name="persona-risk", report=out / "report", tune=0, split=SplitMethod.auto,
+          val_frac=0.25,
+          test_frac=0.35, target_fpr=None, queue=None, seed=seed, config=None)
+    robustness(events=[data / "events.parquet"], accounts=[data / "accounts.parquet"],
+               model=DEFAULT_MODEL, report=out / "report", world_accounts=3000, config=None)
+    score(events=[data / "events.parquet"], out=out / "scores.parquet",
+          accounts=[data / "accounts.parquet"], as_of=None,
+          model=DEFAULT_MODEL, partitions=4, geoip_db=None, config=None)
+    _print_riskiest(pd.read_parquet(out / "scores.parquet"))
+    console.print(
+        "Serve scores online:\n"
+        "  export PERSONA_RISK_API_TOKEN=change-me\n"
+        "  .venv/bin/persona-risk serve --port 8080\n"
+        "  curl -s -H 'Authorization: Bearer change-me' -H 'Content-Type: application/json' "
+        "localhost:8080/v1/events -d '{\"events\": [{\"account_id\": \"w0-acct-000001\", "
+        "\"ts\": \"2026-03-06T02:00:00Z\", \"ip\": \"203.0.113.7\", \"lat\": 31.23, "
+        "\"lon\": 121.47, \"device_tz\": \"Asia/Shanghai\"}]}'")
+
+
+def _print_riskiest(scores, n: int = 10) -> None:
+    table = Table(title=f"the {n} riskiest accounts")
+    for col in ("account_id", "score", "band", "reasons"):
+        table.add_column(col, overflow="fold")
+    for row in scores.sort_values("score", ascending=False).head(n).itertuples():
+        reasons = "; ".join(getattr(row, f"reason_{j}") for j in (1, 2, 3))
+        table.add_row(row.account_id, f"{row.score:.3f}", row.band, reasons)
+    console.print(table)

@@ -1,0 +1,188 @@
+"""The model commands: `train` and register, `evaluate` a registered model, test its
+`robustness` on shifted worlds; and how an evaluation is printed."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from persona_risk.cli.options import (
+    DEFAULT_MODEL,
+    FRACTION,
+    AsOf,
+    ConfigOpt,
+    EventsOpt,
+    ModelOpt,
+    SplitMethod,
+    SplitOpt,
+    console,
+    load_model,
+    read_settings,
+    steps,
+    utc_time,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+LabelledAccounts = Annotated[list[Path], typer.Option(
+    "--accounts", help="Accounts with a label column (1, 0, or empty when unknown).")]
+ReportOpt = Annotated[Path, typer.Option(help="Report folder.")]
+
+
+def train(
+    events: EventsOpt,
+    accounts: LabelledAccounts,
+    as_of: AsOf = None,
+    model_name: Annotated[str, typer.Option(help="Registered model name.")] = "persona-risk",
+    report: ReportOpt = Path("report"),
+    tune: Annotated[int, typer.Option(min=0, help="Optuna trials of hyperparameter search.")
+                    ] = 0,
+    split: SplitOpt = SplitMethod.auto,
+    val_frac: Annotated[float, typer.Option(
+        **FRACTION, help="Share of labelled accounts for validation, in (0, 1); with "
+                         "--test-frac below 1.")] = 0.25,
+    test_frac: Annotated[float, typer.Option(
+        **FRACTION, help="Share of labelled accounts for test, in (0, 1).")] = 0.35,
+    target_fpr: Annotated[float | None, typer.Option(
+        **FRACTION, help="False-positive rate of the high band, in (0, 1); default: the "
+        "settings' bands.target_fpr (0.01).")] = None,
+    queue: Annotated[int | None, typer.Option(
+        min=1, help="Analyst queue size (precision at k); default: the settings' "
+        "bands.queue_size (50).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    config: ConfigOpt = None,
+) -> None:
+    """Train, evaluate against the baselines, log to MLflow, register, run the champion gate."""
+    from persona_risk.features.batch import load_inputs
+    from persona_risk.training.fit import TrainConfig
+    from persona_risk.training.registry import configure_tracking
+    from persona_risk.training.split import SplitConfig, SplitWarning
+    from persona_risk.training.train import run_training
+
+    if val_frac + test_frac >= 1:
+        raise typer.BadParameter(f"{val_frac} + {test_frac} leaves no accounts to train on; "
+                                 "the sum must be below 1",
+                                 param_hint="'--val-frac' + '--test-frac'")
+    settings = read_settings(config)
+    with steps("reading and validating") as say, warnings.catch_warnings():
+        warnings.simplefilter("ignore", SplitWarning)  # printed below with the split
+        inputs = load_inputs(events, accounts)
+        say("features, training and evaluation")
+        outcome = run_training(
+            inputs, utc_time(as_of), model_name, report,
+            TrainConfig(seed=seed,
+                        target_fpr=settings.target_fpr if target_fpr is None else target_fpr,
+                        queue_size=settings.queue_size if queue is None else queue),
+            SplitConfig(split.value, val_frac, test_frac, seed), tune,
+            features=settings.features)
+    _print_evaluation(outcome)
+    console.print(outcome.decision.message())
+    console.print(f"registered {model_name} v{outcome.version} (run {outcome.run_id})")
+    console.print(f"report: {outcome.report}")
+    uri = configure_tracking()
+    console.print(f"MLflow UI: {uri}" if uri.startswith("http") else
+                  f"MLflow UI: mlflow ui --backend-store-uri {uri}")
+
+
+def _metrics_table(title: str, points: pd.DataFrame, intervals: pd.DataFrame) -> Table:
+    from persona_risk.training.metrics import with_intervals
+
+    table = Table(title=title)
+    table.add_column("scorer")
+    for col in points.columns:
+        table.add_column(col, justify="right")
+    for name, row in with_intervals(points, intervals).iterrows():
+        table.add_row(name, *row)
+    return table
+
+
+def _print_evaluation(outcome) -> None:
+    ev, split = outcome.evaluation, outcome.split
+    console.print(f"split {split.method}: {split.reason}")
+    counts = split.counts(outcome.table["label"])
+    console.print("  " + "; ".join(f"{p}: {r.accounts:,} accounts, {r.fraud} fraudulent"
+                                   for p, r in counts.iterrows()))
+    for line in outcome.warnings:
+        console.print(f"[yellow]warning:[/yellow] {line}")
+    console.print(_metrics_table(f"test accounts: {len(ev.scores):,} "
+                                 f"({int(ev.scores['label'].sum())} fraudulent), 95% intervals",
+                                 ev.metrics, ev.intervals))
+    if ev.logs_only is not None:
+        console.print(_metrics_table("the same accounts scored from sign-in logs alone",
+                                     ev.logs_only, ev.logs_only_intervals))
+    if ev.per_persona.empty:
+        return
+    persona = Table(title="share flagged by archetype: model and LR at 1% FPR, rules where "
+                          "they fire (fraud rows: recall)")
+    persona.add_column("persona")
+    for col in ev.per_persona.columns:
+        persona.add_column(col, justify="right")
+    for name, *row in ev.per_persona.itertuples(name=None):
+        persona.add_row(name, *[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row])
+    console.print(persona)
+
+
+def evaluate(
+    events: EventsOpt,
+    accounts: LabelledAccounts,
+    model: ModelOpt = DEFAULT_MODEL,
+    as_of: AsOf = None,
+    report: ReportOpt = Path("report"),
+    split: SplitOpt = SplitMethod.auto,
+    config: ConfigOpt = None,
+) -> None:
+    """Evaluate a registered model beside the baselines on the test accounts, with and
+    without the accounts table."""
+    from persona_risk.features.batch import load_inputs
+    from persona_risk.training.split import SplitConfig, SplitWarning
+    from persona_risk.training.train import evaluate_model
+
+    settings = read_settings(config)
+    risk_model, version = load_model(model)
+    allow = settings.for_model(risk_model, f"model {version}").allow
+    with steps("reading and validating") as say, warnings.catch_warnings():
+        warnings.simplefilter("ignore", SplitWarning)  # printed below with the split
+        inputs = load_inputs(events, accounts)
+        say("features and evaluation")
+        outcome = evaluate_model(risk_model, inputs, utc_time(as_of), report,
+                                 SplitConfig(split.value), allow=allow)
+    _print_evaluation(outcome)
+    console.print(f"model {version}; report: {outcome.report}")
+
+
+def robustness(
+    events: EventsOpt,
+    accounts: Annotated[list[Path], typer.Option(
+        "--accounts", help="The labelled accounts the model was trained on (for the logistic "
+                           "baseline).")],
+    model: ModelOpt = DEFAULT_MODEL,
+    report: Annotated[Path, typer.Option(help="Report folder whose report.md gets the section.")
+                      ] = Path("report"),
+    world_accounts: Annotated[int, typer.Option(min=500, help="Accounts per shifted world.")
+                              ] = 4000,
+    config: ConfigOpt = None,
+) -> None:
+    """Test a model on shifted simulated worlds beside logistic regression, the rules and each
+    world's own ceiling; appends the section to the report."""
+    from persona_risk.features.batch import load_inputs
+    from persona_risk.training.dataset import training_table
+    from persona_risk.training.robustness import WorldSize, robustness_markdown, robustness_table
+
+    settings = read_settings(config)
+    risk_model, version = load_model(model)
+    cfg = settings.for_model(risk_model, f"model {version}")
+    with steps("reading and validating") as say:
+        table = training_table(load_inputs(events, accounts), cfg=cfg)
+        say("simulating and scoring shifted worlds")
+        result = robustness_table(risk_model, table, WorldSize(accounts=world_accounts))
+    section = robustness_markdown(result)
+    report.mkdir(parents=True, exist_ok=True)
+    with (report / "report.md").open("a") as out:
+        out.write("\n" + section)
+    console.print(section)
+    console.print(f"model {version}; section added to {report / 'report.md'}")
