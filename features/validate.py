@@ -11,16 +11,23 @@ filled with their defaults.
 
 from __future__ import annotations
 
-import zoneinfo
-from functools import cache
-
 import numpy as np
 import pandas as pd
 
 from persona_risk.features import schema as s
-from persona_risk.features.checks import bad_ips, country_codes, text_flaws, utf8_safe
+from persona_risk.features.checks import bad_ips, country_codes, known_timezones, text_flaws
 from persona_risk.features.hashing import repeated
-from persona_risk.features.text import take_text
+from persona_risk.features.parsing import (
+    as_float,
+    boolean_column,
+    display_text,
+    missing,
+    parse_timestamps,
+    stripped_text,
+    text_column,
+    unknown_values,
+    upper_text,
+)
 
 MAX_ROWS_IN_MESSAGE = 5
 FUTURE_TOLERANCE = pd.Timedelta(minutes=5)
@@ -29,8 +36,6 @@ MAX_ID_CHARS = 200  # ids: account, event, device, payout, phone
 MAX_TEXT_CHARS = 1000  # other free text: user agent, geo source
 MAX_ASN = 2**32 - 1  # autonomous system numbers are 32-bit
 DUPLICATE_EVENT = f"{s.EVENT_ID}: duplicate event_id (first copy kept)"
-_TRUE = {"true", "1", "yes", "t", "y"}
-_FALSE = {"false", "0", "no", "f", "n"}
 
 
 class SchemaError(ValueError):
@@ -42,69 +47,16 @@ class SchemaError(ValueError):
         super().__init__(f"{table}.{column}: {problem}{where}")
 
 
-@cache
-def known_timezones() -> frozenset[str]:
-    """IANA time-zone names known to the installed tz database."""
-    return frozenset(zoneinfo.available_timezones() | {"UTC"})
-
-
-def _as_str(series: pd.Series) -> pd.Series:
-    """Text with surrounding blanks stripped; blank and absent values become missing (NaN)."""
-    if isinstance(series.dtype, pd.CategoricalDtype):  # clean the categories, then expand
-        clean = _as_text(series)
-        return take_text(clean.cat.categories, clean.cat.codes.to_numpy(), series.index)
-    text = utf8_safe(series)[0].astype("str").str.strip()
-    return text.mask(text.eq("").fillna(False).to_numpy(bool))
-
-
-def _recode(series: pd.Series, categories: pd.Series) -> pd.Series:
-    """A categorical `series` over new `categories` (one per old category, missing allowed,
-    repeats merged): the rows keep their codes."""
-    codes, uniques = pd.factorize(categories)
-    rows = series.cat.codes.to_numpy()
-    if not np.array_equal(codes, np.arange(len(codes))):  # else the rows' codes stand as they are
-        rows = np.append(codes, -1).astype(rows.dtype)[rows]
-    return pd.Series(pd.Categorical.from_codes(rows, categories=pd.Index(uniques, dtype="str"),
-                                               validate=False), index=series.index)
-
-
-def _as_text(series: pd.Series) -> pd.Series:
-    """`_as_str` for an events column: a categorical one (Parquet's dictionary columns) stays
-    categorical, so ten million rows are never expanded to ten million strings."""
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        return _recode(series, _as_str(pd.Series(series.cat.categories)))
-    return _as_str(series)
-
-
-def _upper(series: pd.Series) -> pd.Series:
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        return _recode(series, pd.Series(series.cat.categories, dtype="str").str.upper())
-    return series.str.upper()
-
-
-def _missing(series: pd.Series) -> np.ndarray:
-    """True where a value is absent: NaN, None or a blank string."""
-    return _as_str(series).isna().to_numpy()
-
-
-def _parse_timestamps(series: pd.Series) -> pd.Series:
-    """UTC timestamps in the unit pandas picks for them (so that no value overflows before its
-    range is checked); NaT where unreadable. Numbers are not read as epochs: their unit
-    (seconds, milliseconds, ...) would be a guess."""
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        return series.dt.tz_convert("UTC")
-    if pd.api.types.is_datetime64_dtype(series):
-        return series.dt.tz_localize("UTC")
-    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        return pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns, UTC]")
-    return pd.to_datetime(_as_str(series), utc=True, errors="coerce", format="ISO8601")
+def _no_text(index: pd.Index) -> pd.Series:
+    """A text column of missing values, for a column the input does not have."""
+    return pd.Series(None, index=index, dtype="str")
 
 
 def _timestamps(series: pd.Series, column: str,
                 now: pd.Timestamp) -> tuple[pd.Series, list[tuple[str, np.ndarray, str]]]:
     """Timestamps as `datetime64[ns, UTC]`, missing outside `EARLIEST` .. `now` plus
     `FUTURE_TOLERANCE`, and the problems found (unreadable, too early, in the future)."""
-    ts = _parse_timestamps(series)
+    ts = parse_timestamps(series)
     early = (ts < EARLIEST).to_numpy()
     future = (ts > now + FUTURE_TOLERANCE).to_numpy()
     numbers = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
@@ -126,54 +78,6 @@ def _text_problems(column: str, text: pd.Series, max_chars: int) -> list[tuple]:
     return [(column, too_long, f"longer than {max_chars} characters"),
             (column, unprintable, "control, format or unassigned characters")]
 
-
-def _as_float(series: pd.Series) -> pd.Series:
-    return pd.to_numeric(series, errors="coerce").astype("float64")
-
-
-def _boolean(value) -> bool | None:
-    """A bool, the number 0 or 1, or true/false text (stripped, any case) as a bool; None when
-    it is none of these. Numbers are read as numbers: `pd.factorize` merges 0.0, 0 and False,
-    whose text differs."""
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | float | np.number):
-        return bool(value) if value in (0, 1) else None
-    text = str(value).strip().lower()
-    return True if text in _TRUE else False if text in _FALSE else None
-
-
-def _as_bool(series: pd.Series, default: bool) -> tuple[pd.Series, np.ndarray]:
-    """Booleans from bool, 0/1 or true/false text; blank and missing values get `default`;
-    returns values and a mask of unreadable ones. Each distinct value is read once."""
-    if pd.api.types.is_bool_dtype(series):
-        return series.fillna(default).astype(bool), np.zeros(len(series), bool)
-    codes, uniques = pd.factorize(series)
-    read = [_boolean(u) for u in uniques]
-    blank = np.array([isinstance(u, str) and not u.strip() for u in uniques] + [True], bool)
-    bad = np.array([r is None for r in read] + [False], bool)[codes] & ~blank[codes]
-    values = np.array([bool(r) for r in read] + [default], bool)[codes]
-    return pd.Series(np.where(bad | blank[codes], default, values), index=series.index,
-                     dtype=bool), bad
-
-
-def _unknown_values(series: pd.Series, allowed) -> np.ndarray:
-    """Mask of present values not in `allowed`, checked once per distinct value."""
-    codes, uniques = pd.factorize(series)
-    bad_unique = np.array([u not in allowed for u in uniques], dtype=bool)
-    return np.append(bad_unique, False)[codes]  # code -1 (missing) maps to the appended False
-
-
-def _as_display_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Set-aside input rows as text for a quarantine table (unpaired surrogates escaped)."""
-    out = {}
-    for col in frame.columns:
-        values = frame[col]
-        if values.dtype == object and utf8_safe(values)[1].any():
-            values = values.map(lambda v: v.encode("utf-8", "backslashreplace").decode()
-                                if isinstance(v, str) else v)
-        out[col] = values.astype("str")
-    return pd.DataFrame(out, index=frame.index)  # built once: column by column costs more
 
 
 def _row_numbers(mask: np.ndarray) -> list[int]:
@@ -204,11 +108,11 @@ def validate_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
     raw = accounts.reset_index(drop=True)
 
     ids = raw[s.ACCOUNT_ID]
-    if _missing(ids).any():
-        raise SchemaError(table, s.ACCOUNT_ID, "missing id", _row_numbers(_missing(ids)))
-    df[s.ACCOUNT_ID] = _as_str(ids)
+    if missing(ids).any():
+        raise SchemaError(table, s.ACCOUNT_ID, "missing id", _row_numbers(missing(ids)))
+    df[s.ACCOUNT_ID] = stripped_text(ids)
     for col in (s.CLAIMED_COUNTRY, s.CLAIMED_TIMEZONE, s.PAYOUT_ID, s.PHONE_ID, s.PERSONA):
-        df[col] = _as_str(raw[col]) if col in raw else pd.Series(None, index=df.index, dtype="str")
+        df[col] = stripped_text(raw[col]) if col in raw else _no_text(df.index)
     for col in (s.ACCOUNT_ID, s.PAYOUT_ID, s.PHONE_ID):
         for _, mask, problem in _text_problems(col, df[col], MAX_ID_CHARS):
             if mask.any():
@@ -225,17 +129,17 @@ def validate_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
 
     if s.CLAIMED_COUNTRY in raw:
         df[s.CLAIMED_COUNTRY] = df[s.CLAIMED_COUNTRY].str.upper()
-        bad = _unknown_values(df[s.CLAIMED_COUNTRY], country_codes())
+        bad = unknown_values(df[s.CLAIMED_COUNTRY], country_codes())
         if bad.any():
             raise SchemaError(table, s.CLAIMED_COUNTRY, "not an ISO 3166-1 alpha-2 code",
                               _row_numbers(bad))
-    bad_tz = _unknown_values(df[s.CLAIMED_TIMEZONE], known_timezones())
+    bad_tz = unknown_values(df[s.CLAIMED_TIMEZONE], known_timezones())
     if bad_tz.any():
         raise SchemaError(table, s.CLAIMED_TIMEZONE, "unknown time-zone name", _row_numbers(bad_tz))
 
     nan = pd.Series(np.nan, index=df.index)
     raw_lat, raw_lon = raw.get(s.CLAIMED_LAT, nan), raw.get(s.CLAIMED_LON, nan)
-    df[s.CLAIMED_LAT], df[s.CLAIMED_LON] = _as_float(raw_lat), _as_float(raw_lon)
+    df[s.CLAIMED_LAT], df[s.CLAIMED_LON] = as_float(raw_lat), as_float(raw_lon)
     for col, mask, problem in _coordinate_problems(df[s.CLAIMED_LAT], df[s.CLAIMED_LON],
                                                     raw_lat, raw_lon):
         if mask.any():
@@ -243,7 +147,7 @@ def validate_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
             raise SchemaError(table, name, problem, _row_numbers(mask))
 
     if s.LABEL in raw:
-        label, unknown = _as_float(raw[s.LABEL]), _missing(raw[s.LABEL])
+        label, unknown = as_float(raw[s.LABEL]), missing(raw[s.LABEL])
         bad = ~(label.isin([0.0, 1.0]) | unknown).to_numpy()
         if bad.any():
             raise SchemaError(table, s.LABEL, "label must be 0, 1 or empty (unknown)",
@@ -251,7 +155,7 @@ def validate_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
         df[s.LABEL] = label.where(~unknown)  # float: NaN = not labelled
     if s.LABELLED_AT in raw:  # may be empty: not every account is labelled
         labelled_at, problems = _timestamps(raw[s.LABELLED_AT], s.LABELLED_AT, _now(None))
-        given = ~_missing(raw[s.LABELLED_AT])
+        given = ~missing(raw[s.LABELLED_AT])
         for _, mask, problem in problems:
             if (mask & given).any():
                 raise SchemaError(table, s.LABELLED_AT, problem, _row_numbers(mask & given))
@@ -262,12 +166,12 @@ def validate_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
 def fill_event_ids(events: pd.DataFrame, given: pd.Series | None) -> pd.Series:
     """Event ids: `given` where present, else a hash of the canonical event's content (stable
     across runs and processes, so a retried event without an id is still recognised)."""
-    ids = (pd.Series(None, index=events.index, dtype="str") if given is None else _as_str(given))
-    missing = ids.isna().to_numpy()
-    if missing.any():
+    ids = _no_text(events.index) if given is None else stripped_text(given)
+    absent = ids.isna().to_numpy()
+    if absent.any():
         content = [s.ACCOUNT_ID, s.TS, s.IP, s.DEVICE_ID, s.LAT, s.LON]
-        hashed = pd.util.hash_pandas_object(events.loc[missing, content], index=False).to_numpy()
-        ids[missing] = [f"h{h:016x}" for h in hashed.tolist()]
+        hashed = pd.util.hash_pandas_object(events.loc[absent, content], index=False).to_numpy()
+        ids[absent] = [f"h{h:016x}" for h in hashed.tolist()]
     return ids
 
 
@@ -295,19 +199,19 @@ def validate_events(
     df = pd.DataFrame(index=pd.RangeIndex(n))
     problems: list[tuple[str, np.ndarray, str]] = []
 
-    df[s.ACCOUNT_ID] = _as_text(raw[s.ACCOUNT_ID])
+    df[s.ACCOUNT_ID] = text_column(raw[s.ACCOUNT_ID])
     problems.append((s.ACCOUNT_ID, df[s.ACCOUNT_ID].isna().to_numpy(), "missing account_id"))
     problems += _text_problems(s.ACCOUNT_ID, df[s.ACCOUNT_ID], MAX_ID_CHARS)
     df[s.TS], ts_problems = _timestamps(raw[s.TS], s.TS, _now(now))
     problems += ts_problems
 
     for col in (s.IP, s.COUNTRY, s.DEVICE_ID, s.DEVICE_TZ, s.USER_AGENT, s.GEO_SOURCE):
-        df[col] = _as_text(raw[col]) if col in raw else pd.Series(None, index=df.index, dtype="str")
+        df[col] = text_column(raw[col]) if col in raw else _no_text(df.index)
     problems.append((s.IP, bad_ips(df[s.IP]), "not an IPv4 or IPv6 address"))
-    df[s.COUNTRY] = _upper(df[s.COUNTRY])
-    problems.append((s.COUNTRY, _unknown_values(df[s.COUNTRY], country_codes()),
+    df[s.COUNTRY] = upper_text(df[s.COUNTRY])
+    problems.append((s.COUNTRY, unknown_values(df[s.COUNTRY], country_codes()),
                      "not an ISO 3166-1 alpha-2 code"))
-    problems.append((s.DEVICE_TZ, _unknown_values(df[s.DEVICE_TZ], known_timezones()),
+    problems.append((s.DEVICE_TZ, unknown_values(df[s.DEVICE_TZ], known_timezones()),
                      "unknown time-zone name"))
     problems += _text_problems(s.DEVICE_ID, df[s.DEVICE_ID], MAX_ID_CHARS)
     for col in (s.USER_AGENT, s.GEO_SOURCE):
@@ -315,21 +219,21 @@ def validate_events(
 
     nan = pd.Series(np.nan, index=df.index)
     raw_lat, raw_lon = raw.get(s.LAT, nan), raw.get(s.LON, nan)
-    df[s.LAT], df[s.LON] = _as_float(raw_lat), _as_float(raw_lon)
+    df[s.LAT], df[s.LON] = as_float(raw_lat), as_float(raw_lon)
     problems.extend(_coordinate_problems(df[s.LAT], df[s.LON], raw_lat, raw_lon))
     has_geo = df[s.LAT].notna()
     if s.GEO_SOURCE not in raw:
         df[s.GEO_SOURCE] = pd.Series(np.where(has_geo, "log", None), dtype="str")
 
     raw_asn = raw.get(s.ASN, nan)
-    asn = _as_float(raw_asn)
+    asn = as_float(raw_asn)
     bad_asn = (raw_asn.notna() & ~(asn.between(0, MAX_ASN) & (asn % 1 == 0))).to_numpy()
     problems.append((s.ASN, bad_asn, f"not an integer from 0 to {MAX_ASN}"))
     df[s.ASN] = asn.astype("Int64") if not bad_asn.any() else asn.where(~bad_asn).astype("Int64")
 
     for col, default in s.BOOL_DEFAULTS.items():
         if col in raw:
-            df[col], bad = _as_bool(raw[col], default)
+            df[col], bad = boolean_column(raw[col], default)
             problems.append((col, bad, "not a boolean"))
         else:
             df[col] = default
@@ -346,7 +250,7 @@ def validate_events(
     reason[dup] = DUPLICATE_EVENT
     set_aside = bad_row | dup
 
-    quarantine = _as_display_text(raw.loc[set_aside])
+    quarantine = display_text(raw.loc[set_aside])
     quarantine.insert(0, s.REASON, reason[set_aside].astype(str))
     quarantine.insert(0, s.ROW, np.flatnonzero(set_aside))
     clean = df.loc[~set_aside, s.names(s.EVENT_COLUMNS)] if set_aside.any() else df[

@@ -5,7 +5,7 @@ from __future__ import annotations
 from persona_risk.features import schema as s
 from persona_risk.features.adapters.base import ACCOUNTS, BadRecord, Skip, Source
 from persona_risk.features.adapters.fields import country_code, flag, number, path
-from persona_risk.features.validate import known_timezones
+from persona_risk.features.checks import known_timezones
 
 SIGN_IN_EVENTS = ("user.session.start", "user.authentication.")
 
