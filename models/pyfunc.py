@@ -16,10 +16,9 @@ from mlflow.types import ColSpec, Schema
 
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
-from persona_risk.features.reference import feature_contract
 from persona_risk.features.travel import FASTEST_HOP_COLUMNS
 from persona_risk.models.profile import Profile
-from persona_risk.models.risk_model import N_REASONS, RiskModel
+from persona_risk.models.risk_model import N_REASONS, RiskModel, check_feature_contract
 
 ARTIFACT = "risk_model"
 REFERENCE = "drift_reference"  # the training data's profile (JSON); absent in older models
@@ -67,19 +66,9 @@ def model_metadata(model: RiskModel) -> dict:
 def check_logged_contract(model_uri: str) -> None:
     """Refuse a logged model whose feature contract differs from the installed feature code's
     with the model's settings, before loading its code."""
-    from persona_risk.models.risk_model import FeatureContractError
-
     meta = mlflow.models.get_model_info(model_uri).metadata or {}
-    found = meta.get(CONTRACT_KEY)
-    settings = meta.get(SETTINGS_KEY, FeatureConfig().settings())
-    try:
-        installed = feature_contract(FeatureConfig.from_settings(settings))
-    except TypeError as err:  # settings this feature code does not know
-        raise FeatureContractError(f"{model_uri}: feature settings {settings!r}: {err}") from err
-    if found != installed:
-        raise FeatureContractError(
-            f"{model_uri} was trained on feature contract {found!r}; the installed feature code "
-            f"with its settings gives {installed!r}")
+    check_feature_contract(meta.get(CONTRACT_KEY),
+                           meta.get(SETTINGS_KEY, FeatureConfig().settings()), model_uri)
 
 
 def resolve_uri(model_uri: str) -> tuple[str, str]:

@@ -36,6 +36,21 @@ class MissingFeaturesError(ValueError):
     """The feature table lacks columns the model needs."""
 
 
+def check_feature_contract(contract: str | None, settings: dict, model: str) -> None:
+    """Raise `FeatureContractError` unless the installed feature code, with a model's stored
+    feature `settings`, gives the model's `contract`; `model` names it in the message."""
+    try:
+        installed = feature_contract(FeatureConfig.from_settings(settings))
+    except TypeError as err:  # settings this feature code does not know
+        raise FeatureContractError(f"{model}: feature settings {settings!r}: {err}: retrain"
+                                   ) from err
+    if contract != installed:
+        raise FeatureContractError(
+            f"{model} was trained on feature contract {contract!r}, but the installed feature "
+            f"code with its settings gives {installed!r}: retrain, or install the persona-risk "
+            "version the model was trained with")
+
+
 @dataclass
 class RiskModel:
     """A trained, calibrated model. Scores are calibrated probabilities of fraud (0-1)."""
@@ -60,15 +75,7 @@ class RiskModel:
     def check_contract(self) -> None:
         """Raise `FeatureContractError` unless the installed feature code, with the model's
         feature settings, gives the model's contract."""
-        try:
-            installed = feature_contract(self.feature_config())
-        except TypeError as err:  # settings this feature code does not know
-            raise FeatureContractError(f"model feature settings: {err}: retrain") from err
-        if self.contract_version != installed:
-            raise FeatureContractError(
-                f"model expects feature contract {self.contract_version!r} but the installed "
-                f"feature code with its settings gives {installed!r}: retrain, or install the "
-                "persona-risk version the model was trained with")
+        check_feature_contract(self.contract_version, self.feature_settings, "the model")
 
     def matrix(self, features: pd.DataFrame) -> np.ndarray:
         """The model's input matrix (float64, feature order) from an account feature table."""

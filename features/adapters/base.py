@@ -18,12 +18,13 @@ import pyarrow.parquet as pq
 from persona_risk.features import schema as s
 from persona_risk.features.adapters.reading import records
 from persona_risk.features.geoip import locate
-from persona_risk.features.io import quarantine_path, remove_stale_temps, temp_folder, write_table
+from persona_risk.features.io import remove_stale_temps, temp_folder, write_quarantine, write_table
 from persona_risk.features.validate import validate_accounts, validate_events
 
 CHUNK = 50_000
 ACCOUNT_FIELDS = ("upn", "id")  # the user identifier an adapter takes: UPN/login/arn or user id
 EVENTS, ACCOUNTS = "events", "accounts"
+RECORD = "record"  # the quarantine column holding a set-aside record as JSON
 
 
 class Skip(Exception):
@@ -120,7 +121,7 @@ def _map_chunk(source: Source, chunk: list[tuple[int, dict]], summary: IngestSum
             continue
         except BadRecord as err:
             bad.append({s.ROW: number, s.REASON: str(err),
-                        "record": json.dumps(record, default=str)[:2000]})
+                        RECORD: json.dumps(record, default=str)[:2000]})
             continue
         if source.options.hash_key is not None:
             for col in source.id_columns:
@@ -165,13 +166,10 @@ def ingest(source: Source, inputs: Iterable[Path], out: Path,
             table = table.drop_duplicates(s.ACCOUNT_ID, keep="last")
         write_table(table, out)
     summary.mapped, summary.quarantined, summary.output = len(table), len(bad), str(out)
-    set_aside = quarantine_path(out)
-    if bad:
-        quarantine = pd.DataFrame(bad)
-        summary.reasons = quarantine[s.REASON].str.split(":").str[0].value_counts().to_dict()
-        summary.quarantine = str(write_table(quarantine, set_aside))
-    else:  # the quarantine file always matches the summary
-        set_aside.unlink(missing_ok=True)
+    quarantine = pd.DataFrame(bad, columns=[s.ROW, s.REASON, RECORD])
+    summary.reasons = quarantine[s.REASON].str.split(":").str[0].value_counts().to_dict()
+    written = write_quarantine(quarantine, out)  # or remove an earlier run's
+    summary.quarantine = None if written is None else str(written)
     return summary
 
 
@@ -186,7 +184,7 @@ def _flush(source, chunk, summary, bad, frames, writer, spill, geoip_db):
         return writer
     clean, quarantine = validate_events(mapped)
     for _, q in quarantine.iterrows():
-        bad.append({s.ROW: numbers[int(q[s.ROW])], s.REASON: q[s.REASON], "record": ""})
+        bad.append({s.ROW: numbers[int(q[s.ROW])], s.REASON: q[s.REASON], RECORD: ""})
     clean = locate(clean, geoip_db)
     arrow = pa.Table.from_pandas(clean, preserve_index=False)
     if writer is None:
