@@ -45,7 +45,7 @@ class EntraSignIns(Source):
         location = nested(pick(record, "locationDetails", "location")) or {}
         coords = nested(location.get("geoCoordinates")) or {}
         device = nested(pick(record, "deviceDetail")) or {}
-        interactive = flag(pick(record, "isInteractive"))
+        interactive = flag(pick(record, "isInteractive"), "isInteractive")
         if kind == "NonInteractiveUserSignInLogs":
             interactive = False
         return {

@@ -6,6 +6,7 @@ import json
 from functools import cache
 
 from persona_risk.features.adapters.base import BadRecord
+from persona_risk.features.parsing import parse_boolean
 
 
 def pick(record: dict, *names: str):
@@ -50,13 +51,15 @@ def number(value, field: str) -> float | None:
         raise BadRecord(f"{field}: not a number ({value!r})") from err
 
 
-def flag(value) -> bool | None:
-    """A boolean from true/false, 1/0 or yes/no text; None when absent."""
+def flag(value, field: str) -> bool | None:
+    """A boolean as validation reads one (`parse_boolean`: a bool, 0/1, true/false, yes/no);
+    None when absent; `BadRecord` naming `field` when unreadable."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("true", "1", "yes")
+    read = parse_boolean(value)
+    if read is None:
+        raise BadRecord(f"{field}: not a boolean ({value!r})")
+    return read
 
 
 @cache

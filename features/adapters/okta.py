@@ -8,6 +8,7 @@ from persona_risk.features.adapters.fields import country_code, flag, number, pa
 from persona_risk.features.checks import known_timezones
 
 SIGN_IN_EVENTS = ("user.session.start", "user.authentication.")
+PROXY = "securityContext.isProxy"
 
 
 class OktaEvents(Source):
@@ -41,7 +42,7 @@ class OktaEvents(Source):
             s.SUCCESS: None if result is None else result == "SUCCESS",
             s.INTERACTIVE: True,
             s.ASN: path(record, "securityContext.asNumber"),
-            s.ANONYMIZER: flag(path(record, "securityContext.isProxy")) or False,
+            s.ANONYMIZER: flag(path(record, PROXY), PROXY) or False,
         }
 
 

@@ -31,7 +31,8 @@ def test_hostile_okta_records_are_set_aside_and_good_ones_kept(tmp_path):
                ("published", "9999-12-31T00:00:00Z"), ("client.ipAddress", "999.1.1.1"),
                ("client.ipAddress", "fe80::1%eth0"), ("securityContext.asNumber", 2**63),
                ("client.geographicalContext.geolocation.lat", 1e308 * 10),
-               ("actor.alternateId", "ana\u202e@example.com"), ("uuid", "o\x00")]
+               ("actor.alternateId", "ana\u202e@example.com"), ("uuid", "o\x00"),
+               ("securityContext.isProxy", "perhaps")]
     lines = [json.dumps({**good, "uuid": "good-1"})]
     for i, (dotted, value) in enumerate(hostile):
         record = json.loads(json.dumps(good))
@@ -48,7 +49,7 @@ def test_hostile_okta_records_are_set_aside_and_good_ones_kept(tmp_path):
     assert sorted(events[s.EVENT_ID]) == ["good-1", "good-2"]
     assert summary.quarantined == len(hostile) == len(quarantine)
     assert {r.split(":")[0] for r in quarantine[s.REASON]} == {
-        s.TS, s.IP, s.ASN, s.LAT, s.ACCOUNT_ID, s.EVENT_ID}
+        s.TS, s.IP, s.ASN, s.LAT, s.ACCOUNT_ID, s.EVENT_ID, "securityContext.isProxy"}
 
 
 def test_another_vendors_file_fails_fast_saying_what_was_expected(tmp_path):
