@@ -17,22 +17,34 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from persona_risk.features.allow import AllowEntry, AllowList
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.validate import MAX_ASN
-from persona_risk.models.risk_model import RiskModel
-from persona_risk.training.fit import TrainConfig
+
+if TYPE_CHECKING:
+    from persona_risk.models.risk_model import RiskModel
+    from persona_risk.training.fit import TrainConfig
 
 FILE_NAME = "persona-risk.toml"
 ENV = "PERSONA_RISK_CONFIG"
-_F, _T = FeatureConfig(), TrainConfig()
+_F = FeatureConfig()
 Hour = Annotated[float, Field(ge=0, lt=24)]
+
+
+@cache
+def _training_defaults() -> TrainConfig:
+    """Training's defaults; imported when first asked for, since the model code is slow to
+    import and only training needs the band targets."""
+    from persona_risk.training.fit import TrainConfig
+
+    return TrainConfig()
 
 
 class SettingsError(ValueError):
@@ -59,10 +71,11 @@ class FeatureSettings(_Strict):
 
 class BandSettings(_Strict):
     """`[bands]`: the high band holds at most `target_fpr` false positives and at most
-    `queue_size` accounts on validation (the medium band five times that rate)."""
+    `queue_size` accounts on validation (the medium band five times that rate); a key not
+    set is training's default."""
 
-    target_fpr: float = Field(_T.target_fpr, gt=0, lt=1)
-    queue_size: int = Field(_T.queue_size, ge=1)
+    target_fpr: float | None = Field(None, gt=0, lt=1)
+    queue_size: int | None = Field(None, ge=1)
 
 
 class AllowSettings(_Strict):
@@ -97,17 +110,26 @@ class SettingsFile(_Strict):
 @dataclass(frozen=True)
 class Settings:
     """What a settings file says: feature thresholds with the allow-list, the keys of
-    `[features]` it sets, the band targets, and where it came from (None: defaults)."""
+    `[features]` it sets, the `[bands]` keys it sets, and where it came from (None: defaults)."""
 
     features: FeatureConfig = FeatureConfig()
     features_set: frozenset[str] = frozenset()
-    target_fpr: float = _T.target_fpr
-    queue_size: int = _T.queue_size
+    bands: dict[str, float | int] = field(default_factory=dict)
     source: Path | None = None
 
     @property
     def allow(self) -> AllowList:
         return self.features.allow
+
+    @property
+    def target_fpr(self) -> float:
+        """The high band's false-positive rate on validation (a share, 0-1)."""
+        return self.bands.get("target_fpr", _training_defaults().target_fpr)
+
+    @property
+    def queue_size(self) -> int:
+        """The analysts' queue: accounts the high band holds at most on validation."""
+        return self.bands.get("queue_size", _training_defaults().queue_size)
 
     def for_model(self, model: RiskModel, model_name: str = "the model") -> FeatureConfig:
         """The model's thresholds with this file's allow-list; `SettingsError` when a
@@ -144,7 +166,7 @@ def parse_settings(text: str, source: Path | str = FILE_NAME) -> Settings:
     allow = AllowList(tuple(AllowEntry(a.kind, a.value, a.reason) for a in parsed.allow))
     features = FeatureConfig(**parsed.features.model_dump(), allow=allow)
     return Settings(features, frozenset(parsed.features.model_fields_set),
-                    parsed.bands.target_fpr, parsed.bands.queue_size, Path(source))
+                    parsed.bands.model_dump(exclude_none=True), Path(source))
 
 
 def load_settings(path: Path | str | None = None) -> Settings:
