@@ -1,18 +1,24 @@
-"""Adapters: vendor sign-in logs in, canonical `events` (and `accounts`) out."""
+"""Adapters: vendor sign-in logs in, canonical `events` (and `accounts`) out.
+
+Each source's adapter is imported when it is made, so that naming the sources (the command
+line's help does) loads none of the ingest code.
+"""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from persona_risk.features.adapters.base import Options, Source
-from persona_risk.features.adapters.cloudtrail import CloudTrailLogins
-from persona_risk.features.adapters.entra import EntraSignIns, EntraUsers
-from persona_risk.features.adapters.mapped import MappedTable, Mapping
-from persona_risk.features.adapters.okta import OktaEvents, OktaUsers
+if TYPE_CHECKING:
+    from persona_risk.features.adapters.base import Options, Source
 
-SOURCES: dict[str, type[Source]] = {
-    "entra": EntraSignIns, "entra-users": EntraUsers, "okta": OktaEvents,
-    "okta-users": OktaUsers, "cloudtrail": CloudTrailLogins, "csv": MappedTable,
+ACCOUNT_FIELDS = ("upn", "id")  # the user identifier an adapter takes: UPN/login/arn or user id
+# source name -> the module and class of its adapter
+SOURCES: dict[str, tuple[str, str]] = {
+    "entra": ("entra", "EntraSignIns"), "entra-users": ("entra", "EntraUsers"),
+    "okta": ("okta", "OktaEvents"), "okta-users": ("okta", "OktaUsers"),
+    "cloudtrail": ("cloudtrail", "CloudTrailLogins"), "csv": ("mapped", "MappedTable"),
 }
 
 
@@ -20,8 +26,12 @@ def make_source(name: str, options: Options, mapping: Path | None = None) -> Sou
     """The adapter for a source name; `csv` needs a mapping file."""
     if name not in SOURCES:
         raise ValueError(f"unknown source {name!r}; one of {', '.join(SOURCES)}")
+    module, adapter = SOURCES[name]
+    source = getattr(importlib.import_module(f"{__name__}.{module}"), adapter)
     if name == "csv":
+        from persona_risk.features.adapters.mapped import Mapping
+
         if mapping is None:
             raise ValueError("source csv needs --mapping FILE (YAML or TOML)")
-        return MappedTable(options, Mapping.read(mapping))
-    return SOURCES[name](options)
+        return source(options, Mapping.read(mapping))
+    return source(options)

@@ -16,13 +16,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from persona_risk.features import schema as s
+from persona_risk.features.adapters import ACCOUNT_FIELDS
 from persona_risk.features.adapters.reading import records
 from persona_risk.features.geoip import locate
 from persona_risk.features.io import remove_stale_temps, temp_folder, write_quarantine, write_table
 from persona_risk.features.validate import validate_accounts, validate_events
 
 CHUNK = 50_000
-ACCOUNT_FIELDS = ("upn", "id")  # the user identifier an adapter takes: UPN/login/arn or user id
 EVENTS, ACCOUNTS = "events", "accounts"
 RECORD = "record"  # the quarantine column holding a set-aside record as JSON
 

@@ -14,8 +14,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from persona_risk.cli_errors import one_line
-from persona_risk.features.adapters import SOURCES
-from persona_risk.features.adapters.base import ACCOUNT_FIELDS
+from persona_risk.features.adapters import ACCOUNT_FIELDS, SOURCES
 from persona_risk.serving.decisions import DECISIONS
 
 if TYPE_CHECKING:
