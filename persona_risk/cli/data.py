@@ -28,6 +28,7 @@ from persona_risk.cli.options import (
     utc_time,
 )
 from persona_risk.cli_errors import UserError
+from persona_risk.features import schema as s
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,11 +70,11 @@ def simulate(
 
 def _print_world(accounts: pd.DataFrame, events: pd.DataFrame) -> None:
     table = Table(title=f"{len(accounts):,} accounts, {len(events):,} events")
-    for col in ("persona", "label", "accounts", "events"):
+    for col in (s.PERSONA, s.LABEL, "accounts", "events"):
         table.add_column(col, justify="right" if col in ("accounts", "events") else "left")
-    n_events = events.groupby("account_id").size()
-    summary = accounts.assign(events=accounts.account_id.map(n_events).fillna(0)).groupby(
-        ["persona", "label"]).agg(accounts=("account_id", "size"), events=("events", "sum"))
+    n_events = events.groupby(s.ACCOUNT_ID).size()
+    summary = accounts.assign(events=accounts[s.ACCOUNT_ID].map(n_events).fillna(0)).groupby(
+        [s.PERSONA, s.LABEL]).agg(accounts=(s.ACCOUNT_ID, "size"), events=("events", "sum"))
     for (persona, label), row in summary.iterrows():
         table.add_row(persona, str(label), f"{int(row.accounts):,}", f"{int(row.events):,}")
     console.print(table)

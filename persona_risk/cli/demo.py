@@ -12,6 +12,7 @@ from persona_risk.cli.data import simulate
 from persona_risk.cli.options import DEFAULT_MODEL, SplitMethod, console
 from persona_risk.cli.scoring import score
 from persona_risk.cli.training import robustness, train
+from persona_risk.features import schema as s
 
 
 def demo(
@@ -47,10 +48,12 @@ def demo(
 
 
 def _print_riskiest(scores, n: int = 10) -> None:
+    from persona_risk.models.risk_model import N_REASONS
+
     table = Table(title=f"the {n} riskiest accounts")
-    for col in ("account_id", "score", "band", "reasons"):
+    for col in (s.ACCOUNT_ID, "score", "band", "reasons"):
         table.add_column(col, overflow="fold")
     for row in scores.sort_values("score", ascending=False).head(n).itertuples():
-        reasons = "; ".join(getattr(row, f"reason_{j}") for j in (1, 2, 3))
-        table.add_row(row.account_id, f"{row.score:.3f}", row.band, reasons)
+        reasons = "; ".join(getattr(row, f"reason_{j}") for j in range(1, N_REASONS + 1))
+        table.add_row(getattr(row, s.ACCOUNT_ID), f"{row.score:.3f}", row.band, reasons)
     console.print(table)

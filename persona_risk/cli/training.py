@@ -25,6 +25,7 @@ from persona_risk.cli.options import (
     steps,
     utc_time,
 )
+from persona_risk.features import schema as s
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -104,13 +105,13 @@ def _metrics_table(title: str, points: pd.DataFrame, intervals: pd.DataFrame) ->
 def _print_evaluation(outcome) -> None:
     ev, split = outcome.evaluation, outcome.split
     console.print(f"split {split.method}: {split.reason}")
-    counts = split.counts(outcome.table["label"])
+    counts = split.counts(outcome.table[s.LABEL])
     console.print("  " + "; ".join(f"{p}: {r.accounts:,} accounts, {r.fraud} fraudulent"
                                    for p, r in counts.iterrows()))
     for line in outcome.warnings:
         console.print(f"[yellow]warning:[/yellow] {line}")
     console.print(_metrics_table(f"test accounts: {len(ev.scores):,} "
-                                 f"({int(ev.scores['label'].sum())} fraudulent), 95% intervals",
+                                 f"({int(ev.scores[s.LABEL].sum())} fraudulent), 95% intervals",
                                  ev.metrics, ev.intervals))
     if ev.logs_only is not None:
         console.print(_metrics_table("the same accounts scored from sign-in logs alone",
