@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from persona_risk.cli import app
 
-COMMANDS = ["simulate", "ingest", "features", "train", "evaluate", "robustness", "score", "serve",
-            "demo"]
+COMMANDS = ["simulate", "features", "ingest", "train", "evaluate", "robustness", "score",
+            "explain", "review", "alerts", "serve", "demo"]  # as --help lists them
 runner = CliRunner()
 
 
@@ -18,6 +19,10 @@ def test_help_on_every_command(command):
     result = runner.invoke(app, [command, "--help"] if command else ["--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
+
+
+def test_the_help_lists_every_command_in_order():
+    assert typer.main.get_command(app).list_commands(None) == COMMANDS
 
 
 def test_simulate_then_features_without_accounts(tmp_path):
