@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -110,11 +110,12 @@ class SettingsFile(_Strict):
 @dataclass(frozen=True)
 class Settings:
     """What a settings file says: feature thresholds with the allow-list, the keys of
-    `[features]` it sets, the `[bands]` keys it sets, and where it came from (None: defaults)."""
+    `[features]` it sets, its `[bands]` (a key not set: training's default), and where it came
+    from (None: defaults)."""
 
     features: FeatureConfig = FeatureConfig()
     features_set: frozenset[str] = frozenset()
-    bands: dict[str, float | int] = field(default_factory=dict)
+    bands: BandSettings = BandSettings()
     source: Path | None = None
 
     @property
@@ -124,12 +125,14 @@ class Settings:
     @property
     def target_fpr(self) -> float:
         """The high band's false-positive rate on validation (a share, 0-1)."""
-        return self.bands.get("target_fpr", _training_defaults().target_fpr)
+        given = self.bands.target_fpr
+        return _training_defaults().target_fpr if given is None else given
 
     @property
     def queue_size(self) -> int:
         """The analysts' queue: accounts the high band holds at most on validation."""
-        return self.bands.get("queue_size", _training_defaults().queue_size)
+        given = self.bands.queue_size
+        return _training_defaults().queue_size if given is None else given
 
     def for_model(self, model: RiskModel, model_name: str = "the model") -> FeatureConfig:
         """The model's thresholds with this file's allow-list; `SettingsError` when a
@@ -166,7 +169,7 @@ def parse_settings(text: str, source: Path | str = FILE_NAME) -> Settings:
     allow = AllowList(tuple(AllowEntry(a.kind, a.value, a.reason) for a in parsed.allow))
     features = FeatureConfig(**parsed.features.model_dump(), allow=allow)
     return Settings(features, frozenset(parsed.features.model_fields_set),
-                    parsed.bands.model_dump(exclude_none=True), Path(source))
+                    parsed.bands, Path(source))
 
 
 def load_settings(path: Path | str | None = None) -> Settings:
