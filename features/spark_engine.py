@@ -284,7 +284,7 @@ def _account_features(events: DataFrame, side: DataFrame, as_of: pd.Timestamp,
     """Stage 5: `compute_features` on account buckets with the cross-account signals."""
     def featurise(ev: pd.DataFrame, acc: pd.DataFrame) -> pd.DataFrame:
         records = acc[acc[HAS_RECORD].astype(bool)]
-        cross = CrossAccount(
+        cross = CrossAccount.supplied(
             event_counts=ev.set_index(s.EVENT_ID)[EVENT_REUSE].astype(float),
             account_counts=acc.set_index(s.ACCOUNT_ID)[ACCOUNT_REUSE].astype(float))
         result = compute_features(typed_events(ev),

@@ -35,7 +35,7 @@ from persona_risk.features.io import (
     write_table,
     write_text,
 )
-from persona_risk.features.pipeline import IDENTITY_COLUMNS, compute_features
+from persona_risk.features.pipeline import IDENTITY_COLUMNS, CrossAccount, compute_features
 from persona_risk.features.point_in_time import AsOf
 from persona_risk.features.reuse import FIRST_TS, KEY, KIND, PAIR_COLUMNS, reuse_pairs
 from persona_risk.features.validate import (
@@ -196,7 +196,7 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
             raise ValueError(f"events: no readable rows; nothing to score{where}")
         as_of = pd.Timestamp(last if as_of is None else as_of)
         pairs = AsOf.of(as_of).pairs(pairs)  # once here, not again in every partition
-        identities = acc[IDENTITY_COLUMNS] if acc is not None else None
+        cross = CrossAccount.from_pairs(pairs, acc[IDENTITY_COLUMNS] if acc is not None else None)
         scored = []
         acc_part = partition_of(acc[s.ACCOUNT_ID], partitions) if acc is not None else None
         for p in range(partitions):
@@ -206,8 +206,8 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
             part_acc = acc[acc_part == p] if acc is not None else None
             if part_events.empty and (part_acc is None or part_acc.empty):
                 continue
-            features = compute_features(part_events, part_acc, as_of, cfg, pairs=pairs,
-                                        identities=identities, with_signals=False).features
+            features = compute_features(part_events, part_acc, as_of, cfg, cross=cross,
+                                        with_signals=False).features
             if len(features):  # none when no account of the partition exists yet as of T
                 scored.append(model.score(features))
                 drift.add(features, scored[-1])

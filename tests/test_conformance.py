@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from persona_risk.features import schema as s
 from persona_risk.features.geoip import locate
 from persona_risk.features.online import FeatureStore, OnlineFeatureState
-from persona_risk.features.pipeline import IDENTITY_COLUMNS, compute_features
+from persona_risk.features.pipeline import IDENTITY_COLUMNS, CrossAccount, compute_features
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.reuse import reuse_pairs
 from persona_risk.features.validate import validate_accounts, validate_events
@@ -125,8 +125,9 @@ def test_partitions_with_global_pairs_equal_batch(stream, partitions):
     event_part = partition_of(clean[s.ACCOUNT_ID], partitions)
     record_part = partition_of(accounts[s.ACCOUNT_ID], partitions)
     parts = [compute_features(clean[event_part == p], accounts[record_part == p], as_of,
-                              stream["cfg"], pairs=reuse_pairs(clean, stream["cfg"].allow),
-                              identities=accounts[IDENTITY_COLUMNS],
+                              stream["cfg"], cross=CrossAccount.from_pairs(
+                                  reuse_pairs(clean, stream["cfg"].allow),
+                                  accounts[IDENTITY_COLUMNS]),
                               with_signals=False).features for p in range(partitions)]
     assert_same_features(pd.concat(parts).set_index(s.ACCOUNT_ID), expected)
 
