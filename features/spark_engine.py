@@ -31,6 +31,7 @@ from pyspark.sql import functions as F
 
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
+from persona_risk.features.engine import FeatureRun
 from persona_risk.features.io import QUARANTINE, read_table, side_file
 from persona_risk.features.online import EVENT_NAMES, typed_accounts, typed_events
 from persona_risk.features.pipeline import (
@@ -154,19 +155,26 @@ def spark_features(spark: SparkSession, events: list[str], accounts: pd.DataFram
                          cached=[validated, clean, pairs, features])
 
 
-def features_table(spark: SparkSession, events: list[str], out: str,
-                   accounts: list[Path] | None = None, as_of: pd.Timestamp | None = None,
-                   geoip_db: str | None = None, now: pd.Timestamp | None = None,
-                   cfg: FeatureConfig = FeatureConfig()) -> tuple[int, int, int]:
-    """Write the account feature table on Spark as a Parquet dataset at `out` (quarantine
-    beside it, or none: an earlier run's is removed); returns accounts, clean events and
-    quarantined rows."""
-    acc = validate_accounts(read_table(accounts)) if accounts else None
-    result = spark_features(spark, events, acc, as_of, cfg, geoip_db, now)
-    table = result.features.withColumn(
-        s.AS_OF, F.timestamp_micros(F.floor(F.col(s.AS_OF) / 1000))).orderBy(s.ACCOUNT_ID)
-    write_dataset(spark, table, out)
-    n_accounts = result.features.count()  # cached
-    result.release()
-    write_quarantine(spark, result.quarantine, side_file(out, QUARANTINE))  # or remove a stale one
-    return n_accounts, result.events_read, len(result.quarantine)
+@dataclass(frozen=True)
+class SparkEngine:
+    """The feature engine (`features.engine.FeatureEngine`) on a Spark session; the table is a
+    Parquet dataset (paths Spark reaches: local, HDFS, object stores)."""
+
+    spark: SparkSession
+
+    def write_features(self, events: list[Path], out: Path, accounts: list[Path] | None = None,
+                       as_of: pd.Timestamp | None = None, cfg: FeatureConfig = FeatureConfig(),
+                       geoip_db: Path | None = None, now: pd.Timestamp | None = None
+                       ) -> FeatureRun:
+        """See `features.engine.FeatureEngine.write_features`; `events` are Parquet files."""
+        acc = validate_accounts(read_table(accounts)) if accounts else None
+        result = spark_features(self.spark, [str(p) for p in events], acc, as_of, cfg,
+                                str(geoip_db) if geoip_db else None, now)
+        table = result.features.withColumn(
+            s.AS_OF, F.timestamp_micros(F.floor(F.col(s.AS_OF) / 1000))).orderBy(s.ACCOUNT_ID)
+        write_dataset(self.spark, table, str(out))
+        n_accounts = result.features.count()  # cached
+        result.release()
+        # or remove a stale one
+        write_quarantine(self.spark, result.quarantine, side_file(str(out), QUARANTINE))
+        return FeatureRun(n_accounts, result.events_read, len(result.quarantine))
