@@ -88,6 +88,12 @@ def idle(**changes):
     return Feature(**{**fields, **changes})
 
 
+refusals = []
+for wrong in (idle(compute=None), idle(name="events_total")):
+    try:
+        register(wrong)
+    except ValueError as e:
+        refusals.append(str(e))
 register(idle())
 
 from persona_risk.features import schema as s
@@ -119,7 +125,8 @@ print(json.dumps({
                                      equal_nan=True)),
     "model_features": model.feature_names, "code": top["reason_1_code"],
     "reason": top["reason_1"], "value": float(top["reason_1_value"]),
-    "reference": reference_markdown(), "contract": feature_contract(), "refused": refused}))
+    "reference": reference_markdown(), "contract": feature_contract(), "refused": refused,
+    "refusals": refusals}))
 '''
 
 
@@ -140,3 +147,5 @@ def test_a_feature_registered_alone_reaches_the_model_its_reasons_and_the_refere
     assert got["reference"].startswith(reference_markdown())
     assert got["contract"] != feature_contract()
     assert "already read" in got["refused"]
+    assert ["needs its compute" in got["refusals"][0], "exists" in got["refusals"][1]] == [
+        True, True]
