@@ -43,7 +43,8 @@ def build_features(inputs: Inputs, as_of: pd.Timestamp | None = None,
 class InMemoryEngine:
     """The feature engine (`features.engine.FeatureEngine`) that holds every input in memory."""
 
-    def write_features(self, events: list[Path], out: Path, accounts: list[Path] | None = None,
+    def write_features(self, events: list[Path | str], out: Path | str,
+                       accounts: list[Path | str] | None = None,
                        as_of: pd.Timestamp | None = None, cfg: FeatureConfig = FeatureConfig(),
                        geoip_db: Path | None = None, now: pd.Timestamp | None = None
                        ) -> FeatureRun:

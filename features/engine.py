@@ -32,12 +32,13 @@ class FeatureRun:
 class FeatureEngine(Protocol):
     """Writes the account feature table of event files."""
 
-    def write_features(self, events: list[Path], out: Path, accounts: list[Path] | None = None,
+    def write_features(self, events: list[Path | str], out: Path | str,
+                       accounts: list[Path | str] | None = None,
                        as_of: pd.Timestamp | None = None, cfg: FeatureConfig = FeatureConfig(),
                        geoip_db: Path | None = None, now: pd.Timestamp | None = None
                        ) -> FeatureRun:
-        """The features of `events` and `accounts` (table files or folders) as of `as_of` (UTC;
-        default: the last event) with `cfg`'s thresholds, written at `out`; the rows set aside
-        (validation against `now`, default the clock) beside it, or none: an earlier run's
-        quarantine file is removed."""
+        """The features of `events` and `accounts` (table files or folders; Spark takes the
+        paths and URIs it reaches) as of `as_of` (UTC; default: the last event) with `cfg`'s
+        thresholds, written at `out`; the rows set aside (validation against `now`, default the
+        clock) beside it, or none: an earlier run's quarantine file is removed."""
         ...

@@ -162,7 +162,8 @@ class SparkEngine:
 
     spark: SparkSession
 
-    def write_features(self, events: list[Path], out: Path, accounts: list[Path] | None = None,
+    def write_features(self, events: list[Path | str], out: Path | str,
+                       accounts: list[Path | str] | None = None,
                        as_of: pd.Timestamp | None = None, cfg: FeatureConfig = FeatureConfig(),
                        geoip_db: Path | None = None, now: pd.Timestamp | None = None
                        ) -> FeatureRun:

@@ -218,11 +218,13 @@ class PartitionedEngine:
     partitions: int = 1
     say: Callable[[str], None] = lambda _: None
 
-    def write_features(self, events: list[Path], out: Path, accounts: list[Path] | None = None,
+    def write_features(self, events: list[Path | str], out: Path | str,
+                       accounts: list[Path | str] | None = None,
                        as_of: pd.Timestamp | None = None, cfg: FeatureConfig = FeatureConfig(),
                        geoip_db: Path | None = None, now: pd.Timestamp | None = None
                        ) -> FeatureRun:
         """See `features.engine.FeatureEngine.write_features`."""
+        out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(out.parent)
         acc = validate_accounts(read_table(accounts)) if accounts else None
