@@ -38,7 +38,7 @@ class Feature:
     """One account feature (see the module docstring for the fields)."""
 
     name: str
-    family: str  # travel | timezone | reuse | age
+    family: str  # a step of `features.families`; any name for a feature with its own compute
     unit: str
     meaning: str
     sentence: str
