@@ -1,4 +1,4 @@
-"""The batch feature step: files in, validated and located, account features out."""
+"""The batch feature step in memory: files in, validated and located, account features out."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from persona_risk.features.config import FeatureConfig
+from persona_risk.features.engine import FeatureRun
 from persona_risk.features.geoip import locate
-from persona_risk.features.io import read_table
+from persona_risk.features.io import read_table, write_quarantine, write_table
 from persona_risk.features.pipeline import FeatureResult, compute_features
 from persona_risk.features.validate import validate_accounts, validate_events
 
@@ -36,3 +37,20 @@ def build_features(inputs: Inputs, as_of: pd.Timestamp | None = None,
                    cfg: FeatureConfig = FeatureConfig()) -> FeatureResult:
     """Account features of validated inputs as of `as_of` (default: the last event)."""
     return compute_features(inputs.events, inputs.accounts, as_of, cfg, with_signals=False)
+
+
+@dataclass(frozen=True)
+class InMemoryEngine:
+    """The feature engine (`features.engine.FeatureEngine`) that holds every input in memory."""
+
+    def write_features(self, events: list[Path | str], out: Path | str,
+                       accounts: list[Path | str] | None = None,
+                       as_of: pd.Timestamp | None = None, cfg: FeatureConfig = FeatureConfig(),
+                       geoip_db: Path | None = None, now: pd.Timestamp | None = None
+                       ) -> FeatureRun:
+        """See `features.engine.FeatureEngine.write_features`."""
+        inputs = load_inputs(events, accounts, geoip_db, now)
+        features = build_features(inputs, as_of, cfg).features
+        write_table(features, out)
+        write_quarantine(inputs.quarantine, out)  # or remove an earlier run's
+        return FeatureRun(len(features), len(inputs.events), len(inputs.quarantine))

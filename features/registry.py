@@ -9,11 +9,24 @@ monotone constraints, the reason sentences, the feature reference in the README 
 contract all derive from `REGISTRY`. Texts are templates: `{v}` is the value, other fields come
 from the row (the fastest hop's countries and hours) and from the thresholds the features were
 computed with (`features.reference.setting_words`).
+
+A family's step (`features.families`) computes the family's features together; a feature that
+carries its own `compute` is computed by it alone, so that a feature over the loaded columns can
+be added by `register` with nothing else touched. The lists derived from the registry are built
+when their modules load, so `register` refuses once anything has read `REGISTRY` or `BY_NAME`
+(importing `features.reference` does): register before that.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from persona_risk.features.families import AccountInputs
 
 EVENTS = "events"  # the account's sign-in events
 RECORD = "record"  # the account record (created_at, claimed zone and home, payout, phone)
@@ -25,7 +38,7 @@ class Feature:
     """One account feature (see the module docstring for the fields)."""
 
     name: str
-    family: str  # travel | timezone | reuse | age
+    family: str  # a step of `features.families`; any name for a feature with its own compute
     unit: str
     meaning: str
     sentence: str
@@ -33,9 +46,12 @@ class Feature:
     needs: tuple[str, ...]
     monotone: int = 0  # 1: more never lowers the risk (known from the threat)
     fallback: str | None = None  # sentence when the row lacks the context `sentence` quotes
+    # one value per account of the inputs (`AccountInputs.ev.account_ids`), NaN when unknown;
+    # None: the family's step computes it
+    compute: Callable[[AccountInputs], np.ndarray] | None = None
 
 
-REGISTRY: tuple[Feature, ...] = (
+_ENTRIES: list[Feature] = [
     Feature("speed_max_kmh", "travel", "km/h",
             meaning="fastest hop between consecutive eligible sign-ins",
             sentence="sign-in from {fastest_hop_to_country} {fastest_hop_hours:.1f} h after "
@@ -189,6 +205,30 @@ REGISTRY: tuple[Feature, ...] = (
             sentence="{v:.0f} events so far",
             why="the activity level is unlike a single worker's",
             needs=(EVENTS,)),
+]
 
-)
-BY_NAME: dict[str, Feature] = {f.name: f for f in REGISTRY}
+REGISTRY: tuple[Feature, ...]  # every feature, in the model's order (set when first read)
+BY_NAME: dict[str, Feature]  # the same by name
+
+
+def register(feature: Feature) -> None:
+    """Add `feature` (with its `compute`) after the registry's entries, before anything reads
+    the registry; raises ValueError for a name taken and RuntimeError once it was read."""
+    if "REGISTRY" in globals():
+        raise RuntimeError(f"register({feature.name!r}): the feature registry was already read "
+                           "(feature list, contract, reasons derive from it at import); register "
+                           "before importing persona_risk.features.reference or its users")
+    if feature.compute is None:
+        raise ValueError(f"register({feature.name!r}): a registered feature needs its compute")
+    if any(f.name == feature.name for f in _ENTRIES):
+        raise ValueError(f"register({feature.name!r}): a feature of that name exists")
+    _ENTRIES.append(feature)
+
+
+def __getattr__(name: str):
+    """`REGISTRY` and `BY_NAME`, fixed at their first read (after which `register` refuses)."""
+    if name not in ("REGISTRY", "BY_NAME"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()["REGISTRY"] = tuple(_ENTRIES)
+    globals()["BY_NAME"] = {f.name: f for f in _ENTRIES}
+    return globals()[name]

@@ -12,6 +12,9 @@ from persona_risk.features.arrays import timestamps_ns
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.travel import FASTEST_HOP_COLUMNS
 
+# working columns: the source file and row of a raw event, its reason when set aside, the hash
+# bucket a row is grouped by, and whether an account has a record
+FILE, ROW_NO, BAD, BUCKET, HAS_RECORD = "_file", "_row", "_reason", "_bucket", "_has_record"
 SPARK_TYPES = {"string": "string", "timestamp": "long", "float": "double", "int": "long",
                "bool": "boolean", "country": "string", "timezone": "string"}
 

@@ -22,6 +22,8 @@ import pyarrow.parquet as pq
 
 from persona_risk.features import schema as s
 from persona_risk.features.allow import AllowList
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.engine import FeatureRun
 from persona_risk.features.geoip import locate
 from persona_risk.features.hashing import text_hashes
 from persona_risk.features.io import (
@@ -35,7 +37,7 @@ from persona_risk.features.io import (
     write_table,
     write_text,
 )
-from persona_risk.features.pipeline import IDENTITY_COLUMNS, compute_features
+from persona_risk.features.pipeline import IDENTITY_COLUMNS, CrossAccount, compute_features
 from persona_risk.features.point_in_time import AsOf
 from persona_risk.features.reuse import FIRST_TS, KEY, KIND, PAIR_COLUMNS, reuse_pairs
 from persona_risk.features.validate import (
@@ -164,6 +166,78 @@ def spill_events(events: list[Path], spill: Path, partitions: int,
     return _merge_pairs(pairs), quarantine, n_clean, last
 
 
+@dataclass
+class Spilled:
+    """Pass 1 done: the quarantine, the number of clean events, the cut, and pass 2 to run inside
+    the spill folder: (partition number, its account features) of each partition with events or
+    records (the features may have no rows: none of its accounts exists yet as of the cut)."""
+
+    quarantine: pd.DataFrame
+    events: int
+    as_of: pd.Timestamp
+    partitions: Iterator[tuple[int, pd.DataFrame]]
+
+
+def spilled_features(events: list[Path], acc: pd.DataFrame | None, out: Path, spill: Path,
+                     partitions: int, as_of: pd.Timestamp | None, cfg: FeatureConfig,
+                     geoip_db: Path | None, now: pd.Timestamp | None,
+                     say: Callable[[str], None]) -> Spilled:
+    """Pass 1 into `spill` (see `spill_events`), then pass 2 lazily: each partition's features
+    as of `as_of` (default: the last event) with the global pairs and identities. With no
+    clean event, writes the quarantine beside `out` and raises ValueError."""
+    pairs, quarantine, n_events, last = spill_events(events, spill, partitions, geoip_db, now,
+                                                     say, cfg.allow)
+    if n_events == 0:
+        written = write_quarantine(quarantine, out)
+        where = f" ({len(quarantine):,} rows set aside, reasons in {written})" if written else ""
+        raise ValueError(f"events: no readable rows; nothing to score{where}")
+    as_of = pd.Timestamp(last if as_of is None else as_of)
+    pairs = AsOf.of(as_of).pairs(pairs)  # once here, not again in every partition
+    cross = CrossAccount.from_pairs(pairs, acc[IDENTITY_COLUMNS] if acc is not None else None)
+
+    def each() -> Iterator[tuple[int, pd.DataFrame]]:
+        acc_part = partition_of(acc[s.ACCOUNT_ID], partitions) if acc is not None else None
+        for p in range(partitions):
+            folder = spill / f"p{p}"
+            part_events = (pd.read_parquet(folder) if folder.exists()
+                           else pd.DataFrame(columns=s.names(s.EVENT_COLUMNS)))
+            part_acc = acc[acc_part == p] if acc is not None else None
+            if part_events.empty and (part_acc is None or part_acc.empty):
+                continue
+            yield p, compute_features(part_events, part_acc, as_of, cfg, cross=cross,
+                                      with_signals=False).features
+
+    return Spilled(quarantine, n_events, as_of, each())
+
+
+@dataclass(frozen=True)
+class PartitionedEngine:
+    """The feature engine (`features.engine.FeatureEngine`) that streams the event files and
+    computes one partition of accounts at a time (`partitions` of them), past memory."""
+
+    partitions: int = 1
+    say: Callable[[str], None] = lambda _: None
+
+    def write_features(self, events: list[Path | str], out: Path | str,
+                       accounts: list[Path | str] | None = None,
+                       as_of: pd.Timestamp | None = None, cfg: FeatureConfig = FeatureConfig(),
+                       geoip_db: Path | None = None, now: pd.Timestamp | None = None
+                       ) -> FeatureRun:
+        """See `features.engine.FeatureEngine.write_features`."""
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(out.parent)
+        acc = validate_accounts(read_table(accounts)) if accounts else None
+        with temp_folder(out.parent, "spill") as spilled:
+            run = spilled_features(events, acc, out, spilled, self.partitions, as_of, cfg,
+                                   geoip_db, now, self.say)
+            parts = [features for _, features in run.partitions]
+        table = pd.concat(parts, ignore_index=True).sort_values(s.ACCOUNT_ID, kind="stable")
+        write_table(table.reset_index(drop=True), out)
+        write_quarantine(run.quarantine, out)  # or remove an earlier run's
+        return FeatureRun(len(table), run.events, len(run.quarantine))
+
+
 def score_events(events: list[Path], model: RiskModel, model_version: str, out: Path,
                  accounts: list[Path] | None = None, as_of: pd.Timestamp | None = None,
                  partitions: int = 1, geoip_db: Path | None = None,
@@ -187,27 +261,11 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
     drift = DriftWatch(out) if drift is None else drift
     acc = validate_accounts(read_table(accounts)) if accounts else None
     with temp_folder(out.parent, "spill") as spilled:
-        pairs, quarantine, n_events, last = spill_events(events, spilled, partitions,
-                                                         geoip_db, now, say, cfg.allow)
-        if n_events == 0:
-            written = write_quarantine(quarantine, out)
-            where = f" ({len(quarantine):,} rows set aside, reasons in {written})" if written \
-                else ""
-            raise ValueError(f"events: no readable rows; nothing to score{where}")
-        as_of = pd.Timestamp(last if as_of is None else as_of)
-        pairs = AsOf.of(as_of).pairs(pairs)  # once here, not again in every partition
-        identities = acc[IDENTITY_COLUMNS] if acc is not None else None
+        run = spilled_features(events, acc, out, spilled, partitions, as_of, cfg, geoip_db,
+                               now, say)
+        as_of, quarantine, n_events = run.as_of, run.quarantine, run.events
         scored = []
-        acc_part = partition_of(acc[s.ACCOUNT_ID], partitions) if acc is not None else None
-        for p in range(partitions):
-            folder = spilled / f"p{p}"
-            part_events = (pd.read_parquet(folder) if folder.exists()
-                           else pd.DataFrame(columns=s.names(s.EVENT_COLUMNS)))
-            part_acc = acc[acc_part == p] if acc is not None else None
-            if part_events.empty and (part_acc is None or part_acc.empty):
-                continue
-            features = compute_features(part_events, part_acc, as_of, cfg, pairs=pairs,
-                                        identities=identities, with_signals=False).features
+        for p, features in run.partitions:
             if len(features):  # none when no account of the partition exists yet as of T
                 scored.append(model.score(features))
                 drift.add(features, scored[-1])

@@ -30,7 +30,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 ADAPTERS = "persona_risk.features.adapters"  # vendor formats in; only the CLI drives them
 # optional backend -> the only library modules that may import it
 BACKENDS: dict[str, tuple[str, ...]] = {
-    "pyspark": ("persona_risk.features.spark_engine", "persona_risk.features.spark_io",
+    "pyspark": ("persona_risk.features.spark_engine", "persona_risk.features.spark_read",
+                "persona_risk.features.spark_cross", "persona_risk.features.spark_io",
                 "persona_risk.serving.spark_batch"),
     "redis": ("persona_risk.serving.redis_store",),
     "psycopg": (),
@@ -199,7 +200,8 @@ def test_each_rule_fires_on_a_violating_import(bad_tree):
         "persona_risk.features.b:1 imports persona_risk.cli: only entry points and tests use "
         "the CLI",
         "persona_risk.features.e:1 imports pyspark.sql: pyspark is optional; import it "
-        "only in persona_risk.features.spark_engine, persona_risk.features.spark_io, "
+        "only in persona_risk.features.spark_engine, persona_risk.features.spark_read, "
+        "persona_risk.features.spark_cross, persona_risk.features.spark_io, "
         "persona_risk.serving.spark_batch",
         "persona_risk.features.c:1 imports persona_risk.features.spark_engine: "
         "a pyspark module; import it inside the function that needs it",

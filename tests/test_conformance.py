@@ -1,6 +1,7 @@
 """One set of properties over every implementation of the features: the online state in memory,
-in SQLite and in Redis, the partitioned batch job and Spark all give the in-process batch
-pipeline's features (to 1e-9) on the same streams.
+in SQLite and in Redis, and every feature engine (`features.engine.FeatureEngine`: in memory,
+partitioned, Spark) all give the in-process batch pipeline's features (to 1e-9) on the same
+streams.
 
 The streams have events out of time order and repeated event ids, shared devices, IPs, payout
 and phone ids, accounts that sign in before their record's `created_at` or are created after
@@ -20,13 +21,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from persona_risk.features import schema as s
+from persona_risk.features.batch import InMemoryEngine
+from persona_risk.features.engine import FeatureEngine
 from persona_risk.features.geoip import locate
 from persona_risk.features.online import FeatureStore, OnlineFeatureState
-from persona_risk.features.pipeline import IDENTITY_COLUMNS, compute_features
+from persona_risk.features.pipeline import IDENTITY_COLUMNS, CrossAccount, compute_features
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.reuse import reuse_pairs
 from persona_risk.features.validate import validate_accounts, validate_events
-from persona_risk.serving.batch import partition_of, score_events
+from persona_risk.serving.batch import PartitionedEngine, partition_of, score_events
 from persona_risk.serving.redis_store import RedisFeatureStore
 from persona_risk.serving.store import SqliteFeatureStore
 from tests.serving.test_redis_store import RedisServer
@@ -125,8 +128,9 @@ def test_partitions_with_global_pairs_equal_batch(stream, partitions):
     event_part = partition_of(clean[s.ACCOUNT_ID], partitions)
     record_part = partition_of(accounts[s.ACCOUNT_ID], partitions)
     parts = [compute_features(clean[event_part == p], accounts[record_part == p], as_of,
-                              stream["cfg"], pairs=reuse_pairs(clean, stream["cfg"].allow),
-                              identities=accounts[IDENTITY_COLUMNS],
+                              stream["cfg"], cross=CrossAccount.from_pairs(
+                                  reuse_pairs(clean, stream["cfg"].allow),
+                                  accounts[IDENTITY_COLUMNS]),
                               with_signals=False).features for p in range(partitions)]
     assert_same_features(pd.concat(parts).set_index(s.ACCOUNT_ID), expected)
 
@@ -153,21 +157,35 @@ def test_partitioned_job_scores_equal_batch_scores(trained, tmp_path, stream, pa
     assert (got.loc[expected.index, "reason_1_code"] == expected["reason_1_code"]).all()
 
 
+def check_engine(engine: FeatureEngine, folder: Path, stream: dict) -> None:
+    """The engine's table, written from the stream's files, holds the batch pipeline's
+    features (the events without a location geolocated, as every engine does)."""
+    stream["events"].to_parquet(folder / "events.parquet")
+    stream["accounts"].to_parquet(folder / "accounts.parquet")
+    out = folder / "features.parquet"
+    run = engine.write_features([folder / "events.parquet"], out, [folder / "accounts.parquet"],
+                                stream["as_of"], stream["cfg"], now=NOW)
+    got = pd.read_parquet(out).set_index(s.ACCOUNT_ID)
+    assert_same_features(got, reference(stream, located=True))
+    assert run.accounts == len(got)
+
+
+@settings(max_examples=8, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(streams(), st.integers(1, 3))
+def test_in_memory_and_partitioned_engines_equal_batch(tmp_path, stream, partitions):
+    if validate_events(stream["events"], now=NOW)[0].empty:
+        return
+    for engine in (InMemoryEngine(), PartitionedEngine(partitions)):
+        check_engine(engine, Path(tempfile.mkdtemp(dir=tmp_path)), stream)
+
+
 @settings(max_examples=3, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(streams())
-def test_spark_equals_batch(spark, tmp_path, stream):
-    from persona_risk.features.spark_engine import spark_features
+def test_spark_engine_equals_batch(spark, tmp_path, stream):
+    from persona_risk.features.spark_engine import SparkEngine
 
-    clean, _ = validate_events(stream["events"], now=NOW)
-    if clean.empty:
+    if validate_events(stream["events"], now=NOW)[0].empty:
         return
-    folder = Path(tempfile.mkdtemp(dir=tmp_path))
-    stream["events"].to_parquet(folder / "events.parquet")
-    result = spark_features(spark, [str(folder / "events.parquet")],
-                            validate_accounts(stream["accounts"]), stream["as_of"],
-                            stream["cfg"], now=NOW)
-    got = result.features.toPandas()
-    result.release()
-    got["as_of"] = pd.to_datetime(got["as_of"], unit="ns", utc=True)
-    assert_same_features(got.set_index(s.ACCOUNT_ID), reference(stream, located=True))
+    check_engine(SparkEngine(spark), Path(tempfile.mkdtemp(dir=tmp_path)), stream)

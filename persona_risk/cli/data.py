@@ -91,28 +91,19 @@ def features(
     config: ConfigOpt = None,
 ) -> None:
     """Compute the account feature table as of a time."""
-    from persona_risk.features.batch import build_features, load_inputs
-    from persona_risk.features.io import write_quarantine, write_table
+    from persona_risk.features.batch import InMemoryEngine
 
     cfg = read_settings(config).features
     if check_engine(engine, out) == "spark":
-        from persona_risk.features.spark_engine import features_table, spark_session
+        from persona_risk.features.spark_engine import SparkEngine, spark_session
 
-        with steps("computing features on Spark"):
-            n_accounts, n_events, n_bad = features_table(
-                spark_session(spark_master), [str(p) for p in events], str(out), accounts,
-                utc_time(as_of), str(geoip_db) if geoip_db else None, cfg=cfg)
-        console.print(f"{n_accounts:,} accounts, {n_events:,} events, {n_bad:,} rows "
-                      f"quarantined -> {out}")
-        return
-    with steps("reading and validating") as say:
-        inputs = load_inputs(events, accounts, geoip_db)
-        say("computing features")
-        result = build_features(inputs, utc_time(as_of), cfg)
-        write_table(result.features, out)
-        write_quarantine(inputs.quarantine, out)  # or remove an earlier run's
-    console.print(f"{len(result.features):,} accounts, {len(inputs.events):,} events, "
-                  f"{len(inputs.quarantine):,} rows quarantined -> {out}")
+        chosen, doing = SparkEngine(spark_session(spark_master)), "computing features on Spark"
+    else:
+        chosen, doing = InMemoryEngine(), "reading, validating and computing features"
+    with steps(doing):
+        run = chosen.write_features(events, out, accounts, utc_time(as_of), cfg, geoip_db)
+    console.print(f"{run.accounts:,} accounts, {run.events:,} events, {run.quarantined:,} rows "
+                  f"quarantined -> {out}")
 
 
 def ingest(

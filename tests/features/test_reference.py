@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from persona_risk.features import schema as s
-from persona_risk.features.age import account_age
 from persona_risk.features.arrays import to_arrays
 from persona_risk.features.config import FeatureConfig
+from persona_risk.features.families import FAMILIES, LONGEST_FIRST, AccountInputs
 from persona_risk.features.pipeline import (
     ACCOUNT_REUSE,
     EVENT_REUSE,
@@ -20,14 +20,7 @@ from persona_risk.features.pipeline import (
 )
 from persona_risk.features.reference import FEATURE_NAMES, reference_markdown
 from persona_risk.features.registry import REGISTRY
-from persona_risk.features.reuse import account_reuse
-from persona_risk.features.timezones import account_timezones, event_timezones
-from persona_risk.features.travel import (
-    FASTEST_HOP_COLUMNS,
-    account_travel,
-    event_travel,
-    fastest_hop,
-)
+from persona_risk.features.travel import FASTEST_HOP_COLUMNS
 from persona_risk.features.validate import validate_accounts
 
 CFG = FeatureConfig()
@@ -51,20 +44,16 @@ def documented(family: str) -> list[str]:
     return [f.name for f in REGISTRY if f.family == family]
 
 
-def test_each_family_computes_exactly_its_documented_features(arrays):
+def test_each_family_step_computes_exactly_its_documented_features(arrays):
     ev, rec = arrays
-    travel_sig = event_travel(ev, CFG)
-    travel = {**account_travel(ev, travel_sig, rec.claimed_lat, rec.claimed_lon, CFG),
-              **fastest_hop(ev, travel_sig)}
-    computed = {
-        "travel": [n for n in travel if n not in FASTEST_HOP_COLUMNS],
-        "timezone": list(account_timezones(ev, event_timezones(ev, rec.claimed_tz), CFG)),
-        "reuse": [*account_reuse(ev, zero_cross(ev)[0]), *ACCOUNT_REUSE],
-        "age": list(account_age(ev, rec.created_ns, int(ev.ts_ns.max()))),
-    }
-    assert {f.family for f in REGISTRY} == set(computed)
-    for family, names in computed.items():
-        assert sorted(names) == sorted(documented(family)), family
+    inputs = AccountInputs(ev, rec, zero_cross, int(ev.ts_ns.max()), CFG)
+    assert set(FAMILIES) == set(LONGEST_FIRST) == {f.family for f in REGISTRY}
+    for family, step in FAMILIES.items():
+        _, feats = step(inputs)
+        assert sorted(n for n in feats if n not in FASTEST_HOP_COLUMNS) == sorted(
+            documented(family)), family
+        for values in feats.values():
+            assert len(values) == len(ev.account_ids), family
 
 
 def test_the_pipeline_computes_the_reference_and_nothing_else(arrays):

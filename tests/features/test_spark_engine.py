@@ -12,7 +12,8 @@ import pytest
 
 from persona_risk.features import schema as s
 from persona_risk.features.batch import build_features, load_inputs
-from persona_risk.features.spark_engine import features_table
+from persona_risk.features.engine import FeatureRun
+from persona_risk.features.spark_engine import SparkEngine
 
 pytestmark = pytest.mark.slow
 NOW = pd.Timestamp("2026-12-01", tz="UTC")
@@ -55,12 +56,11 @@ def test_spark_features_equal_in_process_features(spark, small_world, tmp_path, 
     as_of = pd.Timestamp(as_of) if as_of else None
     inputs = load_inputs(events, accounts, now=NOW)
     expected = build_features(inputs, as_of).features
-    n_accounts, n_events, n_bad = features_table(spark, [str(events)], str(tmp_path / "f"),
-                                                 [accounts], as_of, now=NOW)
+    run = SparkEngine(spark).write_features([events], tmp_path / "f", [accounts], as_of,
+                                            now=NOW)
     got = pd.read_parquet(tmp_path / "f")
     assert_same_table(expected, got)
-    assert (n_accounts, n_events, n_bad) == (len(expected), len(inputs.events),
-                                             len(inputs.quarantine))
+    assert run == FeatureRun(len(expected), len(inputs.events), len(inputs.quarantine))
     # reuse features are exercised, not all missing: laptop farms share devices
     assert got["device_accounts_max"].max() > 1 and got["cluster_size"].max() > 1
 
@@ -69,7 +69,7 @@ def test_spark_quarantine_names_file_row_and_reason(spark, small_world, tmp_path
     world, _, _ = small_world
     events, accounts = dirty_files(world, tmp_path)
     inputs = load_inputs(events, accounts, now=NOW)
-    features_table(spark, [str(events)], str(tmp_path / "f"), [accounts], now=NOW)
+    SparkEngine(spark).write_features([events], tmp_path / "f", [accounts], now=NOW)
     got = pd.read_csv(tmp_path / "f.quarantine.csv")
     expected = inputs.quarantine
     assert sorted(zip(got[s.EVENT_ID], got[s.REASON], strict=True)) == sorted(
@@ -99,16 +99,16 @@ def test_hostile_values_are_quarantined_on_spark_as_in_process(spark, tmp_path):
     (tmp_path / "events").mkdir()
     pq.write_table(table, tmp_path / "events" / "hostile.parquet")
     inputs = load_inputs(tmp_path / "events", now=NOW)
-    n_accounts, n_events, n_bad = features_table(spark, [str(tmp_path / "events")],
-                                                 str(tmp_path / "f"), now=NOW)
+    engine = SparkEngine(spark)
+    run = engine.write_features([tmp_path / "events"], tmp_path / "f", now=NOW)
     got = pd.read_csv(tmp_path / "f.quarantine.csv")
     expected = inputs.quarantine
     assert sorted(zip(got[s.ROW], got[s.REASON], strict=True)) == sorted(
         zip(expected[s.ROW], expected[s.REASON], strict=True))
     assert {r.split(":")[0] for r in got[s.REASON]} == {s.TS, s.IP, s.ASN}
     assert set(got["file"].str.rsplit("/", n=1).str[-1]) == {"hostile.parquet"}
-    assert (n_accounts, n_events, n_bad) == (2, 2, 5)
+    assert run == FeatureRun(accounts=2, events=2, quarantined=5)
     pq.write_table(table.take([0, 6]), tmp_path / "events" / "hostile.parquet")  # now clean
-    assert features_table(spark, [str(tmp_path / "events")], str(tmp_path / "f"), now=NOW
-                          )[2] == 0
+    assert engine.write_features([tmp_path / "events"], tmp_path / "f",
+                                 now=NOW).quarantined == 0
     assert not (tmp_path / "f.quarantine.csv").exists()  # the earlier run's is gone
