@@ -26,7 +26,8 @@ from persona_risk.training.dataset import training_table
 from persona_risk.training.evaluate import LOGISTIC, MODEL, baseline_scores, fit_logistic, flagged
 from persona_risk.training.metrics import pr_auc, recall_at_fpr
 from persona_risk.training.simulator.params import WorldParams
-from persona_risk.training.simulator.simulate import FRAUD_ARCHETYPES, SimConfig, simulate
+from persona_risk.training.simulator.population import FRAUD_ARCHETYPES
+from persona_risk.training.simulator.simulate import SimConfig, simulate
 
 CEILING = "own_world_ceiling"
 ALL_SHIFTS = {

@@ -21,6 +21,8 @@ OPERATOR_COUNTRIES = ("CN", "RU")
 CONTRACTOR_COUNTRIES = ("IN", "PL", "PH", "UA", "BR", "MX", "CN", "RU", "DE", "GB")
 VPN_EXIT_COUNTRIES = ("US", "NL", "DE", "GB", "SG", "JP", "CA", "FR")
 KM_PER_DEGREE = 111.0
+# autonomous systems of the simulated networks (real numbers of such networks)
+RESIDENTIAL_ASN, CARRIER_ASN, HOSTING_ASN, SATELLITE_ASN = 7922, 21928, 16509, 14593
 
 
 @cache

@@ -12,14 +12,9 @@ from persona_risk.features import schema as s
 from persona_risk.features.geo import haversine_km
 from persona_risk.features.validate import validate_accounts, validate_events
 from persona_risk.training.simulator import world
-from persona_risk.training.simulator.params import LOOK_ALIKES, RANGES, draw, shifted
-from persona_risk.training.simulator.simulate import (
-    FRAUD_ARCHETYPES,
-    HONEST_MIX,
-    SimConfig,
-    _world_sizes,
-    simulate,
-)
+from persona_risk.training.simulator.params import HONEST_MIX, LOOK_ALIKES, RANGES, draw, shifted
+from persona_risk.training.simulator.population import FRAUD_ARCHETYPES
+from persona_risk.training.simulator.simulate import SimConfig, _world_sizes, simulate
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,45 @@
+"""Fraud infrastructure: farms, own lines, facilitators near the claimed home."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from persona_risk.features.geo import haversine_km
+from persona_risk.training.simulator import world
+from persona_risk.training.simulator.fraud import fraud_networks
+from persona_risk.training.simulator.honest import honest_networks
+from persona_risk.training.simulator.params import WorldParams
+from persona_risk.training.simulator.population import draw_population
+
+
+def _networks(**changes):
+    p = dataclasses.replace(WorldParams(), **changes)
+    rng = np.random.default_rng(5)
+    pop = draw_population(rng, 2000, 0.08, 30, p)
+    ips = world.IpTable.empty()
+    return pop, fraud_networks(rng, None, pop, p, ips, honest_networks(rng, pop, p, ips)), p
+
+
+def test_farms_have_their_ips_and_every_farmed_persona_a_farm():
+    pop, net, p = _networks(farm_ips=5)
+    assert net.farm_ips.shape == (len(net.farm_city), 5)
+    farmed = np.isin(pop.persona, ("farm", "evasive"))
+    assert (net.farm[farmed] >= 0).all() and (net.farm[~farmed] == -1).all()
+
+
+def _farm_km(pop, net) -> np.ndarray:
+    c, farmed = world.cities(), net.farm >= 0
+    home, farm = pop.home[farmed], net.farm_city[net.farm[farmed]]
+    return haversine_km(c.lat.to_numpy()[home], c.lon.to_numpy()[home], c.lat.to_numpy()[farm],
+                        c.lon.to_numpy()[farm])
+
+
+def test_own_lines_and_facilitators_near_the_claimed_home():
+    pop, net, _ = _networks(own_line_share=1.0, farm_near_claim_share=1.0)
+    farmed = net.farm >= 0
+    assert net.own_line[farmed].all() and not net.own_line[~farmed].any()
+    far_pop, far_net, _ = _networks(farm_near_claim_share=0.0)
+    # near: within 300 km where such a city exists (an isolated farm city falls back)
+    assert np.median(_farm_km(pop, net)) < 300 < np.median(_farm_km(far_pop, far_net))

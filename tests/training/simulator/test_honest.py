@@ -1,0 +1,34 @@
+"""Honest networks: households share a home, line and device; look-alikes share egress."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from persona_risk.training.simulator import world
+from persona_risk.training.simulator.honest import honest_networks
+from persona_risk.training.simulator.params import HONEST_MIX, WorldParams
+from persona_risk.training.simulator.population import draw_population
+
+
+def _networks(p: WorldParams):
+    rng = np.random.default_rng(3)
+    pop = draw_population(rng, 1500, 0.02, 30, p)
+    return pop, honest_networks(rng, pop, p, world.IpTable.empty())
+
+
+def test_households_share_home_line_and_device_with_no_stranger():
+    pop, net = _networks(WorldParams())
+    family = pop.persona == "shared_device"
+    devices, counts = np.unique(net.device[family], return_counts=True)
+    assert counts.max() <= 3 and (counts == 1).sum() <= 1  # the last family may be one
+    for d in devices[:20]:
+        members = family & (net.device == d)
+        assert len(np.unique(pop.home[members])) == 1
+        assert len(np.unique(net.home_ip[members])) == 1
+    assert len(np.unique(net.device[~family])) == (~family).sum()
+
+
+def test_corporate_vpn_staff_leave_through_a_few_egress_ips():
+    pop, net = _networks(WorldParams(honest_mix={**HONEST_MIX, "corporate_vpn": 0.2}))
+    staff = pop.persona == "corporate_vpn"
+    assert len(np.unique(net.look_alike_ip["corporate_vpn"][staff])) <= 24 < staff.sum()

@@ -1,0 +1,37 @@
+"""Who is who: archetype counts, operators, creation days."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from persona_risk.training.simulator.params import WorldParams
+from persona_risk.training.simulator.population import (
+    FRAUD_ARCHETYPES,
+    chunk_sizes,
+    draw_population,
+)
+
+
+def test_chunks_add_up_and_stay_in_their_range_but_the_last():
+    sizes = chunk_sizes(np.random.default_rng(0), 101, 3, 20)
+    assert sizes.sum() == 101
+    assert ((sizes[:-1] >= 3) & (sizes[:-1] <= 20)).all()
+
+
+def test_fraud_rate_operators_and_young_fraud():
+    pop = draw_population(np.random.default_rng(1), 2000, 0.05, 30, WorldParams())
+    assert pop.fraud.sum() == 100
+    assert set(pop.persona[pop.fraud]) <= set(FRAUD_ARCHETYPES)
+    assert (pop.operator[~pop.fraud] == -1).all()
+    assert pop.operators == len(np.unique(pop.operator[pop.fraud]))
+    # without aged accounts every fraud account is created in the 45 days before the end
+    assert (pop.created_days[pop.fraud] >= -45).all()
+
+
+def test_a_smaller_tenant_share_shows_fewer_personas_per_operator():
+    full = draw_population(np.random.default_rng(2), 4000, 0.05, 30, WorldParams())
+    tenant = draw_population(np.random.default_rng(2), 4000, 0.05, 30,
+                             dataclasses.replace(WorldParams(), tenant_share=0.2))
+    assert tenant.operators > 1.5 * full.operators
