@@ -37,7 +37,6 @@ from persona_risk.features.arrays import Keys
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.geoip import locate
 from persona_risk.features.io import QUARANTINE, read_table, side_file
-from persona_risk.features.online import EVENT_NAMES, typed_accounts, typed_events
 from persona_risk.features.pipeline import (
     ACCOUNT_REUSE,
     EVENT_REUSE,
@@ -68,6 +67,7 @@ from persona_risk.features.spark_frames import (
     to_spark_frame,
 )
 from persona_risk.features.spark_io import write_dataset, write_quarantine
+from persona_risk.features.stored_rows import EVENT_NAMES, typed_accounts, typed_events
 from persona_risk.features.validate import DUPLICATE_EVENT, validate_accounts, validate_events
 
 DEFAULT_MASTER = "local[2]"
