@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from persona_risk.features import schema as s
 from persona_risk.features.online import OnlineFeatureState
+from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.state_schema import CURRENT, StateLayout, StateVersionError
 from persona_risk.features.stored_rows import (
     EVENT_NAMES,
@@ -21,7 +22,6 @@ from persona_risk.features.stored_rows import (
     clean_records,
     frame_to_records,
 )
-from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.validate import validate_events
 from tests.streams import NOW, START, streams
 
