@@ -15,7 +15,6 @@ from pyspark.sql import functions as F
 from persona_risk.features import schema as s
 from persona_risk.features.arrays import Keys
 from persona_risk.features.config import FeatureConfig
-from persona_risk.features.online import typed_events
 from persona_risk.features.pipeline import IDENTITY_COLUMNS
 from persona_risk.features.reuse import (
     DEVICE,
@@ -38,6 +37,7 @@ from persona_risk.features.spark_frames import (
     objects,
     to_spark_frame,
 )
+from persona_risk.features.stored_rows import typed_events
 
 
 def spark_reuse_pairs(events: DataFrame, cfg: FeatureConfig) -> DataFrame:

@@ -33,7 +33,6 @@ from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.engine import FeatureRun
 from persona_risk.features.io import QUARANTINE, read_table, side_file
-from persona_risk.features.online import EVENT_NAMES, typed_accounts, typed_events
 from persona_risk.features.pipeline import (
     ACCOUNT_REUSE,
     EVENT_REUSE,
@@ -57,6 +56,7 @@ from persona_risk.features.spark_read import (
     split_duplicates,
     validated_events,
 )
+from persona_risk.features.stored_rows import EVENT_NAMES, typed_accounts, typed_events
 from persona_risk.features.validate import validate_accounts
 
 DEFAULT_MASTER = "local[2]"

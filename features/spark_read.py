@@ -16,7 +16,6 @@ from pyspark.sql.types import TimestampNTZType, TimestampType
 
 from persona_risk.features import schema as s
 from persona_risk.features.geoip import locate
-from persona_risk.features.online import typed_events
 from persona_risk.features.spark_frames import (
     BAD,
     EVENT_TYPES,
@@ -26,6 +25,7 @@ from persona_risk.features.spark_frames import (
     objects,
     to_spark_frame,
 )
+from persona_risk.features.stored_rows import typed_events
 from persona_risk.features.validate import DUPLICATE_EVENT, validate_events
 
 

@@ -28,8 +28,11 @@ from starlette.concurrency import run_in_threadpool
 
 from persona_risk import __version__
 from persona_risk.features import schema as s
-from persona_risk.features.online import FeatureStore, OnlineFeatureState, clean_records, warm_up
+from persona_risk.features.feature_store import FeatureStore
+from persona_risk.features.online import OnlineFeatureState
+from persona_risk.features.stored_rows import clean_records
 from persona_risk.features.validate import MAX_ID_CHARS
+from persona_risk.features.warm_up import warm_up
 from persona_risk.serving.api_models import (
     AccountIn,
     AccountScore,

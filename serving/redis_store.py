@@ -1,14 +1,19 @@
 """The online feature state in Redis, shared by several server processes.
 
-It implements the storage primitives of `features.online.FeatureStore`, like the SQLite store,
-so both give the same features. Keys (under the prefix `persona-risk:`):
-`event_ids` (set), `events:<account>` (list of event rows, JSON), `watermark`,
-`pairs:<kind>:<key>` (hash account -> first time, ns), `accounts` (hash account -> record row,
-JSON), `payout_id` / `phone_id` (hash account -> id) and `payout_id:<id>` / `phone_id:<id>`
-(sets of accounts). Every write is one Lua script, so it is atomic: a retried event id is
+It implements the storage primitives of `features.feature_store.FeatureStore`, like the SQLite
+store, so both give the same features. Keys (under the prefix `persona-risk:`): `layout` (the
+schema layout, `features.state_schema`, checked on open), `event_ids` (set), `events:<account>`
+(list of events, JSON objects by column name), `watermark`, `pairs:<kind>:<key>` (hash account
+-> first time, ns), `accounts` (hash account -> record, JSON object by column name), and for
+each shared id column of `SHARED_IDS` (payout, phone) `<column>` (hash account -> id) and
+`<column>:<id>` (set of accounts). Rows are named objects, so an additive migration only
+rewrites `layout`: a column missing from an older row reads as None.
+Every write is one Lua script, so it is atomic: a retried event id is
 skipped inside the script, and concurrent requests for one account never lose an update.
 Durability is Redis's: run it with `appendonly yes` and `appendfsync always` for the SQLite
-store's guarantee that an acknowledged event survives a crash (checked and logged at start).
+store's guarantee that an acknowledged event survives a crash. At start the store reads
+`INFO persistence` (managed services refuse `CONFIG GET`, so it is not asked) and warns when the
+append-only file is off; the fsync policy is not visible there, so check it yourself.
 The scripts name keys they build themselves: standalone Redis (or Sentinel), not Cluster.
 """
 
@@ -21,11 +26,12 @@ import redis
 
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
-from persona_risk.features.online import ACCOUNT_NAMES, EVENT_NAMES, FeatureStore
+from persona_risk.features.feature_store import FeatureStore
+from persona_risk.features.state_schema import CURRENT, SHARED_IDS, StateLayout, migration
+from persona_risk.features.stored_rows import ACCOUNT_NAMES, EVENT_NAMES, Columns
 
 log = logging.getLogger("persona_risk.redis")
 PREFIX = "persona-risk:"
-IDENTITY_IDS = (s.PAYOUT_ID, s.PHONE_ID)
 
 # Times are decimal ns strings, compared as numbers without Lua's 53-bit doubles.
 LATER = """
@@ -58,10 +64,10 @@ return 1
 """
 PUT_ACCOUNT = """
 local p, acc, row = ARGV[1], ARGV[2], ARGV[3]
-local i = 4
-for _, col in ipairs({'payout_id', 'phone_id'}) do
-  local present, value = ARGV[i], ARGV[i + 1]
-  i = i + 2
+local i = 5
+for _ = 1, tonumber(ARGV[4]) do
+  local col, present, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  i = i + 3
   local old = redis.call('HGET', p .. col, acc)
   if old then redis.call('SREM', p .. col .. ':' .. old, acc) end
   if present == '1' then
@@ -85,22 +91,24 @@ class RedisFeatureStore(FeatureStore):
         self.db = redis.Redis.from_url(url, decode_responses=True)
         self._put_events = self.db.register_script(PUT_EVENTS)
         self._put_account = self.db.register_script(PUT_ACCOUNT)
+        self._open()
         self._warn_unless_durable()
 
+    def _open(self) -> None:
+        """Check the stored layout (writing it to an empty database) and migrate it."""
+        stored = self.db.get(PREFIX + "layout")
+        if stored is None and not self.db.exists(PREFIX + "event_ids", PREFIX + "accounts"):
+            self.db.set(PREFIX + "layout", CURRENT.to_json(), nx=True)
+            stored = self.db.get(PREFIX + "layout")
+        found = StateLayout.from_json(stored) if stored is not None else None
+        migration(found, self.url)  # additive: older rows read the new columns as None
+        self.db.set(PREFIX + "layout", CURRENT.to_json())
+
     def _warn_unless_durable(self) -> None:
-        try:
-            conf = {**self.db.config_get("appendonly"), **self.db.config_get("appendfsync")}
-        except redis.ResponseError:  # managed services refuse CONFIG; INFO tells less
-            aof = self.db.info("persistence").get("aof_enabled")
-            conf = {"appendonly": "yes" if aof == 1 else "no",
-                    "appendfsync": "always" if aof == 1 else "unknown"}
-            if aof == 1:
-                log.info("redis refuses CONFIG GET: append-only file on, fsync policy unknown")
-        if conf.get("appendonly") != "yes" or conf.get("appendfsync") != "always":
-            log.warning("redis at %s runs with appendonly=%s appendfsync=%s: acknowledged "
-                        "events may be lost in a crash; use appendonly yes, appendfsync always",
-                        self.db.connection_pool.connection_kwargs.get("host"),
-                        conf.get("appendonly"), conf.get("appendfsync"))
+        if self.db.info("persistence").get("aof_enabled") != 1:
+            log.warning("redis at %s runs without the append-only file: acknowledged events "
+                        "may be lost in a crash; use appendonly yes, appendfsync always",
+                        self.db.connection_pool.connection_kwargs.get("host"))
 
     def writable(self) -> bool:
         """True when Redis accepts a write (for readiness checks)."""
@@ -120,14 +128,19 @@ class RedisFeatureStore(FeatureStore):
         ts_col = EVENT_NAMES.index(s.TS)
         args: list = [PREFIX, len(events)]
         for r in events:
-            args += [r[id_col], r[acc_col], str(int(r[ts_col])), json.dumps(r)]
+            args += [r[id_col], r[acc_col], str(int(r[ts_col])),
+                     json.dumps(dict(zip(EVENT_NAMES, r, strict=True)))]
         args.append(len(pairs))
         for kind, key, acc, first in pairs:
             args += [kind, key, acc, str(int(first))]
         self._put_events(args=args)
 
-    def history(self, account_id: str) -> list[list]:
-        return [json.loads(r) for r in self.db.lrange(f"{PREFIX}events:{account_id}", 0, -1)]
+    def histories(self, account_ids: list[str]) -> Columns:
+        pipe = self.db.pipeline(transaction=False)
+        for account_id in account_ids:
+            pipe.lrange(f"{PREFIX}events:{account_id}", 0, -1)
+        rows = json.loads("[" + ",".join(r for rows in pipe.execute() for r in rows) + "]")
+        return {name: [r.get(name) for r in rows] for name in EVENT_NAMES}
 
     def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
         pipe = self.db.pipeline(transaction=False)
@@ -138,25 +151,23 @@ class RedisFeatureStore(FeatureStore):
                 for acc, first in seen.items()]
 
     def accounts_sharing(self, column: str, values: list[str]) -> list[str]:
-        if column not in IDENTITY_IDS or not values:
+        if column not in SHARED_IDS or not values:
             return []
         pipe = self.db.pipeline(transaction=False)
         for value in values:
             pipe.smembers(f"{PREFIX}{column}:{value}")
         return sorted({acc for members in pipe.execute() for acc in members})
 
-    def account_rows(self, account_ids: list[str]) -> list[list]:
-        if not account_ids:
-            return []
-        rows = self.db.hmget(PREFIX + "accounts", sorted(account_ids))
-        return [json.loads(r) for r in rows if r is not None]
+    def account_rows(self, account_ids: list[str]) -> Columns:
+        found = self.db.hmget(PREFIX + "accounts", account_ids) if account_ids else []
+        records = [json.loads(r) for r in found if r is not None]
+        return {name: [r.get(name) for r in records] for name in ACCOUNT_NAMES}
 
-    def put_account(self, row: list) -> None:
-        record = dict(zip(ACCOUNT_NAMES, row, strict=True))
-        args = [PREFIX, record[s.ACCOUNT_ID], json.dumps(row)]
-        for col in IDENTITY_IDS:
+    def put_account(self, record: dict) -> None:
+        args = [PREFIX, record[s.ACCOUNT_ID], json.dumps(record), len(SHARED_IDS)]
+        for col in SHARED_IDS:
             value = record[col]
-            args += ["0", ""] if value is None else ["1", str(value)]
+            args += [col, "0", ""] if value is None else [col, "1", str(value)]
         self._put_account(args=args)
 
     def watermark(self) -> int | None:

@@ -13,7 +13,7 @@ import uvicorn
 
 from persona_risk.features.allow import AllowList
 from persona_risk.features.config import FeatureConfig
-from persona_risk.features.online import FeatureStore
+from persona_risk.features.feature_store import FeatureStore
 from persona_risk.models.risk_model import RiskModel
 from persona_risk.models.tracking import configure_tracking
 from persona_risk.serving.app import ServiceConfig, create_app

@@ -1,38 +1,55 @@
 """The online feature state in an embedded SQLite file (WAL mode, synchronous FULL).
 
-It implements the storage primitives of `features.online.FeatureStore`, so features come from
-the same code as in batch. An event is stored, with its reuse pairs, in one transaction before
-the reply, so an acknowledged event survives a restart or a SIGKILL right after the reply.
-Event ids are the primary key: a retried event is ignored. Each thread has its own connection;
-SQLite serialises writers, so concurrent requests for one account never lose an update.
+It implements the storage primitives of `features.feature_store.FeatureStore`, so features come
+from the same code as in batch. Events and records are tables with one typed column per
+contract column (`features.state_schema.CURRENT`); the `meta` table holds the schema layout,
+checked on open (migrated when additive, refused otherwise). An event is stored, with its reuse
+pairs, in one transaction before the reply, so an acknowledged event survives a restart or a
+SIGKILL right after the reply. Event ids are the primary key: a retried event is ignored. Each
+thread has its own connection; SQLite serialises writers, so concurrent requests for one
+account never lose an update.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from pathlib import Path
 
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
-from persona_risk.features.online import ACCOUNT_NAMES, EVENT_NAMES, FeatureStore
+from persona_risk.features.feature_store import FeatureStore
+from persona_risk.features.state_schema import CURRENT, SHARED_IDS, StateLayout, migration
+from persona_risk.features.stored_rows import ACCOUNT_NAMES, EVENT_NAMES, Columns, columns_of
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    event_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, ts INTEGER NOT NULL, row TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS events_account ON events(account_id);
-CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
-CREATE TABLE IF NOT EXISTS pairs (
-    kind TEXT NOT NULL, key TEXT NOT NULL, account_id TEXT NOT NULL, first_ts INTEGER NOT NULL,
-    PRIMARY KEY (kind, key, account_id));
-CREATE TABLE IF NOT EXISTS accounts (
-    account_id TEXT PRIMARY KEY, payout_id TEXT, phone_id TEXT, row TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS accounts_payout ON accounts(payout_id);
-CREATE INDEX IF NOT EXISTS accounts_phone ON accounts(phone_id);
-"""
 BUSY_TIMEOUT_S = 30.0
 IN_BATCH = 500  # values bound per IN (...) list: SQLite caps the variables of a statement
+SQL_TYPE = {"float": "REAL", "int": "INTEGER", "bool": "INTEGER", "timestamp": "INTEGER"}
+KIND = {c.name: c.kind for c in (*s.EVENT_COLUMNS, *s.ACCOUNT_COLUMNS)}
+_EVENT_COLS, _ACCOUNT_COLS = ", ".join(EVENT_NAMES), ", ".join(ACCOUNT_NAMES)
+
+
+def _column(name: str, key: str = "") -> str:
+    return f"{name} {SQL_TYPE.get(KIND[name], 'TEXT')}{key}"
+
+
+def _tables() -> str:
+    """The tables of `CURRENT`, with the pairs and the meta table."""
+    key = {s.EVENT_ID: " PRIMARY KEY", s.ACCOUNT_ID: " NOT NULL", s.TS: " NOT NULL"}
+    events = ", ".join(_column(c, key.get(c, "")) for c in EVENT_NAMES)
+    accounts = ", ".join(_column(c, " PRIMARY KEY" if c == s.ACCOUNT_ID else "")
+                         for c in ACCOUNT_NAMES)
+    shared = "".join(f"CREATE INDEX accounts_{c} ON accounts({c});\n" for c in SHARED_IDS)
+    return f"""
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE events ({events});
+CREATE INDEX events_account ON events(account_id);
+CREATE INDEX events_ts ON events(ts);
+CREATE TABLE pairs (
+    kind TEXT NOT NULL, key TEXT NOT NULL, account_id TEXT NOT NULL, first_ts INTEGER NOT NULL,
+    PRIMARY KEY (kind, key, account_id));
+CREATE TABLE accounts ({accounts});
+{shared}"""
 
 
 class SqliteFeatureStore(FeatureStore):
@@ -43,8 +60,33 @@ class SqliteFeatureStore(FeatureStore):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        with self._conn() as conn:
-            conn.executescript(SCHEMA)
+        self._open()
+
+    def _open(self) -> None:
+        """Create the tables, or check the stored layout and migrate it (one transaction)."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            if "meta" not in tables and "events" not in tables:
+                for statement in _tables().split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                found = CURRENT
+            else:
+                row = conn.execute("SELECT value FROM meta WHERE key = 'layout'").fetchone() \
+                    if "meta" in tables else None
+                found = StateLayout.from_json(row[0]) if row else None
+            added = migration(found, str(self.path))
+            for table, names in (("events", added.events), ("accounts", added.accounts)):
+                for name in names:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {_column(name)}")
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('layout', ?)",
+                         (CURRENT.to_json(),))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -81,14 +123,12 @@ class SqliteFeatureStore(FeatureStore):
             "SELECT event_id FROM events WHERE event_id IN ({marks})", event_ids)}
 
     def put(self, events: list[list], pairs: list[tuple]) -> None:
-        id_col, acc_col = EVENT_NAMES.index(s.EVENT_ID), EVENT_NAMES.index(s.ACCOUNT_ID)
-        ts_col = EVENT_NAMES.index(s.TS)
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.executemany(
-                "INSERT OR IGNORE INTO events(event_id, account_id, ts, row) VALUES (?,?,?,?)",
-                [(r[id_col], r[acc_col], r[ts_col], json.dumps(r)) for r in events])
+                f"INSERT OR IGNORE INTO events({_EVENT_COLS}) "
+                f"VALUES ({','.join('?' * len(EVENT_NAMES))})", events)
             conn.executemany(
                 "INSERT INTO pairs(kind, key, account_id, first_ts) VALUES (?,?,?,?) "
                 "ON CONFLICT(kind, key, account_id) DO UPDATE SET "
@@ -99,13 +139,10 @@ class SqliteFeatureStore(FeatureStore):
             conn.execute("ROLLBACK")
             raise
 
-    def history(self, account_id: str) -> list[list]:
-        rows = self._conn().execute("SELECT row FROM events WHERE account_id = ?", (account_id,))
-        return [json.loads(r[0]) for r in rows]
-
-    def histories(self, account_ids: list[str]) -> list[list]:
-        rows = self._rows_in("SELECT row FROM events WHERE account_id IN ({marks})", account_ids)
-        return json.loads("[" + ",".join(r[0] for r in rows) + "]")  # one parse, not one a row
+    def histories(self, account_ids: list[str]) -> Columns:
+        return columns_of(self._rows_in(
+            f"SELECT {_EVENT_COLS} FROM events WHERE account_id IN ({{marks}})", account_ids),
+            EVENT_NAMES)
 
     def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
         return self._rows_in(
@@ -113,28 +150,21 @@ class SqliteFeatureStore(FeatureStore):
             keys, kind)
 
     def accounts_sharing(self, column: str, values: list[str]) -> list[str]:
-        if column not in (s.PAYOUT_ID, s.PHONE_ID):
+        if column not in SHARED_IDS:
             return []
         return [r[0] for r in self._rows_in(
             f"SELECT account_id FROM accounts WHERE {column} IN ({{marks}})", values)]
 
-    def account_rows(self, account_ids: list[str]) -> list[list]:
-        if not account_ids:
-            return []
-        marks = ",".join("?" * len(account_ids))
-        rows = self._conn().execute(
-            f"SELECT row FROM accounts WHERE account_id IN ({marks}) ORDER BY account_id",
-            account_ids)
-        return [json.loads(r[0]) for r in rows]
+    def account_rows(self, account_ids: list[str]) -> Columns:
+        return columns_of(self._rows_in(
+            f"SELECT {_ACCOUNT_COLS} FROM accounts WHERE account_id IN ({{marks}})",
+            account_ids), ACCOUNT_NAMES)
 
-    def put_account(self, row: list) -> None:
-        record = dict(zip(ACCOUNT_NAMES, row, strict=True))
+    def put_account(self, record: dict) -> None:
         self._conn().execute(
-            "INSERT INTO accounts(account_id, payout_id, phone_id, row) VALUES (?,?,?,?) "
-            "ON CONFLICT(account_id) DO UPDATE SET payout_id = excluded.payout_id, "
-            "phone_id = excluded.phone_id, row = excluded.row",
-            (record[s.ACCOUNT_ID], record[s.PAYOUT_ID], record[s.PHONE_ID], json.dumps(row)))
+            f"INSERT OR REPLACE INTO accounts({_ACCOUNT_COLS}) "
+            f"VALUES ({','.join('?' * len(ACCOUNT_NAMES))})",
+            [record[c] for c in ACCOUNT_NAMES])
 
     def watermark(self) -> int | None:
         return self._conn().execute("SELECT MAX(ts) FROM events").fetchone()[0]
-

@@ -8,18 +8,20 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from persona_risk.features import schema as s
-from persona_risk.features.online import (
+from persona_risk.features.online import OnlineFeatureState
+from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.features.state_schema import CURRENT, StateLayout, StateVersionError
+from persona_risk.features.stored_rows import (
     EVENT_NAMES,
-    OnlineFeatureState,
     canonical_rows,
     clean_records,
     frame_to_records,
 )
-from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.validate import validate_events
 from tests.streams import NOW, START, streams
 
@@ -136,3 +138,40 @@ def test_canonical_events_are_stored_without_the_batch_validator():
     expected = again.add_event_batches(pd.DataFrame([event, event]), [1, 1], now=START)
     assert got == [t for t, _ in expected] == [["a"], ["a"]]
     assert state.to_dict() == again.to_dict()
+
+
+def _saved_state() -> dict:
+    import json
+
+    state = OnlineFeatureState()
+    state.upsert_account({s.ACCOUNT_ID: "a", s.CREATED_AT: "2026-01-01T00:00:00Z"})
+    state.add_events(pd.DataFrame([{s.EVENT_ID: "x1", s.ACCOUNT_ID: "a", s.TS: START,
+                                    s.USER_AGENT: "ua", s.DEVICE_ID: "d"}]), now=START)
+    return json.loads(json.dumps(state.to_dict()))
+
+
+def test_a_state_of_this_layout_is_read_as_it_is():
+    data = _saved_state()
+    assert OnlineFeatureState.from_dict(data).to_dict() == data
+
+
+def test_an_older_state_without_an_optional_column_is_migrated():
+    data = _saved_state()
+    old = StateLayout(0, tuple(c for c in CURRENT.events if c != s.USER_AGENT), CURRENT.accounts)
+    data["layout"] = old.to_json()
+    for columns in data["events"].values():
+        del columns[s.USER_AGENT]
+    state = OnlineFeatureState.from_dict(data)
+    assert state.history("a")[s.USER_AGENT] == [None]
+    assert state.features("a").features["events_total"].iloc[0] == 1
+
+
+def test_a_newer_or_unversioned_state_is_refused_with_both_versions():
+    data = _saved_state()
+    data["layout"] = StateLayout(CURRENT.version + 1, CURRENT.events, CURRENT.accounts).to_json()
+    with pytest.raises(StateVersionError, match=f"version {CURRENT.version + 1}.*expects "
+                                                f"version {CURRENT.version}.*replay"):
+        OnlineFeatureState.from_dict(data)
+    del data["layout"]
+    with pytest.raises(StateVersionError, match="without a schema version"):
+        OnlineFeatureState.from_dict(data)

@@ -1,12 +1,16 @@
-"""The SQLite feature store: look-ups over more values than one statement may bind."""
+"""The SQLite feature store: look-ups over more values than one statement may bind; the stored
+schema layout (same, older and additive, anything else)."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pandas as pd
+import pytest
 
 from persona_risk.features import schema as s
-from persona_risk.features.online import EVENT_NAMES
 from persona_risk.features.reuse import DEVICE
+from persona_risk.features.state_schema import CURRENT, StateLayout, StateVersionError
 from persona_risk.serving.store import IN_BATCH, SqliteFeatureStore
 
 
@@ -22,9 +26,55 @@ def test_lookups_over_more_values_than_one_statement_binds(tmp_path):
                               s.PAYOUT_ID: "shared"})
     store.add_events(events)
     accounts, ids = events[s.ACCOUNT_ID].tolist(), events[s.EVENT_ID].tolist()
-    history = store.histories(accounts)
-    id_col = EVENT_NAMES.index(s.EVENT_ID)
-    assert sorted(row[id_col] for row in history) == sorted(ids)
+    assert sorted(store.histories(accounts)[s.EVENT_ID]) == sorted(ids)
+    assert sorted(store.account_rows(accounts)[s.ACCOUNT_ID]) == sorted(accounts)
     assert store.known_event_ids([*ids, "unknown"]) == set(ids)
     assert len(store.pairs_for(DEVICE, events[s.DEVICE_ID].tolist())) == n
     assert sorted(store.accounts_sharing(s.PAYOUT_ID, ["shared"])) == sorted(accounts)
+
+
+def _filled(path) -> SqliteFeatureStore:
+    store = SqliteFeatureStore(path)
+    store.upsert_account({s.ACCOUNT_ID: "a", s.CREATED_AT: "2026-01-01T00:00:00Z"})
+    store.add_events(pd.DataFrame([{s.EVENT_ID: "x1", s.ACCOUNT_ID: "a", s.USER_AGENT: "ua",
+                                    s.TS: pd.Timestamp("2026-02-01", tz="UTC")}]))
+    return store
+
+
+def _set_layout(path, layout: StateLayout) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'layout'", (layout.to_json(),))
+
+
+def test_a_state_of_this_layout_opens_as_it_is(tmp_path):
+    before = _filled(tmp_path / "s.sqlite").features("a").features
+    pd.testing.assert_frame_equal(SqliteFeatureStore(tmp_path / "s.sqlite").features("a").features,
+                                  before)
+
+
+def test_an_older_state_without_an_optional_column_is_migrated(tmp_path):
+    path = tmp_path / "s.sqlite"
+    _filled(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"ALTER TABLE events DROP COLUMN {s.USER_AGENT}")
+    _set_layout(path, StateLayout(0, tuple(c for c in CURRENT.events if c != s.USER_AGENT),
+                                  CURRENT.accounts))
+    store = SqliteFeatureStore(path)
+    assert store.history("a")[s.USER_AGENT] == [None]
+    assert store.features("a").features["events_total"].iloc[0] == 1
+    with sqlite3.connect(path) as conn:
+        stored = conn.execute("SELECT value FROM meta WHERE key = 'layout'").fetchone()[0]
+    assert StateLayout.from_json(stored) == CURRENT
+
+
+def test_a_newer_or_unversioned_state_is_refused_with_both_versions(tmp_path):
+    path = tmp_path / "s.sqlite"
+    _filled(path)
+    _set_layout(path, StateLayout(CURRENT.version + 1, CURRENT.events, CURRENT.accounts))
+    with pytest.raises(StateVersionError, match=f"version {CURRENT.version + 1}.*expects "
+                                                f"version {CURRENT.version}.*replay"):
+        SqliteFeatureStore(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE meta")
+    with pytest.raises(StateVersionError, match="without a schema version"):
+        SqliteFeatureStore(path)

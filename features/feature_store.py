@@ -1,0 +1,205 @@
+"""The online store interface: `FeatureStore`, a few typed storage primitives over named,
+versioned columns (`features.state_schema`), and the logic every store shares on top of them:
+validating and storing events and records, walking the account graph, and features.
+
+Scoring an account gathers its history, the pairs of its keys and its device/payout/phone
+component, keeps what exists as of T (`features.point_in_time`), lays it out as arrays
+(`features.stored_view`) and runs the batch pipeline's core, `account_features`, on them: one
+definition, no pandas on the way. `features.online` keeps the primitives in memory,
+`serving.store` in SQLite, `serving.redis_store` in Redis.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+
+import numpy as np
+import pandas as pd
+
+from persona_risk.features import schema as s
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.pipeline import FeatureResult, account_features, features_frame
+from persona_risk.features.point_in_time import AsOf
+from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.features.reuse import DEVICE, IPADDR, PREFIX, row_pairs
+from persona_risk.features.state_schema import SHARED_IDS
+from persona_risk.features.stored_rows import (
+    ACCOUNT_NAMES,
+    EVENT_NAMES,
+    Columns,
+    frame_to_records,
+)
+from persona_risk.features.stored_view import StoredView
+from persona_risk.features.travel import FASTEST_HOP_COLUMNS
+from persona_risk.features.validate import clean_rows, validate_accounts, validate_events
+
+_ID, _ACCOUNT, _TS, _DEVICE, _IP, _ASN = (EVENT_NAMES.index(c) for c in (
+    s.EVENT_ID, s.ACCOUNT_ID, s.TS, s.DEVICE_ID, s.IP, s.ASN))
+
+
+class FeatureStore(ABC):
+    """The online state over storage primitives; subclasses decide where the data lives.
+
+    Event rows come in as lists in `EVENT_NAMES` order (`features.stored_rows`) and go out as
+    named columns (`Columns`); account records go in and out by column name. A store keeps
+    its columns under `features.state_schema.CURRENT` and checks the stored layout on open.
+    `cfg.allow` decides which pairs are stored (allowed infrastructure makes none): a state is
+    built under one allow-list; after changing it, replay the events into a fresh state for
+    counts equal to batch. The thresholds of `cfg` apply unless `features_of` is given others.
+    """
+
+    def __init__(self, cfg: FeatureConfig = FeatureConfig()):
+        self.cfg = cfg
+
+    # -- storage primitives --------------------------------------------------------------
+    @abstractmethod
+    def known_event_ids(self, event_ids: list[str]) -> set[str]:
+        """Which of these event ids are already stored."""
+
+    @abstractmethod
+    def put(self, events: list[list], pairs: list[tuple]) -> None:
+        """Store new event rows (`EVENT_NAMES` order) and merge pairs (kind, key, account_id,
+        first_ts in ns; keeping the earliest first_ts), atomically."""
+
+    @abstractmethod
+    def histories(self, account_ids: list[str]) -> Columns:
+        """Stored events of these accounts as columns (every `EVENT_NAMES` column; times in ns,
+        missing values None), in one go."""
+
+    @abstractmethod
+    def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
+        """Stored pairs (kind, key, account_id, first_ts) of the given kind and keys."""
+
+    @abstractmethod
+    def accounts_sharing(self, column: str, values: list[str]) -> list[str]:
+        """Account ids whose `column` (one of `SHARED_IDS`) is one of `values`."""
+
+    @abstractmethod
+    def account_rows(self, account_ids: list[str]) -> Columns:
+        """Stored account records of these accounts as columns (every `ACCOUNT_NAMES`
+        column), in one go."""
+
+    @abstractmethod
+    def put_account(self, record: dict) -> None:
+        """Insert or replace one account record (`ACCOUNT_NAMES` -> value; times in ns)."""
+
+    @abstractmethod
+    def watermark(self) -> int | None:
+        """Latest event time stored (ns, UTC)."""
+
+    # -- shared logic --------------------------------------------------------------------
+    def history(self, account_id: str) -> Columns:
+        """Stored events of one account as columns."""
+        return self.histories([account_id])
+
+    def upsert_account(self, record: dict) -> pd.DataFrame:
+        """Validate and store one account record; returns it canonical."""
+        df = validate_accounts(pd.DataFrame([record]))
+        for col in ACCOUNT_NAMES:
+            if col not in df:
+                df[col] = None
+        self.put_account(dict(zip(ACCOUNT_NAMES, frame_to_records(df, ACCOUNT_NAMES)[0],
+                                  strict=True)))
+        return df
+
+    def add_events(self, events: pd.DataFrame,
+                   now: pd.Timestamp | None = None) -> tuple[list[str], pd.DataFrame]:
+        """Validate and store new events; returns the touched accounts and the quarantine.
+
+        Events whose id is already stored are ignored (idempotent retries)."""
+        return self.add_event_batches(events, [len(events)], now)[0]
+
+    def add_event_batches(self, events: pd.DataFrame, sizes: list[int],
+                          now: pd.Timestamp | None = None) -> list[tuple[list[str], pd.DataFrame]]:
+        """`add_events` for several batches at once (concurrent requests), `events` holding
+        them one after another (`sizes` rows each), with the results of adding them one after
+        another: per batch the touched accounts and the quarantine (row numbers within the
+        batch). Validation and storage run once for all of them."""
+        request = np.repeat(np.arange(len(sizes)), sizes)
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        clean, quarantine = validate_events(events, now=now, groups=request)
+        kept = request[clean_rows(len(request), quarantine)]
+        set_aside = request[quarantine[s.ROW].to_numpy()]
+        quarantine[s.ROW] -= offsets[set_aside]
+        by_batch = {i: q.reset_index(drop=True) for i, q in quarantine.groupby(set_aside)}
+        touched = self._store(frame_to_records(clean, EVENT_NAMES), kept, len(sizes))
+        return [(accounts, by_batch.get(i, quarantine.iloc[:0]))
+                for i, accounts in enumerate(touched)]
+
+    def add_rows(self, rows: list[list], sizes: list[int]) -> list[list[str]]:
+        """Store clean event rows (`clean_records`) of several requests, one after another
+        (`sizes` rows each), with the results of storing them one after another: each request's
+        accounts."""
+        return self._store(rows, np.repeat(np.arange(len(sizes)), sizes), len(sizes))
+
+    def _store(self, rows: list[list], batch: np.ndarray, n_batches: int) -> list[list[str]]:
+        """Store the clean event `rows` (of batch `batch[i]` each) whose id is new (the first
+        copy of a repeated one); returns each batch's accounts."""
+        known = self.known_event_ids(sorted({r[_ID] for r in rows}))
+        fresh, taken = [], set(known)
+        for r in rows:
+            if r[_ID] not in taken:
+                taken.add(r[_ID])
+                fresh.append(r)
+        if fresh:
+            self.put(fresh, row_pairs([(r[_ACCOUNT], r[_TS], r[_DEVICE], r[_IP], r[_ASN])
+                                       for r in fresh], self.cfg.allow))
+        accounts: list[set[str]] = [set() for _ in range(n_batches)]
+        for r, i in zip(rows, batch, strict=True):
+            accounts[i].add(r[_ACCOUNT])
+        return [sorted(a) for a in accounts]
+
+
+    def _component(self, account_ids: list[str],
+                   events: Columns) -> tuple[set[str], list[tuple]]:
+        """Accounts linked to `account_ids` (whose `events` are given) through devices and
+        `SHARED_IDS` at any time (allowed devices link no one), with the device pairs of all of
+        them."""
+        seen, frontier, device_pairs = set(account_ids), sorted(account_ids), []
+        allowed = self.cfg.allow.allowed_devices() | {None}
+        while frontier:
+            pairs = self.pairs_for(DEVICE, sorted(set(events[s.DEVICE_ID]) - allowed))
+            device_pairs += pairs
+            linked = {account for _, _, account, _ in pairs}
+            records = self.account_rows(frontier)
+            for col in SHARED_IDS:
+                values = sorted(set(records[col]) - {None})
+                if values:
+                    linked.update(self.accounts_sharing(col, values))
+            frontier = sorted(linked - seen)
+            seen.update(frontier)
+            events = self.histories(frontier)
+        return seen, device_pairs
+
+
+    def features(self, account_id: str, as_of: pd.Timestamp | None = None) -> FeatureResult:
+        """Features of one account as of `as_of` (default: the latest stored event)."""
+        return self.features_of([account_id], as_of)
+
+    def features_of(self, account_ids: list[str], as_of: pd.Timestamp | None = None,
+                    cfg: FeatureConfig | None = None) -> FeatureResult:
+        """Account features (no event signals) of these accounts that exist as of `as_of`
+        (default: the latest stored event), one row each, computed together by the batch
+        pipeline's core on the stored history, records and pairs, with the thresholds of `cfg`
+        (default: the store's; the allow-list is always the store's)."""
+        cfg = self.cfg if cfg is None else dataclasses.replace(cfg, allow=self.cfg.allow)
+        if as_of is None:
+            mark = self.watermark()
+            if mark is None:
+                raise ValueError("no events stored yet, so there is no default as_of; pass one")
+            as_of = mark
+        at = AsOf.of(as_of)
+        events = self.histories(account_ids)
+        component, device_pairs = self._component(account_ids, events)
+        view = StoredView(at, account_ids, events, self.account_rows(sorted(component)))
+        if not len(view.account_ids):
+            return FeatureResult(pd.DataFrame(), features_frame(view.account_ids, at.at, {
+                name: np.empty(0) for name in (*FEATURE_NAMES, *FASTEST_HOP_COLUMNS)}))
+        pairs = {DEVICE: device_pairs}
+        for kind, keys in ((IPADDR, view.ev.ip), (PREFIX, view.ev.prefix)):
+            pairs[kind] = self.pairs_for(kind, keys.values.tolist())
+        _, feats = account_features(view.ev, view.records,
+                                    lambda ev: view.cross(pairs, cfg.allow), at.ns, cfg,
+                                    with_signals=False)
+        return FeatureResult(pd.DataFrame(), features_frame(view.account_ids, at.at, feats))

@@ -1,0 +1,113 @@
+"""What of an online store's columns exists as of T, laid out as the pipeline core's arrays:
+the events and records of the asked accounts, the records of their component (for payout,
+phone and clusters) and the cross-account signals from the stored pairs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from persona_risk.features import schema as s
+from persona_risk.features.allow import AllowList
+from persona_risk.features.arrays import KEY_COLUMNS, Keys, lay_out
+from persona_risk.features.pipeline import Records
+from persona_risk.features.point_in_time import AsOf
+from persona_risk.features.reuse import DEVICE, REUSE_COUNT, component_sizes, counts_at, reuse_keys
+from persona_risk.features.state_schema import SHARED_IDS
+from persona_risk.features.stored_rows import Columns
+
+SHARED_FEATURE = {s.PAYOUT_ID: "payout_accounts", s.PHONE_ID: "phone_accounts"}
+_FLOATS = (s.LAT, s.LON, s.ASN)
+_FLAGS = (s.SUCCESS, s.INTERACTIVE, s.ANONYMIZER)
+
+
+class StoredView:
+    """The stored `events` (columns) of the asked accounts and the `records` (columns) of
+    their component, as of `at`."""
+
+    def __init__(self, at: AsOf, asked: list[str], events: Columns, records: Columns):
+        self.at = at
+        seen = at.keeps(np.asarray(events[s.TS], dtype=np.int64))
+        col = {name: np.asarray(events[name], dtype=object)[seen]
+               for name in (s.EVENT_ID, s.ACCOUNT_ID, *KEY_COLUMNS)}
+        floats = {name: np.asarray(events[name], dtype=float)[seen] for name in _FLOATS}
+        flags = {name: np.asarray(events[name], dtype=bool)[seen] for name in _FLAGS}
+        known = at.keeps(np.asarray(records[s.CREATED_AT], dtype=np.int64))
+        # records of the component that exist as of T
+        self.known = {name: np.asarray(values, dtype=object)[known]
+                      for name, values in records.items()}
+        rec = self.known
+        self.account_ids = np.array(sorted(set(col[s.ACCOUNT_ID]) | (
+            set(rec[s.ACCOUNT_ID]) & set(asked))), dtype=object)
+        number = {a: i for i, a in enumerate(self.account_ids)}
+        self.ev = lay_out(
+            np.array([number[a] for a in col[s.ACCOUNT_ID]], dtype=np.int64),
+            np.asarray(events[s.TS], dtype=np.int64)[seen], col[s.EVENT_ID],
+            {name: Keys.of(col[name]) for name in KEY_COLUMNS}, floats, flags, self.account_ids)
+        own = np.array([number.get(a, -1) for a in rec[s.ACCOUNT_ID]], dtype=np.int64)
+        mine = own >= 0
+
+        def aligned(values: np.ndarray, missing) -> np.ndarray:
+            out = np.full(len(self.account_ids), missing, dtype=object)
+            out[own[mine]] = values[mine]
+            return out
+
+        self.records = Records(
+            aligned(rec[s.CREATED_AT], np.nan).astype(float),
+            aligned(rec[s.CLAIMED_TIMEZONE], None),
+            aligned(rec[s.CLAIMED_LAT], np.nan).astype(float),
+            aligned(rec[s.CLAIMED_LON], np.nan).astype(float))
+
+    def cross(self, pairs: dict[str, list[tuple]], allow: AllowList) -> tuple[dict, dict]:
+        """The cross-account signals from the stored pairs of the events' keys (by kind, none
+        where allowed) that exist as of T, and the known records of the component."""
+        ev, known = self.ev, {kind: first_times(rows, self.at) for kind, rows in pairs.items()}
+        counts = {}
+        for kind, keys in reuse_keys(ev, allow).items():
+            code = {k: i for i, k in enumerate(keys.values)}
+            mine = [(code[k], first) for (k, _), first in known[kind].items() if k in code]
+            pair_codes = np.array([c for c, _ in mine], dtype=np.int64)
+            firsts = np.array([first for _, first in mine], dtype=np.int64)
+            counts[REUSE_COUNT[kind]] = counts_at(keys.codes, ev.ts_ns, pair_codes, firsts,
+                                                  len(keys.values))
+        shared = {SHARED_FEATURE[col]: self._sharing(col) for col in SHARED_IDS}
+        shared["cluster_size"] = self._clusters(known[DEVICE])
+        return counts, shared
+
+    def _sharing(self, column: str) -> np.ndarray:
+        """Known records sharing each asked account's `column` value, itself included."""
+        ids, values = self.known[s.ACCOUNT_ID], self.known[column]
+        counts: dict[str, int] = {}
+        for v in values:
+            if v is not None:
+                counts[v] = counts.get(v, 0) + 1
+        value_of = {a: v for a, v in zip(ids, values, strict=True) if v is not None}
+        return np.array([counts[value_of[a]] if a in value_of else np.nan
+                         for a in self.account_ids], dtype=float)
+
+    def _clusters(self, device_firsts: dict[tuple, int]) -> np.ndarray:
+        """`features.reuse.cluster_sizes` on the component's links that exist as of T."""
+        links = [(account, "d:" + key) for key, account in device_firsts]
+        for column in SHARED_IDS:
+            links += [(a, column[:3] + ":" + v) for a, v in zip(
+                self.known[s.ACCOUNT_ID], self.known[column], strict=True) if v is not None]
+        nodes = {a: i for i, a in enumerate(self.account_ids)}
+        for account, _ in links:
+            nodes.setdefault(account, len(nodes))
+        keys: dict[str, int] = {}
+        for _, key in links:
+            keys.setdefault(key, len(nodes) + len(keys))
+        left = np.array([nodes[a] for a, _ in links], dtype=np.int64)
+        right = np.array([keys[k] for _, k in links], dtype=np.int64)
+        size = component_sizes(len(nodes), len(nodes) + len(keys), left, right)
+        return size[:len(self.account_ids)].astype(float)
+
+
+def first_times(rows: list[tuple], at: AsOf) -> dict[tuple, int]:
+    """(key, account) -> first time of stored pair rows (kind, key, account, first_ts) that
+    exist as of T (a pair read twice is kept once)."""
+    if not rows:
+        return {}
+    firsts = np.array([int(r[3]) for r in rows], dtype=np.int64)
+    kept = at.keeps(firsts).tolist()  # T read once, not once a pair
+    return {(r[1], r[2]): int(first) for r, first, keep in zip(rows, firsts.tolist(), kept,
+                                                               strict=True) if keep}
