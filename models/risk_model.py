@@ -9,6 +9,7 @@ installed feature code before it scores.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,6 +27,7 @@ from persona_risk.models.reasons import reason_code, sentence
 
 BANDS = ("low", "medium", "high")
 N_REASONS = 3
+THREADED_MIN_ROWS = 1_000  # rows from which LightGBM predicts on its OpenMP threads
 
 
 class FeatureContractError(RuntimeError):
@@ -84,9 +86,15 @@ class RiskModel:
             raise MissingFeaturesError(f"feature table lacks columns: {', '.join(missing)}")
         return features[self.feature_names].to_numpy(dtype=np.float64, na_value=np.nan)
 
+    def _predict(self, x: np.ndarray, **kind) -> np.ndarray:
+        # OpenMP threads cost far more than they save on a few rows (the online path scores one
+        # account at a time); every row is computed alone, so the result is the same
+        threads = 1 if len(x) < THREADED_MIN_ROWS else 0  # 0: LightGBM's default
+        return self.booster.predict(x, num_threads=threads, **kind)
+
     def margin(self, x: np.ndarray) -> np.ndarray:
         """Raw LightGBM scores (log-odds)."""
-        return self.booster.predict(x, raw_score=True)
+        return self._predict(x, raw_score=True)
 
     def log_odds(self, margin: np.ndarray) -> np.ndarray:
         """Calibrated log-odds of fraud from raw margins (Platt scaling fitted on validation)."""
@@ -108,30 +116,40 @@ class RiskModel:
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """TreeSHAP contributions in log-odds, one column per feature plus the bias last."""
-        return self.booster.predict(x, pred_contrib=True)
+        return self._predict(x, pred_contrib=True)
 
     def score(self, features: pd.DataFrame, reasons: bool = True) -> pd.DataFrame:
         """Score an account feature table: account_id, score, band and the top reasons."""
+        return pd.DataFrame(self.score_columns(features, reasons))
+
+    def score_columns(self, features: pd.DataFrame, reasons: bool = True) -> dict[str, Sequence]:
+        """The columns of `score` (account_id, score, band, the top reasons), by name, without
+        building a table (the online service reads them row by row)."""
         x = self.matrix(features)
         score = self.probability(x)
-        out = pd.DataFrame({s.ACCOUNT_ID: features[s.ACCOUNT_ID].to_numpy(), "score": score,
-                            "band": self.band(score)})
+        out = {s.ACCOUNT_ID: features[s.ACCOUNT_ID].to_numpy(), "score": score,
+               "band": self.band(score)}
         if reasons:
-            out = pd.concat([out, self.reasons(features, x)], axis=1)
+            out.update(self.reasons(features, x))
         return out
 
+    @cached_property
+    def _feature_config(self) -> FeatureConfig:
+        return self.feature_config()
+
     def reasons(self, features: pd.DataFrame, x: np.ndarray,
-                k: int = N_REASONS) -> pd.DataFrame:
+                k: int = N_REASONS) -> dict[str, Sequence]:
         """The k known features that raise each score most: code, value, contribution,
-        sentence. A missing value is never a reason, nor a feature that does not raise the
-        score: such slots are empty (code and sentence None, value and contribution NaN)."""
+        sentence, as columns by name. A missing value is never a reason, nor a feature that
+        does not raise the score: such slots are empty (code and sentence None, value and
+        contribution NaN)."""
         contrib = self.contributions(x)[:, :-1]
         raising = np.where(np.isnan(x) | (contrib <= 0), -np.inf, contrib)
         top = np.argsort(-raising, axis=1, kind="stable")[:, :k]
-        context = features.reindex(columns=list(FASTEST_HOP_COLUMNS)).to_dict("records")
-        cfg = self.feature_config()
+        context = _context(features)
+        cfg = self._feature_config
         rows = np.arange(len(x))
-        cols: dict[str, list] = {}
+        cols: dict[str, Sequence] = {}
         for j in range(k):
             idx = top[:, j]
             used = np.isfinite(raising[rows, idx])
@@ -142,7 +160,7 @@ class RiskModel:
             cols[f"reason_{j + 1}_shap"] = np.where(used, contrib[rows, idx], np.nan)
             cols[f"reason_{j + 1}"] = [None if n is None else sentence(n, v, c, cfg)
                                        for n, v, c in zip(names, values, context, strict=True)]
-        return pd.DataFrame(cols, index=features.index).reset_index(drop=True)
+        return cols
 
     def save(self, folder: Path | str) -> Path:
         """Write booster.txt and model.json into `folder`."""
@@ -164,3 +182,12 @@ class RiskModel:
         if check:
             model.check_contract()
         return model
+
+
+def _context(features: pd.DataFrame) -> list[dict]:
+    """Each row's reason context (`FASTEST_HOP_COLUMNS`; NaN where a column is absent), as
+    `DataFrame.to_dict("records")` gives it, without the frame."""
+    columns = [features[c].tolist() if c in features.columns else [np.nan] * len(features)
+               for c in FASTEST_HOP_COLUMNS]
+    return [dict(zip(FASTEST_HOP_COLUMNS, values, strict=True))
+            for values in zip(*columns, strict=True)]
