@@ -44,7 +44,7 @@ from persona_risk.features.validate import (
     validate_accounts,
     validate_events,
 )
-from persona_risk.models.risk_model import N_REASONS, RiskModel
+from persona_risk.models.risk_model import BANDS, N_REASONS, RiskModel
 from persona_risk.serving.decisions import with_decisions
 from persona_risk.serving.drift import DriftWatch
 
@@ -70,6 +70,30 @@ class BatchSummary:
     output: str = ""
     quarantine: str | None = None
     drift: dict = field(default_factory=dict)  # see serving.drift.compare
+
+
+def batch_scores(model: RiskModel, features: pd.DataFrame, all_reasons: bool = False
+                 ) -> pd.DataFrame:
+    """`model.score` of an account feature table, with reasons only for the accounts above the
+    low band unless `all_reasons`: the low band's reason slots are empty (code and sentence
+    None, value and contribution NaN). TreeSHAP is most of the scoring time, and nobody reviews
+    the low band; the other rows equal `model.score`'s."""
+    if all_reasons:
+        return model.score(features)
+    scored = model.score(features, reasons=False)
+    above = (scored["band"] != BANDS[0]).to_numpy()
+    picked = features[above]
+    reasons = model.reasons(picked, model.matrix(picked)) if above.any() else None
+    slots = {}
+    for name in OUTPUT_COLUMNS:
+        if not name.startswith("reason_"):
+            continue
+        number = name.endswith(("_value", "_shap"))
+        values = np.full(len(features), np.nan if number else None, float if number else object)
+        if reasons is not None:
+            values[above] = reasons[name].to_numpy()
+        slots[name] = values
+    return scored.assign(**slots)
 
 
 def partition_of(account_ids: pd.Series | np.ndarray, partitions: int) -> np.ndarray:
@@ -170,7 +194,8 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
                  now: pd.Timestamp | None = None, allow: AllowList = AllowList(),
                  say: Callable[[str], None] = lambda _: None,
                  drift: DriftWatch | None = None,
-                 decisions: pd.DataFrame | None = None) -> BatchSummary:
+                 decisions: pd.DataFrame | None = None,
+                 all_reasons: bool = False) -> BatchSummary:
     """Score every account of the event files (and accounts files) as of `as_of` (default:
     the last event) into `out`: one row per account with score, band, reasons, model version
     and as_of, the features computed with the model's thresholds and `allow`. Beside `out`
@@ -179,7 +204,8 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
     previous run (default: the profile the last run left beside `out`); a quarantine file of
     an earlier run is removed when none is set aside, and temporary files of a killed run are
     removed first. With `decisions` (`serving.decisions.read_decisions`), each account's latest
-    analyst decision and its time are two more columns."""
+    analyst decision and its time are two more columns. Reasons are given for the accounts
+    above the low band only, or for all with `all_reasons` (see `batch_scores`)."""
     start = time.perf_counter()
     cfg = model.feature_config(allow)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -209,7 +235,7 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
             features = compute_features(part_events, part_acc, as_of, cfg, pairs=pairs,
                                         identities=identities, with_signals=False).features
             if len(features):  # none when no account of the partition exists yet as of T
-                scored.append(model.score(features))
+                scored.append(batch_scores(model, features, all_reasons))
                 drift.add(features, scored[-1])
             say(f"scored partition {p + 1}/{partitions}")
     result = pd.concat(scored, ignore_index=True).sort_values(s.ACCOUNT_ID, kind="stable")
