@@ -3,7 +3,7 @@
 Pass 1 streams the event files in chunks: validation (bad rows to quarantine; a repeated event
 id, whatever its account, chunk or file, keeps its first copy), geolocation,
 the cross-account reuse pairs (small: one row per key and account), and a spill of the clean
-events into partitions by a stable hash of `account_id`. Pass 2 scores one partition at a
+events into partitions by a stable hash of `account_id` (`Spill`). Pass 2 scores one partition at a
 time with the global pairs and identities, so device, IP and identity reuse stay exact whatever
 the number of partitions. The output and its quarantine are written atomically.
 """
@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
 from persona_risk.features import schema as s
@@ -145,12 +147,47 @@ def _merge_pairs(pairs: list[pd.DataFrame]) -> pd.DataFrame:
     return merged.groupby([KIND, KEY, s.ACCOUNT_ID], as_index=False, sort=False)[FIRST_TS].min()
 
 
-def spill_events(events: list[Path], spill: Path, partitions: int,
-                 geoip_db: Path | None, now: pd.Timestamp | None,
-                 say: Callable[[str], None], allow: AllowList = AllowList()
+class Spill:
+    """The clean events of each partition, chunk by chunk: Arrow IPC files (uncompressed: a
+    tenth of Parquet's time to write and a fifth to read) in `folder`, or Arrow tables in
+    memory when there is one partition, which bounds nothing. Read back, a partition equals
+    what a Parquet round trip gives (dtypes and categories included)."""
+
+    def __init__(self, folder: Path, partitions: int):
+        self.folder, self.partitions = folder, partitions
+        self.kept: list[pa.Table] = []  # one partition only
+
+    def add(self, clean: pd.DataFrame, name: str) -> None:
+        """Partition one chunk of clean events; `name` orders the chunks when read back."""
+        if self.partitions == 1:
+            self.kept.append(pa.Table.from_pandas(clean, preserve_index=False))
+            return
+        part = partition_of(clean[s.ACCOUNT_ID], self.partitions)
+        for p in np.unique(part):
+            folder = self.folder / f"p{p}"
+            folder.mkdir(parents=True, exist_ok=True)
+            feather.write_feather(pa.Table.from_pandas(clean[part == p], preserve_index=False),
+                                  folder / f"{name}.arrow", compression="uncompressed")
+
+    def read(self, p: int) -> pd.DataFrame:
+        """The events of partition `p` (and forgets them when kept in memory)."""
+        if self.partitions == 1:
+            tables, self.kept = self.kept, []
+        else:
+            tables = [feather.read_table(f)
+                      for f in sorted((self.folder / f"p{p}").glob("*.arrow"))]
+        if not tables:
+            return pd.DataFrame(columns=s.names(s.EVENT_COLUMNS))
+        return pa.concat_tables(tables).to_pandas()
+
+
+def spill_events(events: list[Path], spill: Spill, geoip_db: Path | None,
+                 now: pd.Timestamp | None, say: Callable[[str], None],
+                 allow: AllowList = AllowList()
                  ) -> tuple[pd.DataFrame, pd.DataFrame, int, pd.Timestamp | None]:
-    """Pass 1: validate, locate and partition the events; returns reuse pairs (of what `allow`
-    does not allow), quarantine, the number of clean events and the last event time."""
+    """Pass 1: validate, locate and partition the events into `spill`; returns reuse pairs (of
+    what `allow` does not allow), quarantine, the number of clean events and the last event
+    time."""
     pairs, quarantine, n_clean, read, last = [], [], 0, 0, None
     seen = SeenIds()
     for file_no, path in enumerate(table_files(events)):
@@ -172,12 +209,7 @@ def spill_events(events: list[Path], spill: Path, partitions: int,
             quarantine.append(bad)
             clean = locate(clean, geoip_db)
             pairs.append(reuse_pairs(clean, allow))
-            part = partition_of(clean[s.ACCOUNT_ID], partitions)
-            for p in np.unique(part):
-                folder = spill / f"p{p}"
-                folder.mkdir(parents=True, exist_ok=True)
-                clean[part == p].to_parquet(folder / f"{file_no:06d}-{chunk_no:06d}.parquet",
-                                            index=False)
+            spill.add(clean, f"{file_no:06d}-{chunk_no:06d}")
             n_clean += len(clean)
             if len(clean):
                 last = max(last, clean[s.TS].max()) if last is not None else clean[s.TS].max()
@@ -213,22 +245,22 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
     drift = DriftWatch(out) if drift is None else drift
     acc = validate_accounts(read_table(accounts)) if accounts else None
     with temp_folder(out.parent, "spill") as spilled:
-        pairs, quarantine, n_events, last = spill_events(events, spilled, partitions,
-                                                         geoip_db, now, say, cfg.allow)
+        spill = Spill(spilled, partitions)
+        pairs, quarantine, n_events, last = spill_events(events, spill, geoip_db, now, say,
+                                                         cfg.allow)
         if n_events == 0:
             written = write_quarantine(quarantine, out)
             where = f" ({len(quarantine):,} rows set aside, reasons in {written})" if written \
                 else ""
             raise ValueError(f"events: no readable rows; nothing to score{where}")
         as_of = pd.Timestamp(last if as_of is None else as_of)
-        pairs = AsOf.of(as_of).pairs(pairs)  # once here, not again in every partition
-        identities = acc[IDENTITY_COLUMNS] if acc is not None else None
+        at = AsOf.of(as_of)  # once here: compute_features' own filter then keeps all, no copy
+        pairs = at.pairs(pairs)
+        identities = at.records(acc)[IDENTITY_COLUMNS] if acc is not None else None
         scored = []
         acc_part = partition_of(acc[s.ACCOUNT_ID], partitions) if acc is not None else None
         for p in range(partitions):
-            folder = spilled / f"p{p}"
-            part_events = (pd.read_parquet(folder) if folder.exists()
-                           else pd.DataFrame(columns=s.names(s.EVENT_COLUMNS)))
+            part_events = spill.read(p)
             part_acc = acc[acc_part == p] if acc is not None else None
             if part_events.empty and (part_acc is None or part_acc.empty):
                 continue
