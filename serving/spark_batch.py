@@ -25,7 +25,7 @@ from persona_risk.features.spark_frames import objects
 from persona_risk.features.spark_io import write_dataset, write_quarantine, write_text
 from persona_risk.features.validate import validate_accounts
 from persona_risk.models.risk_model import RiskModel
-from persona_risk.serving.batch import OUTPUT_COLUMNS, BatchSummary
+from persona_risk.serving.batch import OUTPUT_COLUMNS, BatchSummary, batch_scores
 
 
 def _spark_type(column: str) -> str:
@@ -41,10 +41,11 @@ def spark_score(spark: SparkSession, events: list[str], model: RiskModel, model_
                 out: str, accounts: list[Path] | None = None, as_of: pd.Timestamp | None = None,
                 geoip_db: str | None = None, now: pd.Timestamp | None = None,
                 allow: AllowList = AllowList(),
-                say: Callable[[str], None] = lambda _: None) -> BatchSummary:
+                say: Callable[[str], None] = lambda _: None,
+                all_reasons: bool = False) -> BatchSummary:
     """Score every account of the Parquet event files (and accounts files) on Spark, as
-    `serving.batch.score_events` does in process (the model's thresholds, `allow`); `out` is a
-    Parquet dataset path."""
+    `serving.batch.score_events` does in process (the model's thresholds, `allow`, reasons
+    above the low band unless `all_reasons`); `out` is a Parquet dataset path."""
     start = time.perf_counter()
     cfg = model.feature_config(allow)
     acc = validate_accounts(read_table(accounts)) if accounts else None
@@ -54,7 +55,8 @@ def spark_score(spark: SparkSession, events: list[str], model: RiskModel, model_
 
     def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for features in batches:
-            scored = model.score(features).assign(model_version=model_version, as_of=as_of)
+            scored = batch_scores(model, features, all_reasons).assign(
+                model_version=model_version, as_of=as_of)
             yield objects(scored[OUTPUT_COLUMNS])
 
     scores = result.features.mapInPandas(score, SCORE_TYPES).persist()

@@ -51,6 +51,9 @@ def score(
     decisions: Annotated[Path | None, typer.Option(
         exists=True, dir_okay=False, help="Analysts' decisions (SQLite file, see `review`) "
         f"shown beside the scores; default: ./{DECISIONS_FILE} when it exists.")] = None,
+    all_reasons: Annotated[bool, typer.Option(
+        "--all-reasons", help="Reasons for the low band too (TreeSHAP on every account; by "
+        "default only accounts above the low band get reasons).")] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Score every account in bulk (the nightly job); writes scores, quarantine and summary
@@ -76,7 +79,7 @@ def score(
                 summary = spark_score(spark_session(spark_master), [str(p) for p in events],
                                       logged.risk_model, version, str(out), accounts,
                                       utc_time(as_of), str(geoip_db) if geoip_db else None,
-                                      allow=allow, say=say)
+                                      allow=allow, say=say, all_reasons=all_reasons)
             else:
                 from persona_risk.serving.drift import DriftWatch, reference_profile
 
@@ -91,7 +94,8 @@ def score(
                     events, logged.risk_model, version, out, accounts, utc_time(as_of),
                     partitions, geoip_db, allow=allow, say=say,
                     drift=DriftWatch(out, reference, reference_source=source),
-                    decisions=read_decisions(decisions) if decisions else None)
+                    decisions=read_decisions(decisions) if decisions else None,
+                    all_reasons=all_reasons)
         except ValueError as err:
             if isinstance(err, input_errors()):  # the user's input: one line, exit 2
                 raise

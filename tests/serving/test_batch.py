@@ -14,7 +14,13 @@ from persona_risk.features import schema as s
 from persona_risk.features.pipeline import compute_features
 from persona_risk.features.validate import DUPLICATE_EVENT
 from persona_risk.models.risk_model import RiskModel
-from persona_risk.serving.batch import OUTPUT_COLUMNS, SeenIds, partition_of, score_events
+from persona_risk.serving.batch import (
+    OUTPUT_COLUMNS,
+    SeenIds,
+    batch_scores,
+    partition_of,
+    score_events,
+)
 
 
 @pytest.fixture()
@@ -43,6 +49,21 @@ def test_same_scores_in_one_partition_or_many(files, trained):
     np.testing.assert_allclose(a["score"], direct.sort_values(s.ACCOUNT_ID)["score"], atol=1e-12)
     summary = json.loads((folder / "many.summary.json").read_text())
     assert summary["partitions"] == 5 and sum(summary["per_band"].values()) == len(b)
+
+
+def test_reasons_only_above_the_low_band_unless_all_are_asked(files, trained):
+    _, events, accounts = files
+    features = compute_features(events, accounts, with_signals=False).features
+    full = trained.model.score(features)
+    pd.testing.assert_frame_equal(batch_scores(trained.model, features, all_reasons=True), full)
+    some = batch_scores(trained.model, features)
+    reasons = [c for c in OUTPUT_COLUMNS if c.startswith("reason_")]
+    assert sorted(some.columns) == sorted(full.columns)
+    low = (some["band"] == "low").to_numpy()
+    assert 0 < low.sum() < len(some)
+    pd.testing.assert_frame_equal(some[~low], full.loc[~low, some.columns])
+    assert some.loc[low, reasons].isna().all().all()
+    assert full.loc[low, "reason_1_code"].notna().any()  # there was something to leave out
 
 
 def test_bad_rows_are_quarantined_and_no_good_row_is_lost(files, trained):
