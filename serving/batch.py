@@ -95,7 +95,7 @@ def batch_scores(model: RiskModel, features: pd.DataFrame, all_reasons: bool = F
         number = name.endswith(("_value", "_shap"))
         values = np.full(len(features), np.nan if number else None, float if number else object)
         if reasons is not None:
-            values[above] = reasons[name].to_numpy()
+            values[above] = np.asarray(reasons[name], dtype=values.dtype)
         slots[name] = values
     return scored.assign(**slots)
 
