@@ -106,9 +106,8 @@ def redis_url(tmp_path_factory):
 @EXAMPLES
 @given(streams())
 def test_redis_store_equals_batch(redis_url, stream):
-    store = RedisFeatureStore(redis_url, stream["cfg"])
-    store.db.flushdb()
-    check_online(store, stream)
+    RedisFeatureStore(redis_url).db.flushdb()  # then opened empty: the layout written anew
+    check_online(RedisFeatureStore(redis_url, stream["cfg"]), stream)
 
 
 @EXAMPLES
