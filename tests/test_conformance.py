@@ -20,8 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from persona_risk.features import schema as s
+from persona_risk.features.feature_store import FeatureStore
 from persona_risk.features.geoip import locate
-from persona_risk.features.online import FeatureStore, OnlineFeatureState
+from persona_risk.features.online import OnlineFeatureState
 from persona_risk.features.pipeline import IDENTITY_COLUMNS, compute_features
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.reuse import reuse_pairs
