@@ -63,8 +63,9 @@ class FeatureStore(ABC):
         first_ts in ns; keeping the earliest first_ts), atomically."""
 
     @abstractmethod
-    def histories(self, account_ids: list[str]) -> Columns:
-        """Stored events of these accounts as columns (every `EVENT_NAMES` column; times in ns,
+    def histories(self, account_ids: list[str],
+                  columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Columns:
+        """Stored events of these accounts as `columns` (of `EVENT_NAMES`; times in ns,
         missing values None), in one go."""
 
     @abstractmethod
@@ -169,7 +170,7 @@ class FeatureStore(ABC):
                     linked.update(self.accounts_sharing(col, values))
             frontier = sorted(linked - seen)
             seen.update(frontier)
-            events = self.histories(frontier)
+            events = self.histories(frontier, (s.DEVICE_ID,))  # the walk needs no more
         return seen, device_pairs
 
 

@@ -40,9 +40,10 @@ class OnlineFeatureState(FeatureStore):
             seen = self.pairs[kind].setdefault(key, {})
             seen[acc] = min(int(first), seen.get(acc, int(first)))
 
-    def histories(self, account_ids: list[str]) -> Columns:
+    def histories(self, account_ids: list[str],
+                  columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Columns:
         mine = [self.events[a] for a in account_ids if a in self.events]
-        return {name: [v for columns in mine for v in columns[name]] for name in EVENT_NAMES}
+        return {name: [v for stored in mine for v in stored[name]] for name in columns}
 
     def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
         return [(kind, k, a, t) for k in keys for a, t in self.pairs[kind].get(k, {}).items()]

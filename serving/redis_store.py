@@ -135,12 +135,13 @@ class RedisFeatureStore(FeatureStore):
             args += [kind, key, acc, str(int(first))]
         self._put_events(args=args)
 
-    def histories(self, account_ids: list[str]) -> Columns:
+    def histories(self, account_ids: list[str],
+                  columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Columns:
         pipe = self.db.pipeline(transaction=False)
         for account_id in account_ids:
             pipe.lrange(f"{PREFIX}events:{account_id}", 0, -1)
         rows = json.loads("[" + ",".join(r for rows in pipe.execute() for r in rows) + "]")
-        return {name: [r.get(name) for r in rows] for name in EVENT_NAMES}
+        return {name: [r.get(name) for r in rows] for name in columns}
 
     def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
         pipe = self.db.pipeline(transaction=False)

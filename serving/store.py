@@ -139,10 +139,12 @@ class SqliteFeatureStore(FeatureStore):
             conn.execute("ROLLBACK")
             raise
 
-    def histories(self, account_ids: list[str]) -> Columns:
+    def histories(self, account_ids: list[str],
+                  columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Columns:
+        wanted = [c for c in columns if c in EVENT_NAMES]  # names, never user text, in the SQL
         return columns_of(self._rows_in(
-            f"SELECT {_EVENT_COLS} FROM events WHERE account_id IN ({{marks}})", account_ids),
-            EVENT_NAMES)
+            f"SELECT {', '.join(wanted)} FROM events WHERE account_id IN ({{marks}})",
+            account_ids), wanted)
 
     def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
         return self._rows_in(

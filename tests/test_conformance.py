@@ -23,8 +23,9 @@ from hypothesis import strategies as st
 from persona_risk.features import schema as s
 from persona_risk.features.batch import InMemoryEngine
 from persona_risk.features.engine import FeatureEngine
+from persona_risk.features.feature_store import FeatureStore
 from persona_risk.features.geoip import locate
-from persona_risk.features.online import FeatureStore, OnlineFeatureState
+from persona_risk.features.online import OnlineFeatureState
 from persona_risk.features.pipeline import IDENTITY_COLUMNS, CrossAccount, compute_features
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.reuse import reuse_pairs
@@ -109,9 +110,8 @@ def redis_url(tmp_path_factory):
 @EXAMPLES
 @given(streams())
 def test_redis_store_equals_batch(redis_url, stream):
-    store = RedisFeatureStore(redis_url, stream["cfg"])
-    store.db.flushdb()
-    check_online(store, stream)
+    RedisFeatureStore(redis_url).db.flushdb()  # then opened empty: the layout written anew
+    check_online(RedisFeatureStore(redis_url, stream["cfg"]), stream)
 
 
 @EXAMPLES
