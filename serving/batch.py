@@ -1,59 +1,41 @@
 """Nightly batch scoring, partitioned by account so that it scales past memory.
 
-Pass 1 streams the event files in chunks: validation (bad rows to quarantine; a repeated event
-id, whatever its account, chunk or file, keeps its first copy), geolocation,
-the cross-account reuse pairs (small: one row per key and account), and a spill of the clean
-events into partitions by a stable hash of `account_id` (`Spill`). Pass 2 scores one partition at a
-time with the global pairs and identities, so device, IP and identity reuse stay exact whatever
-the number of partitions. The output and its quarantine are written atomically.
+The passes of `serving.partitions` give one partition's account features at a time; each is
+scored as it comes (reasons above the low band, see `batch_scores`) and the drift profile
+grows with it. The output, its quarantine and the run summary are written atomically.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.feather as feather
-import pyarrow.parquet as pq
 
 from persona_risk.features import schema as s
 from persona_risk.features.allow import AllowList
-from persona_risk.features.config import FeatureConfig
-from persona_risk.features.engine import FeatureRun
-from persona_risk.features.geoip import locate
-from persona_risk.features.hashing import text_hashes
 from persona_risk.features.io import (
     SUMMARY,
     read_table,
     remove_stale_temps,
     side_file,
-    table_files,
     temp_folder,
     write_quarantine,
     write_table,
     write_text,
 )
-from persona_risk.features.pipeline import IDENTITY_COLUMNS, CrossAccount, compute_features
-from persona_risk.features.point_in_time import AsOf
-from persona_risk.features.reuse import FIRST_TS, KEY, KIND, PAIR_COLUMNS, reuse_pairs
 from persona_risk.features.validate import (
-    DUPLICATE_EVENT,
-    clean_rows,
     validate_accounts,
-    validate_events,
 )
 from persona_risk.models.risk_model import BANDS, N_REASONS, RiskModel
 from persona_risk.serving.decisions import with_decisions
 from persona_risk.serving.drift import DriftWatch
+from persona_risk.serving.partitions import spilled_features
 
-CHUNK_ROWS = 2_000_000
-SECOND_HASH_SEED = 0x5EED  # an independent second hash of each id
 OUTPUT_COLUMNS = [s.ACCOUNT_ID, "score", "band",
                   *[f"reason_{j}{part}" for j in range(1, N_REASONS + 1)
                     for part in ("_code", "", "_value", "_shap")], "model_version", s.AS_OF]
@@ -98,200 +80,6 @@ def batch_scores(model: RiskModel, features: pd.DataFrame, all_reasons: bool = F
             values[above] = np.asarray(reasons[name], dtype=values.dtype)
         slots[name] = values
     return scored.assign(**slots)
-
-
-def partition_of(account_ids: pd.Series | np.ndarray, partitions: int) -> np.ndarray:
-    """Stable partition number (0..partitions-1) of each account id."""
-    values = np.asarray(account_ids, dtype=object)
-    return (pd.util.hash_array(values) % np.uint64(partitions)).astype(np.int64)
-
-
-def _chunks(path: Path) -> Iterator[pd.DataFrame]:
-    if path.name.endswith(".parquet"):
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS):
-            yield batch.to_pandas()
-    else:
-        yield from pd.read_csv(path, dtype=str, chunksize=CHUNK_ROWS)
-
-
-class SeenIds:
-    """The event ids read so far, as two 64-bit hashes each with different seeds (16 bytes an
-    id, not a Python string). An id counts as seen when both hashes match, so a false match
-    needs two 64-bit collisions at once."""
-
-    def __init__(self):
-        self.first = np.empty(0, np.uint64)  # sorted
-        self.second = np.empty(0, np.uint64)  # aligned with `first`
-
-    def add(self, ids: pd.Series) -> np.ndarray:
-        """Mask of the ids (distinct among themselves) seen before; remembers the others."""
-        first, second = text_hashes(ids, seed=0), text_hashes(ids, seed=SECOND_HASH_SEED)
-        order = np.argsort(first, kind="stable")  # sorted queries search a sorted array fast
-        first, second = first[order], second[order]
-        lo = np.searchsorted(self.first, first, "left")
-        hi = np.searchsorted(self.first, first, "right")
-        seen = np.zeros(len(first), bool)
-        one = hi - lo == 1  # the usual match: compare the second hash at once
-        seen[one] = self.second[lo[one]] == second[one]
-        for i in np.flatnonzero(hi - lo > 1):  # first hashes that collide: about never
-            seen[i] = (self.second[lo[i]:hi[i]] == second[i]).any()
-        self.first = np.insert(self.first, lo[~seen], first[~seen])
-        self.second = np.insert(self.second, lo[~seen], second[~seen])
-        again = np.empty(len(seen), bool)
-        again[order] = seen
-        return again
-
-
-def _merge_pairs(pairs: list[pd.DataFrame]) -> pd.DataFrame:
-    if not pairs:
-        return pd.DataFrame(columns=PAIR_COLUMNS).astype({FIRST_TS: "int64"})
-    merged = pd.concat(pairs, ignore_index=True)
-    return merged.groupby([KIND, KEY, s.ACCOUNT_ID], as_index=False, sort=False)[FIRST_TS].min()
-
-
-class Spill:
-    """The clean events of each partition, chunk by chunk: Arrow IPC files (uncompressed: a
-    tenth of Parquet's time to write and a fifth to read) in `folder`, or Arrow tables in
-    memory when there is one partition, which bounds nothing. Read back, a partition equals
-    what a Parquet round trip gives (dtypes and categories included)."""
-
-    def __init__(self, folder: Path, partitions: int):
-        self.folder, self.partitions = folder, partitions
-        self.kept: list[pa.Table] = []  # one partition only
-
-    def add(self, clean: pd.DataFrame, name: str) -> None:
-        """Partition one chunk of clean events; `name` orders the chunks when read back."""
-        if self.partitions == 1:
-            self.kept.append(pa.Table.from_pandas(clean, preserve_index=False))
-            return
-        part = partition_of(clean[s.ACCOUNT_ID], self.partitions)
-        for p in np.unique(part):
-            folder = self.folder / f"p{p}"
-            folder.mkdir(parents=True, exist_ok=True)
-            feather.write_feather(pa.Table.from_pandas(clean[part == p], preserve_index=False),
-                                  folder / f"{name}.arrow", compression="uncompressed")
-
-    def read(self, p: int) -> pd.DataFrame:
-        """The events of partition `p` (and forgets them when kept in memory)."""
-        if self.partitions == 1:
-            tables, self.kept = self.kept, []
-        else:
-            tables = [feather.read_table(f)
-                      for f in sorted((self.folder / f"p{p}").glob("*.arrow"))]
-        if not tables:
-            return pd.DataFrame(columns=s.names(s.EVENT_COLUMNS))
-        return pa.concat_tables(tables).to_pandas()
-
-
-def spill_events(events: list[Path], spill: Spill, geoip_db: Path | None,
-                 now: pd.Timestamp | None, say: Callable[[str], None],
-                 allow: AllowList = AllowList()
-                 ) -> tuple[pd.DataFrame, pd.DataFrame, int, pd.Timestamp | None]:
-    """Pass 1: validate, locate and partition the events into `spill`; returns reuse pairs (of
-    what `allow` does not allow), quarantine, the number of clean events and the last event
-    time."""
-    pairs, quarantine, n_clean, read, last = [], [], 0, 0, None
-    seen = SeenIds()
-    for file_no, path in enumerate(table_files(events)):
-        offset = 0  # row numbers count within each file
-        for chunk_no, chunk in enumerate(_chunks(path)):
-            clean, bad = validate_events(chunk, now=now)
-            again = seen.add(clean[s.EVENT_ID])  # a copy of an event of an earlier chunk or file
-            if again.any():
-                rows = clean_rows(len(chunk), bad)[again]
-                copies = chunk.iloc[rows].reset_index(drop=True).astype("str")
-                copies.insert(0, s.REASON, DUPLICATE_EVENT)
-                copies.insert(0, s.ROW, rows)
-                bad = pd.concat([bad, copies], ignore_index=True)
-                clean = clean[~again].reset_index(drop=True)
-            bad.insert(0, "file", str(path))
-            bad[s.ROW] += offset
-            offset += len(chunk)
-            read += len(chunk)
-            quarantine.append(bad)
-            clean = locate(clean, geoip_db)
-            pairs.append(reuse_pairs(clean, allow))
-            spill.add(clean, f"{file_no:06d}-{chunk_no:06d}")
-            n_clean += len(clean)
-            if len(clean):
-                last = max(last, clean[s.TS].max()) if last is not None else clean[s.TS].max()
-            say(f"read {read:,} events ({n_clean:,} clean)")
-        pairs = [_merge_pairs(pairs)]
-    quarantine = (pd.concat(quarantine, ignore_index=True) if quarantine else
-                  pd.DataFrame(columns=["file", s.ROW, s.REASON]))  # zero-row files only
-    return _merge_pairs(pairs), quarantine, n_clean, last
-
-
-@dataclass
-class Spilled:
-    """Pass 1 done: the quarantine, the number of clean events, the cut, and pass 2 to run inside
-    the spill folder: (partition number, its account features) of each partition with events or
-    records (the features may have no rows: none of its accounts exists yet as of the cut)."""
-
-    quarantine: pd.DataFrame
-    events: int
-    as_of: pd.Timestamp
-    partitions: Iterator[tuple[int, pd.DataFrame]]
-
-
-def spilled_features(events: list[Path], acc: pd.DataFrame | None, out: Path, spill: Path,
-                     partitions: int, as_of: pd.Timestamp | None, cfg: FeatureConfig,
-                     geoip_db: Path | None, now: pd.Timestamp | None,
-                     say: Callable[[str], None]) -> Spilled:
-    """Pass 1 into `spill` (see `spill_events`), then pass 2 lazily: each partition's features
-    as of `as_of` (default: the last event) with the global pairs and identities. With no
-    clean event, writes the quarantine beside `out` and raises ValueError."""
-    spilled = Spill(spill, partitions)
-    pairs, quarantine, n_events, last = spill_events(events, spilled, geoip_db, now, say,
-                                                     cfg.allow)
-    if n_events == 0:
-        written = write_quarantine(quarantine, out)
-        where = f" ({len(quarantine):,} rows set aside, reasons in {written})" if written else ""
-        raise ValueError(f"events: no readable rows; nothing to score{where}")
-    as_of = pd.Timestamp(last if as_of is None else as_of)
-    at = AsOf.of(as_of)  # once here: compute_features' own filter then keeps all, no copy
-    cross = CrossAccount.from_pairs(
-        at.pairs(pairs), at.records(acc)[IDENTITY_COLUMNS] if acc is not None else None)
-
-    def each() -> Iterator[tuple[int, pd.DataFrame]]:
-        acc_part = partition_of(acc[s.ACCOUNT_ID], partitions) if acc is not None else None
-        for p in range(partitions):
-            part_events = spilled.read(p)
-            part_acc = acc[acc_part == p] if acc is not None else None
-            if part_events.empty and (part_acc is None or part_acc.empty):
-                continue
-            yield p, compute_features(part_events, part_acc, as_of, cfg, cross=cross,
-                                      with_signals=False).features
-
-    return Spilled(quarantine, n_events, as_of, each())
-
-
-@dataclass(frozen=True)
-class PartitionedEngine:
-    """The feature engine (`features.engine.FeatureEngine`) that streams the event files and
-    computes one partition of accounts at a time (`partitions` of them), past memory."""
-
-    partitions: int = 1
-    say: Callable[[str], None] = lambda _: None
-
-    def write_features(self, events: list[Path | str], out: Path | str,
-                       accounts: list[Path | str] | None = None,
-                       as_of: pd.Timestamp | None = None, cfg: FeatureConfig = FeatureConfig(),
-                       geoip_db: Path | None = None, now: pd.Timestamp | None = None
-                       ) -> FeatureRun:
-        """See `features.engine.FeatureEngine.write_features`."""
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(out.parent)
-        acc = validate_accounts(read_table(accounts)) if accounts else None
-        with temp_folder(out.parent, "spill") as spilled:
-            run = spilled_features(events, acc, out, spilled, self.partitions, as_of, cfg,
-                                   geoip_db, now, self.say)
-            parts = [features for _, features in run.partitions]
-        table = pd.concat(parts, ignore_index=True).sort_values(s.ACCOUNT_ID, kind="stable")
-        write_table(table.reset_index(drop=True), out)
-        write_quarantine(run.quarantine, out)  # or remove an earlier run's
-        return FeatureRun(len(table), run.events, len(run.quarantine))
 
 
 def score_events(events: list[Path], model: RiskModel, model_version: str, out: Path,

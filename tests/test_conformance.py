@@ -30,7 +30,8 @@ from persona_risk.features.pipeline import IDENTITY_COLUMNS, CrossAccount, compu
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.reuse import reuse_pairs
 from persona_risk.features.validate import validate_accounts, validate_events
-from persona_risk.serving.batch import PartitionedEngine, partition_of, score_events
+from persona_risk.serving.batch import score_events
+from persona_risk.serving.partitions import PartitionedEngine, partition_of
 from persona_risk.serving.redis_store import RedisFeatureStore
 from persona_risk.serving.store import SqliteFeatureStore
 from tests.serving.test_redis_store import RedisServer

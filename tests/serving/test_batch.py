@@ -16,9 +16,7 @@ from persona_risk.features.validate import DUPLICATE_EVENT
 from persona_risk.models.risk_model import RiskModel
 from persona_risk.serving.batch import (
     OUTPUT_COLUMNS,
-    SeenIds,
     batch_scores,
-    partition_of,
     score_events,
 )
 
@@ -114,12 +112,6 @@ def test_output_is_atomic_under_an_injected_failure(files, trained):
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
 
 
-def test_partition_is_stable():
-    ids = np.array(["a", "b", "acct-000001"], dtype=object)
-    assert partition_of(ids, 7).tolist() == partition_of(ids.copy(), 7).tolist()
-    assert partition_of(ids, 1).tolist() == [0, 0, 0]
-
-
 def _score_two_files(folder, first: pd.DataFrame, second: pd.DataFrame, model: RiskModel,
                      partitions: int):
     """Score events given as two Parquet files; returns the summary and the quarantine."""
@@ -151,14 +143,6 @@ def test_a_repeated_event_id_keeps_its_first_copy_across_files_and_accounts(file
     assert quarantine[["file", s.ROW, s.REASON]].values.tolist() == [
         [str(folder / "b.parquet"), 7, DUPLICATE_EVENT]]
     assert summary.events == len(events) - 1
-
-
-def test_seen_ids_match_repeats_only():
-    seen = SeenIds()
-    assert seen.add(pd.Series(["e1", "e2", ""], dtype="str")).tolist() == [False, False, False]
-    again = seen.add(pd.Series(["E1", "e2", "e3", "e1"], dtype="str"))
-    assert again.tolist() == [False, True, False, True]
-    assert len(seen.first) == len(seen.second) == 5 and (np.diff(seen.first) > 0).all()
 
 
 def test_a_few_rows_outside_the_timestamp_range_never_sink_the_run(files, trained):
