@@ -1,8 +1,7 @@
 """The account risk model: LightGBM margins, Platt calibration, bands and reason codes.
 
-A `RiskModel` is plain data (the booster's text, optionally a logistic regression blended with it
-(`models.linear`), the Platt calibration, the band thresholds, the feature names, the feature
-settings its features were computed with and the feature contract),
+A `RiskModel` is plain data (the booster's text, the Platt calibration, the band thresholds, the
+feature names, the feature settings its features were computed with and the feature contract),
 saved as files without pickle, so that it loads in any process and is checked against the
 installed feature code before it scores.
 """
@@ -24,7 +23,6 @@ from persona_risk.features.allow import AllowList
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.reference import feature_contract
 from persona_risk.features.travel import FASTEST_HOP_COLUMNS
-from persona_risk.models.linear import LinearScore
 from persona_risk.models.reasons import reason_code, sentence
 
 BANDS = ("low", "medium", "high")
@@ -57,11 +55,7 @@ def check_feature_contract(contract: str | None, settings: dict, model: str) -> 
 
 @dataclass
 class RiskModel:
-    """A trained, calibrated model. Scores are calibrated probabilities of fraud (0-1).
-
-    linear / linear_weight: a logistic regression (`LinearScore.as_dict`) whose log-odds are
-    averaged with the booster's margin at this weight before calibration; None: the booster
-    alone."""
+    """A trained, calibrated model. Scores are calibrated probabilities of fraud (0-1)."""
 
     booster_text: str
     platt_a: float
@@ -71,8 +65,6 @@ class RiskModel:
     contract_version: str = field(default_factory=feature_contract)
     info: dict = field(default_factory=dict)
     feature_settings: dict = field(default_factory=lambda: FeatureConfig().settings())
-    linear: dict | None = None
-    linear_weight: float = 0.0
 
     def feature_config(self, allow: AllowList = AllowList()) -> FeatureConfig:
         """The thresholds the model's features are computed with, and an allow-list."""
@@ -81,10 +73,6 @@ class RiskModel:
     @cached_property
     def booster(self) -> lgb.Booster:
         return lgb.Booster(model_str=self.booster_text)
-
-    @cached_property
-    def linear_score(self) -> LinearScore | None:
-        return None if self.linear is None else LinearScore(**self.linear)
 
     def check_contract(self) -> None:
         """Raise `FeatureContractError` unless the installed feature code, with the model's
@@ -105,13 +93,8 @@ class RiskModel:
         return self.booster.predict(x, num_threads=threads, **kind)
 
     def margin(self, x: np.ndarray) -> np.ndarray:
-        """Raw scores (log-odds) before calibration: LightGBM's, blended with the linear
-        model's when there is one."""
-        margin = self._predict(x, raw_score=True)
-        if self.linear_score is None:
-            return margin
-        w = self.linear_weight
-        return (1 - w) * margin + w * self.linear_score.log_odds(x)
+        """Raw LightGBM scores (log-odds)."""
+        return self._predict(x, raw_score=True)
 
     def log_odds(self, margin: np.ndarray) -> np.ndarray:
         """Calibrated log-odds of fraud from raw margins (Platt scaling fitted on validation)."""
@@ -132,13 +115,8 @@ class RiskModel:
         return out
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
-        """Contributions to `margin` in log-odds, one column per feature plus the bias last
-        (a row sums to the margin): TreeSHAP's, blended with the linear model's terms."""
-        tree = self._predict(x, pred_contrib=True)
-        if self.linear_score is None:
-            return tree
-        w = self.linear_weight
-        return (1 - w) * tree + w * self.linear_score.contributions(x)
+        """TreeSHAP contributions in log-odds, one column per feature plus the bias last."""
+        return self._predict(x, pred_contrib=True)
 
     def score(self, features: pd.DataFrame, reasons: bool = True) -> pd.DataFrame:
         """Score an account feature table: account_id, score, band and the top reasons."""
@@ -191,7 +169,7 @@ class RiskModel:
         (folder / "booster.txt").write_text(self.booster_text)
         meta = {k: getattr(self, k) for k in ("platt_a", "platt_b", "thresholds",
                                               "feature_names", "contract_version", "info",
-                                              "feature_settings", "linear", "linear_weight")}
+                                              "feature_settings")}
         (folder / "model.json").write_text(json.dumps(meta, indent=1))
         return folder
 

@@ -42,7 +42,6 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
                  max_rounds: int = _DEFAULT.max_rounds,
                  early_stopping_rounds: int = _DEFAULT.early_stopping_rounds,
                  target_fpr: float = _DEFAULT.target_fpr, queue_size: int = _DEFAULT.queue_size,
-                 linear_weight: float = _DEFAULT.linear_weight,
                  validation_fraction: float = 0.25, random_state: int = _DEFAULT.seed,
                  n_jobs: int | None = None):
         self.learning_rate = learning_rate
@@ -55,7 +54,6 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         self.early_stopping_rounds = early_stopping_rounds
         self.target_fpr = target_fpr
         self.queue_size = queue_size
-        self.linear_weight = linear_weight
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.n_jobs = n_jobs

@@ -9,12 +9,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.models.risk_model import RiskModel
-from persona_risk.training.fit import logistic_pipeline
 from persona_risk.training.metrics import scorecards, threshold_at_fpr
 from persona_risk.training.raw_baseline import fit_raw_lightgbm, raw_names, raw_scores
 
@@ -29,8 +32,10 @@ OPERATING_FPR = 0.01
 
 def fit_logistic(train: pd.DataFrame, seed: int = 0):
     """The logistic-regression baseline on the same features (median-imputed, scaled)."""
-    return logistic_pipeline(seed).fit(train[FEATURE_NAMES].to_numpy(float),
-                                       train[s.LABEL].to_numpy())
+    model = make_pipeline(SimpleImputer(strategy="median", add_indicator=True,
+                                        keep_empty_features=True),
+                          StandardScaler(), LogisticRegression(max_iter=5000, random_state=seed))
+    return model.fit(train[FEATURE_NAMES].to_numpy(float), train[s.LABEL].to_numpy())
 
 
 def baseline_scores(test: pd.DataFrame, logistic, cfg: FeatureConfig = FeatureConfig()) -> dict:

@@ -1,5 +1,5 @@
-"""Fitting the risk model: LightGBM early-stopped on validation log-loss, blended with a logistic
-regression, Platt calibration, band thresholds."""
+"""Fitting the risk model: LightGBM early-stopped on validation log-loss, Platt calibration,
+band thresholds."""
 
 from __future__ import annotations
 
@@ -7,14 +7,10 @@ from dataclasses import dataclass, field
 
 import lightgbm as lgb
 import numpy as np
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.registry import REGISTRY
-from persona_risk.models.linear import LinearScore
 from persona_risk.models.risk_model import RiskModel
 from persona_risk.training.metrics import threshold_at_fpr
 
@@ -31,11 +27,7 @@ class TrainConfig:
     calibration know both cases and score logs-only inputs honestly.
     extra_trees: split thresholds drawn at random (LightGBM's extremely randomized trees), so
     the model cannot key on the exact cut points of the worlds it was trained on; it holds up
-    better on shifted worlds (`bench.robustness`).
-    linear_weight: weight of a logistic regression's log-odds averaged with the booster's
-    margin (0: the booster alone). Trees fitted on a few simulated worlds key on what those
-    worlds happened to share; the line cannot, and the blend moved far less between two
-    training draws than the booster alone (README, robustness)."""
+    better on shifted worlds (`bench.robustness`)."""
 
     seed: int = 0
     learning_rate: float = 0.1
@@ -49,7 +41,6 @@ class TrainConfig:
     target_fpr: float = 0.01
     queue_size: int = 50
     logs_only_share: float = 0.3
-    linear_weight: float = 0.7
     params: dict = field(default_factory=dict)
 
     def lgb_params(self, pos: int, neg: int, feature_names: list[str] = FEATURE_NAMES) -> dict:
@@ -80,14 +71,6 @@ def fit_booster(x_train, y_train, x_val, y_val, cfg: TrainConfig,
                      callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)])
 
 
-def logistic_pipeline(seed: int = 0) -> Pipeline:
-    """Logistic regression on the features: median-imputed with missing-value indicators,
-    standardised (the baseline of the evaluation, and the linear half of the model)."""
-    return make_pipeline(SimpleImputer(strategy="median", add_indicator=True,
-                                       keep_empty_features=True),
-                         StandardScaler(), LogisticRegression(max_iter=5000, random_state=seed))
-
-
 def fit_calibration(margin_val: np.ndarray, y_val: np.ndarray) -> tuple[float, float]:
     """Platt scaling fitted on validation: probability = sigmoid(a * margin + b).
 
@@ -111,17 +94,12 @@ def choose_thresholds(score: np.ndarray, y: np.ndarray, target_fpr: float,
 
 def train_risk_model(x_train, y_train, x_val, y_val, cfg: TrainConfig,
                      feature_names: list[str] = FEATURE_NAMES) -> RiskModel:
-    """Fit booster, linear half, calibration and thresholds; the result is deterministic for
-    fixed inputs."""
+    """Fit booster, calibration and thresholds; the result is deterministic for fixed inputs."""
     booster = fit_booster(x_train, y_train, x_val, y_val, cfg, feature_names)
-    linear = (LinearScore.from_pipeline(logistic_pipeline(cfg.seed).fit(x_train, y_train))
-              if cfg.linear_weight > 0 else None)
     model = RiskModel(booster_text=booster.model_to_string(), platt_a=1.0, platt_b=0.0,
                       thresholds={"medium": 1.0, "high": 1.0},
                       feature_names=list(feature_names),
-                      info={"best_iteration": booster.best_iteration},
-                      linear=None if linear is None else linear.as_dict(),
-                      linear_weight=cfg.linear_weight if linear else 0.0)
+                      info={"best_iteration": booster.best_iteration})
     model.platt_a, model.platt_b = fit_calibration(model.margin(x_val), y_val)
     model.thresholds = choose_thresholds(model.probability(x_val), y_val, cfg.target_fpr,
                                          cfg.queue_size)

@@ -63,17 +63,14 @@ def test_reasons_name_real_features_with_the_right_sign(trained):
         assert isinstance(row["reason_1"], str) and len(row["reason_1"]) > 10
 
 
-def test_contributions_agree_with_shap_tree_explainer_blended_with_the_line(trained):
+def test_lightgbm_contributions_agree_with_shap_tree_explainer(trained):
     test = trained.table[trained.split.mask(TEST)].head(200)
-    model = trained.model
-    x = model.matrix(test)
-    ours = model.contributions(x)
-    explainer = shap.TreeExplainer(model.booster)
-    w = model.linear_weight
-    assert 0 < w < 1 and model.linear_score is not None
-    theirs = (1 - w) * explainer.shap_values(x) + w * model.linear_score.contributions(x)[:, :-1]
+    x = trained.model.matrix(test)
+    ours = trained.model.contributions(x)
+    explainer = shap.TreeExplainer(trained.model.booster)
+    theirs = explainer.shap_values(x)
     np.testing.assert_allclose(ours[:, :-1], theirs, atol=1e-6)
-    np.testing.assert_allclose(ours.sum(axis=1), model.margin(x), atol=1e-6)
+    np.testing.assert_allclose(ours.sum(axis=1), trained.model.margin(x), atol=1e-6)
 
 
 def test_save_load_round_trip_and_contract_check(trained, tmp_path):
