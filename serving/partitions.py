@@ -35,7 +35,12 @@ from persona_risk.features.io import (
     write_quarantine,
     write_table,
 )
-from persona_risk.features.pipeline import IDENTITY_COLUMNS, CrossAccount, compute_features
+from persona_risk.features.pipeline import (
+    IDENTITY_COLUMNS,
+    CrossAccount,
+    compute_features,
+    empty_accounts,
+)
 from persona_risk.features.point_in_time import AsOf
 from persona_risk.features.reuse import FIRST_TS, KEY, KIND, PAIR_COLUMNS, reuse_pairs
 from persona_risk.features.validate import (
@@ -199,8 +204,8 @@ def spilled_features(events: list[Path], acc: pd.DataFrame | None, out: Path, sp
         raise ValueError(f"events: no readable rows; nothing to score{where}")
     as_of = pd.Timestamp(last if as_of is None else as_of)
     at = AsOf.of(as_of)  # once here: compute_features' own filter then keeps all, no copy
-    cross = CrossAccount.from_pairs(
-        at.pairs(pairs), at.records(acc)[IDENTITY_COLUMNS] if acc is not None else None)
+    records = at.records(empty_accounts() if acc is None else acc)  # those of every partition
+    cross = CrossAccount.from_pairs(at.pairs(pairs), records[IDENTITY_COLUMNS])
 
     def each() -> Iterator[tuple[int, pd.DataFrame]]:
         acc_part = partition_of(acc[s.ACCOUNT_ID], partitions) if acc is not None else None
