@@ -70,7 +70,9 @@ class CrossAccount(ABC):
     def from_pairs(pairs: pd.DataFrame, identities: pd.DataFrame | None = None) -> CrossAccount:
         """Shared with the accounts of `pairs` (from `features.reuse.reuse_pairs`, with the
         allow-list of the `cfg` used) and of `identities` (`IDENTITY_COLUMNS` of every account
-        that may share an id; default: the records given)."""
+        that may share an id; default: the records given). With `identities`, their counts are
+        prepared once per `as_of` (`features.reuse.CrossIndex`) and each partition looks up its
+        own accounts and keys."""
         return _FromPairs(pairs, identities)
 
     @staticmethod
@@ -84,7 +86,7 @@ class CrossAccount(ABC):
 class _FromPairs(CrossAccount):
     pairs: pd.DataFrame | None  # None: from the events' own keys
     identities: pd.DataFrame | None  # None: the records given
-    # the global state as of each T asked, prepared once for all the partitions
+    # the global state as of the last T asked, prepared once for all the partitions
     ready: dict[int, CrossIndex] = field(default_factory=dict, repr=False)
 
     def signals(self, ev: EventArrays, accounts: pd.DataFrame, at: AsOf, cfg: FeatureConfig
@@ -96,7 +98,8 @@ class _FromPairs(CrossAccount):
         elif self.identities is None:
             index = CrossIndex.of(at.pairs(self.pairs), accounts)
         else:
-            if at.ns not in self.ready:
+            if at.ns not in self.ready:  # the last T only: a run asks one
+                self.ready.clear()
                 self.ready[at.ns] = CrossIndex.of(at.pairs(self.pairs),
                                                   at.records(self.identities))
             index = self.ready[at.ns]
