@@ -99,6 +99,8 @@ class SeenIds:
 def _merge_pairs(pairs: list[pd.DataFrame]) -> pd.DataFrame:
     if not pairs:
         return pd.DataFrame(columns=PAIR_COLUMNS).astype({FIRST_TS: "int64"})
+    if len(pairs) == 1:  # one chunk's pairs, or merged already: one row per key and account
+        return pairs[0]
     merged = pd.concat(pairs, ignore_index=True)
     return merged.groupby([KIND, KEY, s.ACCOUNT_ID], as_index=False, sort=False)[FIRST_TS].min()
 
