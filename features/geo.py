@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -26,9 +27,11 @@ _LON_CELLS = 2 * _LON_HALF_CELLS + 1
 IPV4_PATTERN = r"^(?P<a>[0-9]{1,3})\.(?P<b>[0-9]{1,3})\.(?P<c>[0-9]{1,3})\.(?P<d>[0-9]{1,3})$"
 OFFSET_STEP_NS = NS_PER_HOUR // 4  # zone offsets change on quarter hours
 DENSE_CELLS = 20_000_000  # zones x quarter hours indexed directly up to this many cells
-FEW_CELLS = 5_000  # zone quarter hours up to which offsets come from the cache (online)
-MAX_CACHED_QUARTERS = 1_000_000  # the cache starts over past this many (about 100 MB)
-_QUARTER_CACHE: dict[tuple[str, int], float] = {}  # (zone, quarter hour) -> steady offset, h
+SPAN_MARGIN = 4 * 24 * 7  # quarter hours (a week) a zone's cached span grows by past those asked
+MAX_ZONE_QUARTERS = 400_000  # quarter hours (about 11 years) up to which a zone's are cached
+MAX_CACHED_QUARTERS = 4_000_000  # the cache starts over past this many (32 MB)
+# zone -> (its first cached quarter hour, the steady offset in h of it and each one after)
+_SPANS: dict[str, tuple[int, np.ndarray]] = {}
 
 
 @vectorize(["float64(float64, float64, float64, float64)"], cache=True)
@@ -114,9 +117,14 @@ def timezone_at(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return zone_codes[cell_codes].astype(np.int64), np.asarray(zone_names, dtype=object)
 
 
+@lru_cache(maxsize=1_000)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
 def _offsets_at(zone: str, ts_ns: np.ndarray) -> np.ndarray:
     utc = pd.DatetimeIndex(ts_ns.astype("datetime64[ns]"), tz="UTC")
-    return (utc.tz_convert(zone).tz_localize(None).asi8 - ts_ns) / NS_PER_HOUR
+    return (utc.tz_convert(_zone(zone)).tz_localize(None).asi8 - ts_ns) / NS_PER_HOUR
 
 
 def _steady_offsets(zone: str, quarters: np.ndarray) -> np.ndarray:
@@ -127,22 +135,25 @@ def _steady_offsets(zone: str, quarters: np.ndarray) -> np.ndarray:
     return np.where(offset == _offsets_at(zone, start + OFFSET_STEP_NS - 1), offset, np.nan)
 
 
-def _quarter_offsets(zone: str, quarters: np.ndarray, cached: bool) -> np.ndarray:
-    """`_steady_offsets`, from and into a cache when `cached` (few quarters, as online: the
-    same ones again and again)."""
-    if not cached:
-        return _steady_offsets(zone, quarters)
-    wanted = quarters.tolist()
-    values = [_QUARTER_CACHE.get((zone, q)) for q in wanted]  # another thread may clear it
-    missing = [q for q, v in zip(wanted, values, strict=True) if v is None]
-    if missing:
-        found = dict(zip(missing, _steady_offsets(zone, np.array(missing, np.int64)).tolist(),
-                         strict=True))
-        if len(_QUARTER_CACHE) > MAX_CACHED_QUARTERS:
-            _QUARTER_CACHE.clear()
-        _QUARTER_CACHE.update(((zone, q), v) for q, v in found.items())
-        values = [found[q] if v is None else v for q, v in zip(wanted, values, strict=True)]
-    return np.array(values, float)
+def _quarter_offsets(zone: str, quarters: np.ndarray) -> np.ndarray:
+    """`_steady_offsets`, read from a table per zone of every quarter hour of a span (so each
+    partition of a batch, and each online request, finds what an earlier one looked up), the
+    span grown to cover the quarters asked; past `MAX_ZONE_QUARTERS` looked up directly."""
+    lo, hi = int(quarters.min()), int(quarters.max()) + 1
+    first, table = _SPANS.get(zone, (lo, np.empty(0)))  # another thread may clear it
+    last = first + len(table)
+    if lo < first or hi > last:  # grown by a margin: the next partitions or requests fit
+        lo = min(lo - SPAN_MARGIN, first) if lo < first or not len(table) else first
+        hi = max(hi + SPAN_MARGIN, last) if hi > last else last
+        if hi - lo > MAX_ZONE_QUARTERS:
+            return _steady_offsets(zone, quarters)
+        table = np.concatenate([_steady_offsets(zone, np.arange(lo, first)), table,
+                                _steady_offsets(zone, np.arange(last, hi))])
+        first = lo
+        if sum(len(span) for _, span in list(_SPANS.values())) > MAX_CACHED_QUARTERS:
+            _SPANS.clear()
+        _SPANS[zone] = (first, table)
+    return table[quarters - first]
 
 
 @njit(cache=True, nogil=True)
@@ -188,7 +199,7 @@ def utc_offset_hours(codes: np.ndarray, zones: np.ndarray, ts_ns: np.ndarray) ->
     moving = []
     for code in np.flatnonzero(np.diff(bounds)):
         at = cells[bounds[code]:bounds[code + 1]]
-        offset = _quarter_offsets(zones[code], at % span + first, len(cells) <= FEW_CELLS)
+        offset = _quarter_offsets(zones[code], at % span + first)
         steady = ~np.isnan(offset)
         table[at[steady]] = offset[steady]
         moving.append(at[~steady])

@@ -8,7 +8,7 @@ Batch scoring, training and the online state all call `account_features` (throug
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -28,16 +28,7 @@ from persona_risk.features.parallel import map_steps
 from persona_risk.features.point_in_time import AsOf
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.registry import CROSS, RECORD, REGISTRY
-from persona_risk.features.reuse import (
-    DEVICE,
-    KIND,
-    REUSE_COUNT,
-    cluster_sizes,
-    event_reuse,
-    first_seen,
-    identity_counts,
-    reuse_keys,
-)
+from persona_risk.features.reuse import REUSE_COUNT, CrossIndex, first_seen, reuse_keys
 from persona_risk.features.travel import FASTEST_HOP_COLUMNS
 
 IDENTITY_COLUMNS = [s.ACCOUNT_ID, s.CREATED_AT, s.PAYOUT_ID, s.PHONE_ID]
@@ -79,7 +70,9 @@ class CrossAccount(ABC):
     def from_pairs(pairs: pd.DataFrame, identities: pd.DataFrame | None = None) -> CrossAccount:
         """Shared with the accounts of `pairs` (from `features.reuse.reuse_pairs`, with the
         allow-list of the `cfg` used) and of `identities` (`IDENTITY_COLUMNS` of every account
-        that may share an id; default: the records given)."""
+        that may share an id; default: the records given). With `identities`, their counts are
+        prepared once per `as_of` (`features.reuse.CrossIndex`) and each partition looks up its
+        own accounts and keys."""
         return _FromPairs(pairs, identities)
 
     @staticmethod
@@ -93,19 +86,24 @@ class CrossAccount(ABC):
 class _FromPairs(CrossAccount):
     pairs: pd.DataFrame | None  # None: from the events' own keys
     identities: pd.DataFrame | None  # None: the records given
+    # the global state as of the last T asked, prepared once for all the partitions
+    ready: dict[int, CrossIndex] = field(default_factory=dict, repr=False)
 
     def signals(self, ev: EventArrays, accounts: pd.DataFrame, at: AsOf, cfg: FeatureConfig
                 ) -> tuple[Signals, Signals]:
         keys = reuse_keys(ev, cfg.allow)
-        pairs = (first_seen(keys, Keys(ev.seg, ev.account_ids), ev.ts_ns)  # already factorized
-                 if self.pairs is None else at.pairs(self.pairs))
-        identities = accounts if self.identities is None else at.records(self.identities)
-        return event_reuse(keys, ev.ts_ns, pairs), {
-            "payout_accounts": identity_counts(ev.account_ids, identities, s.PAYOUT_ID),
-            "phone_accounts": identity_counts(ev.account_ids, identities, s.PHONE_ID),
-            "cluster_size": cluster_sizes(ev.account_ids, pairs[pairs[KIND] == DEVICE],
-                                          identities),
-        }
+        if self.pairs is None:  # already factorized
+            index = CrossIndex.of(first_seen(keys, Keys(ev.seg, ev.account_ids), ev.ts_ns),
+                                  accounts)
+        elif self.identities is None:
+            index = CrossIndex.of(at.pairs(self.pairs), accounts)
+        else:
+            if at.ns not in self.ready:  # the last T only: a run asks one
+                self.ready.clear()
+                self.ready[at.ns] = CrossIndex.of(at.pairs(self.pairs),
+                                                  at.records(self.identities))
+            index = self.ready[at.ns]
+        return index.event_counts(keys, ev.ts_ns), index.account_counts(ev.account_ids)
 
 
 @dataclass(frozen=True, eq=False)

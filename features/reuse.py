@@ -9,6 +9,8 @@ Allowed infrastructure (`features.allow`) leaves no key: it makes no pair and ha
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from numba import njit
@@ -18,7 +20,7 @@ from scipy.sparse.csgraph import connected_components
 
 from persona_risk.features import schema as s
 from persona_risk.features.allow import AllowList, without
-from persona_risk.features.arrays import EventArrays, Keys, timestamps_ns
+from persona_risk.features.arrays import EventArrays, Keys, prefix_keys, timestamps_ns
 from persona_risk.features.geo import ip_prefix, prefix_of
 from persona_risk.features.segments import (
     order_by_segment,
@@ -39,11 +41,16 @@ REUSE_COUNT = {kind: f"{kind}_accounts" for kind in REUSE_KINDS}  # event signal
 def reuse_keys(ev: EventArrays, allow: AllowList) -> dict[str, Keys]:
     """The reuse keys of each event (device, IP, prefix), none where the allow-list allows the
     event's device (device) or network (IP and prefix)."""
+    return _allowed_keys(ev.device, ev.ip, ev.prefix, ev.asn, allow)
+
+
+def _allowed_keys(device: Keys, ip: Keys, prefix: Keys, asn: np.ndarray,
+                  allow: AllowList) -> dict[str, Keys]:
     if not allow:
-        return {DEVICE: ev.device, IPADDR: ev.ip, PREFIX: ev.prefix}
-    network = allow.network_match(ev.ip, ev.asn)
-    return {DEVICE: without(ev.device, allow.device_match(ev.device)),
-            IPADDR: without(ev.ip, network), PREFIX: without(ev.prefix, network)}
+        return {DEVICE: device, IPADDR: ip, PREFIX: prefix}
+    network = allow.network_match(ip, asn)
+    return {DEVICE: without(device, allow.device_match(device)),
+            IPADDR: without(ip, network), PREFIX: without(prefix, network)}
 
 
 def event_keys(events: pd.DataFrame, allow: AllowList = AllowList()) -> dict[str, pd.Series]:
@@ -103,7 +110,9 @@ def row_pairs(rows: list[tuple], allow: AllowList = AllowList()) -> list[tuple]:
 def reuse_pairs(events: pd.DataFrame, allow: AllowList = AllowList()) -> pd.DataFrame:
     """First time (ns, UTC) each account was seen on each device, IP and prefix that the
     allow-list does not allow."""
-    keys = {kind: Keys.of(series) for kind, series in event_keys(events, allow).items()}
+    ip = Keys.of(events[s.IP])
+    keys = _allowed_keys(Keys.of(events[s.DEVICE_ID]), ip, prefix_keys(ip),
+                         events[s.ASN].to_numpy(float, na_value=np.nan), allow)
     pairs = first_seen(keys, Keys.of(events[s.ACCOUNT_ID]), timestamps_ns(events[s.TS]))
     return pairs.astype({KIND: "str", KEY: "str", s.ACCOUNT_ID: "str", FIRST_TS: "int64"})
 
@@ -124,39 +133,65 @@ def counts_at(key_codes: np.ndarray, ts_ns: np.ndarray, pair_codes: np.ndarray,
     """For each event (its key's code, -1 when none, and its time), the number of pairs of its
     key (`pair_codes` into the same `n_keys` keys, `first_ns` their first times) at or before
     it; NaN when the event has no key."""
+    order, starts = _by_key_then_time(pair_codes, first_ns, n_keys)
+    return _count_at_or_before(key_codes, ts_ns, starts, first_ns[order])
+
+
+def _by_key_then_time(pair_codes: np.ndarray, first_ns: np.ndarray,
+                      n_keys: int) -> tuple[np.ndarray, np.ndarray]:
     by_time = np.argsort(first_ns, kind="stable")
     order = by_time[order_by_segment(pair_codes[by_time], n_keys)]
-    starts = segment_starts(pair_codes[order], n_keys)
-    return _count_at_or_before(key_codes, ts_ns, starts, first_ns[order])
+    return order, segment_starts(pair_codes[order], n_keys)
+
+
+@dataclass(frozen=True)
+class KeyTimes:
+    """The pairs of one kind laid out for counting: their distinct keys (`index`, hashed once)
+    and the first times (ns, UTC) of each key's pairs in order, `starts` its boundaries."""
+
+    index: pd.Index
+    starts: np.ndarray
+    firsts: np.ndarray
+
+    @classmethod
+    def of(cls, pairs: pd.DataFrame) -> KeyTimes:
+        pair_codes, pair_keys = pd.factorize(pairs[KEY])
+        first_ns = pairs[FIRST_TS].to_numpy(np.int64)
+        order, starts = _by_key_then_time(pair_codes, first_ns, len(pair_keys))
+        return cls(pd.Index(pair_keys), starts, first_ns[order])
+
+    def counts(self, keys: Keys, ts_ns: np.ndarray) -> np.ndarray:
+        """`accounts_at` of events with these `keys` (one code per event) and times."""
+        to_pair = np.append(self.index.get_indexer(keys.values), -1)
+        return _count_at_or_before(to_pair[keys.codes], ts_ns, self.starts, self.firsts)
 
 
 def accounts_at(keys: Keys, ts_ns: np.ndarray, pairs: pd.DataFrame) -> np.ndarray:
     """For each event, the number of distinct accounts first seen on its key (`keys`, one code
     per event) at or before it, its own account included; NaN when the event has no key."""
-    pair_codes, pair_keys = pd.factorize(pairs[KEY])
-    to_pair = np.append(pd.Index(pair_keys).get_indexer(keys.values), -1)
-    return counts_at(to_pair[keys.codes], ts_ns, pair_codes,
-                     pairs[FIRST_TS].to_numpy(np.int64), len(pair_keys))
+    return KeyTimes.of(pairs).counts(keys, ts_ns)
 
 
 def event_reuse(keys: dict[str, Keys], ts_ns: np.ndarray,
                 pairs: pd.DataFrame) -> dict[str, np.ndarray]:
     """Per event (its `reuse_keys` and time): accounts seen so far on its device, IP and prefix
     (counts, point in time)."""
-    by_kind = dict(tuple(pairs.groupby(KIND, sort=False)))
-    empty = pairs.iloc[:0]
-    return {REUSE_COUNT[kind]: accounts_at(keys[kind], ts_ns, by_kind.get(kind, empty))
-            for kind in REUSE_KINDS}
+    return CrossIndex.of(pairs, None).event_counts(keys, ts_ns)
+
+
+def identity_counts_by_account(identities: pd.DataFrame, column: str) -> pd.Series:
+    """Per account id of `identities` (index), how many accounts share its `column` value
+    (payout or phone id, itself included); NaN when the value is missing."""
+    values = identities[column]
+    counts = values.map(values.value_counts())
+    return pd.Series(counts.to_numpy(float), index=identities[s.ACCOUNT_ID].to_numpy())
 
 
 def identity_counts(account_ids: np.ndarray, identities: pd.DataFrame,
                     column: str) -> np.ndarray:
     """For each account, how many accounts of `identities` share its `column` value (payout or
     phone id, itself included); NaN when the value or the record is missing."""
-    values = identities[column]
-    counts = values.map(values.value_counts())
-    by_account = pd.Series(counts.to_numpy(float), index=identities[s.ACCOUNT_ID].to_numpy())
-    return by_account.reindex(account_ids).to_numpy(float)
+    return identity_counts_by_account(identities, column).reindex(account_ids).to_numpy(float)
 
 
 def component_sizes(n_accounts: int, n_nodes: int, left: np.ndarray,
@@ -170,14 +205,13 @@ def component_sizes(n_accounts: int, n_nodes: int, left: np.ndarray,
     return np.bincount(account_label)[account_label]
 
 
-def cluster_sizes(account_ids: np.ndarray, device_pairs: pd.DataFrame,
-                  identities: pd.DataFrame) -> np.ndarray:
-    """Accounts in each account's connected component of the graph linking accounts through
-    shared devices (`device_pairs`) and shared payout or phone ids (`identities`, one row per
-    account with `payout_id` and `phone_id`). Accounts outside both tables count 1."""
+def cluster_sizes_by_account(device_pairs: pd.DataFrame, identities: pd.DataFrame) -> pd.Series:
+    """Per account id of `device_pairs` or `identities` (index), the accounts in its connected
+    component of the graph linking accounts through shared devices and payout or phone ids."""
     node_accounts = pd.Index(pd.unique(np.concatenate([
-        np.asarray(account_ids, dtype=object), device_pairs[s.ACCOUNT_ID].to_numpy(object),
-        identities[s.ACCOUNT_ID].to_numpy(object)])))
+        device_pairs[s.ACCOUNT_ID].to_numpy(object), identities[s.ACCOUNT_ID].to_numpy(object)])))
+    if node_accounts.empty:
+        return pd.Series(np.empty(0), index=node_accounts)
     links = [(device_pairs[s.ACCOUNT_ID], "d:" + device_pairs[KEY].astype("str"))]
     for col in (s.PAYOUT_ID, s.PHONE_ID):
         known = identities[identities[col].notna()]
@@ -186,7 +220,54 @@ def cluster_sizes(account_ids: np.ndarray, device_pairs: pd.DataFrame,
     key_codes, _ = pd.factorize(pd.concat([k for _, k in links], ignore_index=True))
     n = len(node_accounts) + (key_codes.max() + 1 if len(key_codes) else 0)
     size = component_sizes(len(node_accounts), n, left, key_codes + len(node_accounts))
-    return size[node_accounts.get_indexer(account_ids)].astype(float)
+    return pd.Series(size.astype(float), index=node_accounts)
+
+
+def cluster_sizes(account_ids: np.ndarray, device_pairs: pd.DataFrame,
+                  identities: pd.DataFrame) -> np.ndarray:
+    """Accounts in each account's connected component of the graph linking accounts through
+    shared devices (`device_pairs`) and shared payout or phone ids (`identities`, one row per
+    account with `payout_id` and `phone_id`). Accounts outside both tables count 1."""
+    by_account = cluster_sizes_by_account(device_pairs, identities)
+    return by_account.reindex(account_ids, fill_value=1.0).to_numpy(float)
+
+
+@dataclass(frozen=True)
+class CrossIndex:
+    """Cross-account state of all accounts, prepared once for many lookups (one per partition):
+    the pairs of each kind by key (`KeyTimes`), and per account id its payout, phone and
+    cluster counts (none without `identities`)."""
+
+    kinds: dict[str, KeyTimes]
+    by_account: pd.DataFrame | None  # columns payout_accounts, phone_accounts, cluster_size
+
+    @classmethod
+    def of(cls, pairs: pd.DataFrame, identities: pd.DataFrame | None) -> CrossIndex:
+        """From reuse pairs and (optionally) the identities of every account that may share."""
+        kinds = {kind: KeyTimes.of(pairs[(pairs[KIND] == kind).to_numpy()])
+                 for kind in REUSE_KINDS}
+        if identities is None:
+            return cls(kinds, None)
+        device = pairs[(pairs[KIND] == DEVICE).to_numpy()]
+        cluster = cluster_sizes_by_account(device, identities)
+        return cls(kinds, pd.DataFrame({
+            "payout_accounts": identity_counts_by_account(identities, s.PAYOUT_ID),
+            "phone_accounts": identity_counts_by_account(identities, s.PHONE_ID),
+        }).reindex(cluster.index).assign(cluster_size=cluster))
+
+    def event_counts(self, keys: dict[str, Keys], ts_ns: np.ndarray) -> dict[str, np.ndarray]:
+        """Per event (its `reuse_keys` and time): accounts seen so far on its device, IP and
+        prefix (counts, point in time)."""
+        return {REUSE_COUNT[kind]: self.kinds[kind].counts(keys[kind], ts_ns)
+                for kind in REUSE_KINDS}
+
+    def account_counts(self, account_ids: np.ndarray) -> dict[str, np.ndarray]:
+        """Per account: accounts sharing its payout id, its phone id (NaN without one) and its
+        cluster's size (1 when it shares nothing)."""
+        known = self.by_account.reindex(account_ids)
+        return {"payout_accounts": known["payout_accounts"].to_numpy(float),
+                "phone_accounts": known["phone_accounts"].to_numpy(float),
+                "cluster_size": known["cluster_size"].fillna(1.0).to_numpy(float)}
 
 
 def account_reuse(ev: EventArrays, sig: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -35,7 +35,12 @@ from persona_risk.features.io import (
     write_quarantine,
     write_table,
 )
-from persona_risk.features.pipeline import IDENTITY_COLUMNS, CrossAccount, compute_features
+from persona_risk.features.pipeline import (
+    IDENTITY_COLUMNS,
+    CrossAccount,
+    compute_features,
+    empty_accounts,
+)
 from persona_risk.features.point_in_time import AsOf
 from persona_risk.features.reuse import FIRST_TS, KEY, KIND, PAIR_COLUMNS, reuse_pairs
 from persona_risk.features.validate import (
@@ -50,9 +55,9 @@ SECOND_HASH_SEED = 0x5EED  # an independent second hash of each id
 
 
 def partition_of(account_ids: pd.Series | np.ndarray, partitions: int) -> np.ndarray:
-    """Stable partition number (0..partitions-1) of each account id."""
-    values = np.asarray(account_ids, dtype=object)
-    return (pd.util.hash_array(values) % np.uint64(partitions)).astype(np.int64)
+    """Stable partition number (0..partitions-1) of each account id (a hash of its bytes, in
+    a compiled loop over Arrow's buffers: no Python string per row)."""
+    return (text_hashes(account_ids) % np.uint64(partitions)).astype(np.int64)
 
 
 def _chunks(path: Path) -> Iterator[pd.DataFrame]:
@@ -94,6 +99,8 @@ class SeenIds:
 def _merge_pairs(pairs: list[pd.DataFrame]) -> pd.DataFrame:
     if not pairs:
         return pd.DataFrame(columns=PAIR_COLUMNS).astype({FIRST_TS: "int64"})
+    if len(pairs) == 1:  # one chunk's pairs, or merged already: one row per key and account
+        return pairs[0]
     merged = pd.concat(pairs, ignore_index=True)
     return merged.groupby([KIND, KEY, s.ACCOUNT_ID], as_index=False, sort=False)[FIRST_TS].min()
 
@@ -199,8 +206,8 @@ def spilled_features(events: list[Path], acc: pd.DataFrame | None, out: Path, sp
         raise ValueError(f"events: no readable rows; nothing to score{where}")
     as_of = pd.Timestamp(last if as_of is None else as_of)
     at = AsOf.of(as_of)  # once here: compute_features' own filter then keeps all, no copy
-    cross = CrossAccount.from_pairs(
-        at.pairs(pairs), at.records(acc)[IDENTITY_COLUMNS] if acc is not None else None)
+    records = at.records(empty_accounts() if acc is None else acc)  # those of every partition
+    cross = CrossAccount.from_pairs(at.pairs(pairs), records[IDENTITY_COLUMNS])
 
     def each() -> Iterator[tuple[int, pd.DataFrame]]:
         acc_part = partition_of(acc[s.ACCOUNT_ID], partitions) if acc is not None else None

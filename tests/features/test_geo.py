@@ -63,19 +63,28 @@ def test_offsets_are_nan_when_no_row_has_a_named_zone():
     assert np.isnan(utc_offset_hours(np.array([], np.int64), ZONES, ts_ns[:0])).all()
 
 
-def test_cached_offsets_of_few_rows_equal_the_uncached_ones(monkeypatch):
+def test_offsets_cached_per_zone_span_equal_the_uncached_ones(monkeypatch):
     rng = np.random.default_rng(2)
     zones = np.array(["Europe/Amsterdam", "America/New_York", "Asia/Kolkata"], dtype=object)
     around = pd.Timestamp("2025-03-30 01:00", tz="UTC").value  # Amsterdam's spring change
     ts_ns = around + rng.integers(-3_600, 3_600, 300) * 10**9
     codes = rng.integers(0, 3, len(ts_ns))
     expected = _row_by_row(codes, ts_ns, zones)
-    geo._QUARTER_CACHE.clear()
+    geo._SPANS.clear()
     assert np.array_equal(utc_offset_hours(codes, zones, ts_ns), expected, equal_nan=True)
-    assert geo._QUARTER_CACHE  # filled, then read
+    assert set(geo._SPANS) == set(zones)  # filled, then read
     assert np.array_equal(utc_offset_hours(codes, zones, ts_ns), expected, equal_nan=True)
-    monkeypatch.setattr(geo, "FEW_CELLS", 0)
+    later, earlier = ts_ns + 40 * 24 * 3_600 * 10**9, ts_ns - 200 * 24 * 3_600 * 10**9
+    for moved in (later, earlier):  # the cached spans grow on either side
+        assert np.array_equal(utc_offset_hours(codes, zones, moved),
+                              _row_by_row(codes, moved, zones), equal_nan=True)
+    first, span = geo._SPANS["Europe/Amsterdam"]
+    assert first <= earlier.min() // geo.OFFSET_STEP_NS
+    assert first + len(span) > later.max() // geo.OFFSET_STEP_NS
+    monkeypatch.setattr(geo, "MAX_ZONE_QUARTERS", 0)  # too long to cache: looked up directly
+    geo._SPANS.clear()
     assert np.array_equal(utc_offset_hours(codes, zones, ts_ns), expected, equal_nan=True)
+    assert not geo._SPANS
 
 
 def test_prefix_of_one_ip_is_ip_prefix():

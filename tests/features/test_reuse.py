@@ -68,3 +68,46 @@ def test_pairs_of_plain_rows_are_reuse_pairs():
     assert sorted((kind, key) for kind, key, *_ in allowed) == [
         ("ip", "10.1.2.4"), ("ip", "2001:db8::1"), ("prefix", "10.1.2.0/24"),
         ("prefix", "2001:db8::/64")]
+
+
+def test_cross_index_of_all_accounts_answers_any_subset_as_computed_on_it():
+    import pandas as pd
+
+    from persona_risk.features import schema as s
+    from persona_risk.features.arrays import Keys
+    from persona_risk.features.reuse import (
+        DEVICE,
+        KIND,
+        CrossIndex,
+        accounts_at,
+        cluster_sizes,
+        identity_counts,
+        reuse_pairs,
+    )
+    from persona_risk.features.validate import validate_accounts, validate_events
+
+    events, _ = validate_events(pd.DataFrame([
+        event("a", "2026-02-01T10:00:00Z", device_id="d1", ip="10.1.2.3"),
+        event("b", "2026-02-02T10:00:00Z", device_id="d1", ip="10.1.2.4"),
+        event("c", "2026-02-03T10:00:00Z", device_id="d2", ip="10.9.9.9"),
+        event("d", "2026-02-04T10:00:00Z", device_id="d3")]))
+    identities = validate_accounts(pd.DataFrame(
+        [{"account_id": a, "created_at": "2026-01-01", "payout_id": p, "phone_id": None}
+         for a, p in [("a", None), ("c", "p1"), ("d", "p1"), ("e", None)]]))
+    pairs = reuse_pairs(events)
+    index = CrossIndex.of(pairs, identities)
+    ids = np.array(["b", "c", "e", "zz"], dtype=object)  # one partition's accounts, one unknown
+    got = index.account_counts(ids)
+    device = pairs[pairs[KIND] == DEVICE]
+    assert np.array_equal(got["cluster_size"], cluster_sizes(ids, device, identities))
+    assert got["cluster_size"].tolist() == [2, 2, 1, 1]  # a-b by d1, c-d by p1
+    for column in (s.PAYOUT_ID, s.PHONE_ID):
+        name = f"{column[:-3]}_accounts"
+        assert np.array_equal(got[name], identity_counts(ids, identities, column),
+                              equal_nan=True)
+    keys = Keys.of(pd.Series(["d1", None, "d3", "d9"], dtype=object))
+    ts = pd.to_datetime(["2026-02-03", "2026-02-03", "2026-02-03", "2026-02-03"], utc=True)
+    ts_ns = ts.as_unit("ns").asi8
+    counts = index.event_counts(dict.fromkeys(index.kinds, keys), ts_ns)["device_accounts"]
+    assert np.array_equal(counts, accounts_at(keys, ts_ns, device), equal_nan=True)
+    assert np.array_equal(counts, [2, np.nan, 0, np.nan], equal_nan=True)
