@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -184,23 +185,41 @@ class FeatureStore(ABC):
         (default: the latest stored event), one row each, computed together by the batch
         pipeline's core on the stored history, records and pairs, with the thresholds of `cfg`
         (default: the store's; the allow-list is always the store's)."""
+        return FeatureResult(pd.DataFrame(), self.feature_rows(account_ids, as_of, cfg).frame())
+
+    def feature_rows(self, account_ids: list[str], as_of: pd.Timestamp | int | None = None,
+                     cfg: FeatureConfig | None = None) -> FeatureRows:
+        """`features_of` as arrays, without building a table (the online service's path)."""
         cfg = self.cfg if cfg is None else dataclasses.replace(cfg, allow=self.cfg.allow)
         if as_of is None:
-            mark = self.watermark()
-            if mark is None:
+            as_of = self.watermark()
+            if as_of is None:
                 raise ValueError("no events stored yet, so there is no default as_of; pass one")
-            as_of = mark
         at = AsOf.of(as_of)
         events = self.histories(account_ids)
         component, device_pairs = self._component(account_ids, events)
         view = StoredView(at, account_ids, events, self.account_rows(sorted(component)))
         if not len(view.account_ids):
-            return FeatureResult(pd.DataFrame(), features_frame(view.account_ids, at.at, {
-                name: np.empty(0) for name in (*FEATURE_NAMES, *FASTEST_HOP_COLUMNS)}))
+            return FeatureRows(view.account_ids, at, {
+                name: np.empty(0) for name in (*FEATURE_NAMES, *FASTEST_HOP_COLUMNS)})
         pairs = {DEVICE: device_pairs}
         for kind, keys in ((IPADDR, view.ev.ip), (PREFIX, view.ev.prefix)):
             pairs[kind] = self.pairs_for(kind, keys.values.tolist())
         _, feats = account_features(view.ev, view.records,
                                     lambda ev: view.cross(pairs, cfg.allow), at.ns, cfg,
                                     with_signals=False)
-        return FeatureResult(pd.DataFrame(), features_frame(view.account_ids, at.at, feats))
+        return FeatureRows(view.account_ids, at, feats)
+
+
+@dataclass(frozen=True)
+class FeatureRows:
+    """Account features as arrays: the account ids (sorted), the time T they are computed at,
+    and each feature of `features_frame` by name, one value per account."""
+
+    account_ids: np.ndarray
+    at: AsOf
+    features: dict[str, np.ndarray]
+
+    def frame(self) -> pd.DataFrame:
+        """The account feature table (`features.pipeline.features_frame`)."""
+        return features_frame(self.account_ids, self.at.at, self.features)

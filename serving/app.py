@@ -41,7 +41,6 @@ from persona_risk.serving.api_models import (
     DecisionOut,
     EventsIn,
     Ready,
-    Reason,
     Rejected,
     Reloaded,
     ScoreIn,
@@ -165,22 +164,7 @@ def score_accounts(store: FeatureStore, holder: ModelHolder, account_ids: list[s
     loaded = holder.current
     if loaded is None:
         raise HTTPException(503, "no model loaded")
-    features = store.features_of(account_ids, cfg=loaded.model.feature_config()).features
-    scored = loaded.model.score(features, reasons=reasons)
-    out = {}
-    for i, account_id in enumerate(scored[s.ACCOUNT_ID]):
-        row = scored.iloc[i]
-        why = [Reason(code=row[f"reason_{j}_code"],
-                      value=None if pd.isna(row[f"reason_{j}_value"]) else
-                      float(row[f"reason_{j}_value"]),
-                      contribution=float(row[f"reason_{j}_shap"]),
-                      text=row[f"reason_{j}"]) for j in (1, 2, 3)
-               if row[f"reason_{j}_code"] is not None] if reasons else []
-        out[account_id] = AccountScore(account_id=account_id, score=float(row["score"]),
-                                       band=row["band"], reasons=why,
-                                       model_version=loaded.version,
-                                       as_of=features[s.AS_OF].iloc[i].to_pydatetime())
-    return out
+    return loaded.score_accounts(store, account_ids, reasons)
 
 
 def _events_frame(events) -> pd.DataFrame:
