@@ -24,7 +24,6 @@ from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from starlette.concurrency import run_in_threadpool
 
 from persona_risk import __version__
 from persona_risk.features import schema as s
@@ -280,8 +279,13 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
                 replies.append(refusal)
         return replies
 
+    def prepare(request: tuple[list, bool]) -> tuple[list[list], pd.DataFrame, bool]:
+        events, reasons = request
+        return *clean_records([event.model_dump() for event in events]), reasons
+
     coalescer = Coalescer(store_and_score, weight=lambda request: len(request[0]),
-                          max_weight=COALESCE_MAX_EVENTS, budget_s=config.batch_budget_s)
+                          max_weight=COALESCE_MAX_EVENTS, budget_s=config.batch_budget_s,
+                          prepare=prepare)
 
     @app.post("/v1/events", tags=["scoring"], summary="Store events and score their accounts",
               responses={422: INVALID, 503: {
@@ -292,12 +296,8 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         """Store sign-in events (a retried event, same `event_id` or content, is stored once)
         and return a fresh score of every account they touch, computed on its stored history.
         Unreadable events are set aside under `rejected`; 422 when none is readable."""
-        rows, quarantine = await run_in_threadpool(
-            clean_records, [event.model_dump() for event in body.events])
-        if not rows:  # nothing readable: refused before it reaches a batch or the store
-            raise _unreadable(quarantine)
-        try:
-            reply = await asyncio.wrap_future(coalescer.submit((rows, quarantine, reasons)))
+        try:  # validated on the coalescer's thread; an unreadable one never reaches the store
+            reply = await asyncio.wrap_future(coalescer.submit((body.events, reasons)))
         except OverBudget as late:  # its events may or may not be stored: resending is safe
             raise HTTPException(503, str(late), {"Retry-After": str(RETRY_AFTER_S)}) from late
         if isinstance(reply, HTTPException):
