@@ -27,7 +27,7 @@ class StoredView:
     def __init__(self, at: AsOf, asked: list[str], events: Columns, records: Columns):
         self.at = at
         ts = np.asarray(events[s.TS], dtype=np.int64)
-        kept = np.flatnonzero(at.keeps(ts))
+        kept = np.flatnonzero(at.happened(ts))
         seen = kept.tolist()
 
         def pick(values: list) -> list:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from persona_risk.features import schema as s
-from persona_risk.features.feature_store import FeatureStore
+from persona_risk.features.feature_store import FeatureRows, FeatureStore
 from persona_risk.models.pyfunc import load_risk_model, resolve_uri
 from persona_risk.models.risk_model import N_REASONS, RiskModel
 from persona_risk.serving.api_models import AccountScore, Reason
@@ -30,7 +30,11 @@ class LoadedModel:
         """Fresh features (with the model's thresholds and the store's allow-list) and scores
         (with reasons unless asked not to) of accounts in the store, computed together on
         arrays (no table on the way); keyed by account id."""
-        rows = store.feature_rows(account_ids, cfg=self.model.feature_config())
+        return self.scores(store.feature_rows(account_ids, cfg=self.model.feature_config()),
+                           reasons)
+
+    def scores(self, rows: FeatureRows, reasons: bool = True) -> dict[str, AccountScore]:
+        """Scores (with reasons unless asked not to) of account features given as arrays."""
         scored = self.model.score_columns({s.ACCOUNT_ID: rows.account_ids, **rows.features},
                                           reasons=reasons)
         as_of = rows.at.at.to_pydatetime()
