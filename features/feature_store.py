@@ -189,12 +189,12 @@ class FeatureStore(ABC):
         accounts = sorted({p[2] for rows in stale.values() for p in rows})
         events = self.histories(accounts, _PAIR_INPUTS)
         ts = np.asarray(events[s.TS], dtype=np.int64)
-        rows = [r for r, keep in zip(zip(*events.values(), strict=True), at.happened(ts).tolist(),
+        seen = [r for r, keep in zip(zip(*events.values(), strict=True), at.happened(ts).tolist(),
                                      strict=True) if keep]
-        again = {pair[:3]: pair[3] for pair in row_pairs(rows, self.cfg.allow)}
-        return {kind: [p for p in rows if p[3] >= since] + [
+        again = {pair[:3]: pair[3] for pair in row_pairs(seen, self.cfg.allow)}
+        return {kind: [p for p in stored if p[3] >= since] + [
             (*p[:3], again[p[:3]]) for p in stale[kind] if p[:3] in again]
-            for kind, rows in pairs.items()}
+            for kind, stored in pairs.items()}
 
 
     def _component(self, account_ids: list[str],
