@@ -266,7 +266,8 @@ def _in_process(outcome, events, accounts, chosen) -> None:
             [chosen[i % 50]], cfg=cfg)) for name, st in stores.items()},
         "in-process: score + reasons (1 row)": lambda i: loaded.scores(rows[i % 50]),
         "in-process: score, no reasons (1 row)": lambda i: loaded.scores(rows[i % 50], False),
-        "in-process: raw booster (1 row)": lambda i: model.booster.predict(x[i % 50], num_threads=1),
+        "in-process: raw booster (1 row)": lambda i: model.booster.predict(
+            x[i % 50], num_threads=1),
         "in-process: raw booster + SHAP (1 row)": lambda i: model.booster.predict(
             x[i % 50], num_threads=1, pred_contrib=True),
     }
