@@ -20,6 +20,9 @@ class FeatureConfig:
     high_risk_countries: ISO codes whose sign-ins are counted as high-risk.
     night_start_hour, night_end_hour: the night window in claimed local time (hours).
     shared_device_accounts: accounts on one device from which the shared-device rule fires.
+    retention_days: the history window (days): events older than `as_of` minus this do not
+        exist for the features (`features.point_in_time.AsOf`), and the online stores drop
+        them; None keeps everything.
 
     The thresholds are stored with a model and hashed into its feature contract; the
     allow-list is not (it is the operator's live list, applied when features are computed).
@@ -33,13 +36,16 @@ class FeatureConfig:
     night_start_hour: float = 22.0
     night_end_hour: float = 6.0
     shared_device_accounts: int = 3
+    retention_days: float | None = None
     allow: AllowList = AllowList()
 
     def settings(self) -> dict:
-        """The thresholds as plain JSON-safe data (no allow-list): what a model stores."""
-        kinds = {"float": float, "int": int, "tuple[str, ...]": list}
+        """The thresholds as plain JSON-safe data (no allow-list): what a model stores. No
+        retention is left out, so that the contracts of models made before it stay valid."""
+        kinds = {"float": float, "int": int, "tuple[str, ...]": list, "float | None": float}
         return {f.name: kinds[f.type](getattr(self, f.name))
-                for f in dataclasses.fields(self) if f.name != "allow"}
+                for f in dataclasses.fields(self)
+                if f.name != "allow" and getattr(self, f.name) is not None}
 
     @classmethod
     def from_settings(cls, settings: dict, allow: AllowList = AllowList()) -> FeatureConfig:

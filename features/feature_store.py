@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,7 @@ from persona_risk.features.validate import clean_rows, validate_accounts, valida
 
 _ID, _ACCOUNT, _TS, _DEVICE, _IP, _ASN = (EVENT_NAMES.index(c) for c in (
     s.EVENT_ID, s.ACCOUNT_ID, s.TS, s.DEVICE_ID, s.IP, s.ASN))
+_PAIR_INPUTS = (s.ACCOUNT_ID, s.TS, s.DEVICE_ID, s.IP, s.ASN)  # what `row_pairs` reads
 
 
 class FeatureStore(ABC):
@@ -88,6 +90,13 @@ class FeatureStore(ABC):
     @abstractmethod
     def watermark(self) -> int | None:
         """Latest event time stored (ns, UTC)."""
+
+    @abstractmethod
+    def drop_before(self, cutoff_ns: int, account_ids: list[str], stale: list[tuple],
+                    pairs: list[tuple]) -> None:
+        """Drop the stored events of these accounts before `cutoff_ns`, remove the pairs
+        `stale` (kind, key, account_id) and merge `pairs` as `put` does, atomically. The ids of
+        dropped events stay known: a later copy is ignored, as batch keeps the first copy."""
 
     # -- shared logic --------------------------------------------------------------------
     def history(self, account_id: str) -> Columns:
@@ -149,7 +158,43 @@ class FeatureStore(ABC):
         accounts: list[set[str]] = [set() for _ in range(n_batches)]
         for r, i in zip(rows, batch, strict=True):
             accounts[i].add(r[_ACCOUNT])
+        if self.cfg.retention_days is not None and fresh:
+            self._compact(sorted({r[_ACCOUNT] for r in fresh}))
         return [sorted(a) for a in accounts]
+
+    def _compact(self, account_ids: list[str]) -> None:
+        """Drop the events of these accounts older than the retention window behind the latest
+        stored event, and make their pairs again from the events left."""
+        cutoff = AsOf.of(self.watermark(), self.cfg.retention_days).since_ns
+        events = self.histories(account_ids, _PAIR_INPUTS)
+        old = sorted({a for a, ts in zip(events[s.ACCOUNT_ID], events[s.TS], strict=True)
+                      if ts < cutoff})
+        if not old:
+            return
+        dropping = set(old)
+        rows = [r for r in zip(*events.values(), strict=True) if r[0] in dropping]
+        stale = [pair[:3] for pair in row_pairs(rows, self.cfg.allow)]
+        kept = row_pairs([r for r in rows if r[1] >= cutoff], self.cfg.allow)
+        self.drop_before(cutoff, old, stale, kept)
+
+    def _window_pairs(self, pairs: dict[str, list[tuple]], at: AsOf) -> dict[str, list[tuple]]:
+        """The stored pairs as they exist in the retention window of `at`: a pair first seen
+        before the window is made again from its account's events in the window, or dropped
+        when none has its key."""
+        since = at.since_ns
+        stale = {kind: [p for p in rows if p[3] < since] for kind, rows in pairs.items()} \
+            if since is not None else {}
+        if not any(stale.values()):
+            return pairs
+        accounts = sorted({p[2] for rows in stale.values() for p in rows})
+        events = self.histories(accounts, _PAIR_INPUTS)
+        ts = np.asarray(events[s.TS], dtype=np.int64)
+        seen = [r for r, keep in zip(zip(*events.values(), strict=True), at.happened(ts).tolist(),
+                                     strict=True) if keep]
+        again = {pair[:3]: pair[3] for pair in row_pairs(seen, self.cfg.allow)}
+        return {kind: [p for p in stored if p[3] >= since] + [
+            (*p[:3], again[p[:3]]) for p in stale[kind] if p[:3] in again]
+            for kind, stored in pairs.items()}
 
 
     def _component(self, account_ids: list[str],
@@ -184,23 +229,42 @@ class FeatureStore(ABC):
         (default: the latest stored event), one row each, computed together by the batch
         pipeline's core on the stored history, records and pairs, with the thresholds of `cfg`
         (default: the store's; the allow-list is always the store's)."""
+        return FeatureResult(pd.DataFrame(), self.feature_rows(account_ids, as_of, cfg).frame())
+
+    def feature_rows(self, account_ids: list[str], as_of: pd.Timestamp | int | None = None,
+                     cfg: FeatureConfig | None = None) -> FeatureRows:
+        """`features_of` as arrays, without building a table (the online service's path)."""
         cfg = self.cfg if cfg is None else dataclasses.replace(cfg, allow=self.cfg.allow)
         if as_of is None:
-            mark = self.watermark()
-            if mark is None:
+            as_of = self.watermark()
+            if as_of is None:
                 raise ValueError("no events stored yet, so there is no default as_of; pass one")
-            as_of = mark
-        at = AsOf.of(as_of)
+        at = AsOf.of(as_of, cfg.retention_days)
         events = self.histories(account_ids)
         component, device_pairs = self._component(account_ids, events)
         view = StoredView(at, account_ids, events, self.account_rows(sorted(component)))
         if not len(view.account_ids):
-            return FeatureResult(pd.DataFrame(), features_frame(view.account_ids, at.at, {
-                name: np.empty(0) for name in (*FEATURE_NAMES, *FASTEST_HOP_COLUMNS)}))
+            return FeatureRows(view.account_ids, at, {
+                name: np.empty(0) for name in (*FEATURE_NAMES, *FASTEST_HOP_COLUMNS)})
         pairs = {DEVICE: device_pairs}
         for kind, keys in ((IPADDR, view.ev.ip), (PREFIX, view.ev.prefix)):
             pairs[kind] = self.pairs_for(kind, keys.values.tolist())
+        pairs = self._window_pairs(pairs, at)
         _, feats = account_features(view.ev, view.records,
                                     lambda ev: view.cross(pairs, cfg.allow), at.ns, cfg,
                                     with_signals=False)
-        return FeatureResult(pd.DataFrame(), features_frame(view.account_ids, at.at, feats))
+        return FeatureRows(view.account_ids, at, feats)
+
+
+@dataclass(frozen=True)
+class FeatureRows:
+    """Account features as arrays: the account ids (sorted), the time T they are computed at,
+    and each feature of `features_frame` by name, one value per account."""
+
+    account_ids: np.ndarray
+    at: AsOf
+    features: dict[str, np.ndarray]
+
+    def frame(self) -> pd.DataFrame:
+        """The account feature table (`features.pipeline.features_frame`)."""
+        return features_frame(self.account_ids, self.at.at, self.features)

@@ -36,9 +36,26 @@ class OnlineFeatureState(FeatureStore):
                 columns[name].append(value)
             self._ids.add(row[_ID])
             self._watermark = max(row[_TS], self._watermark or row[_TS])
+        self._merge(pairs)
+
+    def _merge(self, pairs: list[tuple]) -> None:
         for kind, key, acc, first in pairs:
             seen = self.pairs[kind].setdefault(key, {})
             seen[acc] = min(int(first), seen.get(acc, int(first)))
+
+    def drop_before(self, cutoff_ns: int, account_ids: list[str], stale: list[tuple],
+                    pairs: list[tuple]) -> None:
+        for account_id in account_ids:
+            columns = self.events[account_id]
+            keep = [t >= cutoff_ns for t in columns[s.TS]]
+            self.events[account_id] = {name: [v for v, k in zip(values, keep, strict=True) if k]
+                                       for name, values in columns.items()}
+        for kind, key, acc in stale:
+            seen = self.pairs[kind].get(key, {})
+            seen.pop(acc, None)
+            if not seen:
+                self.pairs[kind].pop(key, None)
+        self._merge(pairs)
 
     def histories(self, account_ids: list[str],
                   columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Columns:

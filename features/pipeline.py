@@ -198,7 +198,7 @@ def compute_features(
     cross-account signals come from (default: these events and records).
     `with_signals=False` skips building the event-level table (batch scoring needs none).
     """
-    at = AsOf.of(default_as_of(events) if as_of is None else as_of)
+    at = AsOf.of(default_as_of(events) if as_of is None else as_of, cfg.retention_days)
     events = at.events(events)
     accounts = at.records(empty_accounts() if accounts is None else accounts)
     account_ids = at.accounts(events, accounts)

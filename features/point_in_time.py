@@ -7,6 +7,11 @@ or before T. So an account whose first sign-in comes before its record (HR recor
 later) is counted from that sign-in, on its devices and IPs as everywhere, only without the
 record's fields (age, claimed zone, home, payout and phone) until `created_at`.
 
+With a retention window R (`FeatureConfig.retention_days`), an event exists only from its `ts`
+until R after it: as of T, the events of [T - R, T]. Records do not expire. A reuse pair then
+exists from the first time its account was seen on its key within the window, so pairs are
+made from the events that exist (`happened`), never kept from before the window.
+
 Batch (`features.pipeline`, `serving.batch`), Spark (`features.spark_engine`) and the online
 stores all ask `AsOf`; none writes the comparison itself.
 """
@@ -37,15 +42,29 @@ class AsOf:
     """The time T (UTC) features are computed at."""
 
     at: pd.Timestamp
+    retention: pd.Timedelta | None = None  # events older than T minus this do not exist
 
     @classmethod
-    def of(cls, as_of: pd.Timestamp | str | int) -> AsOf:
-        return cls(utc(as_of))
+    def of(cls, as_of: pd.Timestamp | str | int, retention_days: float | None = None) -> AsOf:
+        return cls(utc(as_of), None if retention_days is None
+                   else pd.Timedelta(days=retention_days))
 
     @property
     def ns(self) -> int:
         """T in ns since the epoch."""
         return int(self.at.as_unit("ns").value)
+
+    @property
+    def since_ns(self) -> int | None:
+        """Start of the retention window (ns since the epoch): events before it do not exist;
+        None without a window."""
+        return None if self.retention is None else self.ns - int(self.retention.value)
+
+    def happened(self, ts_ns: T) -> T:
+        """Which events with these times (int ns since the epoch: numpy, pandas or a Spark
+        column) exist as of T: at or before it, and within the retention window."""
+        since = self.since_ns
+        return self.keeps(ts_ns) if since is None else (ts_ns <= self.ns) & (ts_ns >= since)
 
     def keeps(self, times_ns: T) -> T:
         """Which facts with these times (int ns since the epoch: numpy, pandas or a Spark
@@ -54,7 +73,10 @@ class AsOf:
 
     def events(self, events: pd.DataFrame) -> pd.DataFrame:
         """The events that exist as of T (the frame itself when all do: no copy)."""
-        seen = (events[s.TS] <= self.at).to_numpy()
+        seen = events[s.TS] <= self.at
+        if self.retention is not None:
+            seen &= events[s.TS] >= self.at - self.retention
+        seen = seen.to_numpy()
         return events if seen.all() else events[seen]
 
     def records(self, accounts: pd.DataFrame) -> pd.DataFrame:

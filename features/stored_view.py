@@ -26,12 +26,17 @@ class StoredView:
 
     def __init__(self, at: AsOf, asked: list[str], events: Columns, records: Columns):
         self.at = at
-        seen = at.keeps(np.asarray(events[s.TS], dtype=np.int64))
-        col = {name: np.asarray(events[name], dtype=object)[seen]
-               for name in (s.EVENT_ID, s.ACCOUNT_ID, *KEY_COLUMNS)}
-        floats = {name: np.asarray(events[name], dtype=float)[seen] for name in _FLOATS}
-        flags = {name: np.asarray(events[name], dtype=bool)[seen] for name in _FLAGS}
-        known = at.keeps(np.asarray(records[s.CREATED_AT], dtype=np.int64))
+        ts = np.asarray(events[s.TS], dtype=np.int64)
+        kept = np.flatnonzero(at.happened(ts))
+        seen = kept.tolist()
+
+        def pick(values: list) -> list:
+            return values if len(seen) == len(values) else [values[i] for i in seen]
+
+        col = {name: pick(events[name]) for name in (s.EVENT_ID, s.ACCOUNT_ID, *KEY_COLUMNS)}
+        floats = {name: np.array(pick(events[name]), dtype=float) for name in _FLOATS}  # None: NaN
+        flags = {name: np.array(pick(events[name]), dtype=bool) for name in _FLAGS}
+        known = np.flatnonzero(at.keeps(np.asarray(records[s.CREATED_AT], dtype=np.int64)))
         # records of the component that exist as of T
         self.known = {name: np.asarray(values, dtype=object)[known]
                       for name, values in records.items()}
@@ -41,8 +46,9 @@ class StoredView:
         number = {a: i for i, a in enumerate(self.account_ids)}
         self.ev = lay_out(
             np.array([number[a] for a in col[s.ACCOUNT_ID]], dtype=np.int64),
-            np.asarray(events[s.TS], dtype=np.int64)[seen], col[s.EVENT_ID],
-            {name: Keys.of(col[name]) for name in KEY_COLUMNS}, floats, flags, self.account_ids)
+            ts[kept],
+            np.array(col[s.EVENT_ID], dtype=object),
+            {name: _keys(col[name]) for name in KEY_COLUMNS}, floats, flags, self.account_ids)
         own = np.array([number.get(a, -1) for a in rec[s.ACCOUNT_ID]], dtype=np.int64)
         mine = own >= 0
 
@@ -100,6 +106,15 @@ class StoredView:
         right = np.array([keys[k] for _, k in links], dtype=np.int64)
         size = component_sizes(len(nodes), len(nodes) + len(keys), left, right)
         return size[:len(self.account_ids)].astype(float)
+
+
+def _keys(values: list) -> Keys:
+    """`Keys.of` of a short list of stored values (text or None), without a pandas call: codes
+    in order of first appearance, -1 for None."""
+    code: dict[str, int] = {}
+    codes = np.array([-1 if v is None else code.setdefault(v, len(code)) for v in values],
+                     dtype=np.int32)
+    return Keys(codes, np.array(list(code), dtype=object))
 
 
 def first_times(rows: list[tuple], at: AsOf) -> dict[tuple, int]:

@@ -9,7 +9,7 @@ installed feature code before it scores.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -27,6 +27,8 @@ from persona_risk.models.reasons import reason_code, sentence
 
 BANDS = ("low", "medium", "high")
 N_REASONS = 3
+# an account feature table, or its columns by name (account_id and the features)
+Features = pd.DataFrame | Mapping[str, Sequence]
 THREADED_MIN_ROWS = 1_000  # rows from which LightGBM predicts on its OpenMP threads
 
 
@@ -79,12 +81,16 @@ class RiskModel:
         feature settings, gives the model's contract."""
         check_feature_contract(self.contract_version, self.feature_settings, "the model")
 
-    def matrix(self, features: pd.DataFrame) -> np.ndarray:
-        """The model's input matrix (float64, feature order) from an account feature table."""
-        missing = [f for f in self.feature_names if f not in features.columns]
+    def matrix(self, features: Features) -> np.ndarray:
+        """The model's input matrix (float64, feature order) from an account feature table (or
+        its columns by name, as the online service has them)."""
+        missing = [f for f in self.feature_names if f not in features]
         if missing:
             raise MissingFeaturesError(f"feature table lacks columns: {', '.join(missing)}")
-        return features[self.feature_names].to_numpy(dtype=np.float64, na_value=np.nan)
+        if isinstance(features, pd.DataFrame):
+            return features[self.feature_names].to_numpy(dtype=np.float64, na_value=np.nan)
+        return np.column_stack([np.asarray(features[f], dtype=np.float64)
+                                for f in self.feature_names])
 
     def _predict(self, x: np.ndarray, **kind) -> np.ndarray:
         # OpenMP threads cost far more than they save on a few rows (the online path scores one
@@ -122,12 +128,12 @@ class RiskModel:
         """Score an account feature table: account_id, score, band and the top reasons."""
         return pd.DataFrame(self.score_columns(features, reasons))
 
-    def score_columns(self, features: pd.DataFrame, reasons: bool = True) -> dict[str, Sequence]:
+    def score_columns(self, features: Features, reasons: bool = True) -> dict[str, Sequence]:
         """The columns of `score` (account_id, score, band, the top reasons), by name, without
         building a table (the online service reads them row by row)."""
         x = self.matrix(features)
         score = self.probability(x)
-        out = {s.ACCOUNT_ID: features[s.ACCOUNT_ID].to_numpy(), "score": score,
+        out = {s.ACCOUNT_ID: np.asarray(features[s.ACCOUNT_ID]), "score": score,
                "band": self.band(score)}
         if reasons:
             out.update(self.reasons(features, x))
@@ -137,7 +143,7 @@ class RiskModel:
     def _feature_config(self) -> FeatureConfig:
         return self.feature_config()
 
-    def reasons(self, features: pd.DataFrame, x: np.ndarray,
+    def reasons(self, features: Features, x: np.ndarray,
                 k: int = N_REASONS) -> dict[str, Sequence]:
         """The k known features that raise each score most: code, value, contribution,
         sentence, as columns by name. A missing value is never a reason, nor a feature that
@@ -146,7 +152,7 @@ class RiskModel:
         contrib = self.contributions(x)[:, :-1]
         raising = np.where(np.isnan(x) | (contrib <= 0), -np.inf, contrib)
         top = np.argsort(-raising, axis=1, kind="stable")[:, :k]
-        context = _context(features)
+        context = _context(features, len(x))
         cfg = self._feature_config
         rows = np.arange(len(x))
         cols: dict[str, Sequence] = {}
@@ -184,10 +190,14 @@ class RiskModel:
         return model
 
 
-def _context(features: pd.DataFrame) -> list[dict]:
-    """Each row's reason context (`FASTEST_HOP_COLUMNS`; NaN where a column is absent), as
-    `DataFrame.to_dict("records")` gives it, without the frame."""
-    columns = [features[c].tolist() if c in features.columns else [np.nan] * len(features)
+def _context(features: Features, n: int) -> list[dict]:
+    """Each of the `n` rows' reason context (`FASTEST_HOP_COLUMNS`; NaN where a column is
+    absent), as `DataFrame.to_dict("records")` gives it, without the frame."""
+    def column(c: str) -> list:  # `tolist` gives Python scalars, from a frame or an array
+        return features[c].tolist() if isinstance(features, pd.DataFrame) \
+            else np.asarray(features[c]).tolist()
+
+    columns = [column(c) if c in features else [np.nan] * n
                for c in FASTEST_HOP_COLUMNS]
     return [dict(zip(FASTEST_HOP_COLUMNS, values, strict=True))
             for values in zip(*columns, strict=True)]

@@ -67,6 +67,7 @@ class FeatureSettings(_Strict):
     night_start_hour: Hour = _F.night_start_hour
     night_end_hour: Hour = _F.night_end_hour
     shared_device_accounts: int = Field(_F.shared_device_accounts, ge=2)
+    retention_days: float | None = Field(_F.retention_days, gt=0)
 
 
 class BandSettings(_Strict):

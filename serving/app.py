@@ -24,7 +24,6 @@ from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from starlette.concurrency import run_in_threadpool
 
 from persona_risk import __version__
 from persona_risk.features import schema as s
@@ -41,7 +40,6 @@ from persona_risk.serving.api_models import (
     DecisionOut,
     EventsIn,
     Ready,
-    Reason,
     Rejected,
     Reloaded,
     ScoreIn,
@@ -165,22 +163,7 @@ def score_accounts(store: FeatureStore, holder: ModelHolder, account_ids: list[s
     loaded = holder.current
     if loaded is None:
         raise HTTPException(503, "no model loaded")
-    features = store.features_of(account_ids, cfg=loaded.model.feature_config()).features
-    scored = loaded.model.score(features, reasons=reasons)
-    out = {}
-    for i, account_id in enumerate(scored[s.ACCOUNT_ID]):
-        row = scored.iloc[i]
-        why = [Reason(code=row[f"reason_{j}_code"],
-                      value=None if pd.isna(row[f"reason_{j}_value"]) else
-                      float(row[f"reason_{j}_value"]),
-                      contribution=float(row[f"reason_{j}_shap"]),
-                      text=row[f"reason_{j}"]) for j in (1, 2, 3)
-               if row[f"reason_{j}_code"] is not None] if reasons else []
-        out[account_id] = AccountScore(account_id=account_id, score=float(row["score"]),
-                                       band=row["band"], reasons=why,
-                                       model_version=loaded.version,
-                                       as_of=features[s.AS_OF].iloc[i].to_pydatetime())
-    return out
+    return loaded.score_accounts(store, account_ids, reasons)
 
 
 def _events_frame(events) -> pd.DataFrame:
@@ -296,8 +279,13 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
                 replies.append(refusal)
         return replies
 
+    def prepare(request: tuple[list, bool]) -> tuple[list[list], pd.DataFrame, bool]:
+        events, reasons = request
+        return *clean_records([event.model_dump() for event in events]), reasons
+
     coalescer = Coalescer(store_and_score, weight=lambda request: len(request[0]),
-                          max_weight=COALESCE_MAX_EVENTS, budget_s=config.batch_budget_s)
+                          max_weight=COALESCE_MAX_EVENTS, budget_s=config.batch_budget_s,
+                          prepare=prepare)
 
     @app.post("/v1/events", tags=["scoring"], summary="Store events and score their accounts",
               responses={422: INVALID, 503: {
@@ -308,12 +296,8 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         """Store sign-in events (a retried event, same `event_id` or content, is stored once)
         and return a fresh score of every account they touch, computed on its stored history.
         Unreadable events are set aside under `rejected`; 422 when none is readable."""
-        rows, quarantine = await run_in_threadpool(
-            clean_records, [event.model_dump() for event in body.events])
-        if not rows:  # nothing readable: refused before it reaches a batch or the store
-            raise _unreadable(quarantine)
-        try:
-            reply = await asyncio.wrap_future(coalescer.submit((rows, quarantine, reasons)))
+        try:  # validated on the coalescer's thread; an unreadable one never reaches the store
+            reply = await asyncio.wrap_future(coalescer.submit((body.events, reasons)))
         except OverBudget as late:  # its events may or may not be stored: resending is safe
             raise HTTPException(503, str(late), {"Retry-After": str(RETRY_AFTER_S)}) from late
         if isinstance(reply, HTTPException):

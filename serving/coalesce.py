@@ -10,6 +10,10 @@ With a time budget, no caller waits longer than `budget_s` from its submission: 
 past it (or an item queued behind one) answers `OverBudget` at the deadline instead of holding
 every caller. The late batch still runs to its end (a thread cannot be stopped), so what it
 stores is stored; items that expired while queued are dropped without running.
+
+With `prepare`, each submitted item is first turned into what `handle` takes (a request's
+validation) on the worker thread too, so a request crosses threads once, in and out; an item
+whose preparation raises gets that exception and the batch goes on without it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from concurrent.futures import Future, InvalidStateError
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
+Raw = TypeVar("Raw")
 Result = TypeVar("Result")
 
 
@@ -45,16 +50,22 @@ def _settle(future: Future, result=None, error: BaseException | None = None) -> 
         pass
 
 
-class Coalescer(Generic[Item, Result]):
+def _same(item):
+    return item
+
+
+class Coalescer(Generic[Raw, Item, Result]):
     """Runs `handle(items) -> results` (one result per item, same order) on one worker thread
-    over whatever has been submitted; a batch takes no more items once their `weight` reaches
-    `max_weight` (a single heavier item runs alone). With `budget_s`, a caller not answered
-    `budget_s` seconds after its submission gets `OverBudget`."""
+    over whatever has been submitted, each submitted item `prepare`d first on that thread; a
+    batch takes no more items once their `weight` reaches `max_weight` (a single heavier item
+    runs alone). With `budget_s`, a caller not answered `budget_s` seconds after its submission
+    gets `OverBudget`."""
 
     def __init__(self, handle: Callable[[list[Item]], list[Result]],
                  weight: Callable[[Item], int] = lambda _: 1, max_weight: int = 64,
-                 budget_s: float | None = None):
+                 budget_s: float | None = None, prepare: Callable[[Raw], Item] = _same):
         self.handle, self.weight, self.max_weight = handle, weight, max_weight
+        self.prepare = prepare
         self.budget_s = budget_s
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._deadlines: deque[tuple[float, Future]] = deque()  # in submission order
@@ -65,9 +76,9 @@ class Coalescer(Generic[Item, Result]):
         if budget_s is not None:
             threading.Thread(target=self._expire, name="coalescer-budget", daemon=True).start()
 
-    def submit(self, item: Item) -> Future:
-        """Queue `item`; the future gets its result, the exception it raised run alone, or
-        `OverBudget`."""
+    def submit(self, item: Raw) -> Future:
+        """Queue `item`; the future gets its result, the exception its preparation or its run
+        alone raised, or `OverBudget`."""
         future: Future = Future()
         if self.budget_s is not None:
             with self._clock:
@@ -99,6 +110,18 @@ class Coalescer(Generic[Item, Result]):
                 else:
                     self._clock.wait(wait)
 
+    def _prepared(self, entry) -> tuple | None:
+        """(prepared item, future) of a queued entry; None when nobody waits for it any more
+        (expired while queued) or its preparation failed (then its caller gets the error)."""
+        raw, future = entry
+        if future.done():
+            return None
+        try:
+            return self.prepare(raw), future
+        except Exception as err:
+            _settle(future, error=err)
+            return None
+
     def _next_batch(self, first) -> tuple[list, bool]:
         batch, total = [first], self.weight(first[0])
         while total < self.max_weight:
@@ -108,7 +131,8 @@ class Coalescer(Generic[Item, Result]):
                 return batch, False
             if entry is None:
                 return batch, True
-            if not entry[1].done():  # else expired while queued: nobody waits for it
+            entry = self._prepared(entry)
+            if entry is not None:
                 batch.append(entry)
                 total += self.weight(entry[0])
         return batch, False
@@ -119,7 +143,8 @@ class Coalescer(Generic[Item, Result]):
             first = self._queue.get()
             if first is None:
                 return
-            if first[1].done():
+            first = self._prepared(first)
+            if first is None:
                 continue
             batch, closing = self._next_batch(first)
             try:

@@ -5,12 +5,16 @@ contract check is refused, logged, and the old one keeps serving."""
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from persona_risk.features import schema as s
+from persona_risk.features.feature_store import FeatureRows, FeatureStore
 from persona_risk.models.pyfunc import load_risk_model, resolve_uri
-from persona_risk.models.risk_model import RiskModel
+from persona_risk.models.risk_model import N_REASONS, RiskModel
+from persona_risk.serving.api_models import AccountScore, Reason
 
 DEFAULT_MODEL_URI = "models:/persona-risk@champion"
 log = logging.getLogger("persona_risk.serving")
@@ -20,6 +24,35 @@ log = logging.getLogger("persona_risk.serving")
 class LoadedModel:
     model: RiskModel
     version: str
+
+    def score_accounts(self, store: FeatureStore, account_ids: list[str],
+                       reasons: bool = True) -> dict[str, AccountScore]:
+        """Fresh features (with the model's thresholds and the store's allow-list) and scores
+        (with reasons unless asked not to) of accounts in the store, computed together on
+        arrays (no table on the way); keyed by account id."""
+        return self.scores(store.feature_rows(account_ids, cfg=self.model.feature_config()),
+                           reasons)
+
+    def scores(self, rows: FeatureRows, reasons: bool = True) -> dict[str, AccountScore]:
+        """Scores (with reasons unless asked not to) of account features given as arrays."""
+        scored = self.model.score_columns({s.ACCOUNT_ID: rows.account_ids, **rows.features},
+                                          reasons=reasons)
+        as_of = rows.at.at.to_pydatetime()
+        out = {}
+        for i, account_id in enumerate(scored[s.ACCOUNT_ID].tolist()):
+            why = [Reason(code=scored[f"reason_{j}_code"][i],
+                          value=_number(scored[f"reason_{j}_value"][i]),
+                          contribution=float(scored[f"reason_{j}_shap"][i]),
+                          text=scored[f"reason_{j}"][i]) for j in range(1, N_REASONS + 1)
+                   if scored[f"reason_{j}_code"][i] is not None] if reasons else []
+            out[account_id] = AccountScore(account_id=account_id, score=float(scored["score"][i]),
+                                           band=scored["band"][i], reasons=why,
+                                           model_version=self.version, as_of=as_of)
+        return out
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
 
 
 class ModelHolder:

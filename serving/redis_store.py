@@ -62,6 +62,28 @@ for _ = 1, n do
 end
 return 1
 """
+# the stored rows (exact strings) to drop (their ids stay in event_ids), the stale pairs, the
+# pairs to merge
+DROP_BEFORE = LATER + """
+local p, i = ARGV[1], 3
+for _ = 1, tonumber(ARGV[2]) do
+  redis.call('LREM', p .. 'events:' .. ARGV[i], 1, ARGV[i + 1])
+  i = i + 2
+end
+for _ = 1, tonumber(ARGV[i]) do
+  redis.call('HDEL', p .. 'pairs:' .. ARGV[i + 1] .. ':' .. ARGV[i + 2], ARGV[i + 3])
+  i = i + 3
+end
+i = i + 1
+for _ = 1, tonumber(ARGV[i]) do
+  local h = p .. 'pairs:' .. ARGV[i + 1] .. ':' .. ARGV[i + 2]
+  local acc, first = ARGV[i + 3], ARGV[i + 4]
+  i = i + 4
+  local old = redis.call('HGET', h, acc)
+  if (not old) or later(old, first) then redis.call('HSET', h, acc, first) end
+end
+return 1
+"""
 PUT_ACCOUNT = """
 local p, acc, row = ARGV[1], ARGV[2], ARGV[3]
 local i = 5
@@ -91,6 +113,7 @@ class RedisFeatureStore(FeatureStore):
         self.db = redis.Redis.from_url(url, decode_responses=True)
         self._put_events = self.db.register_script(PUT_EVENTS)
         self._put_account = self.db.register_script(PUT_ACCOUNT)
+        self._drop_before = self.db.register_script(DROP_BEFORE)
         self._open()
         self._warn_unless_durable()
 
@@ -134,6 +157,25 @@ class RedisFeatureStore(FeatureStore):
         for kind, key, acc, first in pairs:
             args += [kind, key, acc, str(int(first))]
         self._put_events(args=args)
+
+    def drop_before(self, cutoff_ns: int, account_ids: list[str], stale: list[tuple],
+                    pairs: list[tuple]) -> None:
+        pipe = self.db.pipeline(transaction=False)
+        for account_id in account_ids:
+            pipe.lrange(f"{PREFIX}events:{account_id}", 0, -1)
+        old = [(account_id, row) for account_id, rows in zip(account_ids, pipe.execute(),
+                                                              strict=True)
+               for row in rows if json.loads(row)[s.TS] < cutoff_ns]
+        args: list = [PREFIX, len(old)]
+        for account_id, row in old:  # a row appended meanwhile is another string: kept
+            args += [account_id, row]
+        args.append(len(stale))
+        for kind, key, acc in stale:
+            args += [kind, key, acc]
+        args.append(len(pairs))
+        for kind, key, acc, first in pairs:
+            args += [kind, key, acc, str(int(first))]
+        self._drop_before(args=args)
 
     def histories(self, account_ids: list[str],
                   columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Columns:

@@ -50,10 +50,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def open_store(state: str | Path, allow: AllowList = AllowList()) -> FeatureStore:
+def open_store(state: str | Path, allow: AllowList = AllowList(),
+               retention_days: float | None = None) -> FeatureStore:
     """The online state: Redis for a redis:// (rediss://, unix://) URL, else a SQLite file;
-    `allow` decides which reuse pairs it keeps (`features.allow`)."""
-    cfg = FeatureConfig(allow=allow)
+    `allow` decides which reuse pairs it keeps (`features.allow`), `retention_days` how much
+    history (days behind the latest event; None: all)."""
+    cfg = FeatureConfig(allow=allow, retention_days=retention_days)
     if str(state).startswith(("redis://", "rediss://", "unix://")):
         from persona_risk.serving.redis_store import RedisFeatureStore
 
@@ -76,7 +78,7 @@ def build_service(model_uri: str, host: str, state: str | Path, insecure_no_auth
     holder = ModelHolder(model_uri, accept)
     if not holder.reload():
         raise StartupError(f"model {model_uri} could not be loaded: {holder.last_error}")
-    store = open_store(state, allow)
+    store = open_store(state, allow, holder.current.model.feature_config().retention_days)
     return create_app(store, holder, ServiceConfig(token, reload_every_s, log_key=log_key(state),
                                                    batch_budget_s=batch_budget_s))
 

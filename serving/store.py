@@ -26,6 +26,9 @@ BUSY_TIMEOUT_S = 30.0
 IN_BATCH = 500  # values bound per IN (...) list: SQLite caps the variables of a statement
 SQL_TYPE = {"float": "REAL", "int": "INTEGER", "bool": "INTEGER", "timestamp": "INTEGER"}
 KIND = {c.name: c.kind for c in (*s.EVENT_COLUMNS, *s.ACCOUNT_COLUMNS)}
+_MERGE_PAIR = ("INSERT INTO pairs(kind, key, account_id, first_ts) VALUES (?,?,?,?) "
+               "ON CONFLICT(kind, key, account_id) DO UPDATE SET "
+               "first_ts = MIN(first_ts, excluded.first_ts)")
 _EVENT_COLS, _ACCOUNT_COLS = ", ".join(EVENT_NAMES), ", ".join(ACCOUNT_NAMES)
 
 
@@ -81,6 +84,8 @@ class SqliteFeatureStore(FeatureStore):
             for table, names in (("events", added.events), ("accounts", added.accounts)):
                 for name in names:
                     conn.execute(f"ALTER TABLE {table} ADD COLUMN {_column(name)}")
+            # ids of events dropped by the retention window (`drop_before`), still known
+            conn.execute("CREATE TABLE IF NOT EXISTS dropped_ids (event_id TEXT PRIMARY KEY)")
             conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('layout', ?)",
                          (CURRENT.to_json(),))
             conn.execute("COMMIT")
@@ -119,8 +124,8 @@ class SqliteFeatureStore(FeatureStore):
         return out
 
     def known_event_ids(self, event_ids: list[str]) -> set[str]:
-        return {r[0] for r in self._rows_in(
-            "SELECT event_id FROM events WHERE event_id IN ({marks})", event_ids)}
+        return {r[0] for table in ("events", "dropped_ids") for r in self._rows_in(
+            f"SELECT event_id FROM {table} WHERE event_id IN ({{marks}})", event_ids)}
 
     def put(self, events: list[list], pairs: list[tuple]) -> None:
         conn = self._conn()
@@ -129,11 +134,26 @@ class SqliteFeatureStore(FeatureStore):
             conn.executemany(
                 f"INSERT OR IGNORE INTO events({_EVENT_COLS}) "
                 f"VALUES ({','.join('?' * len(EVENT_NAMES))})", events)
-            conn.executemany(
-                "INSERT INTO pairs(kind, key, account_id, first_ts) VALUES (?,?,?,?) "
-                "ON CONFLICT(kind, key, account_id) DO UPDATE SET "
-                "first_ts = MIN(first_ts, excluded.first_ts)",
-                [(k, key, a, int(t)) for k, key, a, t in pairs])
+            conn.executemany(_MERGE_PAIR, [(k, key, a, int(t)) for k, key, a, t in pairs])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def drop_before(self, cutoff_ns: int, account_ids: list[str], stale: list[tuple],
+                    pairs: list[tuple]) -> None:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for start in range(0, len(account_ids), IN_BATCH):
+                chunk = account_ids[start:start + IN_BATCH]
+                old = f"FROM events WHERE ts < ? AND account_id IN ({','.join('?' * len(chunk))})"
+                conn.execute(f"INSERT OR IGNORE INTO dropped_ids SELECT event_id {old}",
+                             [cutoff_ns, *chunk])
+                conn.execute(f"DELETE {old}", [cutoff_ns, *chunk])
+            conn.executemany("DELETE FROM pairs WHERE kind = ? AND key = ? AND account_id = ?",
+                             stale)
+            conn.executemany(_MERGE_PAIR, [(k, key, a, int(t)) for k, key, a, t in pairs])
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -11,6 +11,7 @@ ranges (one that covers part of a /24), ASNs and devices.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -113,6 +114,24 @@ def redis_url(tmp_path_factory):
 def test_redis_store_equals_batch(redis_url, stream):
     RedisFeatureStore(redis_url).db.flushdb()  # then opened empty: the layout written anew
     check_online(RedisFeatureStore(redis_url, stream["cfg"]), stream)
+
+
+@EXAMPLES
+@given(streams(), st.sampled_from([0.25, 0.5, 1.0, 2.0]))
+def test_every_store_equals_batch_with_a_retention_window(redis_url, stream, days):
+    """With a retention window (days) the stores drop what falls out of it as they write, and
+    still give batch's features as of their latest event, where the window ends."""
+    stream = {**stream, "as_of": None,
+              "cfg": dataclasses.replace(stream["cfg"], retention_days=days)}
+    expected = reference(stream)
+    RedisFeatureStore(redis_url).db.flushdb()
+    with tempfile.TemporaryDirectory() as folder:
+        cfg = stream["cfg"]
+        for store in (OnlineFeatureState(cfg), RedisFeatureStore(redis_url, cfg),
+                      SqliteFeatureStore(Path(folder) / "state.sqlite", cfg)):
+            feed(store, stream)
+            got = store.features_of(sorted(expected.index)).features
+            assert_same_features(got.set_index(s.ACCOUNT_ID), expected)
 
 
 @EXAMPLES

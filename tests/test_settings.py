@@ -32,7 +32,7 @@ def test_the_example_file_parses_to_the_defaults():
     assert (settings.target_fpr, settings.queue_size) == (TrainConfig().target_fpr,
                                                           TrainConfig().queue_size)
     assert not settings.allow
-    assert set(FeatureSettings.model_fields) == set(FeatureConfig().settings())
+    assert set(FeatureSettings.model_fields) == set(FeatureConfig(retention_days=90).settings())
 
 
 def test_allow_entries_and_thresholds_are_read():

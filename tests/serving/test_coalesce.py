@@ -111,3 +111,26 @@ def test_a_batch_past_its_time_budget_answers_over_budget_and_the_worker_goes_on
     assert coalescer.submit("next").result(5) == "next"
     coalescer.close()
     assert batches == [["slow"], ["next"]]
+
+
+def test_items_are_prepared_on_the_worker_and_a_failed_preparation_fails_only_its_caller():
+    threads, batches = set(), []
+
+    def prepare(raw):
+        threads.add(threading.current_thread().name)
+        if raw == "unreadable":
+            raise ValueError("event_id: missing")
+        return raw.upper()
+
+    def handle(items):
+        batches.append(list(items))
+        return items
+
+    coalescer = Coalescer(handle, prepare=prepare)
+    futures = [coalescer.submit(raw) for raw in ("a", "unreadable", "b")]
+    assert futures[0].result(10) == "A" and futures[2].result(10) == "B"
+    with pytest.raises(ValueError, match="event_id: missing"):
+        futures[1].result(10)
+    coalescer.close()
+    assert threads == {"coalescer"}
+    assert [item for batch in batches for item in batch] == ["A", "B"]

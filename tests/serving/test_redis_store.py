@@ -15,10 +15,12 @@ import pytest
 import redis
 
 from persona_risk.features import schema as s
+from persona_risk.features.config import FeatureConfig
 from persona_risk.features.state_schema import CURRENT, StateLayout, StateVersionError
 from persona_risk.serving.redis_store import PREFIX, RedisFeatureStore
 from persona_risk.serving.store import SqliteFeatureStore
 from tests.serving.conftest import free_port
+from tests.serving.test_store import _retention_story
 from tests.system import system_program
 
 pytestmark = pytest.mark.slow
@@ -176,3 +178,7 @@ def test_acknowledged_events_survive_a_redis_crash(redis_server, server_factory)
     db = redis.Redis.from_url(redis_server.url, decode_responses=True)
     assert db.llen(f"{PREFIX}events:a1") == 20
     assert db.scard(f"{PREFIX}event_ids") == 20
+
+
+def test_the_redis_store_drops_state_older_than_the_retention_window(redis_server):
+    _retention_story(RedisFeatureStore(redis_server.url, FeatureConfig(retention_days=1)))

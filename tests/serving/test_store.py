@@ -1,5 +1,6 @@
 """The SQLite feature store: look-ups over more values than one statement may bind; the stored
-schema layout (same, older and additive, anything else)."""
+schema layout (same, older and additive, anything else); the retention window (in memory too).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import pandas as pd
 import pytest
 
 from persona_risk.features import schema as s
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.online import OnlineFeatureState
 from persona_risk.features.reuse import DEVICE
 from persona_risk.features.state_schema import CURRENT, StateLayout, StateVersionError
 from persona_risk.serving.store import IN_BATCH, SqliteFeatureStore
@@ -78,3 +81,37 @@ def test_a_newer_or_unversioned_state_is_refused_with_both_versions(tmp_path):
         conn.execute("DROP TABLE meta")
     with pytest.raises(StateVersionError, match="without a schema version"):
         SqliteFeatureStore(path)
+
+
+def _retention_story(store) -> None:
+    """Account a signs in on d1 on 1 February, then on d2 three days later, with a window of one
+    day: the first event and a's pair on d1 are dropped, its id stays known, features hold."""
+    store.upsert_account({s.ACCOUNT_ID: "a", s.CREATED_AT: "2026-01-01T00:00:00Z"})
+    store.add_events(pd.DataFrame([{s.EVENT_ID: "old", s.ACCOUNT_ID: "a", s.DEVICE_ID: "d1",
+                                    s.IP: "1.2.3.4", s.TS: pd.Timestamp("2026-02-01", tz="UTC")}]))
+    assert store.histories(["a"])[s.EVENT_ID] == ["old"]
+    store.add_events(pd.DataFrame([{s.EVENT_ID: "new", s.ACCOUNT_ID: "a", s.DEVICE_ID: "d2",
+                                    s.IP: "1.2.3.4", s.TS: pd.Timestamp("2026-02-04", tz="UTC")}]))
+    assert store.histories(["a"])[s.EVENT_ID] == ["new"]
+    assert store.pairs_for(DEVICE, ["d1"]) == []
+    assert [p[2:] for p in store.pairs_for(DEVICE, ["d2"])] == [
+        ("a", pd.Timestamp("2026-02-04", tz="UTC").value)]
+    assert store.known_event_ids(["old", "new"]) == {"old", "new"}
+    store.add_events(pd.DataFrame([{s.EVENT_ID: "old", s.ACCOUNT_ID: "a", s.DEVICE_ID: "d3",
+                                    s.TS: pd.Timestamp("2026-02-04", tz="UTC")}]))
+    assert store.histories(["a"])[s.EVENT_ID] == ["new"]  # a repeat of a dropped id: ignored
+    assert store.features("a").features["devices_distinct"].tolist() == [1.0]
+
+
+def test_the_store_drops_state_older_than_the_retention_window(tmp_path):
+    _retention_story(SqliteFeatureStore(tmp_path / "state.sqlite",
+                                        FeatureConfig(retention_days=1)))
+    _retention_story(OnlineFeatureState(FeatureConfig(retention_days=1)))
+
+
+def test_without_a_window_nothing_is_dropped(tmp_path):
+    store = SqliteFeatureStore(tmp_path / "state.sqlite")
+    store.add_events(pd.DataFrame([{s.EVENT_ID: f"e{d}", s.ACCOUNT_ID: "a", s.DEVICE_ID: "d1",
+                                    s.TS: pd.Timestamp("2026-02-01", tz="UTC") + pd.Timedelta(
+                                        days=30 * d)} for d in range(3)]))
+    assert sorted(store.histories(["a"])[s.EVENT_ID]) == ["e0", "e1", "e2"]
