@@ -2,9 +2,11 @@
 #   make demo   set up .venv and run the main job end to end on embedded defaults
 #   make test   set up .venv with the test extras and the system programs the tests run
 #               (scripts/install-system-packages), then run ruff and the whole test suite
-#               (PYTEST_ARGS="tests/x.py -q" runs a part)
+#               (PYTEST_ARGS="tests/x.py -q" runs a part; PYTEST_WORKERS=0 runs it in one process)
 PYTHON ?= python3
 PYTEST_ARGS ?=
+# one pytest worker per core of the 2-core CI machine; Spark's tests share one worker (conftest.py)
+PYTEST_WORKERS ?= 2
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo-output
@@ -29,7 +31,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	scripts/install-system-packages
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.simulator

@@ -20,6 +20,13 @@ settings.register_profile("persona-risk", deadline=None)
 settings.load_profile("persona-risk")
 
 
+def pytest_collection_modifyitems(items):
+    """Run every test that uses the Spark session on one xdist worker, so one JVM starts."""
+    for item in items:
+        if "spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("spark"))
+
+
 @pytest.fixture(scope="session")
 def small_world():
     """300 accounts over 30 days with a raised fraud rate, validated."""
