@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from persona_risk.features import schema as s
+from persona_risk.features.arrays import timestamps_ns
 from persona_risk.features.reuse import FIRST_TS
 
 T = TypeVar("T")
@@ -73,10 +74,7 @@ class AsOf:
 
     def events(self, events: pd.DataFrame) -> pd.DataFrame:
         """The events that exist as of T (the frame itself when all do: no copy)."""
-        seen = events[s.TS] <= self.at
-        if self.retention is not None:
-            seen &= events[s.TS] >= self.at - self.retention
-        seen = seen.to_numpy()
+        seen = self.happened(timestamps_ns(events[s.TS]))
         return events if seen.all() else events[seen]
 
     def records(self, accounts: pd.DataFrame) -> pd.DataFrame:

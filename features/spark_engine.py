@@ -136,12 +136,12 @@ def spark_features(spark: SparkSession, events: list[str], accounts: pd.DataFram
     if not last[1]:
         validated.unpersist()
         raise ValueError("events: no readable rows")
-    at = AsOf.of(int(last[0]) if as_of is None else as_of)
+    at = AsOf.of(int(last[0]) if as_of is None else as_of, cfg.retention_days)
     as_of = at.at
     buckets = buckets or max(2 * spark.sparkContext.defaultParallelism,
                              math.ceil(last[1] / EVENTS_PER_BUCKET))
 
-    clean = clean.filter(at.keeps(F.col(s.TS)))
+    clean = clean.filter(at.happened(F.col(s.TS)))
     if accounts is not None:
         accounts = at.records(accounts)
     clean = clean.select(*EVENT_NAMES).persist()

@@ -127,10 +127,12 @@ class Spill:
             feather.write_feather(pa.Table.from_pandas(clean[part == p], preserve_index=False),
                                   folder / f"{name}.arrow", compression="uncompressed")
 
-    def read(self, p: int) -> pd.DataFrame:
-        """The events of partition `p` (and forgets them when kept in memory)."""
+    def read(self, p: int, last: bool = True) -> pd.DataFrame:
+        """The events of partition `p`; kept in memory, they are forgotten on the `last` read."""
         if self.partitions == 1:
-            tables, self.kept = self.kept, []
+            tables = self.kept
+            if last:
+                self.kept = []
         else:
             tables = [feather.read_table(f)
                       for f in sorted((self.folder / f"p{p}").glob("*.arrow"))]
@@ -205,7 +207,10 @@ def spilled_features(events: list[Path], acc: pd.DataFrame | None, out: Path, sp
         where = f" ({len(quarantine):,} rows set aside, reasons in {written})" if written else ""
         raise ValueError(f"events: no readable rows; nothing to score{where}")
     as_of = pd.Timestamp(last if as_of is None else as_of)
-    at = AsOf.of(as_of)  # once here: compute_features' own filter then keeps all, no copy
+    at = AsOf.of(as_of, cfg.retention_days)  # once here: compute_features' filter keeps all
+    if at.retention is not None:  # a pair exists from its first event in the window
+        pairs = _merge_pairs([reuse_pairs(at.events(spilled.read(p, last=False)), cfg.allow)
+                              for p in range(partitions)])
     records = at.records(empty_accounts() if acc is None else acc)  # those of every partition
     cross = CrossAccount.from_pairs(at.pairs(pairs), records[IDENTITY_COLUMNS])
 

@@ -116,13 +116,17 @@ def test_redis_store_equals_batch(redis_url, stream):
     check_online(RedisFeatureStore(redis_url, stream["cfg"]), stream)
 
 
+def with_retention(stream: dict, days: float | None) -> dict:
+    """The stream with a retention window of `days` (None: keep everything)."""
+    return {**stream, "cfg": dataclasses.replace(stream["cfg"], retention_days=days)}
+
+
 @EXAMPLES
 @given(streams(), st.sampled_from([0.25, 0.5, 1.0, 2.0]))
 def test_every_store_equals_batch_with_a_retention_window(redis_url, stream, days):
     """With a retention window (days) the stores drop what falls out of it as they write, and
     still give batch's features as of their latest event, where the window ends."""
-    stream = {**stream, "as_of": None,
-              "cfg": dataclasses.replace(stream["cfg"], retention_days=days)}
+    stream = {**with_retention(stream, days), "as_of": None}
     expected = reference(stream)
     RedisFeatureStore(redis_url).db.flushdb()
     with tempfile.TemporaryDirectory() as folder:
@@ -194,20 +198,23 @@ def check_engine(engine: FeatureEngine, folder: Path, stream: dict) -> None:
 
 @settings(max_examples=8, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(streams(), st.integers(1, 3))
-def test_in_memory_and_partitioned_engines_equal_batch(tmp_path, stream, partitions):
+@given(streams(), st.integers(1, 3), st.sampled_from([None, 0.5, 2.0]))
+def test_in_memory_and_partitioned_engines_equal_batch(tmp_path, stream, partitions, days):
+    stream = with_retention(stream, days)
     if validate_events(stream["events"], now=NOW)[0].empty:
         return
     for engine in (InMemoryEngine(), PartitionedEngine(partitions)):
         check_engine(engine, Path(tempfile.mkdtemp(dir=tmp_path)), stream)
 
 
+@pytest.mark.parametrize("days", [None, 1.0])
 @settings(max_examples=3, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(streams())
-def test_spark_engine_equals_batch(spark, tmp_path, stream):
+def test_spark_engine_equals_batch(spark, tmp_path, days, stream):
     from persona_risk.features.spark_engine import SparkEngine
 
+    stream = with_retention(stream, days)
     if validate_events(stream["events"], now=NOW)[0].empty:
         return
     check_engine(SparkEngine(spark), Path(tempfile.mkdtemp(dir=tmp_path)), stream)
