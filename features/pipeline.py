@@ -29,9 +29,11 @@ from persona_risk.features.point_in_time import AsOf
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.registry import CROSS, RECORD, REGISTRY
 from persona_risk.features.reuse import (
+    CLUSTER_SIZE,
     DEVICE,
     KIND,
     REUSE_COUNT,
+    SHARED_ID_COUNT,
     cluster_sizes,
     event_reuse,
     first_seen,
@@ -100,12 +102,10 @@ class _FromPairs(CrossAccount):
         pairs = (first_seen(keys, Keys(ev.seg, ev.account_ids), ev.ts_ns)  # already factorized
                  if self.pairs is None else at.pairs(self.pairs))
         identities = accounts if self.identities is None else at.records(self.identities)
-        return event_reuse(keys, ev.ts_ns, pairs), {
-            "payout_accounts": identity_counts(ev.account_ids, identities, s.PAYOUT_ID),
-            "phone_accounts": identity_counts(ev.account_ids, identities, s.PHONE_ID),
-            "cluster_size": cluster_sizes(ev.account_ids, pairs[pairs[KIND] == DEVICE],
-                                          identities),
-        }
+        shared = {name: identity_counts(ev.account_ids, identities, column)
+                  for column, name in SHARED_ID_COUNT.items()}
+        return event_reuse(keys, ev.ts_ns, pairs), {**shared, CLUSTER_SIZE: cluster_sizes(
+            ev.account_ids, pairs[pairs[KIND] == DEVICE], identities)}
 
 
 @dataclass(frozen=True, eq=False)

@@ -34,6 +34,10 @@ DEVICE, IPADDR, PREFIX = "device", "ip", "prefix"
 REUSE_KINDS = (DEVICE, IPADDR, PREFIX)
 PAIR_COLUMNS = [KIND, KEY, s.ACCOUNT_ID, FIRST_TS]
 REUSE_COUNT = {kind: f"{kind}_accounts" for kind in REUSE_KINDS}  # event signal per kind
+# account signals over other accounts' records: per shared record id, the accounts carrying it;
+# and the size of the cluster linked through devices and those ids
+SHARED_ID_COUNT = {c: f"{c.removesuffix('_id')}_accounts" for c in (s.PAYOUT_ID, s.PHONE_ID)}
+CLUSTER_SIZE = "cluster_size"
 
 
 def reuse_keys(ev: EventArrays, allow: AllowList) -> dict[str, Keys]:

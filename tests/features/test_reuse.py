@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from persona_risk.features.pipeline import ACCOUNT_REUSE
+from persona_risk.features.reuse import CLUSTER_SIZE, SHARED_ID_COUNT
+from persona_risk.features.state_schema import SHARED_IDS
 from tests.features.helpers import event, run
 
 
@@ -68,3 +71,11 @@ def test_pairs_of_plain_rows_are_reuse_pairs():
     assert sorted((kind, key) for kind, key, *_ in allowed) == [
         ("ip", "10.1.2.4"), ("ip", "2001:db8::1"), ("prefix", "10.1.2.0/24"),
         ("prefix", "2001:db8::/64")]
+
+
+def test_the_account_level_reuse_names_are_the_registry_s():
+    """Every engine and store names the per-account cross-account signals from
+    `SHARED_ID_COUNT` and `CLUSTER_SIZE`: they must be exactly the registry's entries, one per
+    shared id of the stored state."""
+    assert sorted([*SHARED_ID_COUNT.values(), CLUSTER_SIZE]) == sorted(ACCOUNT_REUSE)
+    assert set(SHARED_ID_COUNT) == set(SHARED_IDS)
