@@ -5,7 +5,9 @@ POST /v1/score, POST /v1/admin/reload, GET /healthz, /readyz, /metrics. Requests
 token (`serving.guard`); logs carry keyed hashes of ids only (`serving.log_safety`). Each
 request's events are validated on their own before they join a coalesced batch, so no request's
 fault reaches another's reply. The OpenAPI document, Swagger UI (/docs) and ReDoc (/redoc)
-describe every operation and field and work offline (`serving.docs`).
+describe every operation and field and work offline (`serving.docs`). This module is the app
+factory and its routes; the scoring of a request is `serving.request_scoring`'s, the 422
+replies `serving.refusals`', the metrics `serving.service_metrics`'.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from persona_risk.serving.refusals import rejections, unreadable
 from persona_risk.serving.service_metrics import Metrics
 
 # one request of a coalesced batch: its clean event rows, its quarantine, whether it asks reasons
-Request = tuple[list[list], pd.DataFrame, bool]
+ValidatedRequest = tuple[list[list], pd.DataFrame, bool]
 
 
 def score_accounts(store: FeatureStore, holder: ModelHolder, account_ids: list[str],
@@ -56,7 +56,7 @@ def reply(touched: list[str], quarantine: pd.DataFrame, scores: dict[str, Accoun
 
 
 def store_and_score(store: FeatureStore, holder: ModelHolder, metrics: Metrics,
-                    requests: list[Request]) -> list[ScoresOut | HTTPException]:
+                    requests: list[ValidatedRequest]) -> list[ScoresOut | HTTPException]:
     """Store and score validated requests together; each gets its own reply (a refusal is
     returned, not raised, so that it reaches its own request only)."""
     added = store.add_rows([row for rows, _, _ in requests for row in rows],
