@@ -14,7 +14,7 @@ import lightgbm as lgb
 import numpy as np
 from fastapi import FastAPI
 
-from persona_risk.serving.api_models import EventsIn
+from persona_risk.serving.api_requests import EventsIn
 
 booster = lgb.Booster(model_file=os.environ["PERSONA_RISK_FLOOR_BOOSTER"])
 row = np.zeros((1, booster.num_feature()))

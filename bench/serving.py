@@ -179,7 +179,7 @@ def _redis(folder: Path) -> tuple[subprocess.Popen, str] | None:
 
 
 def _load_history(url: str, accounts, events, chosen: list[str]) -> int:
-    from persona_risk.serving.api_models import account_json, events_json
+    from persona_risk.serving.api_requests import account_json, events_json
 
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"},
                       timeout=60) as c:

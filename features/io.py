@@ -22,17 +22,27 @@ TABLE_SUFFIXES = (".parquet", ".csv", ".csv.gz")
 _TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>[0-9]+)\.[0-9a-f]{16}$")
 
 
-def table_files(paths: Path | str | Iterable[Path | str]) -> list[Path]:
-    """The table files named by `paths`: files as given, folders expanded (sorted)."""
-    paths = [paths] if isinstance(paths, str | Path) else list(paths)
+def expand_files(paths: Path | str | Iterable[Path | str], suffixes: tuple[str, ...] = ()
+                 ) -> list[Path]:
+    """Files as given, folders expanded to the files under them (sorted; hidden ones, whose
+    name starts with a dot, skipped; with `suffixes`, only names ending with one of them)."""
+    paths = [paths] if isinstance(paths, str | Path) else paths
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            files += sorted(f for f in p.rglob("*") if f.name.endswith(TABLE_SUFFIXES))
+            files += sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")
+                            and (not suffixes or f.name.endswith(suffixes)))
         elif p.exists():
             files.append(p)
         else:
             raise FileNotFoundError(f"{p}: no such file or folder")
+    return files
+
+
+def table_files(paths: Path | str | Iterable[Path | str]) -> list[Path]:
+    """The table files named by `paths`: files as given, folders expanded (`expand_files`)."""
+    paths = [paths] if isinstance(paths, str | Path) else list(paths)
+    files = expand_files(paths, TABLE_SUFFIXES)
     if not files:
         raise FileNotFoundError(f"no .parquet or .csv files in {', '.join(map(str, paths))}")
     return files

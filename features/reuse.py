@@ -36,6 +36,10 @@ DEVICE, IPADDR, PREFIX = "device", "ip", "prefix"
 REUSE_KINDS = (DEVICE, IPADDR, PREFIX)
 PAIR_COLUMNS = [KIND, KEY, s.ACCOUNT_ID, FIRST_TS]
 REUSE_COUNT = {kind: f"{kind}_accounts" for kind in REUSE_KINDS}  # event signal per kind
+# account signals over other accounts' records: per shared record id, the accounts carrying it;
+# and the size of the cluster linked through devices and those ids
+SHARED_ID_COUNT = {c: f"{c.removesuffix('_id')}_accounts" for c in (s.PAYOUT_ID, s.PHONE_ID)}
+CLUSTER_SIZE = "cluster_size"
 
 
 def reuse_keys(ev: EventArrays, allow: AllowList) -> dict[str, Keys]:
@@ -239,7 +243,7 @@ class CrossIndex:
     cluster counts (none without `identities`)."""
 
     kinds: dict[str, KeyTimes]
-    by_account: pd.DataFrame | None  # columns payout_accounts, phone_accounts, cluster_size
+    by_account: pd.DataFrame | None  # columns SHARED_ID_COUNT's and CLUSTER_SIZE
 
     @classmethod
     def of(cls, pairs: pd.DataFrame, identities: pd.DataFrame | None) -> CrossIndex:
@@ -251,9 +255,9 @@ class CrossIndex:
         device = pairs[(pairs[KIND] == DEVICE).to_numpy()]
         cluster = cluster_sizes_by_account(device, identities)
         return cls(kinds, pd.DataFrame({
-            "payout_accounts": identity_counts_by_account(identities, s.PAYOUT_ID),
-            "phone_accounts": identity_counts_by_account(identities, s.PHONE_ID),
-        }).reindex(cluster.index).assign(cluster_size=cluster))
+            name: identity_counts_by_account(identities, column)
+            for column, name in SHARED_ID_COUNT.items()}).reindex(cluster.index).assign(
+                **{CLUSTER_SIZE: cluster}))
 
     def event_counts(self, keys: dict[str, Keys], ts_ns: np.ndarray) -> dict[str, np.ndarray]:
         """Per event (its `reuse_keys` and time): accounts seen so far on its device, IP and
@@ -265,9 +269,8 @@ class CrossIndex:
         """Per account: accounts sharing its payout id, its phone id (NaN without one) and its
         cluster's size (1 when it shares nothing)."""
         known = self.by_account.reindex(account_ids)
-        return {"payout_accounts": known["payout_accounts"].to_numpy(float),
-                "phone_accounts": known["phone_accounts"].to_numpy(float),
-                "cluster_size": known["cluster_size"].fillna(1.0).to_numpy(float)}
+        return {**{name: known[name].to_numpy(float) for name in SHARED_ID_COUNT.values()},
+                CLUSTER_SIZE: known[CLUSTER_SIZE].fillna(1.0).to_numpy(float)}
 
 
 def account_reuse(ev: EventArrays, sig: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

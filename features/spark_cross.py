@@ -17,12 +17,14 @@ from persona_risk.features.arrays import Keys
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.pipeline import IDENTITY_COLUMNS
 from persona_risk.features.reuse import (
+    CLUSTER_SIZE,
     DEVICE,
     FIRST_TS,
     KEY,
     KIND,
     REUSE_COUNT,
     REUSE_KINDS,
+    SHARED_ID_COUNT,
     accounts_at,
     cluster_sizes,
     event_keys,
@@ -108,17 +110,17 @@ def account_side(spark: SparkSession, events: DataFrame, accounts: pd.DataFrame 
         ids = pd.unique(np.concatenate([ids, accounts[s.ACCOUNT_ID].to_numpy(object)]))
     device_pairs = pairs.filter(F.col(KIND) == DEVICE).select(s.ACCOUNT_ID, KEY).toPandas()
     clusters = pd.DataFrame({s.ACCOUNT_ID: ids,
-                             "cluster_size": cluster_sizes(ids, device_pairs, identities)})
-    side = spark.createDataFrame(clusters, f"{s.ACCOUNT_ID} string, cluster_size double")
+                             CLUSTER_SIZE: cluster_sizes(ids, device_pairs, identities)})
+    side = spark.createDataFrame(clusters, f"{s.ACCOUNT_ID} string, {CLUSTER_SIZE} double")
     if accounts is None:
-        return side.select("*", F.lit(None).cast("double").alias("payout_accounts"),
-                           F.lit(None).cast("double").alias("phone_accounts"),
+        return side.select("*", *[F.lit(None).cast("double").alias(name)
+                                  for name in SHARED_ID_COUNT.values()],
                            F.lit(False).alias(HAS_RECORD),
                            *[F.lit(None).cast(kind).alias(name) for name, kind in ACCOUNT_TYPES
                              if name != s.ACCOUNT_ID])
     records = spark.createDataFrame(to_spark_frame(accounts, ACCOUNT_TYPES),
                                     ddl(ACCOUNT_TYPES)).withColumn(HAS_RECORD, F.lit(True))
-    for column, name in ((s.PAYOUT_ID, "payout_accounts"), (s.PHONE_ID, "phone_accounts")):
+    for column, name in SHARED_ID_COUNT.items():
         side = side.join(identity_counts_by_id(records, column, name, buckets), s.ACCOUNT_ID,
                          "left")
     side = side.join(records, s.ACCOUNT_ID, "left")

@@ -11,11 +11,18 @@ from persona_risk.features.allow import AllowList
 from persona_risk.features.arrays import KEY_COLUMNS, Keys, lay_out
 from persona_risk.features.pipeline import Records
 from persona_risk.features.point_in_time import AsOf
-from persona_risk.features.reuse import DEVICE, REUSE_COUNT, component_sizes, counts_at, reuse_keys
+from persona_risk.features.reuse import (
+    CLUSTER_SIZE,
+    DEVICE,
+    REUSE_COUNT,
+    SHARED_ID_COUNT,
+    component_sizes,
+    counts_at,
+    reuse_keys,
+)
 from persona_risk.features.state_schema import SHARED_IDS
 from persona_risk.features.stored_rows import Columns
 
-SHARED_FEATURE = {s.PAYOUT_ID: "payout_accounts", s.PHONE_ID: "phone_accounts"}
 _FLOATS = (s.LAT, s.LON, s.ASN)
 _FLAGS = (s.SUCCESS, s.INTERACTIVE, s.ANONYMIZER)
 
@@ -75,8 +82,8 @@ class StoredView:
             firsts = np.array([first for _, first in mine], dtype=np.int64)
             counts[REUSE_COUNT[kind]] = counts_at(keys.codes, ev.ts_ns, pair_codes, firsts,
                                                   len(keys.values))
-        shared = {SHARED_FEATURE[col]: self._sharing(col) for col in SHARED_IDS}
-        shared["cluster_size"] = self._clusters(known[DEVICE])
+        shared = {SHARED_ID_COUNT[col]: self._sharing(col) for col in SHARED_IDS}
+        shared[CLUSTER_SIZE] = self._clusters(known[DEVICE])
         return counts, shared
 
     def _sharing(self, column: str) -> np.ndarray:

@@ -18,7 +18,8 @@ from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.travel import FASTEST_HOP_COLUMNS
 from persona_risk.models.profile import Profile
-from persona_risk.models.risk_model import N_REASONS, RiskModel, check_feature_contract
+from persona_risk.models.reasons import REASON_SLOTS
+from persona_risk.models.risk_model import RiskModel, check_feature_contract
 
 ARTIFACT = "risk_model"
 REFERENCE = "drift_reference"  # the training data's profile (JSON); absent in older models
@@ -52,9 +53,9 @@ def signature(feature_names: list[str]) -> ModelSignature:
                        for c in FASTEST_HOP_COLUMNS]
                     + [ColSpec("datetime", s.AS_OF, required=False)])
     out = [ColSpec("string", s.ACCOUNT_ID), ColSpec("double", "score"), ColSpec("string", "band")]
-    for j in range(1, N_REASONS + 1):
-        out += [ColSpec("string", f"reason_{j}_code"), ColSpec("double", f"reason_{j}_value"),
-                ColSpec("double", f"reason_{j}_shap"), ColSpec("string", f"reason_{j}")]
+    for slot in REASON_SLOTS:
+        out += [ColSpec("string", slot.code), ColSpec("double", slot.value),
+                ColSpec("double", slot.shap), ColSpec("string", slot.text)]
     return ModelSignature(inputs=inputs, outputs=Schema(out))
 
 

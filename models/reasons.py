@@ -4,6 +4,7 @@ texts live in the feature registry)."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -15,6 +16,27 @@ from persona_risk.features.registry import REGISTRY
 # come from the row and from the thresholds the features were computed with (`setting_words`)
 SENTENCES: dict[str, str] = {f.name: f.sentence for f in REGISTRY}
 FALLBACKS: dict[str, str] = {f.name: f.fallback for f in REGISTRY if f.fallback}
+N_REASONS = 3  # reasons given per score
+
+
+@dataclass(frozen=True)
+class ReasonColumns:
+    """The columns of a scores table that hold an account's j-th reason (from 1): its code,
+    the feature's value, its SHAP contribution (log-odds) and its sentence."""
+
+    code: str
+    value: str
+    shap: str
+    text: str
+
+    @classmethod
+    def of(cls, j: int) -> ReasonColumns:
+        return cls(f"reason_{j}_code", f"reason_{j}_value", f"reason_{j}_shap", f"reason_{j}")
+
+
+# the reason slots of a scores table, first (largest contribution) to last
+REASON_SLOTS: tuple[ReasonColumns, ...] = tuple(ReasonColumns.of(j)
+                                                for j in range(1, N_REASONS + 1))
 
 
 def reason_code(feature: str) -> str:

@@ -23,10 +23,9 @@ from persona_risk.features.allow import AllowList
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.reference import feature_contract
 from persona_risk.features.travel import FASTEST_HOP_COLUMNS
-from persona_risk.models.reasons import reason_code, sentence
+from persona_risk.models.reasons import N_REASONS, ReasonColumns, reason_code, sentence
 
 BANDS = ("low", "medium", "high")
-N_REASONS = 3
 # an account feature table, or its columns by name (account_id and the features)
 Features = pd.DataFrame | Mapping[str, Sequence]
 THREADED_MIN_ROWS = 1_000  # rows from which LightGBM predicts on its OpenMP threads
@@ -67,6 +66,8 @@ class RiskModel:
     contract_version: str = field(default_factory=feature_contract)
     info: dict = field(default_factory=dict)
     feature_settings: dict = field(default_factory=lambda: FeatureConfig().settings())
+    _reason_cfg: tuple[str, FeatureConfig] | None = field(default=None, init=False, repr=False,
+                                                          compare=False)
 
     def feature_config(self, allow: AllowList = AllowList()) -> FeatureConfig:
         """The thresholds the model's features are computed with, and an allow-list."""
@@ -139,9 +140,13 @@ class RiskModel:
             out.update(self.reasons(features, x))
         return out
 
-    @cached_property
-    def _feature_config(self) -> FeatureConfig:
-        return self.feature_config()
+    def _reason_config(self) -> FeatureConfig:
+        """`feature_config()` for the reason sentences, built again only when the settings
+        changed (they are plain data: training sets them on the fitted model)."""
+        key = json.dumps(self.feature_settings, sort_keys=True)
+        if self._reason_cfg is None or self._reason_cfg[0] != key:
+            self._reason_cfg = (key, self.feature_config())
+        return self._reason_cfg[1]
 
     def reasons(self, features: Features, x: np.ndarray,
                 k: int = N_REASONS) -> dict[str, Sequence]:
@@ -153,7 +158,7 @@ class RiskModel:
         raising = np.where(np.isnan(x) | (contrib <= 0), -np.inf, contrib)
         top = np.argsort(-raising, axis=1, kind="stable")[:, :k]
         context = _context(features, len(x))
-        cfg = self._feature_config
+        cfg = self._reason_config()
         rows = np.arange(len(x))
         cols: dict[str, Sequence] = {}
         for j in range(k):
@@ -161,11 +166,12 @@ class RiskModel:
             used = np.isfinite(raising[rows, idx])
             names = [self.feature_names[i] if u else None for i, u in zip(idx, used, strict=True)]
             values = np.where(used, x[rows, idx], np.nan)
-            cols[f"reason_{j + 1}_code"] = [None if n is None else reason_code(n) for n in names]
-            cols[f"reason_{j + 1}_value"] = values
-            cols[f"reason_{j + 1}_shap"] = np.where(used, contrib[rows, idx], np.nan)
-            cols[f"reason_{j + 1}"] = [None if n is None else sentence(n, v, c, cfg)
-                                       for n, v, c in zip(names, values, context, strict=True)]
+            slot = ReasonColumns.of(j + 1)
+            cols[slot.code] = [None if n is None else reason_code(n) for n in names]
+            cols[slot.value] = values
+            cols[slot.shap] = np.where(used, contrib[rows, idx], np.nan)
+            cols[slot.text] = [None if n is None else sentence(n, v, c, cfg)
+                               for n, v, c in zip(names, values, context, strict=True)]
         return cols
 
     def save(self, folder: Path | str) -> Path:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from persona_risk.features import schema as s
-from persona_risk.models.risk_model import N_REASONS
+from persona_risk.models.reasons import REASON_SLOTS
 from persona_risk.serving.decisions import latest_decisions
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
@@ -43,11 +43,10 @@ def alerts(scores: pd.DataFrame, band: str = "high",
         decided = latest.get(row[s.ACCOUNT_ID])
         if decided is not None and decided["decision"] == "legit":
             continue
-        reasons = [{"code": row[f"reason_{j}_code"], "text": row[f"reason_{j}"],
-                    "value": _num(row, f"reason_{j}_value"),
-                    "contribution": _num(row, f"reason_{j}_shap")}
-                   for j in range(1, N_REASONS + 1)
-                   if f"reason_{j}_code" in row and not pd.isna(row[f"reason_{j}_code"])]
+        reasons = [{"code": row[slot.code], "text": row[slot.text],
+                    "value": _num(row, slot.value), "contribution": _num(row, slot.shap)}
+                   for slot in REASON_SLOTS
+                   if slot.code in row and not pd.isna(row[slot.code])]
         score = float(row["score"])
         yield {
             "@timestamp": pd.Timestamp(row[s.AS_OF]).isoformat(),

@@ -31,14 +31,16 @@ from persona_risk.features.io import (
 from persona_risk.features.validate import (
     validate_accounts,
 )
-from persona_risk.models.risk_model import BANDS, N_REASONS, RiskModel
+from persona_risk.models.reasons import REASON_SLOTS
+from persona_risk.models.risk_model import BANDS, RiskModel
 from persona_risk.serving.decisions import with_decisions
 from persona_risk.serving.drift import DriftWatch
 from persona_risk.serving.partitions import spilled_features
 
-OUTPUT_COLUMNS = [s.ACCOUNT_ID, "score", "band",
-                  *[f"reason_{j}{part}" for j in range(1, N_REASONS + 1)
-                    for part in ("_code", "", "_value", "_shap")], "model_version", s.AS_OF]
+# each reason's columns in the order of the scores file: code, sentence, value, contribution
+REASON_COLUMNS = [name for slot in REASON_SLOTS
+                  for name in (slot.code, slot.text, slot.value, slot.shap)]
+OUTPUT_COLUMNS = [s.ACCOUNT_ID, "score", "band", *REASON_COLUMNS, "model_version", s.AS_OF]
 
 
 @dataclass
@@ -71,10 +73,9 @@ def batch_scores(model: RiskModel, features: pd.DataFrame, all_reasons: bool = F
     picked = features[above]
     reasons = model.reasons(picked, model.matrix(picked)) if above.any() else None
     slots = {}
-    for name in OUTPUT_COLUMNS:
-        if not name.startswith("reason_"):
-            continue
-        number = name.endswith(("_value", "_shap"))
+    numbers = {name for slot in REASON_SLOTS for name in (slot.value, slot.shap)}
+    for name in REASON_COLUMNS:
+        number = name in numbers
         values = np.full(len(features), np.nan if number else None, float if number else object)
         if reasons is not None:
             values[above] = np.asarray(reasons[name], dtype=values.dtype)

@@ -16,7 +16,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from persona_risk.serving.api_models import Invalid, Refusal
+from persona_risk.serving.api_responses import Invalid, Refusal
 
 ASSETS = "/docs-assets"  # URL path of the Swagger UI and ReDoc files
 ASSET_PACKAGE = "fastapi_offline"  # ships swagger-ui-bundle.js, swagger-ui.css, redoc.standalone.js

@@ -19,7 +19,13 @@ from persona_risk.features import schema as s
 from persona_risk.features.adapters import ACCOUNT_FIELDS
 from persona_risk.features.adapters.reading import records
 from persona_risk.features.geoip import locate
-from persona_risk.features.io import remove_stale_temps, temp_folder, write_quarantine, write_table
+from persona_risk.features.io import (
+    expand_files,
+    remove_stale_temps,
+    temp_folder,
+    write_quarantine,
+    write_table,
+)
 from persona_risk.features.validate import validate_accounts, validate_events
 
 CHUNK = 50_000
@@ -95,20 +101,6 @@ def hash_key_from_env(path: Path | None) -> bytes | None:
     return value.encode() if value else None
 
 
-def expand(inputs: Iterable[Path]) -> list[Path]:
-    """Files as given, folders expanded to the files under them (sorted, hidden ones skipped)."""
-    files: list[Path] = []
-    for path in map(Path, inputs):
-        if path.is_dir():
-            files += sorted(f for f in path.rglob("*") if f.is_file()
-                            and not f.name.startswith("."))
-        elif path.exists():
-            files.append(path)
-        else:
-            raise FileNotFoundError(f"{path}: no such file or folder")
-    return files
-
-
 def _map_chunk(source: Source, chunk: list[tuple[int, dict]], summary: IngestSummary,
                bad: list[dict]) -> tuple[pd.DataFrame, list[int]]:
     """Mapped rows and the record number of each."""
@@ -143,7 +135,7 @@ def ingest(source: Source, inputs: Iterable[Path], out: Path,
     remove_stale_temps(out.parent)
     with temp_folder(out.parent, "ingest") as tmp_dir:
         writer, spill = None, tmp_dir / "part.parquet"
-        for path in expand(inputs):
+        for path in expand_files(inputs):
             summary.files += 1
             chunk: list[tuple[int, dict]] = []
             for i, record in enumerate(records(path)):

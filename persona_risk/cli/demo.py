@@ -48,12 +48,12 @@ def demo(
 
 
 def _print_riskiest(scores, n: int = 10) -> None:
-    from persona_risk.models.risk_model import N_REASONS
+    from persona_risk.models.reasons import REASON_SLOTS
 
     table = Table(title=f"the {n} riskiest accounts")
     for col in (s.ACCOUNT_ID, "score", "band", "reasons"):
         table.add_column(col, overflow="fold")
     for row in scores.sort_values("score", ascending=False).head(n).itertuples():
-        reasons = "; ".join(getattr(row, f"reason_{j}") for j in range(1, N_REASONS + 1))
+        reasons = "; ".join(getattr(row, slot.text) for slot in REASON_SLOTS)
         table.add_row(getattr(row, s.ACCOUNT_ID), f"{row.score:.3f}", row.band, reasons)
     console.print(table)

@@ -12,10 +12,12 @@ import pytest
 from persona_risk.features.io import (
     QUARANTINE,
     SUMMARY,
+    expand_files,
     quarantine_path,
     read_table,
     remove_stale_temps,
     side_file,
+    table_files,
     temp_folder,
     temp_name,
     write_table,
@@ -30,6 +32,23 @@ def test_folders_of_parquet_and_csv(tmp_path):
     assert sorted(read_table(tmp_path / "d")["a"].astype(int)) == [1, 2, 3]
     with pytest.raises(FileNotFoundError, match="no such file"):
         read_table(tmp_path / "missing.parquet")
+
+
+def test_one_expander_for_tables_and_vendor_logs(tmp_path):
+    """Folders give their files sorted, never a hidden file nor a folder itself (a Spark
+    output folder named `x.parquet`); tables keep only table names and need at least one."""
+    for name in ("b/log.json", "a.jsonl.gz", ".hidden.parquet", "t.parquet/part-0.parquet",
+                 "t.parquet/_SUCCESS", "z.csv"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    assert [p.relative_to(tmp_path).as_posix() for p in expand_files([tmp_path])] == [
+        "a.jsonl.gz", "b/log.json", "t.parquet/_SUCCESS", "t.parquet/part-0.parquet", "z.csv"]
+    assert [p.name for p in table_files(tmp_path)] == ["part-0.parquet", "z.csv"]
+    assert expand_files(tmp_path / "z.csv") == [tmp_path / "z.csv"]
+    with pytest.raises(FileNotFoundError, match=r"^no \.parquet or \.csv files in .*/b$"):
+        table_files(str(tmp_path / "b"))
+    with pytest.raises(FileNotFoundError, match="nope: no such file or folder"):
+        expand_files([tmp_path / "z.csv", tmp_path / "nope"])
 
 
 def test_a_failed_write_leaves_the_previous_file(tmp_path, monkeypatch):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from persona_risk.features.pipeline import ACCOUNT_REUSE
+from persona_risk.features.reuse import CLUSTER_SIZE, SHARED_ID_COUNT
+from persona_risk.features.state_schema import SHARED_IDS
 from tests.features.helpers import event, run
 
 
@@ -99,15 +102,22 @@ def test_cross_index_of_all_accounts_answers_any_subset_as_computed_on_it():
     ids = np.array(["b", "c", "e", "zz"], dtype=object)  # one partition's accounts, one unknown
     got = index.account_counts(ids)
     device = pairs[pairs[KIND] == DEVICE]
-    assert np.array_equal(got["cluster_size"], cluster_sizes(ids, device, identities))
-    assert got["cluster_size"].tolist() == [2, 2, 1, 1]  # a-b by d1, c-d by p1
+    assert np.array_equal(got[CLUSTER_SIZE], cluster_sizes(ids, device, identities))
+    assert got[CLUSTER_SIZE].tolist() == [2, 2, 1, 1]  # a-b by d1, c-d by p1
     for column in (s.PAYOUT_ID, s.PHONE_ID):
-        name = f"{column[:-3]}_accounts"
-        assert np.array_equal(got[name], identity_counts(ids, identities, column),
-                              equal_nan=True)
+        assert np.array_equal(got[SHARED_ID_COUNT[column]],
+                              identity_counts(ids, identities, column), equal_nan=True)
     keys = Keys.of(pd.Series(["d1", None, "d3", "d9"], dtype=object))
     ts = pd.to_datetime(["2026-02-03", "2026-02-03", "2026-02-03", "2026-02-03"], utc=True)
     ts_ns = ts.as_unit("ns").asi8
     counts = index.event_counts(dict.fromkeys(index.kinds, keys), ts_ns)["device_accounts"]
     assert np.array_equal(counts, accounts_at(keys, ts_ns, device), equal_nan=True)
     assert np.array_equal(counts, [2, np.nan, 0, np.nan], equal_nan=True)
+
+
+def test_the_account_level_reuse_names_are_the_registry_s():
+    """Every engine and store names the per-account cross-account signals from
+    `SHARED_ID_COUNT` and `CLUSTER_SIZE`: they must be exactly the registry's entries, one per
+    shared id of the stored state."""
+    assert sorted([*SHARED_ID_COUNT.values(), CLUSTER_SIZE]) == sorted(ACCOUNT_REUSE)
+    assert set(SHARED_ID_COUNT) == set(SHARED_IDS)

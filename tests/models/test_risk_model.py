@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -10,6 +11,7 @@ import shap
 
 from persona_risk.features import schema as s
 from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.models.reasons import REASON_SLOTS
 from persona_risk.models.risk_model import (
     BANDS,
     FeatureContractError,
@@ -35,17 +37,17 @@ def test_reasons_never_name_a_missing_value_or_a_lowering_feature(trained):
     record = ("account_age_days", "first_signin_delay_h", "home_distance_km", "night_share")
     logs_only = test.assign(**dict.fromkeys(record, np.nan))
     scored = trained.model.score(logs_only)
-    for j in (1, 2, 3):
-        used = scored[f"reason_{j}_code"].notna()
-        assert scored.loc[used, f"reason_{j}_value"].notna().all()
-        assert (scored.loc[used, f"reason_{j}_shap"] > 0).all()
-        assert scored.loc[~used, f"reason_{j}"].isna().all()
-        text = scored.loc[used, f"reason_{j}"]
+    for slot in REASON_SLOTS:
+        used = scored[slot.code].notna()
+        assert scored.loc[used, slot.value].notna().all()
+        assert (scored.loc[used, slot.shap] > 0).all()
+        assert scored.loc[~used, slot.text].isna().all()
+        text = scored.loc[used, slot.text]
         assert not text.str.contains("unknown").any()
-        assert not scored.loc[used, f"reason_{j}_code"].isin(
+        assert not scored.loc[used, slot.code].isin(
             ["ACCOUNT_AGE_DAYS", "FIRST_SIGNIN_DELAY_H", "HOME_DISTANCE_KM", "NIGHT_SHARE"]).any()
     unknown = trained.model.score(test.head(1).assign(**dict.fromkeys(FEATURE_NAMES, np.nan)))
-    assert unknown[["reason_1_code", "reason_2_code", "reason_3_code"]].isna().all(axis=None)
+    assert unknown[[slot.code for slot in REASON_SLOTS]].isna().all(axis=None)
 
 
 def test_reasons_name_real_features_with_the_right_sign(trained):
@@ -89,3 +91,20 @@ def test_missing_feature_columns_are_named(trained):
     test = trained.table[trained.split.mask(TEST)].drop(columns=["night_share"])
     with pytest.raises(MissingFeaturesError, match="night_share"):
         trained.model.score(test)
+
+
+def test_reason_sentences_follow_a_later_change_of_the_feature_settings(trained):
+    """The model is plain data: thresholds changed after it scored (as training sets the
+    settings on the fitted model) show in the next reasons, not the first call's."""
+    model = dataclasses.replace(trained.model,
+                                feature_settings=dict(trained.model.feature_settings))
+    texts = [slot.text for slot in REASON_SLOTS]
+    before = model.score(trained.table)[texts].stack()
+    model.feature_settings.update(impossible_kmh=1_234.0, night_start_hour=22.5,
+                                  high_risk_countries=["KP", "IR"])
+    after = model.score(trained.table)[texts].stack()
+    expected = (before.str.replace("faster than 900 km/h", "faster than 1,234 km/h")
+                .str.replace("between 22:00 and", "between 22:30 and")
+                .str.replace("countries (CN, RU, KP)", "countries (KP, IR)", regex=False))
+    assert (expected != before).any()
+    assert (after == expected).all()

@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from persona_risk.features import schema as s
 from persona_risk.features.pipeline import compute_features
 from persona_risk.models.pyfunc import PersonaRiskPyfunc, signature
-from persona_risk.serving.api_models import account_json, events_json
+from persona_risk.serving.api_requests import account_json, events_json
 from persona_risk.serving.log_safety import hashed
 from tests.serving.conftest import NAME, TOKEN
 

@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from persona_risk import __version__
-from persona_risk.serving import api_models
+from persona_risk.serving import api_requests, api_responses
 from persona_risk.serving.app import MAX_BODY_BYTES, PROTECTED, ServiceConfig, create_app
 from persona_risk.serving.docs import ASSET_PACKAGE, ASSETS, BEARER
 from persona_risk.serving.model_holder import ModelHolder
@@ -55,7 +55,7 @@ def test_every_operation_model_and_field_is_described_with_examples(document):
 
 
 def test_every_example_is_a_valid_body():
-    models = [m for m in vars(api_models).values()
+    models = [m for module in (api_requests, api_responses) for m in vars(module).values()
               if isinstance(m, type) and issubclass(m, BaseModel) and m is not BaseModel]
     assert len(models) >= 15
     for model in models:

@@ -10,6 +10,7 @@ import pytest
 from persona_risk.features import schema as s
 from persona_risk.features.batch import Inputs
 from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.models.reasons import REASON_SLOTS
 from persona_risk.training.dataset import logs_only_table, training_table
 from persona_risk.training.evaluate import (
     IMPOSSIBLE_TRAVEL,
@@ -176,7 +177,7 @@ def test_feature_settings_go_with_the_model_into_its_contract_and_reasons(
     mlflow.set_tracking_uri(None)
     assert loaded.feature_config() == cfg
     scored = loaded.score(table)
-    texts = [t for j in (1, 2, 3) for code, t in zip(scored[f"reason_{j}_code"],
-                                                     scored[f"reason_{j}"], strict=True)
+    texts = [t for slot in REASON_SLOTS
+             for code, t in zip(scored[slot.code], scored[slot.text], strict=True)
              if code == "NIGHT_SHARE"]
     assert texts and all("of activity between 21:00 and 07:00" in t for t in texts)
