@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from persona_risk.features import schema as s
 from persona_risk.features.feature_store import FeatureRows, FeatureStore
 from persona_risk.models.pyfunc import load_risk_model, resolve_uri
-from persona_risk.models.risk_model import N_REASONS, RiskModel
-from persona_risk.serving.api_models import AccountScore, Reason
+from persona_risk.models.reasons import REASON_SLOTS
+from persona_risk.models.risk_model import RiskModel
+from persona_risk.serving.api_responses import AccountScore, Reason
 
 DEFAULT_MODEL_URI = "models:/persona-risk@champion"
 log = logging.getLogger("persona_risk.serving")
@@ -40,11 +41,10 @@ class LoadedModel:
         as_of = rows.at.at.to_pydatetime()
         out = {}
         for i, account_id in enumerate(scored[s.ACCOUNT_ID].tolist()):
-            why = [Reason(code=scored[f"reason_{j}_code"][i],
-                          value=_number(scored[f"reason_{j}_value"][i]),
-                          contribution=float(scored[f"reason_{j}_shap"][i]),
-                          text=scored[f"reason_{j}"][i]) for j in range(1, N_REASONS + 1)
-                   if scored[f"reason_{j}_code"][i] is not None] if reasons else []
+            why = [Reason(code=scored[slot.code][i], value=_number(scored[slot.value][i]),
+                          contribution=float(scored[slot.shap][i]), text=scored[slot.text][i])
+                   for slot in REASON_SLOTS if scored[slot.code][i] is not None] \
+                if reasons else []
             out[account_id] = AccountScore(account_id=account_id, score=float(scored["score"][i]),
                                            band=scored["band"][i], reasons=why,
                                            model_version=self.version, as_of=as_of)
