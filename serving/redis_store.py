@@ -33,11 +33,17 @@ from persona_risk.features.stored_rows import ACCOUNT_NAMES, EVENT_NAMES, Column
 log = logging.getLogger("persona_risk.redis")
 PREFIX = "persona-risk:"
 
-# Times are decimal ns strings, compared as numbers without Lua's 53-bit doubles.
+# Times are decimal ns strings, compared as numbers without Lua's 53-bit doubles; a pair keeps
+# its earliest first time.
 LATER = """
 local function later(a, b)
   if #a ~= #b then return #a > #b end
   return a > b
+end
+local function merge_pair(p, kind, key, acc, first)
+  local h = p .. 'pairs:' .. kind .. ':' .. key
+  local old = redis.call('HGET', h, acc)
+  if (not old) or later(old, first) then redis.call('HSET', h, acc, first) end
 end
 """
 PUT_EVENTS = LATER + """
@@ -54,11 +60,8 @@ end
 local n = tonumber(ARGV[i])
 i = i + 1
 for _ = 1, n do
-  local h = p .. 'pairs:' .. ARGV[i] .. ':' .. ARGV[i + 1]
-  local acc, first = ARGV[i + 2], ARGV[i + 3]
+  merge_pair(p, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
   i = i + 4
-  local old = redis.call('HGET', h, acc)
-  if (not old) or later(old, first) then redis.call('HSET', h, acc, first) end
 end
 return 1
 """
@@ -76,11 +79,8 @@ for _ = 1, tonumber(ARGV[i]) do
 end
 i = i + 1
 for _ = 1, tonumber(ARGV[i]) do
-  local h = p .. 'pairs:' .. ARGV[i + 1] .. ':' .. ARGV[i + 2]
-  local acc, first = ARGV[i + 3], ARGV[i + 4]
+  merge_pair(p, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
   i = i + 4
-  local old = redis.call('HGET', h, acc)
-  if (not old) or later(old, first) then redis.call('HSET', h, acc, first) end
 end
 return 1
 """
