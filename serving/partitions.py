@@ -50,7 +50,7 @@ from persona_risk.features.validate import (
     validate_events,
 )
 
-CHUNK_ROWS = 2_000_000
+CHUNK_ROWS = 1 << 21  # two of pyarrow's default row groups
 SECOND_HASH_SEED = 0x5EED  # an independent second hash of each id
 
 
@@ -60,12 +60,36 @@ def partition_of(account_ids: pd.Series | np.ndarray, partitions: int) -> np.nda
     return (text_hashes(account_ids) % np.uint64(partitions)).astype(np.int64)
 
 
+def _row_group_runs(file: pq.ParquetFile) -> Iterator[list[int]]:
+    """Consecutive row groups of at most CHUNK_ROWS rows together (a larger group alone);
+    empty groups are left out."""
+    run, rows = [], 0
+    for g in range(file.num_row_groups):
+        n = file.metadata.row_group(g).num_rows
+        if n == 0:
+            continue
+        if run and rows + n > CHUNK_ROWS:
+            yield run
+            run, rows = [], 0
+        run.append(g)
+        rows += n
+    if run:
+        yield run
+
+
 def _chunks(path: Path) -> Iterator[pd.DataFrame]:
-    if path.name.endswith(".parquet"):
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS):
-            yield batch.to_pandas()
-    else:
+    if not path.name.endswith(".parquet"):
         yield from pd.read_csv(path, dtype=str, chunksize=CHUNK_ROWS)
+        return
+    # whole row groups together: Parquet's batches stop at every row-group end, and each
+    # chunk costs a pass of its own (its reuse pairs repeat the other chunks')
+    file = pq.ParquetFile(path)
+    for run in _row_group_runs(file):
+        if len(run) == 1 and file.metadata.row_group(run[0]).num_rows > CHUNK_ROWS:
+            yield from (b.to_pandas() for b in
+                        file.iter_batches(batch_size=CHUNK_ROWS, row_groups=run))
+        else:
+            yield file.read_row_groups(run).to_pandas()
 
 
 class SeenIds:
