@@ -18,14 +18,18 @@ from persona_risk.features import schema as s
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the demo's data and outputs.")] = Path(
         "demo-output"),
-    accounts: Annotated[int, typer.Option(help="Accounts to simulate.")] = 20000,
+    accounts: Annotated[int, typer.Option(
+        help="Accounts to simulate, in randomized worlds (employers) of about 4,000.")] = 64000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """The main job end to end on embedded defaults."""
     import pandas as pd
 
+    from persona_risk.training.simulator.simulate import worlds_for
+
     simulate(out=out / "data", accounts=accounts, days=60, fraud_rate=0.03, farms=None,
-             evasion_share=0.2, start="2026-01-05", seed=seed, randomize=True, worlds=4)
+             evasion_share=0.2, start="2026-01-05", seed=seed, randomize=True,
+             worlds=worlds_for(accounts))
     data = out / "data"
     train(events=[data / "events.parquet"], accounts=[data / "accounts.parquet"], as_of=None,
           model_name="persona-risk", report=out / "report", tune=0, split=SplitMethod.auto,

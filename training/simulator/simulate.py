@@ -27,6 +27,15 @@ from persona_risk.training.simulator.population import draw_population
 from persona_risk.training.simulator.records import account_records
 
 WORLD_SIZE_SPREAD = (0.2, 2.0)  # randomized worlds' sizes relative to the mean, drawn uniformly
+# accounts of a randomized world (an employer) on average when training pools many: worlds
+# of about this size and many of them hold up on shifted worlds (`bench.robustness`); fewer,
+# smaller ones let a model learn one draw's artifacts
+WORLD_ACCOUNTS = 4_000
+
+
+def worlds_for(accounts: int) -> int:
+    """How many randomized worlds to pool for `accounts` accounts in all (at least one)."""
+    return max(1, round(accounts / WORLD_ACCOUNTS))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,13 @@ from persona_risk.features.validate import validate_accounts, validate_events
 from persona_risk.training.simulator import world
 from persona_risk.training.simulator.params import HONEST_MIX, LOOK_ALIKES, RANGES, draw, shifted
 from persona_risk.training.simulator.population import FRAUD_ARCHETYPES
-from persona_risk.training.simulator.simulate import SimConfig, _world_sizes, simulate
+from persona_risk.training.simulator.simulate import (
+    WORLD_ACCOUNTS,
+    SimConfig,
+    _world_sizes,
+    simulate,
+    worlds_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +155,10 @@ def test_randomized_worlds_draw_every_constant_in_its_range_and_pool_apart():
     validate_accounts(a.accounts)
     assert validate_events(a.events)[1].empty
     assert set(LOOK_ALIKES) & set(a.accounts[s.PERSONA])
+
+
+def test_pooled_worlds_have_about_world_accounts_each():
+    assert worlds_for(64_000) == 64_000 // WORLD_ACCOUNTS == 16
+    assert worlds_for(1) == 1 and worlds_for(5_000) == 1 and worlds_for(7_000) == 2
+    sizes = _world_sizes(SimConfig(accounts=64_000, randomize=True, worlds=worlds_for(64_000)), 16)
+    assert sizes.sum() == 64_000 and sizes.min() < WORLD_ACCOUNTS < sizes.max()
