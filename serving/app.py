@@ -13,6 +13,7 @@ replies `serving.refusals`', the metrics `serving.service_metrics`'.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import secrets
 import threading
@@ -91,6 +92,10 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         if holder.current is None:
             holder.reload()
         warm_up()
+        # what start-up loaded (libraries, the model) lives as long as the process: frozen out
+        # of the collector, a full collection no longer walks it and stalls requests
+        gc.collect()
+        gc.freeze()
         holder.watch(config.reload_every_s, stop)
         yield
         stop.set()
