@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from numba import njit
 from pandas.api.types import union_categoricals
 from scipy.sparse import coo_matrix
@@ -118,7 +119,13 @@ def reuse_pairs(events: pd.DataFrame, allow: AllowList = AllowList()) -> pd.Data
     keys = _allowed_keys(Keys.of(events[s.DEVICE_ID]), ip, prefix_keys(ip),
                          events[s.ASN].to_numpy(float, na_value=np.nan), allow)
     pairs = first_seen(keys, Keys.of(events[s.ACCOUNT_ID]), timestamps_ns(events[s.TS]))
-    return pairs.astype({KIND: "str", KEY: "str", s.ACCOUNT_ID: "str", FIRST_TS: "int64"})
+    return pairs.assign(**{c: _text(pairs[c].array) for c in (KIND, KEY, s.ACCOUNT_ID)})
+
+
+def _text(values: pd.Categorical) -> pd.Series:
+    """A categorical of text as a `str` column, taken in Arrow (no Python string per row)."""
+    categories = pa.array(np.asarray(values.categories, dtype=object), pa.large_string())
+    return pd.Series(categories.take(pa.array(values.codes)), dtype="str")
 
 
 @njit(cache=True, nogil=True)

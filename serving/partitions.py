@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
+from numba import njit
 
 from persona_risk.features import schema as s
 from persona_risk.features.allow import AllowList
@@ -104,7 +105,7 @@ class SeenIds:
     def add(self, ids: pd.Series) -> np.ndarray:
         """Mask of the ids (distinct among themselves) seen before; remembers the others."""
         first, second = text_hashes(ids, seed=0), text_hashes(ids, seed=SECOND_HASH_SEED)
-        order = np.argsort(first, kind="stable")  # sorted queries search a sorted array fast
+        order = np.argsort(first)  # sorted queries search a sorted array fast
         first, second = first[order], second[order]
         lo = np.searchsorted(self.first, first, "left")
         hi = np.searchsorted(self.first, first, "right")
@@ -113,11 +114,29 @@ class SeenIds:
         seen[one] = self.second[lo[one]] == second[one]
         for i in np.flatnonzero(hi - lo > 1):  # first hashes that collide: about never
             seen[i] = (self.second[lo[i]:hi[i]] == second[i]).any()
-        self.first = np.insert(self.first, lo[~seen], first[~seen])
-        self.second = np.insert(self.second, lo[~seen], second[~seen])
+        self.first, self.second = _merged(self.first, self.second, first[~seen],
+                                          second[~seen], lo[~seen])
         again = np.empty(len(seen), bool)
         again[order] = seen
         return again
+
+
+@njit(cache=True, nogil=True)
+def _merged(first: np.ndarray, second: np.ndarray, new_first: np.ndarray,
+            new_second: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted `first` (and its aligned `second`) with the sorted new ones inserted, each
+    before position `at` of the old (their `searchsorted`): one pass, no sort."""
+    n, k = len(first), len(new_first)
+    out_first, out_second = np.empty(n + k, first.dtype), np.empty(n + k, second.dtype)
+    i = j = 0
+    for out in range(n + k):
+        if j < k and at[j] <= i:  # the next new id goes before old id i
+            out_first[out], out_second[out] = new_first[j], new_second[j]
+            j += 1
+        else:
+            out_first[out], out_second[out] = first[i], second[i]
+            i += 1
+    return out_first, out_second
 
 
 def _merge_pairs(pairs: list[pd.DataFrame]) -> pd.DataFrame:

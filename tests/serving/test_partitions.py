@@ -34,3 +34,14 @@ def test_seen_ids_match_repeats_only():
     again = seen.add(pd.Series(["E1", "e2", "e3", "e1"], dtype="str"))
     assert again.tolist() == [False, True, False, True]
     assert len(seen.first) == len(seen.second) == 5 and (np.diff(seen.first) > 0).all()
+
+
+def test_seen_ids_agree_with_a_set_over_many_chunks():
+    rng = np.random.default_rng(0)
+    seen, known = SeenIds(), set()
+    for _ in range(6):
+        ids = pd.unique(rng.integers(0, 3_000, 800).astype(str))
+        again = seen.add(pd.Series(ids, dtype="str"))
+        assert again.tolist() == [i in known for i in ids]
+        known.update(ids)
+        assert (np.diff(seen.first.astype(np.float64)) >= 0).all() and len(seen.first) == len(known)
