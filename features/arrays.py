@@ -35,14 +35,9 @@ class Keys:
         return cls(codes.astype(np.int32), np.asarray(uniques, dtype=object))
 
     def strings(self, rows: np.ndarray) -> np.ndarray:
-        """The values of `rows` (None when missing)."""
-        return np.append(self.values, None)[self.codes[rows]]
-
-    def categorical(self, rows: np.ndarray) -> pd.Categorical:
-        """The values of `rows` as a categorical (missing where `rows` is -1 or the value is);
-        no Python string per row."""
+        """The values of `rows` (None where `rows` is -1 or the value is missing)."""
         codes = np.where(rows >= 0, self.codes[rows], -1)
-        return pd.Categorical.from_codes(codes, categories=pd.Index(self.values, dtype="str"))
+        return np.append(self.values, None)[codes]
 
 
 @dataclass

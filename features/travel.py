@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from persona_risk.features.arrays import EventArrays, Keys
+from persona_risk.features.arrays import EventArrays
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.geo import NS_PER_HOUR, haversine_km
 from persona_risk.features.segments import (
@@ -48,8 +48,8 @@ def eligible_for_travel(ev: EventArrays, cfg: FeatureConfig) -> np.ndarray:
 
 def event_travel(ev: EventArrays, cfg: FeatureConfig) -> dict[str, np.ndarray]:
     """Per event: hop distance (km), elapsed time (hours) and speed (km/h) from the previous
-    eligible sign-in of the account, and that sign-in's country (a categorical); NaN for
-    ineligible events and the first one."""
+    eligible sign-in of the account, and that sign-in's country (text, None when unknown); NaN
+    for ineligible events and the first one."""
     eligible = eligible_for_travel(ev, cfg)
     prev = previous_in_segment(eligible, ev.seg)
     hop = eligible & (prev >= 0)
@@ -63,7 +63,7 @@ def event_travel(ev: EventArrays, cfg: FeatureConfig) -> dict[str, np.ndarray]:
         km[hop] < cfg.geo_floor_km)
     km[same_place] = 0.0
     speed = travel_speed_kmh(km, hours, cfg.min_hop_hours)
-    from_country = ev.country.categorical(np.where(hop, prev, -1))
+    from_country = ev.country.strings(np.where(hop, prev, -1))
     return {HOP_KM: km, HOP_HOURS: hours, HOP_SPEED_KMH: speed, HOP_FROM_COUNTRY: from_country}
 
 
@@ -105,7 +105,7 @@ def fastest_hop(ev: EventArrays, sig: dict[str, np.ndarray]) -> dict[str, np.nda
     out_from = np.full(ev.n_accounts, None, dtype=object)
     out_to = np.full(ev.n_accounts, None, dtype=object)
     hours = np.full(ev.n_accounts, np.nan)
-    out_from[has] = Keys(sig[HOP_FROM_COUNTRY].codes, ev.country.values).strings(best[has])
+    out_from[has] = sig[HOP_FROM_COUNTRY][best[has]]
     out_to[has] = ev.country.strings(best[has])
     hours[has] = sig[HOP_HOURS][best[has]]
     return dict(zip(FASTEST_HOP_COLUMNS, (out_from, out_to, hours), strict=True))

@@ -121,3 +121,19 @@ def test_the_account_level_reuse_names_are_the_registry_s():
     shared id of the stored state."""
     assert sorted([*SHARED_ID_COUNT.values(), CLUSTER_SIZE]) == sorted(ACCOUNT_REUSE)
     assert set(SHARED_ID_COUNT) == set(SHARED_IDS)
+
+
+def test_component_sizes_equal_scipy_connected_components():
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from persona_risk.features.reuse import component_sizes
+
+    rng = np.random.default_rng(0)
+    for n_accounts, n_nodes, n_edges in [(1, 1, 0), (5, 9, 4), (300, 500, 350), (50, 60, 200)]:
+        left = rng.integers(0, n_accounts, n_edges)
+        right = rng.integers(n_accounts, n_nodes, n_edges) if n_nodes > n_accounts else left
+        graph = coo_matrix((np.ones(n_edges), (left, right)), (n_nodes, n_nodes))
+        label = connected_components(graph, directed=False)[1][:n_accounts]
+        expected = np.bincount(label)[label]
+        assert component_sizes(n_accounts, n_nodes, left, right).tolist() == expected.tolist()

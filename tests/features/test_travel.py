@@ -19,6 +19,17 @@ def test_new_york_to_shanghai_in_one_hour():
     assert f.speed_max_kmh == pytest.approx(speed)
 
 
+def test_hop_names_the_country_it_came_from():
+    r = run([event("a", "2026-02-01T10:00:00Z", NEW_YORK, ip="1.1.1.1", country="US"),
+             event("a", "2026-02-01T11:00:00Z", SHANGHAI, ip="2.2.2.2", country="CN"),
+             event("b", "2026-02-01T12:00:00Z", BOSTON, ip="3.3.3.3")])
+    came_from = r.signals["hop_from_country"]
+    assert came_from.iloc[1] == "US" and came_from.iloc[[0, 2]].isna().all()
+    f = r.features.set_index("account_id")
+    assert (f.loc["a", "fastest_hop_from_country"], f.loc["a", "fastest_hop_to_country"]) == (
+        "US", "CN")
+
+
 def test_same_ip_is_no_travel():
     r = run([event("a", "2026-02-01T10:00:00Z", NEW_YORK, ip="1.1.1.1"),
              event("a", "2026-02-01T10:05:00Z", BOSTON, ip="1.1.1.1")])
