@@ -13,6 +13,7 @@ import pandas as pd
 
 from persona_risk.features import schema as s
 from persona_risk.features.checks import country_codes, is_ip
+from persona_risk.features.point_in_time import utc_now
 from persona_risk.features.validate import (
     FUTURE_TOLERANCE,
     MAX_ID_CHARS,
@@ -130,9 +131,7 @@ def canonical_rows(events: list[dict], now: pd.Timestamp | None = None) -> list[
     """Stored rows of events given as dicts (as the request model dumps them), when
     `validate_events` would keep every one of them as it is (no repeated id); None otherwise,
     for the batch validator to decide. No table is built."""
-    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
-    now = now.tz_localize("UTC") if now.tzinfo is None else now
-    limit_ns = int((now + FUTURE_TOLERANCE).as_unit("ns").value)
+    limit_ns = int((utc_now(now) + FUTURE_TOLERANCE).as_unit("ns").value)
     if any(s.GEO_SOURCE in e for e in events):
         return None
     rows = [_canonical(e, limit_ns) for e in events]
