@@ -13,6 +13,7 @@ import pandas as pd
 
 from persona_risk.features import schema as s
 from persona_risk.features.checks import country_codes, is_ip
+from persona_risk.features.geo import NS_PER_DAY, NS_PER_SECOND
 from persona_risk.features.point_in_time import utc_now
 from persona_risk.features.validate import (
     FUTURE_TOLERANCE,
@@ -108,7 +109,8 @@ def _canonical(event: dict, limit_ns: int) -> list | None:
     if not isinstance(ts, datetime):
         return None
     since = (ts if ts.tzinfo else ts.replace(tzinfo=UTC)) - EPOCH  # exact, any year
-    ts_ns = (since.days * 86_400 + since.seconds) * 10**9 + since.microseconds * 1_000
+    ts_ns = (since.days * NS_PER_DAY + since.seconds * NS_PER_SECOND
+             + since.microseconds * 1_000)  # microseconds to ns
     if ts_ns < 0:  # before 1970: the batch validator says why
         return None
     lat, lon, asn = event.get(s.LAT), event.get(s.LON), event.get(s.ASN)
