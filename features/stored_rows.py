@@ -25,7 +25,10 @@ from persona_risk.features.validate import (
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EVENT_NAMES = s.names(s.EVENT_COLUMNS)
 ACCOUNT_NAMES = [c.name for c in s.ACCOUNT_COLUMNS if c.name not in s.TRAINING_ONLY]
-_ID = EVENT_NAMES.index(s.EVENT_ID)
+# where each column sits in a stored event row (rows are lists in EVENT_NAMES order)
+EVENT_POSITION: dict[str, int] = {name: i for i, name in enumerate(EVENT_NAMES)}
+ID_AT, ACCOUNT_AT, TS_AT, DEVICE_AT, IP_AT, ASN_AT = (EVENT_POSITION[c] for c in (
+    s.EVENT_ID, s.ACCOUNT_ID, s.TS, s.DEVICE_ID, s.IP, s.ASN))
 Columns = dict[str, list]  # column name -> its values, one per row
 
 
@@ -137,7 +140,7 @@ def canonical_rows(events: list[dict], now: pd.Timestamp | None = None) -> list[
     if any(s.GEO_SOURCE in e for e in events):
         return None
     rows = [_canonical(e, limit_ns) for e in events]
-    if any(r is None for r in rows) or len({r[_ID] for r in rows}) < len(rows):
+    if any(r is None for r in rows) or len({r[ID_AT] for r in rows}) < len(rows):
         return None
     return rows
 
