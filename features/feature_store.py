@@ -5,8 +5,8 @@ validating and storing events and records, walking the account graph, and featur
 Scoring an account gathers its history, the pairs of its keys and its device/payout/phone
 component, keeps what exists as of T (`features.point_in_time`), lays it out as arrays
 (`features.stored_view`) and runs the batch pipeline's core, `account_features`, on them: one
-definition, no pandas on the way. `features.online` keeps the primitives in memory,
-`serving.store` in SQLite, `serving.redis_store` in Redis.
+definition, no pandas on the way. `features.memory_store` keeps the primitives in memory,
+`serving.sqlite_store` in SQLite, `serving.redis_store` in Redis.
 """
 
 from __future__ import annotations

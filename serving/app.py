@@ -31,7 +31,7 @@ from prometheus_client import generate_latest
 from persona_risk import __version__
 from persona_risk.features import schema as s
 from persona_risk.features.feature_store import FeatureStore
-from persona_risk.features.online import OnlineFeatureState
+from persona_risk.features.memory_store import OnlineFeatureState
 from persona_risk.features.validate import MAX_ID_CHARS
 from persona_risk.features.warm_up import warm_up
 from persona_risk.models.reasons import N_REASONS

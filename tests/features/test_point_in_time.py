@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from persona_risk.features import schema as s
-from persona_risk.features.online import OnlineFeatureState
+from persona_risk.features.memory_store import OnlineFeatureState
 from persona_risk.features.pipeline import compute_features
 from persona_risk.features.point_in_time import AsOf, utc_now
 from persona_risk.features.reuse import FIRST_TS, reuse_pairs

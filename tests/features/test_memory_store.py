@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from persona_risk.features import schema as s
-from persona_risk.features.online import OnlineFeatureState
+from persona_risk.features.memory_store import OnlineFeatureState
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.state_schema import CURRENT, StateLayout, StateVersionError
 from persona_risk.features.stored_rows import (
