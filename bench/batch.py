@@ -19,7 +19,7 @@ from bench.simulator import simulate_to_disk
 
 
 def _model(folder: Path):
-    from persona_risk.features.batch import Inputs
+    from persona_risk.features.memory_engine import Inputs
     from persona_risk.features.validate import validate_accounts, validate_events
     from persona_risk.training.simulator.simulate import SimConfig, simulate
     from persona_risk.training.train import run_training

@@ -19,7 +19,7 @@ from bench.simulator import simulate_to_disk
 
 
 def ours(folder: Path) -> dict:
-    from persona_risk.features.batch import build_features, load_inputs
+    from persona_risk.features.memory_engine import build_features, load_inputs
 
     inputs = load_inputs(folder / "events.parquet", folder / "accounts.parquet")
     features = build_features(inputs).features

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from persona_risk.features import schema as s
-from persona_risk.features.batch import Inputs
+from persona_risk.features.memory_engine import Inputs
 from persona_risk.features.validate import validate_accounts, validate_events
 from persona_risk.training.dataset import logs_only_table, training_table
 from persona_risk.training.fit import TrainConfig

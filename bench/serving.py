@@ -35,7 +35,7 @@ EVENT = {"ts": "2026-02-19T10:00:00Z", "ip": "203.0.113.7", "lat": 40.7, "lon": 
 
 
 def _prepare(folder: Path):
-    from persona_risk.features.batch import Inputs
+    from persona_risk.features.memory_engine import Inputs
     from persona_risk.features.validate import validate_accounts, validate_events
     from persona_risk.training.simulator.simulate import SimConfig, simulate
     from persona_risk.training.train import run_training
@@ -246,9 +246,9 @@ def _in_process(outcome, events, accounts, chosen) -> None:
     state (in memory and in SQLite) as arrays, and the score with reasons of those arrays."""
     import tempfile
 
-    from persona_risk.features.online import OnlineFeatureState
+    from persona_risk.features.memory_store import OnlineFeatureState
     from persona_risk.serving.model_holder import LoadedModel
-    from persona_risk.serving.store import SqliteFeatureStore
+    from persona_risk.serving.sqlite_store import SqliteFeatureStore
 
     model = outcome.model
     loaded, cfg = LoadedModel(model, "bench"), model.feature_config()

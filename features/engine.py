@@ -2,7 +2,7 @@
 out, written beside its quarantine.
 
 Three engines turn the same inputs into the same table: in memory
-(`features.batch.InMemoryEngine`), partitioned by account and streamed
+(`features.memory_engine.InMemoryEngine`), partitioned by account and streamed
 (`serving.partitions.PartitionedEngine`, past memory), and on Spark
 (`features.spark_engine.SparkEngine`, optional). All run `features.pipeline.account_features`;
 they differ in how they read, where the cross-account signals come from

@@ -5,8 +5,8 @@ validating and storing events and records, walking the account graph, and featur
 Scoring an account gathers its history, the pairs of its keys and its device/payout/phone
 component, keeps what exists as of T (`features.point_in_time`), lays it out as arrays
 (`features.stored_view`) and runs the batch pipeline's core, `account_features`, on them: one
-definition, no pandas on the way. `features.online` keeps the primitives in memory,
-`serving.store` in SQLite, `serving.redis_store` in Redis.
+definition, no pandas on the way. `features.memory_store` keeps the primitives in memory,
+`serving.sqlite_store` in SQLite, `serving.redis_store` in Redis.
 """
 
 from __future__ import annotations
@@ -26,8 +26,14 @@ from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.reuse import DEVICE, IPADDR, PREFIX, row_pairs
 from persona_risk.features.state_schema import SHARED_IDS
 from persona_risk.features.stored_rows import (
+    ACCOUNT_AT,
     ACCOUNT_NAMES,
+    ASN_AT,
+    DEVICE_AT,
     EVENT_NAMES,
+    ID_AT,
+    IP_AT,
+    TS_AT,
     Columns,
     frame_to_records,
 )
@@ -35,8 +41,6 @@ from persona_risk.features.stored_view import StoredView
 from persona_risk.features.travel import FASTEST_HOP_COLUMNS
 from persona_risk.features.validate import clean_rows, validate_accounts, validate_events
 
-_ID, _ACCOUNT, _TS, _DEVICE, _IP, _ASN = (EVENT_NAMES.index(c) for c in (
-    s.EVENT_ID, s.ACCOUNT_ID, s.TS, s.DEVICE_ID, s.IP, s.ASN))
 _PAIR_INPUTS = (s.ACCOUNT_ID, s.TS, s.DEVICE_ID, s.IP, s.ASN)  # what `row_pairs` reads
 
 
@@ -146,20 +150,20 @@ class FeatureStore(ABC):
     def _store(self, rows: list[list], batch: np.ndarray, n_batches: int) -> list[list[str]]:
         """Store the clean event `rows` (of batch `batch[i]` each) whose id is new (the first
         copy of a repeated one); returns each batch's accounts."""
-        known = self.known_event_ids(sorted({r[_ID] for r in rows}))
+        known = self.known_event_ids(sorted({r[ID_AT] for r in rows}))
         fresh, taken = [], set(known)
         for r in rows:
-            if r[_ID] not in taken:
-                taken.add(r[_ID])
+            if r[ID_AT] not in taken:
+                taken.add(r[ID_AT])
                 fresh.append(r)
         if fresh:
-            self.put(fresh, row_pairs([(r[_ACCOUNT], r[_TS], r[_DEVICE], r[_IP], r[_ASN])
+            self.put(fresh, row_pairs([(r[ACCOUNT_AT], r[TS_AT], r[DEVICE_AT], r[IP_AT], r[ASN_AT])
                                        for r in fresh], self.cfg.allow))
         accounts: list[set[str]] = [set() for _ in range(n_batches)]
         for r, i in zip(rows, batch, strict=True):
-            accounts[i].add(r[_ACCOUNT])
+            accounts[i].add(r[ACCOUNT_AT])
         if self.cfg.retention_days is not None and fresh:
-            self._compact(sorted({r[_ACCOUNT] for r in fresh}))
+            self._compact(sorted({r[ACCOUNT_AT] for r in fresh}))
         return [sorted(a) for a in accounts]
 
     def _compact(self, account_ids: list[str]) -> None:

@@ -16,8 +16,12 @@ from numba import njit, vectorize
 from persona_risk.features.text import take_text
 
 EARTH_RADIUS_KM = 6371.0088
-NS_PER_HOUR = 3_600 * 10**9
-NS_PER_DAY = 24 * NS_PER_HOUR
+# the time units, named once
+NS_PER_SECOND = 10**9
+SECONDS_PER_HOUR = 3_600
+SECONDS_PER_DAY = 24 * SECONDS_PER_HOUR
+NS_PER_HOUR = SECONDS_PER_HOUR * NS_PER_SECOND
+NS_PER_DAY = SECONDS_PER_DAY * NS_PER_SECOND
 HOURS_PER_DAY = 24.0
 TZ_GRID_DEGREES = 0.01  # zone look-ups are cached on this grid (about 1 km)
 # a grid cell as one integer: row (latitude) times the number of columns plus column (longitude)

@@ -38,6 +38,12 @@ def utc(as_of: pd.Timestamp | str | int) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
+def utc_now(now: pd.Timestamp | str | None = None) -> pd.Timestamp:
+    """The time validation takes as now (nothing may happen after it): `now` as UTC (a naive
+    one is taken as UTC), or the clock's when None."""
+    return pd.Timestamp.now(tz="UTC") if now is None else utc(now)
+
+
 @dataclass(frozen=True)
 class AsOf:
     """The time T (UTC) features are computed at."""

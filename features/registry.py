@@ -32,6 +32,11 @@ EVENTS = "events"  # the account's sign-in events
 RECORD = "record"  # the account record (created_at, claimed zone and home, payout, phone)
 CROSS = "cross-account"  # what other accounts share with it (devices, IPs, payout, phone)
 
+SPEED_UNIT = "km/h"  # a hop speed: past the impossible-travel speed its reason says so
+# features other modules name (the rule baselines of `training.evaluate`)
+IMPOSSIBLE_HOPS = "impossible_hops"
+DEVICE_ACCOUNTS_MAX = "device_accounts_max"
+
 
 @dataclass(frozen=True)
 class Feature:
@@ -52,19 +57,19 @@ class Feature:
 
 
 _ENTRIES: list[Feature] = [
-    Feature("speed_max_kmh", "travel", "km/h",
+    Feature("speed_max_kmh", "travel", SPEED_UNIT,
             meaning="fastest hop between consecutive eligible sign-ins",
             sentence="sign-in from {fastest_hop_to_country} {fastest_hop_hours:.1f} h after "
                      "{fastest_hop_from_country}: {v:,.0f} km/h",
             why="a quick jump between distant places: shared logins or remote access",
             needs=(EVENTS,),
             fallback="fastest hop between sign-ins: {v:,.0f} km/h"),
-    Feature("speed_p95_kmh", "travel", "km/h",
+    Feature("speed_p95_kmh", "travel", SPEED_UNIT,
             meaning="{speed_percentile} percentile of hop speed",
             sentence="many fast hops between sign-ins: {speed_percentile} percentile {v:,.0f} km/h",
             why="fast moves are routine: shared logins or remote access, not travel",
             needs=(EVENTS,)),
-    Feature("impossible_hops", "travel", "count",
+    Feature(IMPOSSIBLE_HOPS, "travel", "count",
             meaning="hops faster than {impossible_kmh} km/h",
             sentence="{v:.0f} sign-in hops faster than {impossible_kmh} km/h",
             why="each is a trip no one could make: shared logins or remote access",
@@ -130,7 +135,7 @@ _ENTRIES: list[Feature] = [
             sentence="sign-in locations on average {v:.1f} h off the claimed zone",
             why="sign-ins come from far off the claimed time zone",
             needs=(EVENTS, RECORD)),
-    Feature("device_accounts_max", "reuse", "count",
+    Feature(DEVICE_ACCOUNTS_MAX, "reuse", "count",
             meaning="most accounts seen on one of its devices",
             sentence="a device it uses was seen on {v:.0f} accounts",
             why="one laptop behind several accounts is a laptop farm's trace",

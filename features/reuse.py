@@ -181,13 +181,6 @@ def accounts_at(keys: Keys, ts_ns: np.ndarray, pairs: pd.DataFrame) -> np.ndarra
     return KeyTimes.of(pairs).counts(keys, ts_ns)
 
 
-def event_reuse(keys: dict[str, Keys], ts_ns: np.ndarray,
-                pairs: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per event (its `reuse_keys` and time): accounts seen so far on its device, IP and prefix
-    (counts, point in time)."""
-    return CrossIndex.of(pairs, None).event_counts(keys, ts_ns)
-
-
 def identity_counts_by_account(identities: pd.DataFrame, column: str) -> pd.Series:
     """Per account id of `identities` (index), how many accounts share its `column` value
     (payout or phone id, itself included); NaN when the value is missing."""

@@ -39,7 +39,7 @@ from persona_risk.features.pipeline import (
     CrossAccount,
     compute_features,
 )
-from persona_risk.features.point_in_time import AsOf
+from persona_risk.features.point_in_time import AsOf, utc_now
 from persona_risk.features.spark_cross import account_side, event_counts, spark_reuse_pairs
 from persona_risk.features.spark_frames import (
     BUCKET,
@@ -127,7 +127,7 @@ def spark_features(spark: SparkSession, events: list[str], accounts: pd.DataFram
     """Account features of Parquet event files (paths Spark reads) and validated `accounts`
     as of `as_of` (UTC; default: the last event), equal to `compute_features` in process.
     `buckets` (default: one per 500,000 events, at least two per core) sets the partitions."""
-    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    now = utc_now(now)
     raw, units = read_events(spark, [str(p) for p in events])
     validated = validated_events(raw, units, now, geoip_db).persist()
     clean, duplicates = split_duplicates(validated)

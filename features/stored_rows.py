@@ -13,6 +13,8 @@ import pandas as pd
 
 from persona_risk.features import schema as s
 from persona_risk.features.checks import country_codes, is_ip
+from persona_risk.features.geo import NS_PER_DAY, NS_PER_SECOND
+from persona_risk.features.point_in_time import utc_now
 from persona_risk.features.validate import (
     FUTURE_TOLERANCE,
     MAX_ID_CHARS,
@@ -23,7 +25,10 @@ from persona_risk.features.validate import (
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EVENT_NAMES = s.names(s.EVENT_COLUMNS)
 ACCOUNT_NAMES = [c.name for c in s.ACCOUNT_COLUMNS if c.name not in s.TRAINING_ONLY]
-_ID = EVENT_NAMES.index(s.EVENT_ID)
+# where each column sits in a stored event row (rows are lists in EVENT_NAMES order)
+EVENT_POSITION: dict[str, int] = {name: i for i, name in enumerate(EVENT_NAMES)}
+ID_AT, ACCOUNT_AT, TS_AT, DEVICE_AT, IP_AT, ASN_AT = (EVENT_POSITION[c] for c in (
+    s.EVENT_ID, s.ACCOUNT_ID, s.TS, s.DEVICE_ID, s.IP, s.ASN))
 Columns = dict[str, list]  # column name -> its values, one per row
 
 
@@ -107,7 +112,8 @@ def _canonical(event: dict, limit_ns: int) -> list | None:
     if not isinstance(ts, datetime):
         return None
     since = (ts if ts.tzinfo else ts.replace(tzinfo=UTC)) - EPOCH  # exact, any year
-    ts_ns = (since.days * 86_400 + since.seconds) * 10**9 + since.microseconds * 1_000
+    ts_ns = (since.days * NS_PER_DAY + since.seconds * NS_PER_SECOND
+             + since.microseconds * 1_000)  # microseconds to ns
     if ts_ns < 0:  # before 1970: the batch validator says why
         return None
     lat, lon, asn = event.get(s.LAT), event.get(s.LON), event.get(s.ASN)
@@ -130,13 +136,11 @@ def canonical_rows(events: list[dict], now: pd.Timestamp | None = None) -> list[
     """Stored rows of events given as dicts (as the request model dumps them), when
     `validate_events` would keep every one of them as it is (no repeated id); None otherwise,
     for the batch validator to decide. No table is built."""
-    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
-    now = now.tz_localize("UTC") if now.tzinfo is None else now
-    limit_ns = int((now + FUTURE_TOLERANCE).as_unit("ns").value)
+    limit_ns = int((utc_now(now) + FUTURE_TOLERANCE).as_unit("ns").value)
     if any(s.GEO_SOURCE in e for e in events):
         return None
     rows = [_canonical(e, limit_ns) for e in events]
-    if any(r is None for r in rows) or len({r[_ID] for r in rows}) < len(rows):
+    if any(r is None for r in rows) or len({r[ID_AT] for r in rows}) < len(rows):
         return None
     return rows
 

@@ -26,6 +26,17 @@ IP_CLAIMED_TZ_DIFF_H = "ip_claimed_tz_diff_h"
 CLAIMED_LOCAL_HOUR = "claimed_local_hour"
 
 
+def local_hour(ts_ns: np.ndarray, offset_h: np.ndarray) -> np.ndarray:
+    """The local hour of day (0-24, fractional) of UTC instants (ns) at UTC offsets (hours);
+    NaN where the offset is unknown."""
+    return np.mod((ts_ns % NS_PER_DAY) / NS_PER_HOUR + offset_h, HOURS_PER_DAY)
+
+
+def is_night(hour: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """Whether each local hour falls in `cfg`'s night window (False for NaN)."""
+    return (hour >= cfg.night_start_hour) | (hour < cfg.night_end_hour)
+
+
 def event_timezones(ev: EventArrays, claimed_tz: np.ndarray) -> dict[str, np.ndarray]:
     """Per event: absolute offset differences (hours) device-IP, device-claimed and IP-claimed,
     and the local hour of the event in the claimed zone (0-24, fractional); NaN when a zone is
@@ -35,12 +46,11 @@ def event_timezones(ev: EventArrays, claimed_tz: np.ndarray) -> dict[str, np.nda
     device = utc_offset_hours(ev.device_tz.codes, ev.device_tz.values, ev.ts_ns)
     ip = utc_offset_hours(ip_codes, ip_zones, ev.ts_ns)
     claimed = utc_offset_hours(claimed.codes[ev.seg], claimed.values, ev.ts_ns)
-    utc_hour = (ev.ts_ns % NS_PER_DAY) / NS_PER_HOUR
     return {
         DEVICE_IP_TZ_DIFF_H: np.abs(device - ip),
         DEVICE_CLAIMED_TZ_DIFF_H: np.abs(device - claimed),
         IP_CLAIMED_TZ_DIFF_H: np.abs(ip - claimed),
-        CLAIMED_LOCAL_HOUR: np.mod(utc_hour + claimed, HOURS_PER_DAY),
+        CLAIMED_LOCAL_HOUR: local_hour(ev.ts_ns, claimed),
     }
 
 
@@ -64,7 +74,7 @@ def account_timezones(ev: EventArrays, sig: dict[str, np.ndarray],
     offset differences (hours)."""
     starts = ev.starts
     hour = sig[CLAIMED_LOCAL_HOUR]
-    night = (hour >= cfg.night_start_hour) | (hour < cfg.night_end_hour)
+    night = is_night(hour, cfg)
     mean, spread = circular_hour_stats(hour, starts)
     dev_claim = sig[DEVICE_CLAIMED_TZ_DIFF_H]
     dev_ip = sig[DEVICE_IP_TZ_DIFF_H]

@@ -13,6 +13,7 @@ import numpy as np
 from persona_risk.features.arrays import EventArrays
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.geo import NS_PER_HOUR, haversine_km
+from persona_risk.features.registry import IMPOSSIBLE_HOPS
 from persona_risk.features.segments import (
     previous_in_segment,
     seg_argmax,
@@ -87,7 +88,7 @@ def account_travel(ev: EventArrays, sig: dict[str, np.ndarray], claimed_lat: np.
         return {
             "speed_max_kmh": seg_max(speed, starts),
             "speed_p95_kmh": seg_quantile(speed, starts, cfg.speed_quantile),
-            "impossible_hops": impossible,
+            IMPOSSIBLE_HOPS: impossible,
             "impossible_hop_share": np.where(hops > 0, impossible / hops, np.nan),
             "countries_distinct": seg_nunique(ev.country.codes, starts),
             "high_risk_country_share": np.where(

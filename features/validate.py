@@ -28,6 +28,7 @@ from persona_risk.features.parsing import (
     unknown_values,
     upper_text,
 )
+from persona_risk.features.point_in_time import utc_now
 
 MAX_ROWS_IN_MESSAGE = 5
 FUTURE_TOLERANCE = pd.Timedelta(minutes=5)
@@ -66,11 +67,6 @@ def _timestamps(series: pd.Series, column: str,
                 (column, early, f"timestamp before {EARLIEST:%Y-%m-%d}"),
                 (column, future, "timestamp in the future")]
     return ts.where(~(early | future)).dt.as_unit("ns"), problems
-
-
-def _now(now: pd.Timestamp | None) -> pd.Timestamp:
-    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
-    return now.tz_localize("UTC") if now.tzinfo is None else now
 
 
 def _text_problems(column: str, text: pd.Series, max_chars: int) -> list[tuple]:
@@ -121,7 +117,7 @@ def validate_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
     if dup.any():
         raise SchemaError(table, s.ACCOUNT_ID, "duplicate account_id", _row_numbers(dup))
 
-    created, problems = _timestamps(raw[s.CREATED_AT], s.CREATED_AT, _now(None))
+    created, problems = _timestamps(raw[s.CREATED_AT], s.CREATED_AT, utc_now())
     for _, mask, problem in problems:
         if mask.any():
             raise SchemaError(table, s.CREATED_AT, problem, _row_numbers(mask))
@@ -154,7 +150,7 @@ def validate_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
                               _row_numbers(bad))
         df[s.LABEL] = label.where(~unknown)  # float: NaN = not labelled
     if s.LABELLED_AT in raw:  # may be empty: not every account is labelled
-        labelled_at, problems = _timestamps(raw[s.LABELLED_AT], s.LABELLED_AT, _now(None))
+        labelled_at, problems = _timestamps(raw[s.LABELLED_AT], s.LABELLED_AT, utc_now())
         given = ~missing(raw[s.LABELLED_AT])
         for _, mask, problem in problems:
             if (mask & given).any():
@@ -202,7 +198,7 @@ def validate_events(
     df[s.ACCOUNT_ID] = text_column(raw[s.ACCOUNT_ID])
     problems.append((s.ACCOUNT_ID, df[s.ACCOUNT_ID].isna().to_numpy(), "missing account_id"))
     problems += _text_problems(s.ACCOUNT_ID, df[s.ACCOUNT_ID], MAX_ID_CHARS)
-    df[s.TS], ts_problems = _timestamps(raw[s.TS], s.TS, _now(now))
+    df[s.TS], ts_problems = _timestamps(raw[s.TS], s.TS, utc_now(now))
     problems += ts_problems
 
     for col in (s.IP, s.COUNTRY, s.DEVICE_ID, s.DEVICE_TZ, s.USER_AGENT, s.GEO_SOURCE):

@@ -10,7 +10,7 @@ import pandas as pd
 
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.reference import setting_words
-from persona_risk.features.registry import REGISTRY
+from persona_risk.features.registry import REGISTRY, SPEED_UNIT
 
 # feature -> sentence template (`features.registry`): `{v}` is the feature's value, other fields
 # come from the row and from the thresholds the features were computed with (`setting_words`)
@@ -64,12 +64,13 @@ def sentence(feature: str, value: float, context: pd.Series | dict | None = None
 # sentence. Speeds say "impossible" only past the impossible-travel speed (`impossible_kmh`).
 WHY: dict[str, str] = {f.name: f.why for f in REGISTRY}
 IMPOSSIBLE_WHY = "faster than {impossible_kmh} km/h: one person cannot make that trip"
+SPEEDS = frozenset(f.name for f in REGISTRY if f.unit == SPEED_UNIT)  # hop speeds
 
 
 def why(feature: str, value: float | None = None, cfg: FeatureConfig = FeatureConfig()) -> str:
     """Why a feature that raises a score can be suspicious, in a few words ('' when unknown),
     with the impossible-travel speed of `cfg`."""
-    if feature in ("speed_max_kmh", "speed_p95_kmh") and value is not None and (
+    if feature in SPEEDS and value is not None and (
             value > cfg.impossible_kmh):
         return IMPOSSIBLE_WHY.format(**setting_words(cfg))
     return WHY.get(feature, "")

@@ -32,7 +32,7 @@ from prometheus_client import generate_latest
 from persona_risk import __version__
 from persona_risk.features import schema as s
 from persona_risk.features.feature_store import FeatureStore
-from persona_risk.features.online import OnlineFeatureState
+from persona_risk.features.memory_store import OnlineFeatureState
 from persona_risk.features.validate import MAX_ID_CHARS
 from persona_risk.features.warm_up import warm_up
 from persona_risk.models.reasons import N_REASONS
@@ -181,12 +181,11 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         """Store sign-in events (a retried event, same `event_id` or content, is stored once)
         and return a fresh score of every account they touch, computed on its stored history.
         Unreadable events are set aside under `rejected`; 422 when none is readable."""
-        try:  # validated on the coalescer's thread; an unreadable one never reaches the store
+        try:  # validated on the coalescer's thread; an unreadable one never reaches the store,
+            # and a refusal (422, 503) is raised to its own request only
             answer = await asyncio.wrap_future(coalescer.submit((body.events, reasons)))
         except OverBudget as late:  # its events may or may not be stored: resending is safe
             raise HTTPException(503, str(late), {"Retry-After": str(RETRY_AFTER_S)}) from late
-        if isinstance(answer, HTTPException):
-            raise answer
         log.info("events stored for %s",
                  ",".join(hashed(config.log_key, a.account_id) for a in answer.scores))
         return answer

@@ -60,6 +60,19 @@ class BatchSummary:
     drift: dict = field(default_factory=dict)  # see serving.drift.compare
 
 
+def finish_summary(summary: BatchSummary, started: float, quarantine: pd.DataFrame,
+                   write_quarantine: Callable[[pd.DataFrame], Path | str | None],
+                   write_summary: Callable[[str], object]) -> BatchSummary:
+    """The end of a batch run, the same for every engine: write the quarantine (the file
+    matches the summary: none when nothing was set aside), note where it went and how long the
+    run took since `started` (`time.perf_counter()`), and write the summary as JSON."""
+    written = write_quarantine(quarantine)
+    summary.quarantine = str(written) if written else None
+    summary.duration_s = round(time.perf_counter() - started, 3)
+    write_summary(json.dumps(asdict(summary), indent=1))
+    return summary
+
+
 def batch_scores(model: RiskModel, features: pd.DataFrame, all_reasons: bool = False
                  ) -> pd.DataFrame:
     """`model.score` of an account feature table, with reasons only for the accounts above the
@@ -126,8 +139,5 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
         accounts_scored=len(result), per_band=result["band"].value_counts().to_dict(),
         events=n_events, rows_quarantined=len(quarantine), model_version=model_version,
         as_of=str(as_of), partitions=partitions, output=str(out), drift=drift.finish())
-    written = write_quarantine(quarantine, out)  # the quarantine file matches the summary
-    summary.quarantine = str(written) if written else None
-    summary.duration_s = round(time.perf_counter() - start, 3)
-    write_text(json.dumps(asdict(summary), indent=1), side_file(out, SUMMARY))
-    return summary
+    return finish_summary(summary, start, quarantine, lambda q: write_quarantine(q, out),
+                          lambda text: write_text(text, side_file(out, SUMMARY)))

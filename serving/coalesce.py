@@ -14,6 +14,9 @@ stores is stored; items that expired while queued are dropped without running.
 With `prepare`, each submitted item is first turned into what `handle` takes (a request's
 validation) on the worker thread too, so a request crosses threads once, in and out; an item
 whose preparation raises gets that exception and the batch goes on without it.
+
+`handle` may answer one item with `Failed(error)`: that item's caller gets `error` raised, the
+other items of the batch their results (a refusal of one request, not a fault of the batch).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
@@ -39,6 +43,13 @@ class OverBudget(Exception):
         super().__init__(f"not answered within the batch time budget of {budget_s:g} s")
 
 
+@dataclass(frozen=True)
+class Failed:
+    """One item's own failure in `handle`'s results: its caller gets `error` raised."""
+
+    error: Exception
+
+
 def _settle(future: Future, result=None, error: BaseException | None = None) -> None:
     """Answer `future` unless it is answered already (expired, or given up by its caller)."""
     try:
@@ -50,16 +61,24 @@ def _settle(future: Future, result=None, error: BaseException | None = None) -> 
         pass
 
 
+def _answer(future: Future, result) -> None:
+    """Settle `future` with an item's result from `handle`: raised when it is `Failed`."""
+    if isinstance(result, Failed):
+        _settle(future, error=result.error)
+    else:
+        _settle(future, result)
+
+
 def _same(item):
     return item
 
 
 class Coalescer(Generic[Raw, Item, Result]):
-    """Runs `handle(items) -> results` (one result per item, same order) on one worker thread
-    over whatever has been submitted, each submitted item `prepare`d first on that thread; a
-    batch takes no more items once their `weight` reaches `max_weight` (a single heavier item
-    runs alone). With `budget_s`, a caller not answered `budget_s` seconds after its submission
-    gets `OverBudget`."""
+    """Runs `handle(items) -> results` (one result per item, same order; `Failed` for an item
+    refused alone) on one worker thread over whatever has been submitted, each submitted item
+    `prepare`d first on that thread; a batch takes no more items once their `weight` reaches
+    `max_weight` (a single heavier item runs alone). With `budget_s`, a caller not answered
+    `budget_s` seconds after its submission gets `OverBudget`."""
 
     def __init__(self, handle: Callable[[list[Item]], list[Result]],
                  weight: Callable[[Item], int] = lambda _: 1, max_weight: int = 64,
@@ -158,10 +177,10 @@ class Coalescer(Generic[Raw, Item, Result]):
                             self._run_alone(*entry)
                 continue
             for (_, future), result in zip(batch, results, strict=True):
-                _settle(future, result)
+                _answer(future, result)
 
     def _run_alone(self, item: Item, future: Future) -> None:
         try:
-            _settle(future, self.handle([item])[0])
+            _answer(future, self.handle([item])[0])
         except Exception as err:
             _settle(future, error=err)

@@ -28,7 +28,14 @@ from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.feature_store import FeatureStore
 from persona_risk.features.state_schema import CURRENT, SHARED_IDS, StateLayout, migration
-from persona_risk.features.stored_rows import ACCOUNT_NAMES, EVENT_NAMES, Columns
+from persona_risk.features.stored_rows import (
+    ACCOUNT_AT,
+    ACCOUNT_NAMES,
+    EVENT_NAMES,
+    ID_AT,
+    TS_AT,
+    Columns,
+)
 
 log = logging.getLogger("persona_risk.redis")
 PREFIX = "persona-risk:"
@@ -147,11 +154,9 @@ class RedisFeatureStore(FeatureStore):
         return {e for e, known in zip(event_ids, flags, strict=True) if known}
 
     def put(self, events: list[list], pairs: list[tuple]) -> None:
-        id_col, acc_col = EVENT_NAMES.index(s.EVENT_ID), EVENT_NAMES.index(s.ACCOUNT_ID)
-        ts_col = EVENT_NAMES.index(s.TS)
         args: list = [PREFIX, len(events)]
         for r in events:
-            args += [r[id_col], r[acc_col], str(int(r[ts_col])),
+            args += [r[ID_AT], r[ACCOUNT_AT], str(int(r[TS_AT])),
                      json.dumps(dict(zip(EVENT_NAMES, r, strict=True)))]
         args.append(len(pairs))
         for kind, key, acc, first in pairs:

@@ -10,6 +10,7 @@ from persona_risk.features.feature_store import FeatureStore
 from persona_risk.features.stored_rows import clean_records
 from persona_risk.serving.api_requests import EventIn
 from persona_risk.serving.api_responses import AccountScore, ScoresOut
+from persona_risk.serving.coalesce import Failed
 from persona_risk.serving.model_holder import ModelHolder
 from persona_risk.serving.refusals import rejections, unreadable
 from persona_risk.serving.service_metrics import Metrics
@@ -50,9 +51,9 @@ def reply(touched: list[str], quarantine: pd.DataFrame, scores: dict[str, Accoun
 
 
 def store_and_score(store: FeatureStore, holder: ModelHolder, metrics: Metrics,
-                    requests: list[ValidatedRequest]) -> list[ScoresOut | HTTPException]:
-    """Store and score validated requests together; each gets its own reply (a refusal is
-    returned, not raised, so that it reaches its own request only)."""
+                    requests: list[ValidatedRequest]) -> list[ScoresOut | Failed]:
+    """Store and score validated requests together; each gets its own reply (a refusal comes
+    back `Failed`, so that the coalescer raises it to its own request only)."""
     added = store.add_rows([row for rows, _, _ in requests for row in rows],
                            [len(rows) for rows, _, _ in requests])
     touched = sorted({a for accounts in added for a in accounts})
@@ -63,5 +64,5 @@ def store_and_score(store: FeatureStore, holder: ModelHolder, metrics: Metrics,
         try:
             replies.append(reply(accounts, quarantine, scores, reasons, metrics))
         except HTTPException as refusal:
-            replies.append(refusal)
+            replies.append(Failed(refusal))
     return replies

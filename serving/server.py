@@ -19,7 +19,7 @@ from persona_risk.models.tracking import configure_tracking
 from persona_risk.serving.app import ServiceConfig, create_app
 from persona_risk.serving.log_safety import log_config, log_key
 from persona_risk.serving.model_holder import ModelHolder
-from persona_risk.serving.store import SqliteFeatureStore
+from persona_risk.serving.sqlite_store import SqliteFeatureStore
 
 TOKEN_ENV, TOKEN_FILE_ENV = "PERSONA_RISK_API_TOKEN", "PERSONA_RISK_API_TOKEN_FILE"
 

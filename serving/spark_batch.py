@@ -8,10 +8,8 @@ and the summary beside it under the same names (`features.io.side_file`: `<stem>
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +23,12 @@ from persona_risk.features.spark_frames import objects
 from persona_risk.features.spark_io import write_dataset, write_quarantine, write_text
 from persona_risk.features.validate import validate_accounts
 from persona_risk.models.risk_model import RiskModel
-from persona_risk.serving.batch import OUTPUT_COLUMNS, BatchSummary, batch_scores
+from persona_risk.serving.batch import (
+    OUTPUT_COLUMNS,
+    BatchSummary,
+    batch_scores,
+    finish_summary,
+)
 
 
 def _spark_type(column: str) -> str:
@@ -71,8 +74,8 @@ def spark_score(spark: SparkSession, events: list[str], model: RiskModel, model_
         events=result.events_read, rows_quarantined=len(quarantine),
         model_version=model_version, as_of=str(as_of), partitions=result.buckets,
         output=out)
-    summary.quarantine = write_quarantine(spark, quarantine, side_file(out, QUARANTINE))
-    summary.duration_s = round(time.perf_counter() - start, 3)
-    write_text(spark, json.dumps(asdict(summary), indent=1), side_file(out, SUMMARY))
-    return summary
+    return finish_summary(
+        summary, start, quarantine,
+        lambda q: write_quarantine(spark, q, side_file(out, QUARANTINE)),
+        lambda text: write_text(spark, text, side_file(out, SUMMARY)))
 

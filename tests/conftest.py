@@ -6,7 +6,7 @@ import pytest
 from hypothesis import settings
 
 from persona_risk.features import schema as s
-from persona_risk.features.batch import Inputs
+from persona_risk.features.memory_engine import Inputs
 from persona_risk.features.validate import validate_accounts, validate_events
 from persona_risk.training.dataset import logs_only_table, training_table
 from persona_risk.training.fit import TrainConfig

@@ -22,11 +22,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from persona_risk.features import schema as s
-from persona_risk.features.batch import InMemoryEngine
 from persona_risk.features.engine import FeatureEngine
 from persona_risk.features.feature_store import FeatureStore
 from persona_risk.features.geoip import locate
-from persona_risk.features.online import OnlineFeatureState
+from persona_risk.features.memory_engine import InMemoryEngine
+from persona_risk.features.memory_store import OnlineFeatureState
 from persona_risk.features.pipeline import IDENTITY_COLUMNS, CrossAccount, compute_features
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.reuse import reuse_pairs
@@ -34,7 +34,7 @@ from persona_risk.features.validate import validate_accounts, validate_events
 from persona_risk.serving.batch import score_events
 from persona_risk.serving.partitions import PartitionedEngine, partition_of
 from persona_risk.serving.redis_store import RedisFeatureStore
-from persona_risk.serving.store import SqliteFeatureStore
+from persona_risk.serving.sqlite_store import SqliteFeatureStore
 from tests.serving.test_redis_store import RedisServer
 from tests.streams import NOW, streams
 

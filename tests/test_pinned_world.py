@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from persona_risk.features import schema as s
-from persona_risk.features.batch import build_features, load_inputs
+from persona_risk.features.memory_engine import build_features, load_inputs
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.training.estimator import RiskClassifier
 from persona_risk.training.simulator.simulate import SimConfig, simulate

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 
 from persona_risk.features import schema as s
-from persona_risk.features.batch import Inputs
 from persona_risk.features.config import FeatureConfig
+from persona_risk.features.memory_engine import Inputs
 from persona_risk.features.pipeline import compute_features
 from persona_risk.training.raw_baseline import raw_columns, raw_names
 

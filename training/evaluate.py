@@ -17,6 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.features.registry import DEVICE_ACCOUNTS_MAX, IMPOSSIBLE_HOPS
 from persona_risk.models.risk_model import RiskModel
 from persona_risk.training.metrics import scorecards, threshold_at_fpr
 from persona_risk.training.raw_baseline import fit_raw_lightgbm, raw_names, raw_scores
@@ -40,8 +41,8 @@ def fit_logistic(train: pd.DataFrame, seed: int = 0):
 
 def baseline_scores(test: pd.DataFrame, logistic, cfg: FeatureConfig = FeatureConfig()) -> dict:
     """Scores of the three baselines on `test`; the rules score 0 or 1."""
-    travel = (test["impossible_hops"].fillna(0) > 0).to_numpy(float)
-    shared = (test["device_accounts_max"].fillna(0) >= cfg.shared_device_accounts).to_numpy(float)
+    travel = (test[IMPOSSIBLE_HOPS].fillna(0) > 0).to_numpy(float)
+    shared = (test[DEVICE_ACCOUNTS_MAX].fillna(0) >= cfg.shared_device_accounts).to_numpy(float)
     lr = logistic.predict_proba(test[FEATURE_NAMES].to_numpy(float))[:, 1]
     return {IMPOSSIBLE_TRAVEL: travel, SHARED_DEVICE: shared, LOGISTIC: lr}
 

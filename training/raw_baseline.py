@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from persona_risk.features import schema as s
+from persona_risk.features.geo import SECONDS_PER_DAY
 from persona_risk.features.point_in_time import AsOf
 
 PREFIX = "raw."
@@ -35,7 +36,7 @@ def raw_columns(events: pd.DataFrame, accounts: pd.DataFrame | None,
     out["lat_mean"], out["lon_mean"] = group[s.LAT].mean(), group[s.LON].mean()
     if accounts is not None:
         record = accounts.set_index(s.ACCOUNT_ID).reindex(out.index)
-        out["age_days"] = (as_of - record[s.CREATED_AT]).dt.total_seconds() / 86400
+        out["age_days"] = (as_of - record[s.CREATED_AT]).dt.total_seconds() / SECONDS_PER_DAY
         out["claimed_country"] = record[s.CLAIMED_COUNTRY].astype("category").cat.codes
     out.index = out.index.astype(str)
     return out.add_prefix(PREFIX)

@@ -17,8 +17,8 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from persona_risk.features import schema as s
-from persona_risk.features.batch import Inputs
 from persona_risk.features.config import FeatureConfig
+from persona_risk.features.memory_engine import Inputs
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.validate import validate_accounts, validate_events
 from persona_risk.models.risk_model import RiskModel

@@ -15,8 +15,8 @@ import pandas as pd
 
 from persona_risk.features import schema as s
 from persona_risk.features.allow import AllowList
-from persona_risk.features.batch import Inputs
 from persona_risk.features.config import FeatureConfig
+from persona_risk.features.memory_engine import Inputs
 from persona_risk.features.reference import (
     FEATURE_NAMES,
     feature_contract,

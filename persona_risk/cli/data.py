@@ -91,7 +91,7 @@ def features(
     config: ConfigOpt = None,
 ) -> None:
     """Compute the account feature table as of a time."""
-    from persona_risk.features.batch import InMemoryEngine
+    from persona_risk.features.memory_engine import InMemoryEngine
 
     cfg = read_settings(config).features
     if check_engine(engine, out) == "spark":

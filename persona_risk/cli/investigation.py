@@ -43,7 +43,7 @@ def explain(
 ) -> None:
     """Investigation pages (offline HTML, with the same content as JSON) of an account or of
     the whole high band, with an index page."""
-    from persona_risk.features.batch import load_inputs
+    from persona_risk.features.memory_engine import load_inputs
     from persona_risk.features.pipeline import known_accounts
     from persona_risk.serving.decisions import read_decisions
     from persona_risk.serving.investigation.case import score_population

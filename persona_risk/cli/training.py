@@ -59,7 +59,7 @@ def train(
     config: ConfigOpt = None,
 ) -> None:
     """Train, evaluate against the baselines, log to MLflow, register, run the champion gate."""
-    from persona_risk.features.batch import load_inputs
+    from persona_risk.features.memory_engine import load_inputs
     from persona_risk.training.fit import TrainConfig
     from persona_risk.training.registry import configure_tracking
     from persona_risk.training.split import SplitConfig, SplitWarning
@@ -139,7 +139,7 @@ def evaluate(
 ) -> None:
     """Evaluate a registered model beside the baselines on the test accounts, with and
     without the accounts table."""
-    from persona_risk.features.batch import load_inputs
+    from persona_risk.features.memory_engine import load_inputs
     from persona_risk.training.split import SplitConfig, SplitWarning
     from persona_risk.training.train import evaluate_model
 
@@ -170,7 +170,7 @@ def robustness(
 ) -> None:
     """Test a model on shifted simulated worlds beside logistic regression, the rules and each
     world's own ceiling; appends the section to the report."""
-    from persona_risk.features.batch import load_inputs
+    from persona_risk.features.memory_engine import load_inputs
     from persona_risk.training.dataset import training_table
     from persona_risk.training.robustness import WorldSize, robustness_markdown, robustness_table
 

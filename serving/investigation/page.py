@@ -20,6 +20,7 @@ from bokeh.embed import components
 from bokeh.util.paths import bokehjs_path
 
 from persona_risk.features import schema as s
+from persona_risk.features.config import FeatureConfig
 from persona_risk.serving.decisions import latest_decisions
 from persona_risk.serving.investigation.case import Investigation, Population, investigate
 from persona_risk.serving.investigation.plots import write_clock, write_waterfall
@@ -102,15 +103,16 @@ as of {html.escape(sm['as_of'])}</p>
 """
 
 
-def write_page(inv: Investigation, folder: Path, impossible_kmh: float,
+def write_page(inv: Investigation, folder: Path, cfg: FeatureConfig,
                decisions: pd.DataFrame | None = None, pages: frozenset[str] = frozenset()
                ) -> Path:
     """Write `folder/report.html`, `report.json` and the PNGs of one account; accounts in
-    `pages` get a link to their page."""
+    `pages` get a link to their page. `cfg`: the features' settings (the model's), whose
+    impossible speed and night window the page shows."""
     folder.mkdir(parents=True, exist_ok=True)
-    write_clock(inv, folder / PNGS[0])
+    write_clock(inv, folder / PNGS[0], cfg)
     write_waterfall(inv, folder / PNGS[1])
-    (folder / "report.html").write_text(_page(inv, impossible_kmh, decisions, set(pages)))
+    (folder / "report.html").write_text(_page(inv, cfg.impossible_kmh, decisions, set(pages)))
     content = {**inv.summary, "record": inv.record, "band_context": inv.band, "links": inv.links,
                "cluster": inv.cluster, "sign_ins": len(inv.sign_ins), "images": list(PNGS),
                "allowed": inv.allowed,
@@ -155,7 +157,7 @@ def write_pages(pop: Population, account_ids: list[str], out: Path | str,
     pages = frozenset(invs)
     for account_id, inv in invs.items():
         mine = None if decisions is None else decisions[decisions[s.ACCOUNT_ID] == account_id]
-        write_page(inv, out / page_folder(account_id), pop.cfg.impossible_kmh, mine, pages)
+        write_page(inv, out / page_folder(account_id), pop.cfg, mine, pages)
     decided = {} if decisions is None else latest_decisions(decisions)["decision"]
     (out / "index.html").write_text(_index(list(invs.values()), dict(decided)))
     return out / "index.html"

@@ -10,11 +10,11 @@ from persona_risk.features import schema as s
 from persona_risk.features.allow import AllowEntry, AllowList
 from persona_risk.features.arrays import Keys
 from persona_risk.features.config import FeatureConfig
-from persona_risk.features.online import OnlineFeatureState
+from persona_risk.features.memory_store import OnlineFeatureState
 from persona_risk.features.pipeline import compute_features
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.validate import validate_events
-from persona_risk.serving.store import SqliteFeatureStore
+from persona_risk.serving.sqlite_store import SqliteFeatureStore
 from tests.features.helpers import BOSTON, NEW_YORK, NOW, event
 
 LONDON, PARIS = (51.5074, -0.1278), (48.8566, 2.3522)

@@ -91,3 +91,11 @@ def test_prefix_of_one_ip_is_ip_prefix():
     ips = ["198.51.100.7", "01.2.3.4", "2001:db8::1", "::ffff:1.2.3.4", "300.1.1.1", "x"]
     expected = geo.ip_prefix(pd.Series(ips, dtype=object))
     assert [geo.prefix_of(ip) for ip in ips] == [None if pd.isna(p) else p for p in expected]
+
+
+def test_the_time_units_agree_with_pandas():
+    assert geo.NS_PER_SECOND == pd.Timedelta(seconds=1).value
+    assert geo.NS_PER_HOUR == pd.Timedelta(hours=1).value
+    assert geo.NS_PER_DAY == pd.Timedelta(days=1).value
+    assert geo.SECONDS_PER_HOUR * 24 == geo.SECONDS_PER_DAY == pd.Timedelta(days=1).total_seconds()
+    assert geo.HOURS_PER_DAY == 24.0

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pandas as pd
 
 from persona_risk.features import schema as s
-from persona_risk.features.online import OnlineFeatureState
+from persona_risk.features.memory_store import OnlineFeatureState
 from persona_risk.features.pipeline import compute_features
-from persona_risk.features.point_in_time import AsOf
+from persona_risk.features.point_in_time import AsOf, utc_now
 from persona_risk.features.reuse import FIRST_TS, reuse_pairs
+from persona_risk.features.stored_rows import canonical_rows
 from persona_risk.features.validate import validate_accounts, validate_events
 
 NOW = pd.Timestamp("2026-06-01", tz="UTC")
@@ -92,3 +95,20 @@ def test_as_of_before_every_event_gives_the_records_alone():
                                 pd.Timestamp("2026-01-10", tz="UTC")).features
     assert features[s.ACCOUNT_ID].tolist() == ["A"]
     assert features["events_total"].iloc[0] == 0 and features["account_age_days"].iloc[0] == 9
+
+
+def test_now_is_utc_whatever_it_is_given_as():
+    assert utc_now("2026-06-01 12:00") == pd.Timestamp("2026-06-01 12:00", tz="UTC")
+    paris = utc_now(pd.Timestamp("2026-06-01 14:00", tz="Europe/Paris"))
+    assert paris == pd.Timestamp("2026-06-01 12:00", tz="UTC") and str(paris.tz) == "UTC"
+    before = pd.Timestamp.now(tz="UTC")
+    assert before <= utc_now() <= pd.Timestamp.now(tz="UTC")
+
+
+def test_a_naive_now_is_utc_in_the_validator_and_the_row_codec():
+    event = {s.EVENT_ID: "e1", s.ACCOUNT_ID: "a", s.TS: datetime(2026, 6, 1, 12, 4, tzinfo=UTC),
+             s.IP: "203.0.113.7", s.DEVICE_ID: "d1"}
+    for now, kept in (("2026-06-01 12:00", True), ("2026-06-01 11:00", False)):
+        _, bad = validate_events(pd.DataFrame([event]), now=pd.Timestamp(now))
+        assert bad.empty is kept
+        assert (canonical_rows([event], now=pd.Timestamp(now)) is not None) is kept

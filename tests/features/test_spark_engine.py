@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from persona_risk.features import schema as s
-from persona_risk.features.batch import build_features, load_inputs
 from persona_risk.features.engine import FeatureRun
+from persona_risk.features.memory_engine import build_features, load_inputs
 from persona_risk.features.spark_engine import SparkEngine
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,15 @@ import pytest
 
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.reference import FEATURE_NAMES
-from persona_risk.models.reasons import IMPOSSIBLE_WHY, SENTENCES, WHY, reason_code, sentence, why
+from persona_risk.models.reasons import (
+    IMPOSSIBLE_WHY,
+    SENTENCES,
+    SPEEDS,
+    WHY,
+    reason_code,
+    sentence,
+    why,
+)
 
 
 def test_every_feature_has_a_sentence():
@@ -37,6 +45,12 @@ def test_every_feature_says_why_and_speed_says_impossible_only_past_the_setting(
     assert why("speed_max_kmh", 9_800.0, FeatureConfig(impossible_kmh=12_000)) == WHY[
         "speed_max_kmh"]
     assert why("not_a_feature") == ""
+
+
+def test_the_speeds_that_can_be_impossible_are_the_registry_s_km_h_features():
+    assert SPEEDS == {"speed_max_kmh", "speed_p95_kmh"}
+    assert why("speed_p95_kmh", 9_800.0) == IMPOSSIBLE_WHY.format(impossible_kmh="900")
+    assert why("home_distance_km", 9_800.0) == WHY["home_distance_km"]  # km, not km/h
 
 
 def test_sentences_follow_the_feature_settings():

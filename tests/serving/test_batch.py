@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,9 @@ from persona_risk.features.validate import DUPLICATE_EVENT
 from persona_risk.models.risk_model import RiskModel
 from persona_risk.serving.batch import (
     OUTPUT_COLUMNS,
+    BatchSummary,
     batch_scores,
+    finish_summary,
     score_events,
 )
 
@@ -211,3 +214,17 @@ def test_stale_temps_and_quarantine_go_and_outputs_follow_the_umask(files, train
     for name in ("scores.parquet", "scores.summary.json"):
         assert stat.S_IMODE((folder / name).stat().st_mode) == 0o644
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == [live_file.name]
+
+
+@pytest.mark.parametrize(("rows", "where"), [(0, None), (2, "out.quarantine.csv")])
+def test_a_run_finishes_with_its_quarantine_its_time_and_its_summary(rows, where):
+    written = {}
+    quarantine = pd.DataFrame({s.ROW: range(rows), s.REASON: ["ts: missing"] * rows})
+    summary = finish_summary(
+        BatchSummary(rows_quarantined=rows), time.perf_counter() - 2.0, quarantine,
+        lambda q: written.setdefault("quarantine", len(q)) and where,
+        lambda text: written.setdefault("summary", json.loads(text)))
+    assert written["quarantine"] == rows and summary.quarantine == where
+    assert 2.0 <= summary.duration_s < 60
+    assert written["summary"]["quarantine"] == where
+    assert written["summary"]["duration_s"] == summary.duration_s

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from persona_risk.serving.coalesce import Coalescer, OverBudget
+from persona_risk.serving.coalesce import Coalescer, Failed, OverBudget
 
 
 def test_work_queued_while_busy_runs_as_one_batch_in_order():
@@ -84,6 +84,30 @@ def test_a_failing_item_fails_alone_and_its_batch_mates_get_their_results():
         rest[1].result(10)
     coalescer.close()
     assert calls == [["first"], ["a", "bad", "b"], ["a"], ["bad"], ["b"]]
+
+
+def test_an_item_answered_failed_raises_to_its_own_caller_only_without_a_rerun():
+    release, calls = threading.Event(), []
+
+    def handle(items):
+        release.wait(10)
+        calls.append(list(items))
+        return [Failed(LookupError(f"refused {item}")) if item.startswith("no") else item.upper()
+                for item in items]
+
+    coalescer = Coalescer(handle, max_weight=100)
+    first = coalescer.submit("first")
+    while coalescer._queue.qsize():
+        pass
+    rest = [coalescer.submit(item) for item in ("a", "no-1", "b", "no-2")]
+    release.set()
+    assert first.result(10) == "FIRST"
+    assert [rest[0].result(10), rest[2].result(10)] == ["A", "B"]
+    for future, item in ((rest[1], "no-1"), (rest[3], "no-2")):
+        with pytest.raises(LookupError, match=f"refused {item}$"):
+            future.result(10)
+    coalescer.close()
+    assert calls == [["first"], ["a", "no-1", "b", "no-2"]]  # a refusal is no batch fault
 
 
 def test_a_batch_past_its_time_budget_answers_over_budget_and_the_worker_goes_on():

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from persona_risk.cli import app
 from persona_risk.features import schema as s
-from persona_risk.features.batch import Inputs
+from persona_risk.features.memory_engine import Inputs
 from persona_risk.features.validate import validate_accounts
 from persona_risk.serving.decisions import (
     LABELLED_AT,

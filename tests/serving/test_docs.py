@@ -16,7 +16,7 @@ from persona_risk.serving import api_requests, api_responses
 from persona_risk.serving.app import MAX_BODY_BYTES, PROTECTED, ServiceConfig, create_app
 from persona_risk.serving.docs import ASSET_PACKAGE, ASSETS, BEARER
 from persona_risk.serving.model_holder import ModelHolder
-from persona_risk.serving.store import SqliteFeatureStore
+from persona_risk.serving.sqlite_store import SqliteFeatureStore
 from tests.serving.conftest import TOKEN
 
 REFUSAL = {"$ref": "#/components/schemas/Refusal"}

@@ -18,9 +18,9 @@ from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.state_schema import CURRENT, StateLayout, StateVersionError
 from persona_risk.serving.redis_store import PREFIX, RedisFeatureStore
-from persona_risk.serving.store import SqliteFeatureStore
+from persona_risk.serving.sqlite_store import SqliteFeatureStore
 from tests.serving.conftest import free_port
-from tests.serving.test_store import _retention_story
+from tests.serving.test_sqlite_store import _retention_story
 from tests.system import system_program
 
 pytestmark = pytest.mark.slow

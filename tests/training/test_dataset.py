@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from persona_risk.features import schema as s
-from persona_risk.features.batch import Inputs
+from persona_risk.features.memory_engine import Inputs
 from persona_risk.training.dataset import LabelError, training_table
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from persona_risk.features import schema as s
-from persona_risk.features.batch import Inputs
+from persona_risk.features.memory_engine import Inputs
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.models.reasons import REASON_SLOTS
 from persona_risk.training.dataset import logs_only_table, training_table

@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import average_precision_score
 
 from persona_risk.features import schema as s
-from persona_risk.features.batch import Inputs
+from persona_risk.features.memory_engine import Inputs
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.training.dataset import training_table
 from persona_risk.training.fit import TrainConfig, train_risk_model

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from persona_risk.features import schema as s
+from persona_risk.features.geo import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from persona_risk.training.simulator import world
 from persona_risk.training.simulator.fraud import FraudNetworks, route_fraud
 from persona_risk.training.simulator.honest import HonestNetworks, route_honest, trips
@@ -18,7 +19,6 @@ from persona_risk.training.simulator.population import FRAUD_ARCHETYPES, Populat
 from persona_risk.training.simulator.records import Records
 from persona_risk.training.simulator.world import RESIDENTIAL_ASN
 
-SECONDS_PER_DAY = 86_400
 SIGN_INS_PER_WORKDAY = 2.6
 OFF_HOURS_SHARE = 0.12
 USER_AGENTS = np.array([
@@ -31,7 +31,7 @@ USER_AGENTS = np.array([
 
 def _standard_offset_hours(zones: np.ndarray, at: pd.Timestamp) -> np.ndarray:
     uniq, inverse = np.unique(zones.astype(str), return_inverse=True)
-    offsets = np.array([at.astimezone(ZoneInfo(z)).utcoffset().total_seconds() / 3600
+    offsets = np.array([at.astimezone(ZoneInfo(z)).utcoffset().total_seconds() / SECONDS_PER_HOUR
                         for z in uniq])
     return offsets[inverse]
 

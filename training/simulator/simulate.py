@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from persona_risk.features import schema as s
+from persona_risk.features.geo import SECONDS_PER_DAY
 from persona_risk.training.simulator import world
-from persona_risk.training.simulator.events import SECONDS_PER_DAY, ids, sign_ins
+from persona_risk.training.simulator.events import ids, sign_ins
 from persona_risk.training.simulator.fraud import fraud_networks
 from persona_risk.training.simulator.honest import honest_networks
 from persona_risk.training.simulator.params import WorldParams, draw

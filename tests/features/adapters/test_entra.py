@@ -7,7 +7,7 @@ import json
 import pandas as pd
 
 from persona_risk.features import schema as s
-from persona_risk.features.batch import build_features, load_inputs
+from persona_risk.features.memory_engine import build_features, load_inputs
 from tests.features.adapters.helpers import DATA, VENDORS, run
 
 

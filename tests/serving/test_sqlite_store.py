@@ -11,10 +11,10 @@ import pytest
 
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
-from persona_risk.features.online import OnlineFeatureState
+from persona_risk.features.memory_store import OnlineFeatureState
 from persona_risk.features.reuse import DEVICE
 from persona_risk.features.state_schema import CURRENT, StateLayout, StateVersionError
-from persona_risk.serving.store import IN_BATCH, SqliteFeatureStore
+from persona_risk.serving.sqlite_store import IN_BATCH, SqliteFeatureStore
 
 
 def test_lookups_over_more_values_than_one_statement_binds(tmp_path):

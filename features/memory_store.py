@@ -10,9 +10,14 @@ from persona_risk.features.config import FeatureConfig
 from persona_risk.features.feature_store import FeatureStore
 from persona_risk.features.reuse import REUSE_KINDS
 from persona_risk.features.state_schema import CURRENT, StateLayout, migration
-from persona_risk.features.stored_rows import ACCOUNT_NAMES, EVENT_NAMES, Columns
-
-_ID, _ACCOUNT, _TS = (EVENT_NAMES.index(c) for c in (s.EVENT_ID, s.ACCOUNT_ID, s.TS))
+from persona_risk.features.stored_rows import (
+    ACCOUNT_AT,
+    ACCOUNT_NAMES,
+    EVENT_NAMES,
+    ID_AT,
+    TS_AT,
+    Columns,
+)
 
 
 class OnlineFeatureState(FeatureStore):
@@ -31,11 +36,11 @@ class OnlineFeatureState(FeatureStore):
 
     def put(self, events: list[list], pairs: list[tuple]) -> None:
         for row in events:
-            columns = self.events.setdefault(row[_ACCOUNT], {name: [] for name in EVENT_NAMES})
+            columns = self.events.setdefault(row[ACCOUNT_AT], {name: [] for name in EVENT_NAMES})
             for name, value in zip(EVENT_NAMES, row, strict=True):
                 columns[name].append(value)
-            self._ids.add(row[_ID])
-            self._watermark = max(row[_TS], self._watermark or row[_TS])
+            self._ids.add(row[ID_AT])
+            self._watermark = max(row[TS_AT], self._watermark or row[TS_AT])
         self._merge(pairs)
 
     def _merge(self, pairs: list[tuple]) -> None:

@@ -1,4 +1,4 @@
-"""The batch feature step in memory: files in, validated and located, account features out."""
+"""The in-memory feature engine: files in, validated and located, account features out."""
 
 from __future__ import annotations
 

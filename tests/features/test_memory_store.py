@@ -1,10 +1,8 @@
-"""The online state in memory: plain-data round trip, retries, batches, canonical rows (that it
+"""The online state in memory: plain-data round trip, retries, batches, saved layouts (that it
 gives the batch pipeline's features over any stream is tests/test_conformance.py, for every
-store)."""
+store; the row codec it stores is tests/features/test_stored_rows.py)."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -13,16 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from persona_risk.features import schema as s
-from persona_risk.features.online import OnlineFeatureState
+from persona_risk.features.memory_store import OnlineFeatureState
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.state_schema import CURRENT, StateLayout, StateVersionError
-from persona_risk.features.stored_rows import (
-    EVENT_NAMES,
-    canonical_rows,
-    clean_records,
-    frame_to_records,
-)
-from persona_risk.features.validate import validate_events
 from tests.streams import NOW, START, streams
 
 
@@ -84,60 +75,6 @@ def test_batches_added_together_equal_batches_added_one_after_another(stream, br
         alone = one_by_one.features(account_id).features.set_index(s.ACCOUNT_ID)
         np.testing.assert_allclose(joint.loc[[account_id], FEATURE_NAMES].to_numpy(float),
                                    alone[FEATURE_NAMES].to_numpy(float), rtol=0, atol=1e-9)
-
-
-OUT_OF_RANGE = [datetime(1, 1, 1), datetime(1677, 9, 21), datetime(1969, 12, 31, 23, 59),
-                datetime(2263, 1, 1), datetime(9999, 12, 31)]
-
-
-@st.composite
-def request_events(draw):
-    """Event dicts as the request model dumps them, some not canonical (blanks around text,
-    lower-case countries, unknown zones, half coordinates, no id, repeated ids, future)."""
-    texts = st.sampled_from([None, "x", " x", "", "1.2.3.4", "d1"])
-    events = []
-    for i in range(draw(st.integers(1, 6))):
-        lat = draw(st.sampled_from([None, 40.7, -33.9, 91.0, float("nan")]))
-        events.append({
-            s.EVENT_ID: draw(st.sampled_from([f"e{i}", "e0", None, " e9"])),
-            s.ACCOUNT_ID: draw(st.sampled_from(["a", "b", " a", ""])),
-            s.TS: draw(st.sampled_from(OUT_OF_RANGE) | st.integers(-60, 60 * 24 * 20).map(
-                lambda m: (START + pd.Timedelta(minutes=m)).to_pydatetime())).replace(
-                    tzinfo=draw(st.sampled_from([None, START.tzinfo]))),
-            s.IP: draw(texts), s.DEVICE_ID: draw(texts), s.USER_AGENT: draw(texts),
-            s.LAT: lat, s.LON: draw(st.sampled_from([None, -74.0, 121.5])) if lat is not None
-            else draw(st.sampled_from([None, None, 3.0])),
-            s.COUNTRY: draw(st.sampled_from([None, "US", "us", "U1"])),
-            s.DEVICE_TZ: draw(st.sampled_from([None, "Asia/Shanghai", "Mars/Base"])),
-            s.ASN: draw(st.sampled_from([None, 0, 13335])),
-            **{col: draw(st.sampled_from([None, True, False])) for col in s.BOOL_DEFAULTS},
-        })
-    return events
-
-
-@settings(max_examples=200, deadline=None, derandomize=True)
-@given(request_events())
-def test_canonical_rows_are_what_the_batch_validator_keeps(events):
-    now = NOW
-    rows = canonical_rows(events, now)
-    clean, quarantine = validate_events(pd.DataFrame(events), now=now)
-    if rows is None:  # left to the batch validator, which decides row by row
-        return
-    assert quarantine.empty
-    assert rows == frame_to_records(clean, EVENT_NAMES)
-
-
-def test_canonical_events_are_stored_without_the_batch_validator():
-    state, again = OnlineFeatureState(), OnlineFeatureState()
-    event = {s.EVENT_ID: "x1", s.ACCOUNT_ID: "a", s.TS: START.to_pydatetime(), s.LAT: 40.7,
-             s.LON: -74.0, s.DEVICE_ID: "d"}
-    assert canonical_rows([event], START) is not None
-    rows, quarantine = clean_records([event], START)
-    assert quarantine.empty
-    got = state.add_rows(rows * 2, [1, 1])
-    expected = again.add_event_batches(pd.DataFrame([event, event]), [1, 1], now=START)
-    assert got == [t for t, _ in expected] == [["a"], ["a"]]
-    assert state.to_dict() == again.to_dict()
 
 
 def _saved_state() -> dict:

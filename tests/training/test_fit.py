@@ -1,0 +1,72 @@
+"""Fitting the risk model: band thresholds, Platt calibration, monotone and deterministic
+boosters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from persona_risk.features.reference import FEATURE_NAMES
+from persona_risk.features.registry import IMPOSSIBLE_HOPS
+from persona_risk.training.fit import (
+    MONOTONE_INCREASING,
+    TrainConfig,
+    choose_thresholds,
+    fit_booster,
+    fit_calibration,
+    train_risk_model,
+)
+
+
+def test_thresholds_hold_the_false_positive_target_and_the_queue():
+    y = np.array([0] * 100 + [1] * 10)
+    score = np.concatenate([np.linspace(0, 0.5, 100), np.linspace(0.4, 1.0, 10)])
+    got = choose_thresholds(score, y, target_fpr=0.01, queue_size=50)
+    assert ((score >= got["high"]) & (y == 0)).sum() <= 1  # at most 1% of 100 negatives
+    assert ((score >= got["medium"]) & (y == 0)).sum() <= 5
+    assert got["medium"] <= got["high"]
+    queued = choose_thresholds(score, y, target_fpr=0.5, queue_size=3)
+    assert (score >= queued["high"]).sum() == 3  # the queue bounds the high band
+
+
+def test_calibration_is_increasing_and_fits_the_rate():
+    rng = np.random.default_rng(0)
+    margin = rng.normal(size=4000)
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(2 * margin - 1)))).astype(int)
+    a, b = fit_calibration(margin, y)
+    assert a > 0  # keeps the booster's ranking
+    assert a == pytest.approx(2, abs=0.25) and b == pytest.approx(-1, abs=0.2)
+    separated = np.array([-2.0, -1.0, 1.0, 2.0])
+    a, b = fit_calibration(separated, np.array([0, 0, 1, 1]))
+    assert np.isfinite([a, b]).all() and a > 0
+
+
+def _data(seed: int, n: int = 600):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, len(FEATURE_NAMES)))
+    hops = FEATURE_NAMES.index(IMPOSSIBLE_HOPS)
+    x[:, hops] = rng.poisson(1.0, n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(x[:, hops] - 2 + x[:, 0])))).astype(int)
+    return x, y
+
+
+def test_a_fit_is_deterministic_for_a_seed():
+    (x, y), (xv, yv) = _data(1), _data(2)
+    first = train_risk_model(x, y, xv, yv, TrainConfig(seed=3))
+    again = train_risk_model(x, y, xv, yv, TrainConfig(seed=3))
+    assert first.booster_text == again.booster_text
+    assert (first.platt_a, first.platt_b, first.thresholds) == (
+        again.platt_a, again.platt_b, again.thresholds)
+    np.testing.assert_array_equal(first.probability(xv), again.probability(xv))
+
+
+def test_monotone_features_never_lower_the_margin():
+    assert IMPOSSIBLE_HOPS in MONOTONE_INCREASING
+    (x, y), (xv, yv) = _data(4), _data(5)
+    booster = fit_booster(x, y, xv, yv, TrainConfig())
+    hops = FEATURE_NAMES.index(IMPOSSIBLE_HOPS)
+    probe = np.repeat(xv[:50], 6, axis=0)
+    probe[:, hops] = np.tile(np.arange(6), 50)
+    margin = booster.predict(probe, raw_score=True).reshape(50, 6)
+    assert (np.diff(margin, axis=1) >= -1e-12).all()
+    assert (np.ptp(margin, axis=1) > 0).mean() > 0.5  # the booster does use the feature
