@@ -25,7 +25,7 @@ from persona_risk.serving.api_requests import account_json, events_json
 from persona_risk.serving.app import ServiceConfig, create_app
 from persona_risk.serving.log_safety import hashed
 from persona_risk.serving.model_holder import ModelHolder
-from persona_risk.serving.store import SqliteFeatureStore
+from persona_risk.serving.sqlite_store import SqliteFeatureStore
 from tests.serving.conftest import NAME, TOKEN
 
 pytestmark = pytest.mark.slow
