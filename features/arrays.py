@@ -16,6 +16,7 @@ from persona_risk.features import schema as s
 from persona_risk.features.geo import ip_prefix, prefix_of
 from persona_risk.features.parallel import map_steps
 from persona_risk.features.segments import order_by_segment, segment_starts
+from persona_risk.features.text import factorize_values
 
 KEY_COLUMNS = (s.IP, s.DEVICE_ID, s.DEVICE_TZ, s.COUNTRY)
 FEW_IPS = 1_000  # distinct IPs up to which prefixes come from the cache
@@ -33,6 +34,11 @@ class Keys:
     def of(cls, series: pd.Series) -> Keys:
         codes, uniques = pd.factorize(series)
         return cls(codes.astype(np.int32), np.asarray(uniques, dtype=object))
+
+    @classmethod
+    def of_values(cls, values) -> Keys:
+        """`of` a sequence of text values (None or NaN missing) without pandas: for a few."""
+        return cls(*factorize_values(values))
 
     def strings(self, rows: np.ndarray) -> np.ndarray:
         """The values of `rows` (None where `rows` is -1 or the value is missing)."""

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit, vectorize
 
-from persona_risk.features.text import take_text
+from persona_risk.features.text import factorize_values, take_text
 
 EARTH_RADIUS_KM = 6371.0088
 # the time units, named once
@@ -117,8 +117,8 @@ def timezone_at(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarra
     cell_codes, uniq = pd.factorize(cells)
     zones = [_zone_at(int(c // _LON_CELLS) - _LAT_HALF_CELLS,
                       int(c % _LON_CELLS) - _LON_HALF_CELLS) if c >= 0 else None for c in uniq]
-    zone_codes, zone_names = pd.factorize(pd.Series(zones, dtype=object))
-    return zone_codes[cell_codes].astype(np.int64), np.asarray(zone_names, dtype=object)
+    zone_codes, zone_names = factorize_values(zones)
+    return zone_codes[cell_codes].astype(np.int64), zone_names
 
 
 @lru_cache(maxsize=1_000)

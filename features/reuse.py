@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from numba import njit
 from pandas.api.types import union_categoricals
 
@@ -29,6 +28,7 @@ from persona_risk.features.segments import (
     seg_nunique,
     segment_starts,
 )
+from persona_risk.features.text import take_text
 
 KIND, KEY, FIRST_TS = "kind", "key", "first_ts"
 DEVICE, IPADDR, PREFIX = "device", "ip", "prefix"
@@ -117,13 +117,8 @@ def reuse_pairs(events: pd.DataFrame, allow: AllowList = AllowList()) -> pd.Data
     keys = _allowed_keys(Keys.of(events[s.DEVICE_ID]), ip, prefix_keys(ip),
                          events[s.ASN].to_numpy(float, na_value=np.nan), allow)
     pairs = first_seen(keys, Keys.of(events[s.ACCOUNT_ID]), timestamps_ns(events[s.TS]))
-    return pairs.assign(**{c: _text(pairs[c].array) for c in (KIND, KEY, s.ACCOUNT_ID)})
-
-
-def _text(values: pd.Categorical) -> pd.Series:
-    """A categorical of text as a `str` column, taken in Arrow (no Python string per row)."""
-    categories = pa.array(np.asarray(values.categories, dtype=object), pa.large_string())
-    return pd.Series(categories.take(pa.array(values.codes)), dtype="str")
+    return pairs.assign(**{c: take_text(pairs[c].cat.categories, pairs[c].cat.codes.to_numpy(),
+                                        pairs.index) for c in (KIND, KEY, s.ACCOUNT_ID)})
 
 
 @njit(cache=True, nogil=True)

@@ -55,7 +55,8 @@ class StoredView:
             np.array([number[a] for a in col[s.ACCOUNT_ID]], dtype=np.int64),
             ts[kept],
             np.array(col[s.EVENT_ID], dtype=object),
-            {name: _keys(col[name]) for name in KEY_COLUMNS}, floats, flags, self.account_ids)
+            {name: Keys.of_values(col[name]) for name in KEY_COLUMNS}, floats, flags,
+            self.account_ids)
         own = np.array([number.get(a, -1) for a in rec[s.ACCOUNT_ID]], dtype=np.int64)
         mine = own >= 0
 
@@ -113,15 +114,6 @@ class StoredView:
         right = np.array([keys[k] for _, k in links], dtype=np.int64)
         size = component_sizes(len(nodes), len(nodes) + len(keys), left, right)
         return size[:len(self.account_ids)].astype(float)
-
-
-def _keys(values: list) -> Keys:
-    """`Keys.of` of a short list of stored values (text or None), without a pandas call: codes
-    in order of first appearance, -1 for None."""
-    code: dict[str, int] = {}
-    codes = np.array([-1 if v is None else code.setdefault(v, len(code)) for v in values],
-                     dtype=np.int32)
-    return Keys(codes, np.array(list(code), dtype=object))
 
 
 def first_times(rows: list[tuple], at: AsOf) -> dict[tuple, int]:

@@ -13,3 +13,13 @@ def take_text(uniques, codes: np.ndarray, index: pd.Index) -> pd.Series:
     values = pd.array(np.asarray(uniques, dtype=object), dtype="str")
     return pd.Series(values.take(np.asarray(codes, dtype=np.intp), allow_fill=True),
                      index=index)
+
+
+def factorize_values(values) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (int32, in order of first appearance; -1 for None or NaN) and distinct values of a
+    sequence of text values, without a pandas call: for the few values of one request or of
+    the distinct cells of a table, where pandas' per-call cost is the whole cost."""
+    code: dict[str, int] = {}
+    codes = np.array([-1 if v is None or v != v else code.setdefault(v, len(code))
+                      for v in values], dtype=np.int32)
+    return codes, np.array(list(code), dtype=object)

@@ -7,7 +7,6 @@ hours and not wrapped: Asia/Shanghai against America/New_York is 13 h in winter,
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from persona_risk.features.arrays import EventArrays, Keys
 from persona_risk.features.config import FeatureConfig
@@ -42,7 +41,7 @@ def event_timezones(ev: EventArrays, claimed_tz: np.ndarray) -> dict[str, np.nda
     and the local hour of the event in the claimed zone (0-24, fractional); NaN when a zone is
     unknown. `claimed_tz` holds the claimed zone of each account (None when unknown)."""
     ip_codes, ip_zones = timezone_at(ev.lat, ev.lon)
-    claimed = Keys.of(pd.Series(claimed_tz, dtype=object))
+    claimed = Keys.of_values(claimed_tz)
     device = utc_offset_hours(ev.device_tz.codes, ev.device_tz.values, ev.ts_ns)
     ip = utc_offset_hours(ip_codes, ip_zones, ev.ts_ns)
     claimed = utc_offset_hours(claimed.codes[ev.seg], claimed.values, ev.ts_ns)
