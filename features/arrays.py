@@ -37,7 +37,8 @@ class Keys:
 
     @classmethod
     def of_values(cls, values) -> Keys:
-        """`of` a sequence of text values (None or NaN missing) without pandas: for a few."""
+        """`of` a sequence of text values (None, NaN or NA missing), without a pandas call
+        (`text.factorize_values`)."""
         return cls(*factorize_values(values))
 
     def strings(self, rows: np.ndarray) -> np.ndarray:

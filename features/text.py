@@ -16,10 +16,10 @@ def take_text(uniques, codes: np.ndarray, index: pd.Index) -> pd.Series:
 
 
 def factorize_values(values) -> tuple[np.ndarray, np.ndarray]:
-    """Codes (int32, in order of first appearance; -1 for None or NaN) and distinct values of a
-    sequence of text values, without a pandas call: for the few values of one request or of
-    the distinct cells of a table, where pandas' per-call cost is the whole cost."""
+    """Codes (int32, in order of first appearance; -1 for None, NaN or NA) and distinct values
+    of a sequence of text values, without a pandas call: several times faster than
+    `pd.factorize` on the few values of one request, about half as fast on a million."""
     code: dict[str, int] = {}
-    codes = np.array([-1 if v is None or v != v else code.setdefault(v, len(code))
+    codes = np.array([-1 if v is None or v is pd.NA or v != v else code.setdefault(v, len(code))
                       for v in values], dtype=np.int32)
     return codes, np.array(list(code), dtype=object)

@@ -32,8 +32,12 @@ def local_hour(ts_ns: np.ndarray, offset_h: np.ndarray) -> np.ndarray:
 
 
 def is_night(hour: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
-    """Whether each local hour falls in `cfg`'s night window (False for NaN)."""
-    return (hour >= cfg.night_start_hour) | (hour < cfg.night_end_hour)
+    """Whether each local hour falls in `cfg`'s night window, from its start hour up to its end
+    hour, past midnight when the start is the later (False for NaN)."""
+    start, end = cfg.night_start_hour, cfg.night_end_hour
+    if start <= end:  # within one day, 0:00-6:00 say
+        return (hour >= start) & (hour < end)
+    return (hour >= start) | (hour < end)
 
 
 def event_timezones(ev: EventArrays, claimed_tz: np.ndarray) -> dict[str, np.ndarray]:

@@ -100,6 +100,7 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         yield
         stop.set()
         coalescer.close()
+        gc.unfreeze()
 
     app = FastAPI(title="persona-risk", version=__version__, description=DESCRIPTION,
                   openapi_tags=TAGS, docs_url=None, redoc_url=None, lifespan=lifespan)

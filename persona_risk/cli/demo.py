@@ -40,13 +40,15 @@ def demo(
     score(events=[data / "events.parquet"], out=out / "scores.parquet",
           accounts=[data / "accounts.parquet"], as_of=None,
           model=DEFAULT_MODEL, partitions=4, geoip_db=None, config=None)
-    _print_riskiest(pd.read_parquet(out / "scores.parquet"))
+    scores = pd.read_parquet(out / "scores.parquet")
+    _print_riskiest(scores)
+    account = scores[s.ACCOUNT_ID].iloc[0]  # one of the demo's, whatever its size
     console.print(
         "Serve scores online:\n"
         "  export PERSONA_RISK_API_TOKEN=change-me\n"
         "  .venv/bin/persona-risk serve --port 8080\n"
         "  curl -s -H 'Authorization: Bearer change-me' -H 'Content-Type: application/json' "
-        "localhost:8080/v1/events -d '{\"events\": [{\"account_id\": \"w0-acct-000001\", "
+        f"localhost:8080/v1/events -d '{{\"events\": [{{\"account_id\": \"{account}\", "
         "\"ts\": \"2026-03-06T02:00:00Z\", \"ip\": \"203.0.113.7\", \"lat\": 31.23, "
         "\"lon\": 121.47, \"device_tz\": \"Asia/Shanghai\"}]}'")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from persona_risk.features.text import take_text
+from persona_risk.features.text import factorize_values, take_text
 
 
 def test_take_text_maps_codes_and_leaves_missing_missing():
@@ -13,3 +13,12 @@ def test_take_text_maps_codes_and_leaves_missing_missing():
     assert out.tolist()[:2] == ["c", "a"] and out.tolist()[4] == "c"
     assert out.isna().tolist() == [False, False, True, True, False]
     assert pd.api.types.is_string_dtype(out)
+
+
+def test_factorize_values_agrees_with_pandas_and_knows_every_missing_marker():
+    values = ["b", None, "a", np.nan, "b", pd.NA, "c", "a"]
+    codes, uniques = factorize_values(values)
+    expected_codes, expected_uniques = pd.factorize(pd.Series(values, dtype=object))
+    assert codes.dtype == np.int32 and codes.tolist() == expected_codes.tolist()
+    assert uniques.tolist() == list(expected_uniques) == ["b", "a", "c"]
+    assert factorize_values([])[0].tolist() == []

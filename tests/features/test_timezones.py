@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from persona_risk.features.timezones import circular_hour_stats
+from persona_risk.features.config import FeatureConfig
+from persona_risk.features.timezones import circular_hour_stats, is_night
 from tests.features.helpers import NEW_YORK, event, run
 
 CLAIMS_NEW_YORK = [{"account_id": "a", "created_at": "2025-01-01",
@@ -43,3 +44,10 @@ def test_unknown_zones_give_missing_not_zero():
     r = run([event("a", "2026-01-15T03:00:00Z", NEW_YORK)])
     f = r.features.iloc[0]
     assert np.isnan(f.night_share) and np.isnan(f.device_claimed_tz_mismatch_share)
+
+
+def test_night_window_past_midnight_or_within_one_day():
+    hours = np.array([23.5, 2.0, 5.9, 6.0, 12.0, np.nan])
+    assert is_night(hours, FeatureConfig()).tolist() == [True, True, True, False, False, False]
+    early = FeatureConfig(night_start_hour=0, night_end_hour=6)
+    assert is_night(hours, early).tolist() == [False, True, True, False, False, False]

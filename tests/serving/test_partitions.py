@@ -44,4 +44,19 @@ def test_seen_ids_agree_with_a_set_over_many_chunks():
         again = seen.add(pd.Series(ids, dtype="str"))
         assert again.tolist() == [i in known for i in ids]
         known.update(ids)
-        assert (np.diff(seen.first.astype(np.float64)) >= 0).all() and len(seen.first) == len(known)
+        assert (seen.first[1:] >= seen.first[:-1]).all() and len(seen.first) == len(known)
+
+
+def test_seen_ids_tell_ids_apart_when_their_first_hashes_collide(monkeypatch):
+    real = partitions.text_hashes
+
+    def colliding(ids, seed=0):  # the first hash takes 7 values only
+        hashes = real(ids, seed=seed)
+        return hashes % np.uint64(7) if seed == 0 else hashes
+
+    monkeypatch.setattr(partitions, "text_hashes", colliding)
+    seen, known = SeenIds(), set()
+    for chunk in (["a", "b", "c"], ["c", "d", "e", "f", "g", "h", "i"], ["a", "x", "i", "y"]):
+        assert seen.add(pd.Series(chunk, dtype="str")).tolist() == [i in known for i in chunk]
+        known.update(chunk)
+    assert len(seen.first) == len(known) and (seen.first[1:] >= seen.first[:-1]).all()

@@ -36,7 +36,7 @@ WORLD_ACCOUNTS = 4_000
 
 def worlds_for(accounts: int) -> int:
     """How many randomized worlds to pool for `accounts` accounts in all (at least one)."""
-    return max(1, round(accounts / WORLD_ACCOUNTS))
+    return max(1, int(accounts / WORLD_ACCOUNTS + 0.5))
 
 
 @dataclass(frozen=True)

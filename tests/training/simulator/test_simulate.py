@@ -160,5 +160,6 @@ def test_randomized_worlds_draw_every_constant_in_its_range_and_pool_apart():
 def test_pooled_worlds_have_about_world_accounts_each():
     assert worlds_for(64_000) == 64_000 // WORLD_ACCOUNTS == 16
     assert worlds_for(1) == 1 and worlds_for(5_000) == 1 and worlds_for(7_000) == 2
+    assert worlds_for(10_000) == 3  # halves round up
     sizes = _world_sizes(SimConfig(accounts=64_000, randomize=True, worlds=worlds_for(64_000)), 16)
     assert sizes.sum() == 64_000 and sizes.min() < WORLD_ACCOUNTS < sizes.max()
