@@ -30,11 +30,16 @@ def _arrow(values: pd.Series) -> pa.Array:
 
 
 def _per_distinct(check, series: pd.Series) -> np.ndarray:
-    """`check` (text array -> bad mask) over a categorical's categories, else over all rows."""
+    """`check` (text array -> bad mask) over the categories a categorical uses, else over all
+    rows. Only the used ones: a chunk of a Parquet file carries the whole file's dictionary."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes = series.cat.codes.to_numpy()
-        bad = check(pd.Series(series.cat.categories, dtype="str"))
-        return np.append(bad, np.zeros(1, bad.dtype))[codes]
+        used = np.flatnonzero(np.bincount(codes[codes >= 0],
+                                          minlength=len(series.cat.categories)))
+        checked = check(pd.Series(series.cat.categories[used], dtype="str"))
+        bad = np.zeros(len(series.cat.categories) + 1, checked.dtype)  # the last: missing
+        bad[used] = checked
+        return bad[codes]
     return check(series)
 
 

@@ -61,7 +61,9 @@ def _prefix_of(ip) -> str | None:
     except ValueError:
         return None
     bits = 24 if addr.version == 4 else 64
-    return str(ipaddress.ip_network(f"{addr}/{bits}", strict=False))
+    network = ipaddress.IPv4Network if addr.version == 4 else ipaddress.IPv6Network
+    host_bits = addr.max_prefixlen - bits  # from the parsed number: no second text parse
+    return str(network((int(addr) >> host_bits << host_bits, bits)))
 
 
 def _prefixes(ips: np.ndarray) -> np.ndarray:

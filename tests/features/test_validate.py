@@ -329,3 +329,15 @@ def test_labels_may_be_missing_and_labelled_at_is_checked():
         validate_accounts(raw.assign(label=[1, 2, 0]))
     with pytest.raises(SchemaError, match="labelled_at"):
         validate_accounts(raw.assign(labelled_at=["soon", None, "2026-02-03"]))
+
+
+def test_a_chunk_checks_only_the_categories_it_uses():
+    """A chunk of a Parquet file carries the whole file's dictionary: values of other chunks
+    are neither checked nor counted against it."""
+    from persona_risk.features.checks import bad_ips
+
+    ips = pd.Categorical(["1.2.3.4", "2001:db8::1"], categories=["not an ip", "1.2.3.4",
+                                                                  "2001:db8::1", "::zz"])
+    assert bad_ips(pd.Series(ips)).tolist() == [False, False]
+    some_bad = pd.Categorical(["::zz", None, "1.2.3.4"], categories=ips.categories)
+    assert bad_ips(pd.Series(some_bad)).tolist() == [True, False, False]
