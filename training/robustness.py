@@ -59,6 +59,7 @@ SHIFTED_WORLDS: dict[str, tuple[WorldParams, float]] = {
                                     "farm_near_claim_share": 0.9}), 0.01),
     "honest_look_alikes": (_with({}, LOOK_ALIKE_SHIFT), 0.01),
     "no_device_fields": (_with({"no_device_id_share": 1.0, "no_device_tz_share": 1.0}), 0.01),
+    "remote_first": (_with({"remote_share": 0.9}), 0.01),
     "ipv6_coarse_geo": (_with({"ipv6_share": 0.6, "geo_jitter_km": 120.0}), 0.01),
     "all_shifted": (_with(ALL_SHIFTS, LOOK_ALIKE_SHIFT), 0.01),
     "all_shifted_0.5pct": (_with(ALL_SHIFTS, LOOK_ALIKE_SHIFT), 0.005),

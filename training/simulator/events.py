@@ -107,18 +107,21 @@ def sign_ins(rng: np.random.Generator, start: pd.Timestamp, days: int, p: WorldP
         s.ASN: ipf.asn.to_numpy()[ip], s.ANONYMIZER: ipf.anonymizer.to_numpy()[ip],
         s.GEO_SOURCE: pd.Categorical.from_codes(np.zeros(len(order), np.int8), ["log"]),
     })
-    return _log_gaps(rng, p, events, ip, ipf.asn.to_numpy()[ip] == RESIDENTIAL_ASN, acc, day)
+    return _log_gaps(rng, p, events, ipf.address.to_numpy()[ip],
+                     ipf.asn.to_numpy()[ip] == RESIDENTIAL_ASN, acc, day)
 
 
-def _log_gaps(rng: np.random.Generator, p: WorldParams, events: pd.DataFrame, ip: np.ndarray,
-              residential: np.ndarray, acc: np.ndarray, day: np.ndarray) -> pd.DataFrame:
+def _log_gaps(rng: np.random.Generator, p: WorldParams, events: pd.DataFrame,
+              address: np.ndarray, residential: np.ndarray, acc: np.ndarray,
+              day: np.ndarray) -> pd.DataFrame:
     """What real exports lack or change: IPv6 privacy addresses on residential lines (a new
-    interface id each day inside the line's /64), no device id, no device zone, no location."""
+    interface id each day inside the line's /64, numbered from the line's IPv4 `address`, so
+    that pooled worlds share no /64), no device id, no device zone, no location."""
     m = len(events)
     v6 = residential & (rng.random(m) < p.ipv6_share)
     if v6.any():
         iid = (acc[v6].astype(np.int64) * 2654435761 + day[v6].astype(np.int64) * 40503) % 2**32
-        pairs, inverse = np.unique(np.c_[ip[v6].astype(np.int64), iid], axis=0,
+        pairs, inverse = np.unique(np.c_[address[v6], iid], axis=0,
                                    return_inverse=True)  # one string per line and day
         text = np.array([f"2600:{(x >> 16) & 0xffff:x}:{x & 0xffff:x}:{(x * 31) & 0xffff:x}::"
                          f"{(i >> 16):x}:{i & 0xffff:x}" for x, i in pairs.tolist()], dtype=object)

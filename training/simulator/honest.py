@@ -71,6 +71,9 @@ def honest_networks(rng: np.random.Generator, pop: Population, p: WorldParams,
     office_block = ips.add(rng, np.repeat(office_city, 4), np.repeat(
         world.random_prefixes(rng, len(office_city)), 4), RESIDENTIAL_ASN, jitter_km=5)
     office_ip = office_block.reshape(-1, 4)[np.searchsorted(office_city, home)]
+    if p.remote_share > 0:  # drawn only when used: the reference world keeps its random stream
+        remote = rng.random(n) < p.remote_share
+        office_ip[remote] = home_ip[remote, None]  # a remote worker's "office" is the home line
 
     # mobile carriers: a hub city 200-900 km from home, 64 carrier IPs per hub
     hubs = world.nearby_city(rng, home, us, 200, 900)

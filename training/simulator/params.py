@@ -58,6 +58,9 @@ class WorldParams:
     no_device_id_share: float = 0.0  # of events (Okta, CloudTrail logs carry none)
     no_device_tz_share: float = 0.0  # of events
     no_location_share: float = 0.0  # of events: no lat/lon/country in the log
+    # of honest accounts: fully remote, never on an office network (a shifted test condition;
+    # drawn in training it did not help on average, see README "Robustness")
+    remote_share: float = 0.0
 
 
 # name: (low, high, why the range is this wide); integers are drawn as integers

@@ -93,14 +93,15 @@ class IpTable:
         return np.arange(start, self.size)
 
     def frame(self) -> pd.DataFrame:
-        """All IPs as one table indexed by IP index, with the dotted IPv4 string."""
+        """All IPs as one table indexed by IP index, with the integer address and the dotted
+        IPv4 string."""
         address = np.concatenate(self.address)
         octets = [(address >> shift) & 255 for shift in (24, 16, 8, 0)]
         dotted = octets[0].astype(str)
         for o in octets[1:]:
             dotted = np.char.add(np.char.add(dotted, "."), o.astype(str))
         return pd.DataFrame({
-            "ip": dotted, "lat": np.concatenate(self.lat), "lon": np.concatenate(self.lon),
+            "address": address, "ip": dotted, "lat": np.concatenate(self.lat), "lon": np.concatenate(self.lon),
             "country": np.concatenate(self.country), "asn": np.concatenate(self.asn),
             "anonymizer": np.concatenate(self.anonymizer),
         })

@@ -32,3 +32,12 @@ def test_corporate_vpn_staff_leave_through_a_few_egress_ips():
     pop, net = _networks(WorldParams(honest_mix={**HONEST_MIX, "corporate_vpn": 0.2}))
     staff = pop.persona == "corporate_vpn"
     assert len(np.unique(net.look_alike_ip["corporate_vpn"][staff])) <= 24 < staff.sum()
+
+
+def test_remote_first_staff_sign_in_from_their_home_line_not_an_office():
+    office_pop, office = _networks(WorldParams())
+    remote_pop, remote = _networks(WorldParams(remote_share=1.0))
+    staff = office_pop.persona == "office"
+    assert (office.office_ip[staff] != office.home_ip[staff, None]).all()
+    staff = remote_pop.persona == "office"
+    assert (remote.office_ip[staff] == remote.home_ip[staff, None]).all()

@@ -9,10 +9,17 @@ import pandas as pd
 import pytest
 
 from persona_risk.features import schema as s
-from persona_risk.features.geo import haversine_km
+from persona_risk.features.geo import haversine_km, ip_prefix
 from persona_risk.features.validate import validate_accounts, validate_events
 from persona_risk.training.simulator import world
-from persona_risk.training.simulator.params import HONEST_MIX, LOOK_ALIKES, RANGES, draw, shifted
+from persona_risk.training.simulator.params import (
+    HONEST_MIX,
+    LOOK_ALIKES,
+    RANGES,
+    WorldParams,
+    draw,
+    shifted,
+)
 from persona_risk.training.simulator.population import FRAUD_ARCHETYPES
 from persona_risk.training.simulator.simulate import (
     WORLD_ACCOUNTS,
@@ -155,6 +162,19 @@ def test_randomized_worlds_draw_every_constant_in_its_range_and_pool_apart():
     validate_accounts(a.accounts)
     assert validate_events(a.events)[1].empty
     assert set(LOOK_ALIKES) & set(a.accounts[s.PERSONA])
+
+
+def test_pooled_worlds_share_no_network():
+    """Pooled worlds are employers simulated apart: a /24 or an IPv6 line's /64 belongs to one
+    world (IPv6 lines were numbered within their world, so pooled worlds reused each other's
+    /64s and every honest account seemed to share its network with strangers)."""
+    w = simulate(SimConfig(accounts=900, days=15, seed=2, worlds=3,
+                           params=WorldParams(ipv6_share=0.5)))
+    prefix = ip_prefix(w.events[s.IP].astype(str))
+    world_of = w.events[s.ACCOUNT_ID].astype(str).str.split("-").str[0]
+    assert prefix.str.contains(":").mean() > 0.1
+    assert pd.DataFrame({"net": prefix, "world": world_of}).groupby("net")["world"].nunique(
+    ).max() == 1
 
 
 def test_pooled_worlds_have_about_world_accounts_each():
