@@ -101,7 +101,8 @@ class IpTable:
         for o in octets[1:]:
             dotted = np.char.add(np.char.add(dotted, "."), o.astype(str))
         return pd.DataFrame({
-            "address": address, "ip": dotted, "lat": np.concatenate(self.lat), "lon": np.concatenate(self.lon),
+            "address": address, "ip": dotted, "lat": np.concatenate(self.lat),
+            "lon": np.concatenate(self.lon),
             "country": np.concatenate(self.country), "asn": np.concatenate(self.asn),
             "anonymizer": np.concatenate(self.anonymizer),
         })
