@@ -105,6 +105,13 @@ _ENTRIES: list[Feature] = [
                      "claimed time zone",
             why="work in the claimed night fits someone living in another zone",
             needs=(EVENTS, RECORD)),
+    Feature("location_night_share", "timezone", "share",
+            meaning="events between {night_start} and {night_end} local time at the sign-in "
+                    "location",
+            sentence="{v:.0%} of activity between {night_start} and {night_end} local time "
+                     "where it signs in",
+            why="night work where the laptop is fits someone driving it from another zone",
+            needs=(EVENTS,)),
     Feature("hour_circular_mean", "timezone", "hour",
             meaning="circular mean of the claimed local hour (0-24)",
             sentence="typical activity around {v:.0f}:00 in the claimed time zone",

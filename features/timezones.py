@@ -23,6 +23,7 @@ DEVICE_IP_TZ_DIFF_H = "device_ip_tz_diff_h"
 DEVICE_CLAIMED_TZ_DIFF_H = "device_claimed_tz_diff_h"
 IP_CLAIMED_TZ_DIFF_H = "ip_claimed_tz_diff_h"
 CLAIMED_LOCAL_HOUR = "claimed_local_hour"
+LOCATION_LOCAL_HOUR = "location_local_hour"
 
 
 def local_hour(ts_ns: np.ndarray, offset_h: np.ndarray) -> np.ndarray:
@@ -42,8 +43,9 @@ def is_night(hour: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
 
 def event_timezones(ev: EventArrays, claimed_tz: np.ndarray) -> dict[str, np.ndarray]:
     """Per event: absolute offset differences (hours) device-IP, device-claimed and IP-claimed,
-    and the local hour of the event in the claimed zone (0-24, fractional); NaN when a zone is
-    unknown. `claimed_tz` holds the claimed zone of each account (None when unknown)."""
+    and the local hour of the event (0-24, fractional) in the claimed zone and in the zone of
+    the sign-in location; NaN when a zone is unknown. `claimed_tz` holds the claimed zone of
+    each account (None when unknown)."""
     ip_codes, ip_zones = timezone_at(ev.lat, ev.lon)
     claimed = Keys.of_values(claimed_tz)
     device = utc_offset_hours(ev.device_tz.codes, ev.device_tz.values, ev.ts_ns)
@@ -54,6 +56,7 @@ def event_timezones(ev: EventArrays, claimed_tz: np.ndarray) -> dict[str, np.nda
         DEVICE_CLAIMED_TZ_DIFF_H: np.abs(device - claimed),
         IP_CLAIMED_TZ_DIFF_H: np.abs(ip - claimed),
         CLAIMED_LOCAL_HOUR: local_hour(ev.ts_ns, claimed),
+        LOCATION_LOCAL_HOUR: local_hour(ev.ts_ns, ip),
     }
 
 
@@ -71,19 +74,22 @@ def circular_hour_stats(hours: np.ndarray, starts: np.ndarray) -> tuple[np.ndarr
 
 def account_timezones(ev: EventArrays, sig: dict[str, np.ndarray],
                       cfg: FeatureConfig) -> dict[str, np.ndarray]:
-    """Per account: night share (events between the night hours, claimed local time), circular
-    mean and spread of the claimed local hour (hours), share of events whose device zone differs
-    from the claimed zone, share whose device zone differs from the IP zone, and the mean
-    offset differences (hours)."""
+    """Per account: night share (events between the night hours) in claimed local time and in
+    local time at the sign-in location, circular mean and spread of the claimed local hour
+    (hours), share of events whose device zone differs from the claimed zone, share whose
+    device zone differs from the IP zone, and the mean offset differences (hours)."""
     starts = ev.starts
     hour = sig[CLAIMED_LOCAL_HOUR]
     night = is_night(hour, cfg)
+    at_location = sig[LOCATION_LOCAL_HOUR]
     mean, spread = circular_hour_stats(hour, starts)
     dev_claim = sig[DEVICE_CLAIMED_TZ_DIFF_H]
     dev_ip = sig[DEVICE_IP_TZ_DIFF_H]
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
             "night_share": seg_mean(np.where(np.isnan(hour), np.nan, night), starts),
+            "location_night_share": seg_mean(
+                np.where(np.isnan(at_location), np.nan, is_night(at_location, cfg)), starts),
             "hour_circular_mean": mean,
             "hour_circular_spread_h": spread,
             "device_claimed_tz_mismatch_share": seg_mean(

@@ -7,7 +7,7 @@ import pytest
 
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.timezones import circular_hour_stats, is_night
-from tests.features.helpers import NEW_YORK, event, run
+from tests.features.helpers import NEW_YORK, SHANGHAI, event, run
 
 CLAIMS_NEW_YORK = [{"account_id": "a", "created_at": "2025-01-01",
                     "claimed_timezone": "America/New_York"}]
@@ -32,6 +32,19 @@ def test_local_hour_and_night_share_in_claimed_zone():
     assert r.signals.claimed_local_hour.tolist() == [22.0, 10.0]
     f = r.features.iloc[0]
     assert f.night_share == 0.5 and f.device_claimed_tz_mismatch_share == 0.0
+
+
+def test_night_share_at_the_sign_in_location_needs_no_claimed_zone():
+    # 03:00 UTC in January is 22:00 in New York and 11:00 in Shanghai; 15:00 UTC is 10:00 in
+    # New York; an event with no location has no local hour
+    r = run([event("a", "2026-01-15T03:00:00Z", NEW_YORK),
+             event("a", "2026-01-15T15:00:00Z", NEW_YORK),
+             event("b", "2026-01-15T03:00:00Z", SHANGHAI),
+             event("b", "2026-01-16T03:00:00Z")])
+    assert r.signals.location_local_hour.iloc[:3].tolist() == [22.0, 10.0, 11.0]
+    f = r.features.set_index("account_id")
+    assert f.location_night_share.tolist() == [0.5, 0.0]
+    assert np.isnan(f.night_share).all()
 
 
 def test_circular_mean_wraps_midnight():
