@@ -2,10 +2,10 @@
 
 Trains a small model into its own MLflow store, starts `persona-risk serve` on a free port,
 once over a SQLite state and once over Redis (Debian's redis-server, where installed), loads
-200 accounts' history into each, then drives `POST /v1/events` (one new event per request) with wrk
-(Debian's package; an async httpx client where it is absent) at concurrency 1 and 16, with and
-without reason codes. Beside it, the same cells against `bench.floor_app` (the same web stack
-around the raw booster only) and the in-process calls.
+200 accounts' history (about 300 events each) into each, then drives `POST /v1/events` (one
+new event per request) with wrk (Debian's package; an async httpx client where it is absent)
+at concurrency 1 and 16, with and without reason codes. Beside it, the same cells against
+`bench.floor_app` (the same web stack around the raw booster only) and the in-process calls.
 Targets (issue 15): at concurrency 1 p50 <= 5 ms and p99 <= 15 ms; at concurrency 16 at least
 60% of the floor's requests/s and p99 within twice the floor's.
 Run: .venv/bin/python -m bench.serving [--seconds 10]
@@ -26,12 +26,15 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pandas as pd
 
 from bench.common import OUT
 
 TOKEN = "bench-token"
-EVENT = {"ts": "2026-02-19T10:00:00Z", "ip": "203.0.113.7", "lat": 40.7, "lon": -74.0,
-         "device_tz": "America/New_York"}
+HISTORY_START, HISTORY_DAYS = "2026-01-05", 170  # about 300 events per account
+EVENT = {"ts": (pd.Timestamp(HISTORY_START, tz="UTC")
+               + pd.Timedelta(days=HISTORY_DAYS, hours=10)).isoformat(),
+         "ip": "203.0.113.7", "lat": 40.7, "lon": -74.0, "device_tz": "America/New_York"}
 
 
 def _prepare(folder: Path):
@@ -42,7 +45,8 @@ def _prepare(folder: Path):
 
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder}/mlflow.db"
     os.chdir(folder)
-    world = simulate(SimConfig(accounts=3000, days=45, fraud_rate=0.05, seed=5))
+    world = simulate(SimConfig(accounts=3000, days=HISTORY_DAYS, fraud_rate=0.05, seed=5,
+                               start=HISTORY_START))
     events, q = validate_events(world.events)
     accounts = validate_accounts(world.accounts)
     outcome = run_training(Inputs(events, q, accounts), None, "persona-risk-bench",

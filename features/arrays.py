@@ -93,9 +93,10 @@ def timestamps_ns(series: pd.Series) -> np.ndarray:
 def prefix_keys(ip: Keys) -> Keys:
     """The /24 (IPv4) or /64 (IPv6) prefix of each IP, factorized; only distinct IPs are read
     (a few, as online, one at a time through a cache)."""
-    prefixes = (np.array([prefix_of(v) for v in ip.values], dtype=object)
-                if len(ip.values) <= FEW_IPS else ip_prefix(pd.Series(ip.values, dtype=object)))
-    codes, uniques = pd.factorize(prefixes)
+    if len(ip.values) <= FEW_IPS:
+        codes, uniques = factorize_values([prefix_of(v) for v in ip.values])
+    else:
+        codes, uniques = pd.factorize(ip_prefix(pd.Series(ip.values, dtype=object)))
     return Keys(np.append(codes, -1).astype(np.int32)[ip.codes], np.asarray(uniques, dtype=object))
 
 

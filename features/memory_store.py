@@ -5,6 +5,8 @@ each device, IP and prefix). `to_dict` / `from_dict` carry the schema layout wit
 
 from __future__ import annotations
 
+from itertools import chain
+
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.feature_store import FeatureStore
@@ -65,7 +67,8 @@ class OnlineFeatureState(FeatureStore):
     def histories(self, account_ids: list[str],
                   columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Columns:
         mine = [self.events[a] for a in account_ids if a in self.events]
-        return {name: [v for stored in mine for v in stored[name]] for name in columns}
+        return {name: list(chain.from_iterable(stored[name] for stored in mine))
+                for name in columns}
 
     def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
         return [(kind, k, a, t) for k in keys for a, t in self.pairs[kind].get(k, {}).items()]

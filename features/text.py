@@ -17,9 +17,13 @@ def take_text(uniques, codes: np.ndarray, index: pd.Index) -> pd.Series:
 
 def factorize_values(values) -> tuple[np.ndarray, np.ndarray]:
     """Codes (int32, in order of first appearance; -1 for None, NaN or NA) and distinct values
-    of a sequence of text values, without a pandas call: several times faster than
-    `pd.factorize` on the few values of one request, about half as fast on a million."""
-    code: dict[str, int] = {}
-    codes = np.array([-1 if v is None or v is pd.NA or v != v else code.setdefault(v, len(code))
-                      for v in values], dtype=np.int32)
-    return codes, np.array(list(code), dtype=object)
+    of a sequence of text values, without a pandas call: twice as fast as `pd.factorize` on
+    the few hundred values of one account, a fifth slower on a million."""
+    values = list(values)  # each value one object: a numpy array makes new ones per pass
+    distinct = dict.fromkeys(values)  # the Python loops below run over distinct values only
+    missing = [v for v in distinct if v is None or v is pd.NA or v != v]
+    for v in missing:
+        del distinct[v]
+    code = {v: i for i, v in enumerate(distinct)} | dict.fromkeys(missing, -1)
+    codes = np.fromiter(map(code.__getitem__, values), dtype=np.int32, count=len(values))
+    return codes, np.array(list(distinct), dtype=object)

@@ -22,3 +22,10 @@ def test_factorize_values_agrees_with_pandas_and_knows_every_missing_marker():
     assert codes.dtype == np.int32 and codes.tolist() == expected_codes.tolist()
     assert uniques.tolist() == list(expected_uniques) == ["b", "a", "c"]
     assert factorize_values([])[0].tolist() == []
+
+
+def test_factorize_values_treats_every_nan_object_as_missing():
+    codes, uniques = factorize_values([float("nan"), "a", float("nan")])
+    assert codes.tolist() == [-1, 0, -1] and uniques.tolist() == ["a"]
+    codes, uniques = factorize_values(np.array([1.5, np.nan, 1.5]))
+    assert codes.tolist() == [0, -1, 0] and uniques.tolist() == [1.5]
