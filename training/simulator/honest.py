@@ -61,7 +61,7 @@ def honest_networks(rng: np.random.Generator, pop: Population, p: WorldParams,
     device = np.arange(n) * 2
     second_device = np.where(rng.random(n) < 0.6, np.arange(n) * 2 + 1, -1)
     family = np.flatnonzero(pop.persona == "shared_device")
-    sizes = chunk_sizes(rng, len(family), 2, 3)
+    sizes = chunk_sizes(rng, len(family), 2, p.household_max)
     heads = np.repeat(family[np.cumsum(sizes) - sizes], sizes)
     home[family], home_ip[family], device[family] = home[heads], home_ip[heads], device[heads]
     pop.claimed_tz[family] = cities.tz.to_numpy()[home[family]]

@@ -35,6 +35,8 @@ class WorldParams:
     evasion_share: float = 0.2  # of operators: US hours, claimed zone, few slips
     farm_ips: int = 3  # residential IPs of a laptop farm
     personas_per_farm: int = 8
+    household_max: int = 3  # shared-device households (or frontline teams) of 2 to this many
+    shared_phone_share: float = 0.0  # of those households: one MFA phone for all
     own_line_share: float = 0.0  # farm personas with a residential line of their own
     farm_near_claim_share: float = 0.35  # farm personas claiming a home near the farm
     device_tz_claimed_share: float = 0.7  # farm laptops set to the claimed zone
@@ -70,6 +72,8 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "evasion_share": (0.1, 0.8, "deployments see mostly careful operators"),
     "farm_ips": (1, 8, "one home line to a small office block"),
     "personas_per_farm": (2, 30, "29 farms searched in 2025, from a few laptops to dozens"),
+    "household_max": (3, 12, "frontline teams share kiosk workstations"),
+    "shared_phone_share": (0.0, 0.6, "families and shift teams share one MFA phone"),
     "own_line_share": (0.0, 0.8, "farms that buy a residential line per persona"),
     "farm_near_claim_share": (0.0, 0.9, "facilitators recruited near the claimed home"),
     "device_tz_claimed_share": (0.3, 1.0, "careful operators set the claimed zone"),
@@ -105,7 +109,7 @@ HARD_END = {
     "aged_account_share": 1, "tenant_share": -1, "personas_per_farm": -1,
 }
 CAREFUL_SHARE = 0.35
-INTEGERS = ("personas_min", "personas_max", "farm_ips", "personas_per_farm")
+INTEGERS = ("personas_min", "personas_max", "farm_ips", "personas_per_farm", "household_max")
 ALL_OR_NOTHING = ("no_device_id_share", "no_device_tz_share")  # often a whole log lacks them
 
 

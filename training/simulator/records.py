@@ -10,6 +10,7 @@ import numpy as np
 
 from persona_risk.training.simulator import world
 from persona_risk.training.simulator.fraud import FraudNetworks
+from persona_risk.training.simulator.honest import HonestNetworks
 from persona_risk.training.simulator.params import WorldParams
 from persona_risk.training.simulator.population import Population, chunk_sizes
 
@@ -33,7 +34,7 @@ class Records:
 
 
 def account_records(rng: np.random.Generator, pop: Population, fraud: FraudNetworks,
-                    p: WorldParams) -> Records:
+                    honest: HonestNetworks, p: WorldParams) -> Records:
     """Claimed homes, device zones and payout/phone ids of the world's accounts."""
     n = len(pop.persona)
     cities = world.cities()
@@ -69,4 +70,11 @@ def account_records(rng: np.random.Generator, pop: Population, fraud: FraudNetwo
     agency = np.flatnonzero(pop.persona == "agency_contractor")
     agency_sizes = chunk_sizes(rng, len(agency), 3, 20)
     payout[agency] = 25 * n + np.repeat(np.arange(len(agency_sizes)), agency_sizes)
+    if p.shared_phone_share > 0:  # drawn only when used: the reference world keeps its stream
+        household = honest.device[pop.persona == "shared_device"] // 2  # the head's index
+        heads = np.unique(household)
+        on_one_phone = heads[rng.random(len(heads)) < p.shared_phone_share]
+        members = np.flatnonzero(pop.persona == "shared_device")
+        one = np.isin(household, on_one_phone)
+        phone[members[one]] = household[one] + 20 * n
     return Records(claimed_city, device_tz, payout, phone)

@@ -124,7 +124,7 @@ def _simulate_world(cfg: SimConfig, p: WorldParams) -> SimulatedWorld:
     ips = world.IpTable.empty()
     honest = honest_networks(rng, pop, p, ips)
     fraud = fraud_networks(rng, cfg.farms, pop, p, ips, honest)
-    records = account_records(rng, pop, fraud, p)
+    records = account_records(rng, pop, fraud, honest, p)
     events = sign_ins(rng, start, cfg.days, p, pop, ips, honest, fraud, records)
 
     cities, is_fraud, city = world.cities(), pop.fraud, records.claimed_city

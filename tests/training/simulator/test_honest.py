@@ -28,6 +28,13 @@ def test_households_share_home_line_and_device_with_no_stranger():
     assert len(np.unique(net.device[~family])) == (~family).sum()
 
 
+def test_frontline_teams_share_a_workstation_up_to_the_household_size():
+    pop, net = _networks(WorldParams(honest_mix={**HONEST_MIX, "shared_device": 0.2},
+                                     household_max=12))
+    counts = np.unique(net.device[pop.persona == "shared_device"], return_counts=True)[1]
+    assert 3 < counts.max() <= 12
+
+
 def test_corporate_vpn_staff_leave_through_a_few_egress_ips():
     pop, net = _networks(WorldParams(honest_mix={**HONEST_MIX, "corporate_vpn": 0.2}))
     staff = pop.persona == "corporate_vpn"

@@ -16,8 +16,9 @@ def _records(p: WorldParams, seed: int = 0):
     rng = np.random.default_rng(seed)
     pop = draw_population(rng, 1500, 0.08, 30, p)
     ips = world.IpTable.empty()
-    fraud = fraud_networks(rng, None, pop, p, ips, honest_networks(rng, pop, p, ips))
-    return pop, account_records(rng, pop, fraud, p)
+    honest = honest_networks(rng, pop, p, ips)
+    fraud = fraud_networks(rng, None, pop, p, ips, honest)
+    return pop, account_records(rng, pop, fraud, honest, p)
 
 
 def test_agency_contractors_are_paid_into_shared_accounts_honest_people_apart():
@@ -27,6 +28,20 @@ def test_agency_contractors_are_paid_into_shared_accounts_honest_people_apart():
     assert counts[:-1].min() >= 3
     others = ~agency & ~pop.fraud
     assert len(np.unique(rec.payout[others])) == others.sum()
+
+
+def test_households_share_one_phone_when_the_share_is_one_and_none_otherwise():
+    family_mix = {**HONEST_MIX, "shared_device": 0.2}
+    for share, phones_per_household in ((1.0, 1), (0.0, None)):
+        pop, rec = _records(WorldParams(honest_mix=family_mix, shared_phone_share=share))
+        family = pop.persona == "shared_device"
+        honest_alone = ~family & ~pop.fraud
+        assert len(np.unique(rec.phone[honest_alone])) == honest_alone.sum()
+        if phones_per_household is None:
+            assert len(np.unique(rec.phone[family])) == family.sum()
+        else:
+            counts = np.unique(rec.phone[family], return_counts=True)[1]
+            assert counts.max() <= 3 and counts.sum() == family.sum() and (counts > 1).sum() > 10
 
 
 def test_every_operator_shares_payout_ids_when_the_share_rate_is_one():
