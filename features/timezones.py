@@ -80,16 +80,17 @@ def account_timezones(ev: EventArrays, sig: dict[str, np.ndarray],
     device zone differs from the IP zone, and the mean offset differences (hours)."""
     starts = ev.starts
     hour = sig[CLAIMED_LOCAL_HOUR]
-    night = is_night(hour, cfg)
-    at_location = sig[LOCATION_LOCAL_HOUR]
     mean, spread = circular_hour_stats(hour, starts)
+
+    def night_share(local: np.ndarray) -> np.ndarray:
+        return seg_mean(np.where(np.isnan(local), np.nan, is_night(local, cfg)), starts)
+
     dev_claim = sig[DEVICE_CLAIMED_TZ_DIFF_H]
     dev_ip = sig[DEVICE_IP_TZ_DIFF_H]
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
-            "night_share": seg_mean(np.where(np.isnan(hour), np.nan, night), starts),
-            "location_night_share": seg_mean(
-                np.where(np.isnan(at_location), np.nan, is_night(at_location, cfg)), starts),
+            "night_share": night_share(hour),
+            "location_night_share": night_share(sig[LOCATION_LOCAL_HOUR]),
             "hour_circular_mean": mean,
             "hour_circular_spread_h": spread,
             "device_claimed_tz_mismatch_share": seg_mean(

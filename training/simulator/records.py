@@ -71,10 +71,9 @@ def account_records(rng: np.random.Generator, pop: Population, fraud: FraudNetwo
     agency_sizes = chunk_sizes(rng, len(agency), 3, 20)
     payout[agency] = 25 * n + np.repeat(np.arange(len(agency_sizes)), agency_sizes)
     if p.shared_phone_share > 0:  # drawn only when used: the reference world keeps its stream
-        household = honest.device[pop.persona == "shared_device"] // 2  # the head's index
-        heads = np.unique(household)
-        on_one_phone = heads[rng.random(len(heads)) < p.shared_phone_share]
         members = np.flatnonzero(pop.persona == "shared_device")
-        one = np.isin(household, on_one_phone)
-        phone[members[one]] = household[one] + 20 * n
+        _, first, household = np.unique(honest.device[members], return_index=True,
+                                        return_inverse=True)  # a household shares its device
+        one = (rng.random(len(first)) < p.shared_phone_share)[household]
+        phone[members[one]] = phone[members[first][household[one]]]
     return Records(claimed_city, device_tz, payout, phone)
