@@ -20,6 +20,7 @@ from persona_risk.features.text import factorize_values
 
 KEY_COLUMNS = (s.IP, s.DEVICE_ID, s.DEVICE_TZ, s.COUNTRY)
 FEW_IPS = 1_000  # distinct IPs up to which prefixes come from the cache
+FEW_TIES = 1_000  # tied events up to which ids are ordered by numpy, not by a pandas call
 
 
 @dataclass
@@ -123,7 +124,9 @@ def event_order(seg: np.ndarray, ts_ns: np.ndarray, event_ids: ExtensionArray,
         tied[:-1] |= same
         at = np.flatnonzero(tied)
         group = np.cumsum(np.concatenate([[True], (np.diff(at) > 1) | ~same[at[:-1]]]))
-        ids = pd.Series(event_ids.take(order[at])).rank(method="first").to_numpy()
+        tied_ids = event_ids.take(order[at])
+        ids = np.unique(np.asarray(tied_ids, dtype=object), return_inverse=True)[1] \
+            if len(at) <= FEW_TIES else pd.Series(tied_ids).rank(method="first").to_numpy()
         order[at] = order[at][np.lexsort((ids, group))]
     return order, seg_o, ts_o
 

@@ -37,7 +37,7 @@ from persona_risk.features.stored_rows import (
     Columns,
     frame_to_records,
 )
-from persona_risk.features.stored_view import StoredView
+from persona_risk.features.stored_view import VIEW_COLUMNS, StoredView
 from persona_risk.features.travel import FASTEST_HOP_COLUMNS
 from persona_risk.features.validate import clean_rows, validate_accounts, validate_events
 
@@ -244,7 +244,7 @@ class FeatureStore(ABC):
             if as_of is None:
                 raise ValueError("no events stored yet, so there is no default as_of; pass one")
         at = AsOf.of(as_of, cfg.retention_days)
-        events = self.histories(account_ids)
+        events = self.histories(account_ids, VIEW_COLUMNS)
         component, device_pairs = self._component(account_ids, events)
         view = StoredView(at, account_ids, events, self.account_rows(sorted(component)))
         if not len(view.account_ids):

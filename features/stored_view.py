@@ -25,11 +25,13 @@ from persona_risk.features.stored_rows import Columns
 
 _FLOATS = (s.LAT, s.LON, s.ASN)
 _FLAGS = (s.SUCCESS, s.INTERACTIVE, s.ANONYMIZER)
+# the stored event columns a view reads
+VIEW_COLUMNS = (s.EVENT_ID, s.ACCOUNT_ID, s.TS, *KEY_COLUMNS, *_FLOATS, *_FLAGS)
 
 
 class StoredView:
-    """The stored `events` (columns) of the asked accounts and the `records` (columns) of
-    their component, as of `at`."""
+    """The stored `events` (columns, `VIEW_COLUMNS` at least) of the asked accounts and the
+    `records` (columns) of their component, as of `at`."""
 
     def __init__(self, at: AsOf, asked: list[str], events: Columns, records: Columns):
         self.at = at

@@ -23,6 +23,8 @@ def problem(error: dict) -> dict:
 
 def rejections(quarantine: pd.DataFrame) -> list[Rejected]:
     """A request's set-aside events (`features.validate`'s quarantine) as reply items."""
+    if quarantine.empty:  # most requests: no column is read
+        return []
     return [Rejected(row=int(r), reason=q) for r, q in
             zip(quarantine[s.ROW], quarantine[s.REASON], strict=True)]
 

@@ -3,11 +3,14 @@
 It implements the storage primitives of `features.feature_store.FeatureStore`, so features come
 from the same code as in batch. Events and records are tables with one typed column per
 contract column (`features.state_schema.CURRENT`); the `meta` table holds the schema layout,
-checked on open (migrated when additive, refused otherwise). An event is stored, with its reuse
-pairs, in one transaction before the reply, so an acknowledged event survives a restart or a
-SIGKILL right after the reply. Event ids are the primary key: a retried event is ignored. Each
-thread has its own connection; SQLite serialises writers, so concurrent requests for one
-account never lose an update.
+checked on open (migrated when additive, refused otherwise). Beside the events, the `history`
+table keeps each account's events as one row of column blobs (`serving.column_blobs`), written
+in the same transaction, so that an account's history is read as one row and not a row per
+event (scattered over the file); it is built from the events when a state lacks it. An event
+is stored, with its reuse pairs, in one transaction before the reply, so an acknowledged event
+survives a restart or a SIGKILL right after the reply. Event ids are the primary key: a retried
+event is ignored. Each thread has its own connection; SQLite serialises writers, so concurrent
+requests for one account never lose an update.
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.feature_store import FeatureStore
 from persona_risk.features.state_schema import CURRENT, SHARED_IDS, StateLayout, migration
-from persona_risk.features.stored_rows import ACCOUNT_NAMES, EVENT_NAMES, Columns, columns_of
+from persona_risk.features.stored_rows import (
+    ACCOUNT_AT,
+    ACCOUNT_NAMES,
+    EVENT_NAMES,
+    Columns,
+    columns_of,
+)
+from persona_risk.serving.column_blobs import concat, decode_all, encode_all
 
 BUSY_TIMEOUT_S = 30.0
 IN_BATCH = 500  # values bound per IN (...) list: SQLite caps the variables of a statement
@@ -30,10 +40,21 @@ _MERGE_PAIR = ("INSERT INTO pairs(kind, key, account_id, first_ts) VALUES (?,?,?
                "ON CONFLICT(kind, key, account_id) DO UPDATE SET "
                "first_ts = MIN(first_ts, excluded.first_ts)")
 _EVENT_COLS, _ACCOUNT_COLS = ", ".join(EVENT_NAMES), ", ".join(ACCOUNT_NAMES)
+# the history table: parts of an account's events, each its number of events and a blob of
+# each other column; new events make a new part, and every `MERGE_PARTS` parts become one
+_BLOBS = [c for c in EVENT_NAMES if c != s.ACCOUNT_ID]
+_PUT_HISTORY = (f"INSERT INTO history(account_id, part, n, {', '.join(_BLOBS)}) "
+                f"VALUES (?, ?, ?, {','.join('?' * len(_BLOBS))})")
+MERGE_PARTS = 16
 
 
 def _column(name: str, key: str = "") -> str:
     return f"{name} {SQL_TYPE.get(KIND[name], 'TEXT')}{key}"
+
+
+_HISTORY = ("CREATE TABLE history (account_id TEXT NOT NULL, part INTEGER NOT NULL, "
+            "n INTEGER NOT NULL, " + ", ".join(f"{c} BLOB" for c in _BLOBS)
+            + ", PRIMARY KEY (account_id, part))")
 
 
 def _tables() -> str:
@@ -43,7 +64,7 @@ def _tables() -> str:
     accounts = ", ".join(_column(c, " PRIMARY KEY" if c == s.ACCOUNT_ID else "")
                          for c in ACCOUNT_NAMES)
     shared = "".join(f"CREATE INDEX accounts_{c} ON accounts({c});\n" for c in SHARED_IDS)
-    return f"""
+    return f"""{_HISTORY};
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE events ({events});
 CREATE INDEX events_account ON events(account_id);
@@ -84,6 +105,13 @@ class SqliteFeatureStore(FeatureStore):
             for table, names in (("events", added.events), ("accounts", added.accounts)):
                 for name in names:
                     conn.execute(f"ALTER TABLE {table} ADD COLUMN {_column(name)}")
+            if "history" in tables:
+                for name in added.events:
+                    conn.execute(f"ALTER TABLE history ADD COLUMN {name} BLOB")
+            elif "events" in tables:  # a state written before the history table
+                conn.execute(_HISTORY)
+                accounts = [r[0] for r in conn.execute("SELECT DISTINCT account_id FROM events")]
+                self._rebuild_histories(conn, accounts)
             # ids of events dropped by the retention window (`drop_before`), still known
             conn.execute("CREATE TABLE IF NOT EXISTS dropped_ids (event_id TEXT PRIMARY KEY)")
             conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('layout', ?)",
@@ -116,11 +144,16 @@ class SqliteFeatureStore(FeatureStore):
     def _rows_in(self, sql: str, values: list, *before) -> list[tuple]:
         """All rows of `sql`, whose `{marks}` stands for `values`, asked `IN_BATCH` values at
         a time; `before` binds the placeholders ahead of the list."""
+        return self._in(self._conn(), sql, values, *before)
+
+    @staticmethod
+    def _in(conn: sqlite3.Connection, sql: str, values: list, *before) -> list[tuple]:
+        """`_rows_in` on the connection `conn` (inside its transaction)."""
         out = []
         for start in range(0, len(values), IN_BATCH):
             chunk = values[start:start + IN_BATCH]
-            out += self._conn().execute(sql.format(marks=",".join("?" * len(chunk))),
-                                        [*before, *chunk]).fetchall()
+            out += conn.execute(sql.format(marks=",".join("?" * len(chunk))),
+                                [*before, *chunk]).fetchall()
         return out
 
     def known_event_ids(self, event_ids: list[str]) -> set[str]:
@@ -131,9 +164,12 @@ class SqliteFeatureStore(FeatureStore):
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany(
-                f"INSERT OR IGNORE INTO events({_EVENT_COLS}) "
-                f"VALUES ({','.join('?' * len(EVENT_NAMES))})", events)
+            new: dict[str, list[list]] = {}
+            for row in events:  # another process may have stored an id since it was checked
+                if conn.execute(f"INSERT OR IGNORE INTO events({_EVENT_COLS}) "
+                                f"VALUES ({','.join('?' * len(EVENT_NAMES))})", row).rowcount:
+                    new.setdefault(row[ACCOUNT_AT], []).append(row)
+            self._append_histories(conn, new)
             conn.executemany(_MERGE_PAIR, [(k, key, a, int(t)) for k, key, a, t in pairs])
             conn.execute("COMMIT")
         except BaseException:
@@ -151,6 +187,7 @@ class SqliteFeatureStore(FeatureStore):
                 conn.execute(f"INSERT OR IGNORE INTO dropped_ids SELECT event_id {old}",
                              [cutoff_ns, *chunk])
                 conn.execute(f"DELETE {old}", [cutoff_ns, *chunk])
+            self._rebuild_histories(conn, account_ids)
             conn.executemany("DELETE FROM pairs WHERE kind = ? AND key = ? AND account_id = ?",
                              stale)
             conn.executemany(_MERGE_PAIR, [(k, key, a, int(t)) for k, key, a, t in pairs])
@@ -159,12 +196,56 @@ class SqliteFeatureStore(FeatureStore):
             conn.execute("ROLLBACK")
             raise
 
+    def _append_histories(self, conn: sqlite3.Connection, new: dict[str, list[list]]) -> None:
+        """Store new event rows (by account) as a new history part of each account, and merge
+        the parts of an account that has `MERGE_PARTS`."""
+        parts = {account_id: (count, last) for account_id, count, last in self._in(
+            conn, "SELECT account_id, count(*), max(part) FROM history "
+                  "WHERE account_id IN ({marks}) GROUP BY account_id", sorted(new))}
+        conn.executemany(_PUT_HISTORY, [
+            [account_id, parts.get(account_id, (0, -1))[1] + 1, len(rows),
+             *encode_all(columns_of(rows, EVENT_NAMES), _BLOBS)]
+            for account_id, rows in new.items()])
+        full = sorted(a for a, (count, _) in parts.items() if count + 1 >= MERGE_PARTS)
+        merged = self._parts(conn, full, _BLOBS)
+        self._in(conn, "DELETE FROM history WHERE account_id IN ({marks})", full)
+        conn.executemany(_PUT_HISTORY, [[account_id, 0, n, *blobs]
+                                        for account_id, (n, blobs) in merged.items()])
+
+    def _rebuild_histories(self, conn: sqlite3.Connection, account_ids: list[str]) -> None:
+        """Write the history of these accounts anew, as one part, from their stored events."""
+        self._in(conn, "DELETE FROM history WHERE account_id IN ({marks})", account_ids)
+        by_account: dict[str, list[tuple]] = {}
+        for row in self._in(conn, f"SELECT {_EVENT_COLS} FROM events "
+                                  "WHERE account_id IN ({marks}) ORDER BY rowid", account_ids):
+            by_account.setdefault(row[ACCOUNT_AT], []).append(row)
+        conn.executemany(_PUT_HISTORY, [
+            [account_id, 0, len(rows), *encode_all(columns_of(rows, EVENT_NAMES), _BLOBS)]
+            for account_id, rows in by_account.items()])
+
+    def _parts(self, conn: sqlite3.Connection, account_ids: list[str],
+               names: list[str]) -> dict[str, tuple[int, list[bytes]]]:
+        """The history parts of these accounts (with events), joined: by account, its number of
+        events and one blob of each of `names` (names, never user text, in the SQL)."""
+        by_account: dict[str, list[tuple]] = {}
+        for account_id, *part in self._in(
+                conn, f"SELECT {', '.join(['account_id', 'n', *names])} FROM history "
+                      "WHERE account_id IN ({marks}) ORDER BY account_id, part", account_ids):
+            by_account.setdefault(account_id, []).append(part)
+        out = {}
+        for account_id, parts in by_account.items():
+            sizes = [part[0] for part in parts]
+            out[account_id] = (sum(sizes), [concat(name, [part[i] for part in parts], sizes)
+                                            for i, name in enumerate(names, start=1)])
+        return out
+
     def histories(self, account_ids: list[str],
                   columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Columns:
-        wanted = [c for c in columns if c in EVENT_NAMES]  # names, never user text, in the SQL
-        return columns_of(self._rows_in(
-            f"SELECT {', '.join(wanted)} FROM events WHERE account_id IN ({{marks}})",
-            account_ids), wanted)
+        wanted = [c for c in columns if c in _BLOBS]
+        stored = [{s.ACCOUNT_ID: [account_id] * n, **decode_all(blobs, n, wanted)}
+                  for account_id, (n, blobs) in self._parts(self._conn(), account_ids,
+                                                            wanted).items()]
+        return {name: [v for history in stored for v in history[name]] for name in columns}
 
     def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
         return self._rows_in(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from persona_risk.features.arrays import event_order
+from persona_risk.features.arrays import FEW_TIES, event_order
 
 rows = st.lists(st.tuples(st.integers(-1, 3), st.integers(0, 4), st.integers(0, 9)), max_size=50)
 
@@ -22,3 +23,11 @@ def test_order_is_account_time_then_id_and_drops_unknown_accounts(events):
     assert order.tolist() == sorted(known, key=lambda i: (seg[i], ts[i], ids[i], i))
     assert seg_sorted.tolist() == seg[order].tolist()
     assert ts_sorted.tolist() == ts[order].tolist()
+
+
+@pytest.mark.parametrize("n", [5, FEW_TIES + 1])
+def test_events_tied_on_account_and_time_are_ordered_by_id_however_many(n):
+    ids = np.random.default_rng(0).permutation([f"e{i:05d}" for i in range(n)])
+    order, _, _ = event_order(np.zeros(n, np.int64), np.zeros(n, np.int64),
+                              pd.array(ids, dtype="str"), 1)
+    assert ids[order].tolist() == sorted(ids)

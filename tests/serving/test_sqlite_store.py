@@ -14,7 +14,7 @@ from persona_risk.features.config import FeatureConfig
 from persona_risk.features.memory_store import OnlineFeatureState
 from persona_risk.features.reuse import DEVICE
 from persona_risk.features.state_schema import CURRENT, StateLayout, StateVersionError
-from persona_risk.serving.sqlite_store import IN_BATCH, SqliteFeatureStore
+from persona_risk.serving.sqlite_store import IN_BATCH, MERGE_PARTS, SqliteFeatureStore
 
 
 def test_lookups_over_more_values_than_one_statement_binds(tmp_path):
@@ -59,7 +59,8 @@ def test_an_older_state_without_an_optional_column_is_migrated(tmp_path):
     path = tmp_path / "s.sqlite"
     _filled(path)
     with sqlite3.connect(path) as conn:
-        conn.execute(f"ALTER TABLE events DROP COLUMN {s.USER_AGENT}")
+        for table in ("events", "history"):
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN {s.USER_AGENT}")
     _set_layout(path, StateLayout(0, tuple(c for c in CURRENT.events if c != s.USER_AGENT),
                                   CURRENT.accounts))
     store = SqliteFeatureStore(path)
@@ -68,6 +69,36 @@ def test_an_older_state_without_an_optional_column_is_migrated(tmp_path):
     with sqlite3.connect(path) as conn:
         stored = conn.execute("SELECT value FROM meta WHERE key = 'layout'").fetchone()[0]
     assert StateLayout.from_json(stored) == CURRENT
+
+
+def test_a_state_written_before_the_history_table_gets_one_built_from_its_events(tmp_path):
+    path = tmp_path / "s.sqlite"
+    before = _filled(path)
+    before.add_events(pd.DataFrame([{s.EVENT_ID: "x2", s.ACCOUNT_ID: "a", s.ASN: 64500,
+                                     s.TS: pd.Timestamp("2026-02-02", tz="UTC")}]))
+    history = before.history("a")
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE history")
+    reopened = SqliteFeatureStore(path)
+    assert reopened.history("a") == history
+    assert history[s.EVENT_ID] == ["x1", "x2"] and history[s.ASN] == [None, 64500]
+    assert history[s.SUCCESS] == [True, True]
+
+
+def test_events_stored_one_at_a_time_are_read_back_whole_from_merged_parts(tmp_path):
+    path = tmp_path / "s.sqlite"
+    store = SqliteFeatureStore(path)
+    n = 2 * MERGE_PARTS + 3
+    for i in range(n):
+        store.add_events(pd.DataFrame([{s.EVENT_ID: f"x{i}", s.ACCOUNT_ID: "a", s.ASN: i,
+                                        s.TS: pd.Timestamp("2026-02-01", tz="UTC")
+                                        + pd.Timedelta(minutes=i)}]))
+    history = store.history("a")
+    assert history[s.EVENT_ID] == [f"x{i}" for i in range(n)]
+    assert history[s.ASN] == list(range(n))
+    with sqlite3.connect(path) as conn:
+        parts = conn.execute("SELECT count(*) FROM history").fetchone()[0]
+    assert parts < MERGE_PARTS
 
 
 def test_a_newer_or_unversioned_state_is_refused_with_both_versions(tmp_path):
