@@ -1,9 +1,11 @@
 """Stored event columns as one blob per column, so that a store reads an account's history as
-a few rows of blobs instead of a row per event, and appends without decoding.
+a few blobs instead of a row per event. Blobs of the same column join by concatenation: a store
+appends new events without decoding what it holds.
 
 Times are int64 ns, numbers float64 (missing: NaN; integers such as the ASN stay below 2**53,
-exact in a double), flags int8 (missing: -1), text a JSON list (missing: null). A column without
-a blob (added to the layout after the blob was written) reads as missing.
+exact in a double), flags int8 (missing: -1), text JSON values each followed by a comma
+(missing: null). A column without a blob (added to the layout after it was written) reads as
+missing.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ import json
 import numpy as np
 
 from persona_risk.features import schema as s
-from persona_risk.features.stored_rows import Columns
+from persona_risk.features.stored_rows import EVENT_NAMES, Columns
 
 KIND = {c.name: c.kind for c in s.EVENT_COLUMNS}
+# the columns a store keeps as blobs (the account id is the key of its blobs), times first:
+# their length tells the number of events
+BLOB_COLUMNS = (s.TS, *(c for c in EVENT_NAMES if c not in (s.ACCOUNT_ID, s.TS)))
+TIME_BYTES = 8
 _MISSING_TIME = np.iinfo(np.int64).min
-_ARRAYS = ("timestamp", "float", "int", "bool")  # kinds kept as numpy bytes; the rest JSON
 
 
 def encode(name: str, values: list) -> bytes:
@@ -29,7 +34,9 @@ def encode(name: str, values: list) -> bytes:
         return np.array([np.nan if v is None else v for v in values], np.float64).tobytes()
     if kind == "bool":
         return np.array([-1 if v is None else v for v in values], np.int8).tobytes()
-    return json.dumps(values, separators=(",", ":")).encode()
+    if not values:
+        return b""
+    return (json.dumps(values, separators=(",", ":"))[1:-1] + ",").encode()
 
 
 def decode(name: str, blob: bytes | None, n: int) -> list:
@@ -47,20 +54,17 @@ def decode(name: str, blob: bytes | None, n: int) -> list:
         return [None if v != v else v for v in values]
     if kind == "bool":
         return [None if v < 0 else bool(v) for v in np.frombuffer(blob, np.int8).tolist()]
-    return json.loads(blob)
+    return json.loads(b"[" + blob[:-1] + b"]") if blob else []
 
 
 def concat(name: str, blobs: list[bytes | None], sizes: list[int]) -> bytes:
     """One blob of one column's values in several blobs (of `sizes` values each) one after
-    another, without decoding them: bytes are joined, JSON lists merged."""
-    whole = [encode(name, [None] * n) if blob is None else blob
-             for blob, n in zip(blobs, sizes, strict=True)]
-    if len(whole) == 1 or KIND[name] in _ARRAYS:
-        return b"".join(whole)
-    return b"[" + b",".join(blob[1:-1] for blob, n in zip(whole, sizes, strict=True) if n) + b"]"
+    another (a missing blob: its values missing)."""
+    return b"".join(encode(name, [None] * n) if blob is None else blob
+                    for blob, n in zip(blobs, sizes, strict=True))
 
 
-def encode_all(columns: Columns, names: list[str]) -> list[bytes]:
+def encode_all(columns: Columns, names: list[str] | tuple[str, ...]) -> list[bytes]:
     """The blobs of `names` from `columns`, in that order."""
     return [encode(name, columns[name]) for name in names]
 

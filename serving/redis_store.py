@@ -2,12 +2,14 @@
 
 It implements the storage primitives of `features.feature_store.FeatureStore`, like the SQLite
 store, so both give the same features. Keys (under the prefix `persona-risk:`): `layout` (the
-schema layout, `features.state_schema`, checked on open), `event_ids` (set), `events:<account>`
-(list of events, JSON objects by column name), `watermark`, `pairs:<kind>:<key>` (hash account
--> first time, ns), `accounts` (hash account -> record, JSON object by column name), and for
-each shared id column of `SHARED_IDS` (payout, phone) `<column>` (hash account -> id) and
-`<column>:<id>` (set of accounts). Rows are named objects, so an additive migration only
-rewrites `layout`: a column missing from an older row reads as None.
+schema layout, `features.state_schema`, checked on open), `event_ids` (set),
+`history:<account>:<column>` (the account's events of each column but the account id, as one
+blob appended to, `serving.column_blobs`), `watermark`, `pairs:<kind>:<key>` (hash account ->
+first time, ns), `accounts` (hash account -> record, JSON object by column name), and for each
+shared id column of `SHARED_IDS` (payout, phone) `<column>` (hash account -> id) and
+`<column>:<id>` (set of accounts). An additive migration gives every history a blob of missing
+values of each new column; a state that kept `events:<account>` lists of JSON rows (before the
+blobs) is converted on open.
 Every write is one Lua script, so it is atomic: a retried event id is
 skipped inside the script, and concurrent requests for one account never lose an update.
 Durability is Redis's: run it with `appendonly yes` and `appendfsync always` for the SQLite
@@ -32,9 +34,17 @@ from persona_risk.features.stored_rows import (
     ACCOUNT_AT,
     ACCOUNT_NAMES,
     EVENT_NAMES,
+    EVENT_POSITION,
     ID_AT,
     TS_AT,
     Columns,
+)
+from persona_risk.serving.column_blobs import (
+    BLOB_COLUMNS,
+    TIME_BYTES,
+    decode_all,
+    encode,
+    encode_all,
 )
 
 log = logging.getLogger("persona_risk.redis")
@@ -53,40 +63,62 @@ local function merge_pair(p, kind, key, acc, first)
   if (not old) or later(old, first) then redis.call('HSET', h, acc, first) end
 end
 """
+# ARGV: prefix, the blob columns (count, names), the events (count; each id, account, ts and a
+# blob of each column), the pairs (count; each kind, key, account, first time)
 PUT_EVENTS = LATER + """
-local p, i = ARGV[1], 3
-for _ = 1, tonumber(ARGV[2]) do
-  local id, acc, ts, row = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  i = i + 4
+local p, ncol = ARGV[1], tonumber(ARGV[2])
+local i = 3 + ncol
+for _ = 1, tonumber(ARGV[i]) do
+  local id, acc, ts = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   if redis.call('SADD', p .. 'event_ids', id) == 1 then
-    redis.call('RPUSH', p .. 'events:' .. acc, row)
+    for c = 1, ncol do
+      redis.call('APPEND', p .. 'history:' .. acc .. ':' .. ARGV[2 + c], ARGV[i + 3 + c])
+    end
     local mark = redis.call('GET', p .. 'watermark')
     if (not mark) or later(ts, mark) then redis.call('SET', p .. 'watermark', ts) end
   end
-end
-local n = tonumber(ARGV[i])
-i = i + 1
-for _ = 1, n do
-  merge_pair(p, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
-  i = i + 4
-end
-return 1
-"""
-# the stored rows (exact strings) to drop (their ids stay in event_ids), the stale pairs, the
-# pairs to merge
-DROP_BEFORE = LATER + """
-local p, i = ARGV[1], 3
-for _ = 1, tonumber(ARGV[2]) do
-  redis.call('LREM', p .. 'events:' .. ARGV[i], 1, ARGV[i + 1])
-  i = i + 2
-end
-for _ = 1, tonumber(ARGV[i]) do
-  redis.call('HDEL', p .. 'pairs:' .. ARGV[i + 1] .. ':' .. ARGV[i + 2], ARGV[i + 3])
-  i = i + 3
+  i = i + 3 + ncol
 end
 i = i + 1
 for _ = 1, tonumber(ARGV[i]) do
   merge_pair(p, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
+  i = i + 4
+end
+return 1
+"""
+# ARGV: prefix, the blob columns (count, names), the accounts (count; each account, the length
+# of its time blob when it was read, and the blob of each column to keep, empty for none), the
+# stale pairs (count; kind, key, account), the pairs to merge. An account that got events since
+# it was read is left as it is, its pairs too: the next write compacts it.
+DROP_BEFORE = LATER + """
+local p, ncol = ARGV[1], tonumber(ARGV[2])
+local i, moved = 3 + ncol, {}
+for _ = 1, tonumber(ARGV[i]) do
+  local acc, length = ARGV[i + 1], tonumber(ARGV[i + 2])
+  local h = p .. 'history:' .. acc .. ':'
+  if redis.call('STRLEN', h .. ARGV[3]) == length then
+    for c = 1, ncol do
+      local blob = ARGV[i + 2 + c]
+      if blob == '' then redis.call('DEL', h .. ARGV[2 + c])
+      else redis.call('SET', h .. ARGV[2 + c], blob) end
+    end
+  else
+    moved[acc] = true
+  end
+  i = i + 2 + ncol
+end
+i = i + 1
+for _ = 1, tonumber(ARGV[i]) do
+  if not moved[ARGV[i + 3]] then
+    redis.call('HDEL', p .. 'pairs:' .. ARGV[i + 1] .. ':' .. ARGV[i + 2], ARGV[i + 3])
+  end
+  i = i + 3
+end
+i = i + 1
+for _ = 1, tonumber(ARGV[i]) do
+  if not moved[ARGV[i + 3]] then
+    merge_pair(p, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
+  end
   i = i + 4
 end
 return 1
@@ -118,6 +150,7 @@ class RedisFeatureStore(FeatureStore):
         super().__init__(cfg)
         self.url = url
         self.db = redis.Redis.from_url(url, decode_responses=True)
+        self.blobs = redis.Redis.from_url(url)  # the history blobs come back as bytes
         self._put_events = self.db.register_script(PUT_EVENTS)
         self._put_account = self.db.register_script(PUT_ACCOUNT)
         self._drop_before = self.db.register_script(DROP_BEFORE)
@@ -131,8 +164,31 @@ class RedisFeatureStore(FeatureStore):
             self.db.set(PREFIX + "layout", CURRENT.to_json(), nx=True)
             stored = self.db.get(PREFIX + "layout")
         found = StateLayout.from_json(stored) if stored is not None else None
-        migration(found, self.url)  # additive: older rows read the new columns as None
+        added = migration(found, self.url)
+        self._convert_event_lists()
+        if added.events:
+            for key in self.blobs.scan_iter(match=f"{PREFIX}history:*:{s.TS}".encode()):
+                stem, n = key[:-len(s.TS)], self.blobs.strlen(key) // TIME_BYTES
+                for name in added.events:
+                    self.blobs.set(stem + name.encode(), encode(name, [None] * n), nx=True)
         self.db.set(PREFIX + "layout", CURRENT.to_json())
+
+    def _convert_event_lists(self) -> None:
+        """Turn the `events:<account>` lists of JSON rows of a state written before the
+        history blobs into blobs (a column missing from a row reads as None)."""
+        lists = PREFIX + "events:"
+        for key in self.db.scan_iter(match=lists + "*"):
+            rows = [json.loads(r) for r in self.db.lrange(key, 0, -1)]
+            columns = {name: [r.get(name) for r in rows] for name in BLOB_COLUMNS}
+            pipe = self.blobs.pipeline(transaction=True)
+            for name, blob in zip(BLOB_COLUMNS, encode_all(columns, BLOB_COLUMNS), strict=True):
+                pipe.set(self._history_key(key[len(lists):], name), blob)
+            pipe.delete(key)
+            pipe.execute()
+
+    @staticmethod
+    def _history_key(account_id: str, column: str) -> str:
+        return f"{PREFIX}history:{account_id}:{column}"
 
     def _warn_unless_durable(self) -> None:
         if self.db.info("persistence").get("aof_enabled") != 1:
@@ -154,10 +210,10 @@ class RedisFeatureStore(FeatureStore):
         return {e for e, known in zip(event_ids, flags, strict=True) if known}
 
     def put(self, events: list[list], pairs: list[tuple]) -> None:
-        args: list = [PREFIX, len(events)]
+        args: list = [PREFIX, len(BLOB_COLUMNS), *BLOB_COLUMNS, len(events)]
         for r in events:
             args += [r[ID_AT], r[ACCOUNT_AT], str(int(r[TS_AT])),
-                     json.dumps(dict(zip(EVENT_NAMES, r, strict=True)))]
+                     *(encode(name, [r[EVENT_POSITION[name]]]) for name in BLOB_COLUMNS)]
         args.append(len(pairs))
         for kind, key, acc, first in pairs:
             args += [kind, key, acc, str(int(first))]
@@ -165,15 +221,13 @@ class RedisFeatureStore(FeatureStore):
 
     def drop_before(self, cutoff_ns: int, account_ids: list[str], stale: list[tuple],
                     pairs: list[tuple]) -> None:
-        pipe = self.db.pipeline(transaction=False)
-        for account_id in account_ids:
-            pipe.lrange(f"{PREFIX}events:{account_id}", 0, -1)
-        old = [(account_id, row) for account_id, rows in zip(account_ids, pipe.execute(),
-                                                              strict=True)
-               for row in rows if json.loads(row)[s.TS] < cutoff_ns]
-        args: list = [PREFIX, len(old)]
-        for account_id, row in old:  # a row appended meanwhile is another string: kept
-            args += [account_id, row]
+        args: list = [PREFIX, len(BLOB_COLUMNS), *BLOB_COLUMNS, len(account_ids)]
+        for account_id, (length, columns) in zip(account_ids, self._read(
+                account_ids, BLOB_COLUMNS), strict=True):
+            keep = [t >= cutoff_ns for t in columns[s.TS]]
+            args += [account_id, length, *encode_all(
+                {name: [v for v, k in zip(columns[name], keep, strict=True) if k]
+                 for name in BLOB_COLUMNS}, BLOB_COLUMNS)]
         args.append(len(stale))
         for kind, key, acc in stale:
             args += [kind, key, acc]
@@ -182,13 +236,29 @@ class RedisFeatureStore(FeatureStore):
             args += [kind, key, acc, str(int(first))]
         self._drop_before(args=args)
 
+    def _read(self, account_ids: list[str],
+              columns: tuple[str, ...]) -> list[tuple[int, Columns]]:
+        """Each account's history blobs of `columns` (of `BLOB_COLUMNS`), decoded, with the
+        length of its time blob (0: no events)."""
+        names = [s.TS, *(c for c in columns if c != s.TS)]
+        found = self.blobs.mget([self._history_key(a, name) for a in account_ids
+                                 for name in names]) if account_ids else []
+        out = []
+        for at in range(0, len(found), len(names)):
+            blobs = found[at:at + len(names)]
+            length = len(blobs[0] or b"")
+            out.append((length, decode_all(blobs, length // TIME_BYTES, names)))
+        return out
+
     def histories(self, account_ids: list[str],
                   columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Columns:
-        pipe = self.db.pipeline(transaction=False)
-        for account_id in account_ids:
-            pipe.lrange(f"{PREFIX}events:{account_id}", 0, -1)
-        rows = json.loads("[" + ",".join(r for rows in pipe.execute() for r in rows) + "]")
-        return {name: [r.get(name) for r in rows] for name in columns}
+        wanted = tuple(c for c in columns if c in BLOB_COLUMNS)
+        stored = [(account_id, read) for account_id, (_, read) in zip(
+            account_ids, self._read(account_ids, wanted), strict=True) if read[s.TS]]
+        return {name: [v for account_id, read in stored
+                       for v in (read[name] if name in read else
+                                 [account_id] * len(read[s.TS]))]
+                for name in columns}
 
     def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
         pipe = self.db.pipeline(transaction=False)

@@ -30,7 +30,7 @@ from persona_risk.features.stored_rows import (
     Columns,
     columns_of,
 )
-from persona_risk.serving.column_blobs import concat, decode_all, encode_all
+from persona_risk.serving.column_blobs import BLOB_COLUMNS, concat, decode_all, encode_all
 
 BUSY_TIMEOUT_S = 30.0
 IN_BATCH = 500  # values bound per IN (...) list: SQLite caps the variables of a statement
@@ -42,7 +42,7 @@ _MERGE_PAIR = ("INSERT INTO pairs(kind, key, account_id, first_ts) VALUES (?,?,?
 _EVENT_COLS, _ACCOUNT_COLS = ", ".join(EVENT_NAMES), ", ".join(ACCOUNT_NAMES)
 # the history table: parts of an account's events, each its number of events and a blob of
 # each other column; new events make a new part, and every `MERGE_PARTS` parts become one
-_BLOBS = [c for c in EVENT_NAMES if c != s.ACCOUNT_ID]
+_BLOBS = BLOB_COLUMNS
 _PUT_HISTORY = (f"INSERT INTO history(account_id, part, n, {', '.join(_BLOBS)}) "
                 f"VALUES (?, ?, ?, {','.join('?' * len(_BLOBS))})")
 MERGE_PARTS = 16

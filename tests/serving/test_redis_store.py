@@ -94,11 +94,7 @@ def test_stored_layouts_are_used_migrated_or_refused(redis_server):
     pd.testing.assert_frame_equal(RedisFeatureStore(redis_server.url).features("a").features,
                                   before)
     old = StateLayout(0, tuple(c for c in CURRENT.events if c != s.USER_AGENT), CURRENT.accounts)
-    key = f"{PREFIX}events:a"
-    rows = [json.loads(r) for r in store.db.lrange(key, 0, -1)]
-    store.db.delete(key)
-    store.db.rpush(key, *[json.dumps({k: v for k, v in r.items() if k != s.USER_AGENT})
-                          for r in rows])
+    store.db.delete(f"{PREFIX}history:a:{s.USER_AGENT}")
     store.db.set(PREFIX + "layout", old.to_json())
     migrated = RedisFeatureStore(redis_server.url)
     assert migrated.history("a")[s.USER_AGENT] == [None]
@@ -112,6 +108,21 @@ def test_stored_layouts_are_used_migrated_or_refused(redis_server):
     store.db.delete(PREFIX + "layout")
     with pytest.raises(StateVersionError, match="without a schema version"):
         RedisFeatureStore(redis_server.url)
+
+
+def test_a_state_of_event_lists_is_converted_to_history_blobs_on_open(redis_server):
+    store = _filled(redis_server.url)
+    before, history = store.features("a").features, store.history("a")
+    for key in store.db.scan_iter(match=f"{PREFIX}history:a:*"):
+        store.db.delete(key)
+    rows = [dict(zip(history, values, strict=True))
+            for values in zip(*history.values(), strict=True)]
+    store.db.rpush(f"{PREFIX}events:a", *[json.dumps({k: v for k, v in r.items()
+                                                      if k != s.USER_AGENT}) for r in rows])
+    converted = RedisFeatureStore(redis_server.url)
+    assert converted.history("a") == {**history, s.USER_AGENT: [None]}
+    assert not store.db.exists(f"{PREFIX}events:a")
+    pd.testing.assert_frame_equal(converted.features("a").features, before)
 
 
 def _events(n: int, account: str = "busy") -> list[dict]:
@@ -176,7 +187,7 @@ def test_acknowledged_events_survive_a_redis_crash(redis_server, server_factory)
     redis_server.kill()  # SIGKILL right after the last acknowledged reply
     redis_server.start()
     db = redis.Redis.from_url(redis_server.url, decode_responses=True)
-    assert db.llen(f"{PREFIX}events:a1") == 20
+    assert len(RedisFeatureStore(redis_server.url).history("a1")[s.EVENT_ID]) == 20
     assert db.scard(f"{PREFIX}event_ids") == 20
 
 
