@@ -4,6 +4,9 @@ phone and clusters) and the cross-account signals from the stored pairs."""
 
 from __future__ import annotations
 
+from itertools import compress, repeat
+from operator import itemgetter
+
 import numpy as np
 
 from persona_risk.features import schema as s
@@ -54,7 +57,8 @@ class StoredView:
             set(rec[s.ACCOUNT_ID]) & set(asked))), dtype=object)
         number = {a: i for i, a in enumerate(self.account_ids)}
         self.ev = lay_out(
-            np.array([number[a] for a in col[s.ACCOUNT_ID]], dtype=np.int64),
+            np.fromiter(map(number.__getitem__, col[s.ACCOUNT_ID]), np.int64,
+                        len(col[s.ACCOUNT_ID])),
             ts[kept],
             np.array(col[s.EVENT_ID], dtype=object),
             {name: Keys.of_values(col[name]) for name in KEY_COLUMNS}, floats, flags,
@@ -79,12 +83,13 @@ class StoredView:
         ev, known = self.ev, {kind: first_times(rows, self.at) for kind, rows in pairs.items()}
         counts = {}
         for kind, keys in reuse_keys(ev, allow).items():
-            code = {k: i for i, k in enumerate(keys.values)}
-            mine = [(code[k], first) for (k, _), first in known[kind].items() if k in code]
-            pair_codes = np.array([c for c, _ in mine], dtype=np.int64)
-            firsts = np.array([first for _, first in mine], dtype=np.int64)
-            counts[REUSE_COUNT[kind]] = counts_at(keys.codes, ev.ts_ns, pair_codes, firsts,
-                                                  len(keys.values))
+            code = dict(zip(keys.values.tolist(), range(len(keys.values)), strict=True))
+            pair_codes = np.fromiter(map(code.get, map(itemgetter(0), known[kind]), repeat(-1)),
+                                     np.int64, len(known[kind]))
+            firsts = np.fromiter(known[kind].values(), np.int64, len(known[kind]))
+            mine = pair_codes >= 0
+            counts[REUSE_COUNT[kind]] = counts_at(keys.codes, ev.ts_ns, pair_codes[mine],
+                                                  firsts[mine], len(keys.values))
         shared = {SHARED_ID_COUNT[col]: self._sharing(col) for col in SHARED_IDS}
         shared[CLUSTER_SIZE] = self._clusters(known[DEVICE])
         return counts, shared
@@ -123,7 +128,6 @@ def first_times(rows: list[tuple], at: AsOf) -> dict[tuple, int]:
     exist as of T (a pair read twice is kept once)."""
     if not rows:
         return {}
-    firsts = np.array([int(r[3]) for r in rows], dtype=np.int64)
+    firsts = np.fromiter(map(itemgetter(3), rows), np.int64, len(rows))
     kept = at.keeps(firsts).tolist()  # T read once, not once a pair
-    return {(r[1], r[2]): int(first) for r, first, keep in zip(rows, firsts.tolist(), kept,
-                                                               strict=True) if keep}
+    return dict(compress(zip(map(itemgetter(1, 2), rows), firsts.tolist(), strict=True), kept))

@@ -44,17 +44,27 @@ def decode(name: str, blob: bytes | None, n: int) -> list:
     if blob is None:
         return [None] * n
     kind = KIND[name]
-    if kind == "timestamp":
-        return [None if v == _MISSING_TIME else v
-                for v in np.frombuffer(blob, np.int64).tolist()]
     if kind in ("float", "int"):
-        values = np.frombuffer(blob, np.float64).tolist()
+        values = np.frombuffer(blob, np.float64)
+        missing = np.isnan(values)
         if kind == "int":
-            return [None if v != v else int(v) for v in values]
-        return [None if v != v else v for v in values]
+            values = np.where(missing, 0, values).astype(np.int64)
+        return _with_none(values, missing)
+    if kind == "timestamp":
+        values = np.frombuffer(blob, np.int64)
+        return _with_none(values, values == _MISSING_TIME)
     if kind == "bool":
-        return [None if v < 0 else bool(v) for v in np.frombuffer(blob, np.int8).tolist()]
+        values = np.frombuffer(blob, np.int8)
+        return _with_none(values.astype(bool), values < 0)
     return json.loads(b"[" + blob[:-1] + b"]") if blob else []
+
+
+def _with_none(values: np.ndarray, missing: np.ndarray) -> list:
+    """`values` as a list of Python scalars, None where `missing` (a loop over those only)."""
+    out = values.tolist()
+    for i in np.flatnonzero(missing).tolist():
+        out[i] = None
+    return out
 
 
 def concat(name: str, blobs: list[bytes | None], sizes: list[int]) -> bytes:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+from itertools import chain
 
 import redis
 
@@ -255,10 +256,9 @@ class RedisFeatureStore(FeatureStore):
         wanted = tuple(c for c in columns if c in BLOB_COLUMNS)
         stored = [(account_id, read) for account_id, (_, read) in zip(
             account_ids, self._read(account_ids, wanted), strict=True) if read[s.TS]]
-        return {name: [v for account_id, read in stored
-                       for v in (read[name] if name in read else
-                                 [account_id] * len(read[s.TS]))]
-                for name in columns}
+        return {name: list(chain.from_iterable(
+            read[name] if name in read else [account_id] * len(read[s.TS])
+            for account_id, read in stored)) for name in columns}
 
     def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
         pipe = self.db.pipeline(transaction=False)

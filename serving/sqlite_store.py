@@ -4,19 +4,20 @@ It implements the storage primitives of `features.feature_store.FeatureStore`, s
 from the same code as in batch. Events and records are tables with one typed column per
 contract column (`features.state_schema.CURRENT`); the `meta` table holds the schema layout,
 checked on open (migrated when additive, refused otherwise). Beside the events, the `history`
-table keeps each account's events as one row of column blobs (`serving.column_blobs`), written
-in the same transaction, so that an account's history is read as one row and not a row per
-event (scattered over the file); it is built from the events when a state lacks it. An event
-is stored, with its reuse pairs, in one transaction before the reply, so an acknowledged event
-survives a restart or a SIGKILL right after the reply. Event ids are the primary key: a retried
-event is ignored. Each thread has its own connection; SQLite serialises writers, so concurrent
-requests for one account never lose an update.
+table keeps each account's events as a few rows of column blobs (`serving.column_blobs`),
+written in the same transaction, so that an account's history is read as a few rows and not a
+row per event (scattered over the file); it is built from the events when a state lacks it.
+An event is stored, with its reuse pairs, in one transaction before the reply, so an
+acknowledged event survives a restart or a SIGKILL right after the reply. Event ids are the
+primary key: a retried event is ignored. Each thread has its own connection; SQLite serialises
+writers, so concurrent requests for one account never lose an update.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+from itertools import chain
 from pathlib import Path
 
 from persona_risk.features import schema as s
@@ -42,9 +43,8 @@ _MERGE_PAIR = ("INSERT INTO pairs(kind, key, account_id, first_ts) VALUES (?,?,?
 _EVENT_COLS, _ACCOUNT_COLS = ", ".join(EVENT_NAMES), ", ".join(ACCOUNT_NAMES)
 # the history table: parts of an account's events, each its number of events and a blob of
 # each other column; new events make a new part, and every `MERGE_PARTS` parts become one
-_BLOBS = BLOB_COLUMNS
-_PUT_HISTORY = (f"INSERT INTO history(account_id, part, n, {', '.join(_BLOBS)}) "
-                f"VALUES (?, ?, ?, {','.join('?' * len(_BLOBS))})")
+_PUT_HISTORY = (f"INSERT INTO history(account_id, part, n, {', '.join(BLOB_COLUMNS)}) "
+                f"VALUES (?, ?, ?, {','.join('?' * len(BLOB_COLUMNS))})")
 MERGE_PARTS = 16
 
 
@@ -53,7 +53,7 @@ def _column(name: str, key: str = "") -> str:
 
 
 _HISTORY = ("CREATE TABLE history (account_id TEXT NOT NULL, part INTEGER NOT NULL, "
-            "n INTEGER NOT NULL, " + ", ".join(f"{c} BLOB" for c in _BLOBS)
+            "n INTEGER NOT NULL, " + ", ".join(f"{c} BLOB" for c in BLOB_COLUMNS)
             + ", PRIMARY KEY (account_id, part))")
 
 
@@ -204,10 +204,10 @@ class SqliteFeatureStore(FeatureStore):
                   "WHERE account_id IN ({marks}) GROUP BY account_id", sorted(new))}
         conn.executemany(_PUT_HISTORY, [
             [account_id, parts.get(account_id, (0, -1))[1] + 1, len(rows),
-             *encode_all(columns_of(rows, EVENT_NAMES), _BLOBS)]
+             *encode_all(columns_of(rows, EVENT_NAMES), BLOB_COLUMNS)]
             for account_id, rows in new.items()])
         full = sorted(a for a, (count, _) in parts.items() if count + 1 >= MERGE_PARTS)
-        merged = self._parts(conn, full, _BLOBS)
+        merged = self._parts(conn, full, BLOB_COLUMNS)
         self._in(conn, "DELETE FROM history WHERE account_id IN ({marks})", full)
         conn.executemany(_PUT_HISTORY, [[account_id, 0, n, *blobs]
                                         for account_id, (n, blobs) in merged.items()])
@@ -220,7 +220,7 @@ class SqliteFeatureStore(FeatureStore):
                                   "WHERE account_id IN ({marks}) ORDER BY rowid", account_ids):
             by_account.setdefault(row[ACCOUNT_AT], []).append(row)
         conn.executemany(_PUT_HISTORY, [
-            [account_id, 0, len(rows), *encode_all(columns_of(rows, EVENT_NAMES), _BLOBS)]
+            [account_id, 0, len(rows), *encode_all(columns_of(rows, EVENT_NAMES), BLOB_COLUMNS)]
             for account_id, rows in by_account.items()])
 
     def _parts(self, conn: sqlite3.Connection, account_ids: list[str],
@@ -241,11 +241,12 @@ class SqliteFeatureStore(FeatureStore):
 
     def histories(self, account_ids: list[str],
                   columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Columns:
-        wanted = [c for c in columns if c in _BLOBS]
+        wanted = [c for c in columns if c in BLOB_COLUMNS]
         stored = [{s.ACCOUNT_ID: [account_id] * n, **decode_all(blobs, n, wanted)}
                   for account_id, (n, blobs) in self._parts(self._conn(), account_ids,
                                                             wanted).items()]
-        return {name: [v for history in stored for v in history[name]] for name in columns}
+        return {name: list(chain.from_iterable(history[name] for history in stored))
+                for name in columns}
 
     def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
         return self._rows_in(
