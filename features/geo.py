@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from collections.abc import Callable
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -31,6 +32,7 @@ _LON_CELLS = 2 * _LON_HALF_CELLS + 1
 IPV4_PATTERN = r"^(?P<a>[0-9]{1,3})\.(?P<b>[0-9]{1,3})\.(?P<c>[0-9]{1,3})\.(?P<d>[0-9]{1,3})$"
 OFFSET_STEP_NS = NS_PER_HOUR // 4  # zone offsets change on quarter hours
 DENSE_CELLS = 20_000_000  # zones x quarter hours indexed directly up to this many cells
+FEW_ROWS = 10_000  # rows up to which offsets are read zone by zone (one account, online)
 SPAN_MARGIN = 4 * 24 * 7  # quarter hours (a week) a zone's cached span grows by past those asked
 MAX_ZONE_QUARTERS = 400_000  # quarter hours (about 11 years) up to which a zone's are cached
 MAX_CACHED_QUARTERS = 4_000_000  # the cache starts over past this many (32 MB)
@@ -190,14 +192,17 @@ def utc_offset_hours(codes: np.ndarray, zones: np.ndarray, ts_ns: np.ndarray) ->
     Offsets are looked up once per zone and quarter hour of UTC (zones change offset on quarter
     hours), in a table of every zone and quarter hour of the events' span; a quarter hour whose
     offset differs at its two ends, and a span too long for the table, are looked up row by
-    row, zone by zone."""
+    row, zone by zone. A few rows (`FEW_ROWS`) are read zone by zone from the same cached
+    spans, without the table."""
     named = np.array([z is not None for z in zones], bool)
     if len(codes) == 0 or not named.any():
         return np.full(len(codes), np.nan)
+    if len(codes) <= FEW_ROWS:
+        return _by_zone(codes, zones, ts_ns, _span_offsets)
     first = ts_ns.min() // OFFSET_STEP_NS
     span = ts_ns.max() // OFFSET_STEP_NS - first + 1
     if len(zones) * span > DENSE_CELLS:
-        return _offsets_by_zone(codes, zones, ts_ns)
+        return _by_zone(codes, zones, ts_ns, _offsets_at)
     cell, used = _quarter_hour_cells(np.asarray(codes, np.int64), named, ts_ns, first, span)
     cells = np.flatnonzero(used)  # ordered by zone, then time
     table = np.full(len(used), np.nan)
@@ -213,16 +218,29 @@ def utc_offset_hours(codes: np.ndarray, zones: np.ndarray, ts_ns: np.ndarray) ->
     unsteady = np.concatenate([np.empty(0, np.int64), *moving])
     if len(unsteady):
         rows = np.flatnonzero(np.isin(cell, unsteady))
-        out[rows] = _offsets_by_zone(codes[rows], zones, ts_ns[rows])
+        out[rows] = _by_zone(codes[rows], zones, ts_ns[rows], _offsets_at)
     return out
 
 
-def _offsets_by_zone(codes: np.ndarray, zones: np.ndarray, ts_ns: np.ndarray) -> np.ndarray:
+def _by_zone(codes: np.ndarray, zones: np.ndarray, ts_ns: np.ndarray,
+             offsets: Callable[[str, np.ndarray], np.ndarray]) -> np.ndarray:
+    """`offsets(zone, instants)` of each row's zone, one call per zone (NaN where the code is
+    -1 or the zone None)."""
     out = np.full(len(codes), np.nan)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(zones) + 1))
     for code in np.flatnonzero(np.diff(bounds)):
         if zones[code] is not None:
             rows = order[bounds[code]:bounds[code + 1]]
-            out[rows] = _offsets_at(zones[code], ts_ns[rows])
+            out[rows] = offsets(zones[code], ts_ns[rows])
+    return out
+
+
+def _span_offsets(zone: str, ts_ns: np.ndarray) -> np.ndarray:
+    """UTC offsets (hours) of `zone` at instants (ns) from its cached span, instants in a quarter
+    hour whose offset changes within it looked up one by one."""
+    out = _quarter_offsets(zone, ts_ns // OFFSET_STEP_NS)
+    moving = np.isnan(out)
+    if moving.any():
+        out[moving] = _offsets_at(zone, ts_ns[moving])
     return out

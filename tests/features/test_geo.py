@@ -1,9 +1,11 @@
-"""Zone offsets at instants, around every DST change, against pandas row by row."""
+"""Zone offsets at instants, around every DST change, against pandas row by row, whether read
+from the table of many rows or zone by zone for a few."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from persona_risk.features import geo
 from persona_risk.features.geo import utc_offset_hours
@@ -23,7 +25,9 @@ def _row_by_row(codes, ts_ns, zones=ZONES):
     return out
 
 
-def test_offsets_match_pandas_at_every_instant_around_transitions():
+@pytest.mark.parametrize("few_rows", [0, 10**9])
+def test_offsets_match_pandas_at_every_instant_around_transitions(monkeypatch, few_rows):
+    monkeypatch.setattr(geo, "FEW_ROWS", few_rows)
     hours = pd.date_range("2023-01-01", "2025-12-31", freq="h", tz="UTC")
     near = []
     for zone in ZONES[ZONES != None]:  # noqa: E711 (elementwise)
@@ -38,7 +42,10 @@ def test_offsets_match_pandas_at_every_instant_around_transitions():
     assert np.isnan(expected[codes == -1]).all()
 
 
-def test_offsets_off_the_quarter_hour_and_over_spans_too_long_for_the_table(monkeypatch):
+@pytest.mark.parametrize("few_rows", [0, 10**9])
+def test_offsets_off_the_quarter_hour_and_over_spans_too_long_for_the_table(monkeypatch,
+                                                                            few_rows):
+    monkeypatch.setattr(geo, "FEW_ROWS", few_rows)
     zones = np.array(["Europe/Amsterdam", "America/New_York"], dtype=object)
     # Amsterdam went from +01:19:32 to +01:20 on 1937-07-01 at 00:00 local, off any quarter
     # hour of UTC
@@ -63,7 +70,9 @@ def test_offsets_are_nan_when_no_row_has_a_named_zone():
     assert np.isnan(utc_offset_hours(np.array([], np.int64), ZONES, ts_ns[:0])).all()
 
 
-def test_offsets_cached_per_zone_span_equal_the_uncached_ones(monkeypatch):
+@pytest.mark.parametrize("few_rows", [0, 10**9])
+def test_offsets_cached_per_zone_span_equal_the_uncached_ones(monkeypatch, few_rows):
+    monkeypatch.setattr(geo, "FEW_ROWS", few_rows)
     rng = np.random.default_rng(2)
     zones = np.array(["Europe/Amsterdam", "America/New_York", "Asia/Kolkata"], dtype=object)
     around = pd.Timestamp("2025-03-30 01:00", tz="UTC").value  # Amsterdam's spring change
