@@ -91,6 +91,8 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     Column(ANONYMIZER, "bool", False, "source flags the IP as VPN, proxy, Tor or hosting"),
     Column(GEO_SOURCE, "string", False, "where lat/lon came from: log, mmdb, geoip2fast"),
 )
+# each column's kind by name (account_id is the same kind in both tables)
+KIND: dict[str, str] = {c.name: c.kind for c in (*ACCOUNT_COLUMNS, *EVENT_COLUMNS)}
 # ASN, USER_AGENT and GEO_SOURCE are validated and kept but feed no model feature: the
 # investigation page shows user agents, the raw-column baseline of the evaluation counts distinct
 # ASNs and user agents, GEO_SOURCE tells an analyst where a location came from. The contract keeps

@@ -16,7 +16,7 @@ from persona_risk.features import schema as s
 from persona_risk.features.pipeline import IDENTITY_COLUMNS
 from persona_risk.features.stored_rows import ACCOUNT_NAMES, EVENT_NAMES
 
-STATE_VERSION = 1  # bump with every change of the stored columns
+STATE_VERSION = 2  # bump with every change of what is stored: columns or a store's layout
 # record columns that link accounts (shared payout or phone): indexed by every store
 SHARED_IDS = tuple(c for c in IDENTITY_COLUMNS if c not in (s.ACCOUNT_ID, s.CREATED_AT))
 REPLAY = "replay the events and account records into a fresh state"

@@ -17,7 +17,6 @@ import numpy as np
 from persona_risk.features import schema as s
 from persona_risk.features.stored_rows import EVENT_NAMES, Columns
 
-KIND = {c.name: c.kind for c in s.EVENT_COLUMNS}
 # the columns a store keeps as blobs (the account id is the key of its blobs), times first:
 # their length tells the number of events
 BLOB_COLUMNS = (s.TS, *(c for c in EVENT_NAMES if c not in (s.ACCOUNT_ID, s.TS)))
@@ -27,7 +26,7 @@ _MISSING_TIME = np.iinfo(np.int64).min
 
 def encode(name: str, values: list) -> bytes:
     """The blob of one event column's values (None where missing)."""
-    kind = KIND[name]
+    kind = s.KIND[name]
     if kind == "timestamp":
         return np.array([_MISSING_TIME if v is None else v for v in values], np.int64).tobytes()
     if kind in ("float", "int"):
@@ -40,10 +39,19 @@ def encode(name: str, values: list) -> bytes:
 
 
 def decode(name: str, blob: bytes | None, n: int) -> list:
-    """The values of one event column from its blob (`n` values; all None without a blob)."""
+    """The values of one event column from its blob (`n` values; all None without a blob).
+    A blob of another number of values is refused: it would shift the rows of every column."""
     if blob is None:
         return [None] * n
-    kind = KIND[name]
+    values = _decoded(name, blob)
+    if len(values) != n:
+        raise ValueError(f"stored history: column {name} holds {len(values)} values, "
+                         f"expected {n}; replay the events into a fresh state")
+    return values
+
+
+def _decoded(name: str, blob: bytes) -> list:
+    kind = s.KIND[name]
     if kind in ("float", "int"):
         values = np.frombuffer(blob, np.float64)
         missing = np.isnan(values)

@@ -4,7 +4,8 @@ It implements the storage primitives of `features.feature_store.FeatureStore`, l
 store, so both give the same features. Keys (under the prefix `persona-risk:`): `layout` (the
 schema layout, `features.state_schema`, checked on open), `event_ids` (set),
 `history:<account>:<column>` (the account's events of each column but the account id, as one
-blob appended to, `serving.column_blobs`), `watermark`, `pairs:<kind>:<key>` (hash account ->
+blob appended to, `serving.column_blobs`) and `history:<account>:#writes` (its count of
+writes, which compaction checks), `watermark`, `pairs:<kind>:<key>` (hash account ->
 first time, ns), `accounts` (hash account -> record, JSON object by column name), and for each
 shared id column of `SHARED_IDS` (payout, phone) `<column>` (hash account -> id) and
 `<column>:<id>` (set of accounts). An additive migration gives every history a blob of missing
@@ -50,6 +51,8 @@ from persona_risk.serving.column_blobs import (
 
 log = logging.getLogger("persona_risk.redis")
 PREFIX = "persona-risk:"
+BLOBS_SINCE = 2  # the state version from which histories are column blobs, not JSON lists
+WRITES = "#writes"  # beside an account's column blobs: its count of writes (no column has a #)
 
 # Times are decimal ns strings, compared as numbers without Lua's 53-bit doubles; a pair keeps
 # its earliest first time.
@@ -72,9 +75,9 @@ local i = 3 + ncol
 for _ = 1, tonumber(ARGV[i]) do
   local id, acc, ts = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   if redis.call('SADD', p .. 'event_ids', id) == 1 then
-    for c = 1, ncol do
-      redis.call('APPEND', p .. 'history:' .. acc .. ':' .. ARGV[2 + c], ARGV[i + 3 + c])
-    end
+    local h = p .. 'history:' .. acc .. ':'
+    for c = 1, ncol do redis.call('APPEND', h .. ARGV[2 + c], ARGV[i + 3 + c]) end
+    redis.call('INCR', h .. '$WRITES')
     local mark = redis.call('GET', p .. 'watermark')
     if (not mark) or later(ts, mark) then redis.call('SET', p .. 'watermark', ts) end
   end
@@ -86,23 +89,24 @@ for _ = 1, tonumber(ARGV[i]) do
   i = i + 4
 end
 return 1
-"""
-# ARGV: prefix, the blob columns (count, names), the accounts (count; each account, the length
-# of its time blob when it was read, and the blob of each column to keep, empty for none), the
-# stale pairs (count; kind, key, account), the pairs to merge. An account that got events since
-# it was read is left as it is, its pairs too: the next write compacts it.
+""".replace("$WRITES", WRITES)
+# ARGV: prefix, the blob columns (count, names), the accounts (count; each account, its count
+# of writes when it was read, and the blob of each column to keep, empty for none), the stale
+# pairs (count; kind, key, account), the pairs to merge. An account written since it was read
+# is left as it is, its pairs too: the next write compacts it.
 DROP_BEFORE = LATER + """
 local p, ncol = ARGV[1], tonumber(ARGV[2])
 local i, moved = 3 + ncol, {}
 for _ = 1, tonumber(ARGV[i]) do
-  local acc, length = ARGV[i + 1], tonumber(ARGV[i + 2])
+  local acc, writes = ARGV[i + 1], ARGV[i + 2]
   local h = p .. 'history:' .. acc .. ':'
-  if redis.call('STRLEN', h .. ARGV[3]) == length then
+  if (redis.call('GET', h .. '$WRITES') or '0') == writes then
     for c = 1, ncol do
       local blob = ARGV[i + 2 + c]
       if blob == '' then redis.call('DEL', h .. ARGV[2 + c])
       else redis.call('SET', h .. ARGV[2 + c], blob) end
     end
+    redis.call('INCR', h .. '$WRITES')
   else
     moved[acc] = true
   end
@@ -123,7 +127,7 @@ for _ = 1, tonumber(ARGV[i]) do
   i = i + 4
 end
 return 1
-"""
+""".replace("$WRITES", WRITES)
 PUT_ACCOUNT = """
 local p, acc, row = ARGV[1], ARGV[2], ARGV[3]
 local i = 5
@@ -166,7 +170,8 @@ class RedisFeatureStore(FeatureStore):
             stored = self.db.get(PREFIX + "layout")
         found = StateLayout.from_json(stored) if stored is not None else None
         added = migration(found, self.url)
-        self._convert_event_lists()
+        if found is not None and found.version < BLOBS_SINCE:
+            self._convert_event_lists()
         if added.events:
             for key in self.blobs.scan_iter(match=f"{PREFIX}history:*:{s.TS}".encode()):
                 stem, n = key[:-len(s.TS)], self.blobs.strlen(key) // TIME_BYTES
@@ -176,16 +181,27 @@ class RedisFeatureStore(FeatureStore):
 
     def _convert_event_lists(self) -> None:
         """Turn the `events:<account>` lists of JSON rows of a state written before the
-        history blobs into blobs (a column missing from a row reads as None)."""
+        history blobs into blobs (a column missing from a row reads as None), each list in one
+        transaction that another process converting it at the same time makes start over."""
         lists = PREFIX + "events:"
         for key in self.db.scan_iter(match=lists + "*"):
-            rows = [json.loads(r) for r in self.db.lrange(key, 0, -1)]
-            columns = {name: [r.get(name) for r in rows] for name in BLOB_COLUMNS}
-            pipe = self.blobs.pipeline(transaction=True)
-            for name, blob in zip(BLOB_COLUMNS, encode_all(columns, BLOB_COLUMNS), strict=True):
-                pipe.set(self._history_key(key[len(lists):], name), blob)
-            pipe.delete(key)
-            pipe.execute()
+            with self.blobs.pipeline(transaction=True) as pipe:
+                while True:
+                    try:
+                        pipe.watch(key)
+                        rows = [json.loads(r) for r in pipe.lrange(key, 0, -1)]
+                        if not rows:  # converted by another process meanwhile
+                            break
+                        columns = {name: [r.get(name) for r in rows] for name in BLOB_COLUMNS}
+                        pipe.multi()
+                        for name, blob in zip(BLOB_COLUMNS, encode_all(columns, BLOB_COLUMNS),
+                                              strict=True):
+                            pipe.set(self._history_key(key[len(lists):], name), blob)
+                        pipe.delete(key)
+                        pipe.execute()
+                        break
+                    except redis.WatchError:
+                        continue
 
     @staticmethod
     def _history_key(account_id: str, column: str) -> str:
@@ -223,10 +239,10 @@ class RedisFeatureStore(FeatureStore):
     def drop_before(self, cutoff_ns: int, account_ids: list[str], stale: list[tuple],
                     pairs: list[tuple]) -> None:
         args: list = [PREFIX, len(BLOB_COLUMNS), *BLOB_COLUMNS, len(account_ids)]
-        for account_id, (length, columns) in zip(account_ids, self._read(
+        for account_id, (writes, columns) in zip(account_ids, self._read(
                 account_ids, BLOB_COLUMNS), strict=True):
             keep = [t >= cutoff_ns for t in columns[s.TS]]
-            args += [account_id, length, *encode_all(
+            args += [account_id, writes, *encode_all(
                 {name: [v for v, k in zip(columns[name], keep, strict=True) if k]
                  for name in BLOB_COLUMNS}, BLOB_COLUMNS)]
         args.append(len(stale))
@@ -238,17 +254,17 @@ class RedisFeatureStore(FeatureStore):
         self._drop_before(args=args)
 
     def _read(self, account_ids: list[str],
-              columns: tuple[str, ...]) -> list[tuple[int, Columns]]:
-        """Each account's history blobs of `columns` (of `BLOB_COLUMNS`), decoded, with the
-        length of its time blob (0: no events)."""
-        names = [s.TS, *(c for c in columns if c != s.TS)]
+              columns: tuple[str, ...]) -> list[tuple[str, Columns]]:
+        """Each account's count of writes (`DROP_BEFORE` compares it) and its history blobs of
+        `columns` (of `BLOB_COLUMNS`), decoded; read together."""
+        names = [WRITES, s.TS, *(c for c in columns if c != s.TS)]
         found = self.blobs.mget([self._history_key(a, name) for a in account_ids
                                  for name in names]) if account_ids else []
         out = []
         for at in range(0, len(found), len(names)):
-            blobs = found[at:at + len(names)]
-            length = len(blobs[0] or b"")
-            out.append((length, decode_all(blobs, length // TIME_BYTES, names)))
+            writes, *blobs = found[at:at + len(names)]
+            n = len(blobs[0] or b"") // TIME_BYTES
+            out.append(((writes or b"0").decode(), decode_all(blobs, n, names[1:])))
         return out
 
     def histories(self, account_ids: list[str],
@@ -257,7 +273,7 @@ class RedisFeatureStore(FeatureStore):
         stored = [(account_id, read) for account_id, (_, read) in zip(
             account_ids, self._read(account_ids, wanted), strict=True) if read[s.TS]]
         return {name: list(chain.from_iterable(
-            read[name] if name in read else [account_id] * len(read[s.TS])
+            [account_id] * len(read[s.TS]) if name == s.ACCOUNT_ID else read[name]
             for account_id, read in stored)) for name in columns}
 
     def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:

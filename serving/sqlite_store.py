@@ -36,11 +36,12 @@ from persona_risk.serving.column_blobs import BLOB_COLUMNS, concat, decode_all, 
 BUSY_TIMEOUT_S = 30.0
 IN_BATCH = 500  # values bound per IN (...) list: SQLite caps the variables of a statement
 SQL_TYPE = {"float": "REAL", "int": "INTEGER", "bool": "INTEGER", "timestamp": "INTEGER"}
-KIND = {c.name: c.kind for c in (*s.EVENT_COLUMNS, *s.ACCOUNT_COLUMNS)}
 _MERGE_PAIR = ("INSERT INTO pairs(kind, key, account_id, first_ts) VALUES (?,?,?,?) "
                "ON CONFLICT(kind, key, account_id) DO UPDATE SET "
                "first_ts = MIN(first_ts, excluded.first_ts)")
 _EVENT_COLS, _ACCOUNT_COLS = ", ".join(EVENT_NAMES), ", ".join(ACCOUNT_NAMES)
+_PUT_EVENT = (f"INSERT OR IGNORE INTO events({_EVENT_COLS}) "
+              f"VALUES ({','.join('?' * len(EVENT_NAMES))})")
 # the history table: parts of an account's events, each its number of events and a blob of
 # each other column; new events make a new part, and every `MERGE_PARTS` parts become one
 _PUT_HISTORY = (f"INSERT INTO history(account_id, part, n, {', '.join(BLOB_COLUMNS)}) "
@@ -49,7 +50,7 @@ MERGE_PARTS = 16
 
 
 def _column(name: str, key: str = "") -> str:
-    return f"{name} {SQL_TYPE.get(KIND[name], 'TEXT')}{key}"
+    return f"{name} {SQL_TYPE.get(s.KIND[name], 'TEXT')}{key}"
 
 
 _HISTORY = ("CREATE TABLE history (account_id TEXT NOT NULL, part INTEGER NOT NULL, "
@@ -166,8 +167,7 @@ class SqliteFeatureStore(FeatureStore):
         try:
             new: dict[str, list[list]] = {}
             for row in events:  # another process may have stored an id since it was checked
-                if conn.execute(f"INSERT OR IGNORE INTO events({_EVENT_COLS}) "
-                                f"VALUES ({','.join('?' * len(EVENT_NAMES))})", row).rowcount:
+                if conn.execute(_PUT_EVENT, row).rowcount:
                     new.setdefault(row[ACCOUNT_AT], []).append(row)
             self._append_histories(conn, new)
             conn.executemany(_MERGE_PAIR, [(k, key, a, int(t)) for k, key, a, t in pairs])

@@ -1,12 +1,13 @@
-"""Column blobs: every kind of event column comes back as it went in (None where missing), and
-blobs written apart join into the blob of all their values, whatever their sizes."""
+"""Column blobs: every kind of event column comes back as it went in (None where missing),
+blobs written apart join into the blob of all their values, whatever their sizes, and a blob of
+the wrong length is refused."""
 
 from __future__ import annotations
 
 import pytest
 
 from persona_risk.features import schema as s
-from persona_risk.serving.column_blobs import KIND, concat, decode, encode
+from persona_risk.serving.column_blobs import concat, decode, encode
 
 VALUES = {
     "timestamp": [1_767_225_600_123_456_789, None, 0],
@@ -19,13 +20,13 @@ VALUES = {
 
 @pytest.mark.parametrize("name", s.names(s.EVENT_COLUMNS))
 def test_each_event_column_comes_back_as_it_went_in(name):
-    values = VALUES.get(KIND[name], VALUES["string"])
+    values = VALUES.get(s.KIND[name], VALUES["string"])
     assert decode(name, encode(name, values), len(values)) == values
 
 
 @pytest.mark.parametrize("name", [s.TS, s.LAT, s.ASN, s.SUCCESS, s.IP])
 def test_parts_join_into_the_blob_of_all_their_values(name):
-    values = VALUES.get(KIND[name], VALUES["string"])
+    values = VALUES.get(s.KIND[name], VALUES["string"])
     parts = [values[:1], [], values[1:]]
     joined = concat(name, [encode(name, part) for part in parts], [len(p) for p in parts])
     assert decode(name, joined, len(values)) == values
@@ -35,3 +36,10 @@ def test_parts_join_into_the_blob_of_all_their_values(name):
 
 def test_a_column_without_a_blob_reads_as_missing():
     assert decode(s.USER_AGENT, None, 2) == [None, None]
+
+
+@pytest.mark.parametrize("name", [s.TS, s.IP])
+def test_a_blob_of_another_length_is_refused_not_shifted(name):
+    values = VALUES.get(s.KIND[name], VALUES["string"])
+    with pytest.raises(ValueError, match=f"column {name} holds 3 values, expected 4"):
+        decode(name, encode(name, values), 4)

@@ -3,6 +3,7 @@ processes, and no acknowledged event lost when Redis is killed and restarted."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import subprocess
@@ -17,7 +18,7 @@ import redis
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.state_schema import CURRENT, StateLayout, StateVersionError
-from persona_risk.serving.redis_store import PREFIX, RedisFeatureStore
+from persona_risk.serving.redis_store import BLOBS_SINCE, PREFIX, RedisFeatureStore
 from persona_risk.serving.sqlite_store import SqliteFeatureStore
 from tests.serving.conftest import free_port
 from tests.serving.test_sqlite_store import _retention_story
@@ -119,10 +120,31 @@ def test_a_state_of_event_lists_is_converted_to_history_blobs_on_open(redis_serv
             for values in zip(*history.values(), strict=True)]
     store.db.rpush(f"{PREFIX}events:a", *[json.dumps({k: v for k, v in r.items()
                                                       if k != s.USER_AGENT}) for r in rows])
+    before_blobs = dataclasses.replace(CURRENT, version=BLOBS_SINCE - 1)
+    store.db.set(PREFIX + "layout", before_blobs.to_json())
     converted = RedisFeatureStore(redis_server.url)
     assert converted.history("a") == {**history, s.USER_AGENT: [None]}
     assert not store.db.exists(f"{PREFIX}events:a")
     pd.testing.assert_frame_equal(converted.features("a").features, before)
+
+
+def test_compaction_leaves_an_account_written_since_it_was_read(redis_server, monkeypatch):
+    store = _filled(redis_server.url)
+    other = RedisFeatureStore(redis_server.url)
+    read = store._read
+
+    def read_then_written(account_ids, columns):
+        stale = read(account_ids, columns)
+        other.add_events(pd.DataFrame([{s.EVENT_ID: "x2", s.ACCOUNT_ID: "a",
+                                        s.TS: pd.Timestamp("2026-02-02", tz="UTC")}]))
+        return stale
+
+    monkeypatch.setattr(store, "_read", read_then_written)
+    store.drop_before(pd.Timestamp("2026-03-01", tz="UTC").value, ["a"], [], [])
+    assert store.history("a")[s.EVENT_ID] == ["x1", "x2"]  # nothing lost, dropped next time
+    monkeypatch.setattr(store, "_read", read)
+    store.drop_before(pd.Timestamp("2026-02-02", tz="UTC").value, ["a"], [], [])
+    assert store.history("a")[s.EVENT_ID] == ["x2"]
 
 
 def _events(n: int, account: str = "busy") -> list[dict]:

@@ -14,6 +14,7 @@ from persona_risk.features.config import FeatureConfig
 from persona_risk.features.memory_store import OnlineFeatureState
 from persona_risk.features.reuse import DEVICE
 from persona_risk.features.state_schema import CURRENT, StateLayout, StateVersionError
+from persona_risk.features.stored_rows import EVENT_NAMES
 from persona_risk.serving.sqlite_store import IN_BATCH, MERGE_PARTS, SqliteFeatureStore
 
 
@@ -99,6 +100,14 @@ def test_events_stored_one_at_a_time_are_read_back_whole_from_merged_parts(tmp_p
     with sqlite3.connect(path) as conn:
         parts = conn.execute("SELECT count(*) FROM history").fetchone()[0]
     assert parts < MERGE_PARTS
+
+
+def test_an_event_another_process_stored_first_is_not_appended_twice(tmp_path):
+    store = _filled(tmp_path / "s.sqlite")
+    history = store.history("a")
+    row = [history[name][0] for name in EVENT_NAMES]
+    store.put([row], [])  # as if stored by another process after `known_event_ids`
+    assert store.history("a") == history
 
 
 def test_a_newer_or_unversioned_state_is_refused_with_both_versions(tmp_path):
