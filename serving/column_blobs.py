@@ -11,28 +11,29 @@ missing.
 from __future__ import annotations
 
 import json
+from itertools import chain
 
 import numpy as np
 
 from persona_risk.features import schema as s
-from persona_risk.features.stored_rows import EVENT_NAMES, Columns
+from persona_risk.features.stored_rows import EVENT_NAMES, Columns, columns_of
 
 # the columns a store keeps as blobs (the account id is the key of its blobs), times first:
 # their length tells the number of events
 BLOB_COLUMNS = (s.TS, *(c for c in EVENT_NAMES if c not in (s.ACCOUNT_ID, s.TS)))
-TIME_BYTES = 8
-_MISSING_TIME = np.iinfo(np.int64).min
+# kind -> the array type of its blob, the value standing for a missing one, the type read back
+# (text is JSON)
+_ARRAYS = {"timestamp": (np.int64, np.iinfo(np.int64).min, np.int64),
+           "float": (np.float64, np.nan, np.float64), "int": (np.float64, np.nan, np.int64),
+           "bool": (np.int8, -1, bool)}
+TIME_BYTES = np.dtype(_ARRAYS["timestamp"][0]).itemsize
 
 
 def encode(name: str, values: list) -> bytes:
     """The blob of one event column's values (None where missing)."""
-    kind = s.KIND[name]
-    if kind == "timestamp":
-        return np.array([_MISSING_TIME if v is None else v for v in values], np.int64).tobytes()
-    if kind in ("float", "int"):
-        return np.array([np.nan if v is None else v for v in values], np.float64).tobytes()
-    if kind == "bool":
-        return np.array([-1 if v is None else v for v in values], np.int8).tobytes()
+    if s.KIND[name] in _ARRAYS:
+        dtype, missing, _ = _ARRAYS[s.KIND[name]]
+        return np.array([missing if v is None else v for v in values], dtype).tobytes()
     if not values:
         return b""
     return (json.dumps(values, separators=(",", ":"))[1:-1] + ",").encode()
@@ -43,35 +44,18 @@ def decode(name: str, blob: bytes | None, n: int) -> list:
     A blob of another number of values is refused: it would shift the rows of every column."""
     if blob is None:
         return [None] * n
-    values = _decoded(name, blob)
-    if len(values) != n:
-        raise ValueError(f"stored history: column {name} holds {len(values)} values, "
+    if s.KIND[name] in _ARRAYS:
+        dtype, marker, typed = _ARRAYS[s.KIND[name]]
+        values = np.frombuffer(blob, dtype)
+        missing = np.isnan(values) if dtype is np.float64 else values == marker
+        out = (values if typed is dtype else np.where(missing, 0, values).astype(typed)).tolist()
+        for i in np.flatnonzero(missing).tolist():  # a loop over the missing values only
+            out[i] = None
+    else:
+        out = json.loads(b"[" + blob[:-1] + b"]") if blob else []
+    if len(out) != n:
+        raise ValueError(f"stored history: column {name} holds {len(out)} values, "
                          f"expected {n}; replay the events into a fresh state")
-    return values
-
-
-def _decoded(name: str, blob: bytes) -> list:
-    kind = s.KIND[name]
-    if kind in ("float", "int"):
-        values = np.frombuffer(blob, np.float64)
-        missing = np.isnan(values)
-        if kind == "int":
-            values = np.where(missing, 0, values).astype(np.int64)
-        return _with_none(values, missing)
-    if kind == "timestamp":
-        values = np.frombuffer(blob, np.int64)
-        return _with_none(values, values == _MISSING_TIME)
-    if kind == "bool":
-        values = np.frombuffer(blob, np.int8)
-        return _with_none(values.astype(bool), values < 0)
-    return json.loads(b"[" + blob[:-1] + b"]") if blob else []
-
-
-def _with_none(values: np.ndarray, missing: np.ndarray) -> list:
-    """`values` as a list of Python scalars, None where `missing` (a loop over those only)."""
-    out = values.tolist()
-    for i in np.flatnonzero(missing).tolist():
-        out[i] = None
     return out
 
 
@@ -82,11 +66,25 @@ def concat(name: str, blobs: list[bytes | None], sizes: list[int]) -> bytes:
                     for blob, n in zip(blobs, sizes, strict=True))
 
 
-def encode_all(columns: Columns, names: list[str] | tuple[str, ...]) -> list[bytes]:
-    """The blobs of `names` from `columns`, in that order."""
-    return [encode(name, columns[name]) for name in names]
+def encode_all(columns: Columns) -> list[bytes]:
+    """The blobs of `BLOB_COLUMNS` from event columns by name."""
+    return [encode(name, columns[name]) for name in BLOB_COLUMNS]
+
+
+def encode_rows(rows: list) -> list[bytes]:
+    """The blobs of `BLOB_COLUMNS` of stored event rows (`EVENT_NAMES` order)."""
+    return encode_all(columns_of(rows, EVENT_NAMES))
 
 
 def decode_all(blobs: list[bytes | None], n: int, names: list[str] | tuple[str, ...]) -> Columns:
     """`columns` back from the blobs of `names`."""
     return {name: decode(name, blob, n) for name, blob in zip(names, blobs, strict=True)}
+
+
+def joined(histories: list[tuple[str, int, list[bytes | None]]],
+           names: list[str] | tuple[str, ...], columns: tuple[str, ...]) -> Columns:
+    """Several accounts' events as `columns` (the account id and `names`), from each account's
+    id, number of events and blobs of `names`."""
+    decoded = [{s.ACCOUNT_ID: [account_id] * n, **decode_all(blobs, n, names)}
+               for account_id, n, blobs in histories]
+    return {name: list(chain.from_iterable(d[name] for d in decoded)) for name in columns}

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
-from itertools import chain
+from itertools import compress
 
 import redis
 
@@ -36,7 +36,6 @@ from persona_risk.features.stored_rows import (
     ACCOUNT_AT,
     ACCOUNT_NAMES,
     EVENT_NAMES,
-    EVENT_POSITION,
     ID_AT,
     TS_AT,
     Columns,
@@ -47,6 +46,8 @@ from persona_risk.serving.column_blobs import (
     decode_all,
     encode,
     encode_all,
+    encode_rows,
+    joined,
 )
 
 log = logging.getLogger("persona_risk.redis")
@@ -194,8 +195,7 @@ class RedisFeatureStore(FeatureStore):
                             break
                         columns = {name: [r.get(name) for r in rows] for name in BLOB_COLUMNS}
                         pipe.multi()
-                        for name, blob in zip(BLOB_COLUMNS, encode_all(columns, BLOB_COLUMNS),
-                                              strict=True):
+                        for name, blob in zip(BLOB_COLUMNS, encode_all(columns), strict=True):
                             pipe.set(self._history_key(key[len(lists):], name), blob)
                         pipe.delete(key)
                         pipe.execute()
@@ -230,7 +230,7 @@ class RedisFeatureStore(FeatureStore):
         args: list = [PREFIX, len(BLOB_COLUMNS), *BLOB_COLUMNS, len(events)]
         for r in events:
             args += [r[ID_AT], r[ACCOUNT_AT], str(int(r[TS_AT])),
-                     *(encode(name, [r[EVENT_POSITION[name]]]) for name in BLOB_COLUMNS)]
+                     *encode_rows([r])]
         args.append(len(pairs))
         for kind, key, acc, first in pairs:
             args += [kind, key, acc, str(int(first))]
@@ -239,12 +239,11 @@ class RedisFeatureStore(FeatureStore):
     def drop_before(self, cutoff_ns: int, account_ids: list[str], stale: list[tuple],
                     pairs: list[tuple]) -> None:
         args: list = [PREFIX, len(BLOB_COLUMNS), *BLOB_COLUMNS, len(account_ids)]
-        for account_id, (writes, columns) in zip(account_ids, self._read(
-                account_ids, BLOB_COLUMNS), strict=True):
+        for account_id, writes, n, blobs in self._read(account_ids, BLOB_COLUMNS):
+            columns = decode_all(blobs, n, BLOB_COLUMNS)
             keep = [t >= cutoff_ns for t in columns[s.TS]]
             args += [account_id, writes, *encode_all(
-                {name: [v for v, k in zip(columns[name], keep, strict=True) if k]
-                 for name in BLOB_COLUMNS}, BLOB_COLUMNS)]
+                {name: list(compress(values, keep)) for name, values in columns.items()})]
         args.append(len(stale))
         for kind, key, acc in stale:
             args += [kind, key, acc]
@@ -254,27 +253,24 @@ class RedisFeatureStore(FeatureStore):
         self._drop_before(args=args)
 
     def _read(self, account_ids: list[str],
-              columns: tuple[str, ...]) -> list[tuple[str, Columns]]:
-        """Each account's count of writes (`DROP_BEFORE` compares it) and its history blobs of
-        `columns` (of `BLOB_COLUMNS`), decoded; read together."""
-        names = [WRITES, s.TS, *(c for c in columns if c != s.TS)]
+              columns: tuple[str, ...]) -> list[tuple[str, str, int, list[bytes | None]]]:
+        """Each account's id, count of writes (`DROP_BEFORE` compares it), number of events and
+        history blobs of `columns` (of `BLOB_COLUMNS`, times first), read together."""
+        names = [WRITES, *columns]
         found = self.blobs.mget([self._history_key(a, name) for a in account_ids
                                  for name in names]) if account_ids else []
         out = []
-        for at in range(0, len(found), len(names)):
+        for account_id, at in zip(account_ids, range(0, len(found), len(names)), strict=True):
             writes, *blobs = found[at:at + len(names)]
-            n = len(blobs[0] or b"") // TIME_BYTES
-            out.append(((writes or b"0").decode(), decode_all(blobs, n, names[1:])))
+            out.append((account_id, (writes or b"0").decode(),
+                        len(blobs[0] or b"") // TIME_BYTES, blobs))
         return out
 
     def histories(self, account_ids: list[str],
                   columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Columns:
-        wanted = tuple(c for c in columns if c in BLOB_COLUMNS)
-        stored = [(account_id, read) for account_id, (_, read) in zip(
-            account_ids, self._read(account_ids, wanted), strict=True) if read[s.TS]]
-        return {name: list(chain.from_iterable(
-            [account_id] * len(read[s.TS]) if name == s.ACCOUNT_ID else read[name]
-            for account_id, read in stored)) for name in columns}
+        wanted = (s.TS, *(c for c in columns if c in BLOB_COLUMNS and c != s.TS))
+        return joined([(a, n, blobs) for a, _, n, blobs in self._read(account_ids, wanted)
+                       if n], wanted, columns)
 
     def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
         pipe = self.db.pipeline(transaction=False)

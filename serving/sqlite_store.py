@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from itertools import chain
 from pathlib import Path
 
 from persona_risk.features import schema as s
@@ -31,7 +30,7 @@ from persona_risk.features.stored_rows import (
     Columns,
     columns_of,
 )
-from persona_risk.serving.column_blobs import BLOB_COLUMNS, concat, decode_all, encode_all
+from persona_risk.serving.column_blobs import BLOB_COLUMNS, concat, encode_rows, joined
 
 BUSY_TIMEOUT_S = 30.0
 IN_BATCH = 500  # values bound per IN (...) list: SQLite caps the variables of a statement
@@ -112,7 +111,7 @@ class SqliteFeatureStore(FeatureStore):
             elif "events" in tables:  # a state written before the history table
                 conn.execute(_HISTORY)
                 accounts = [r[0] for r in conn.execute("SELECT DISTINCT account_id FROM events")]
-                self._rebuild_histories(conn, accounts)
+                self._rebuild_histories(accounts)
             # ids of events dropped by the retention window (`drop_before`), still known
             conn.execute("CREATE TABLE IF NOT EXISTS dropped_ids (event_id TEXT PRIMARY KEY)")
             conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('layout', ?)",
@@ -144,17 +143,13 @@ class SqliteFeatureStore(FeatureStore):
 
     def _rows_in(self, sql: str, values: list, *before) -> list[tuple]:
         """All rows of `sql`, whose `{marks}` stands for `values`, asked `IN_BATCH` values at
-        a time; `before` binds the placeholders ahead of the list."""
-        return self._in(self._conn(), sql, values, *before)
-
-    @staticmethod
-    def _in(conn: sqlite3.Connection, sql: str, values: list, *before) -> list[tuple]:
-        """`_rows_in` on the connection `conn` (inside its transaction)."""
+        a time; `before` binds the placeholders ahead of the list. On this thread's connection,
+        so inside its open transaction, if any."""
         out = []
         for start in range(0, len(values), IN_BATCH):
             chunk = values[start:start + IN_BATCH]
-            out += conn.execute(sql.format(marks=",".join("?" * len(chunk))),
-                                [*before, *chunk]).fetchall()
+            out += self._conn().execute(sql.format(marks=",".join("?" * len(chunk))),
+                                        [*before, *chunk]).fetchall()
         return out
 
     def known_event_ids(self, event_ids: list[str]) -> set[str]:
@@ -169,7 +164,7 @@ class SqliteFeatureStore(FeatureStore):
             for row in events:  # another process may have stored an id since it was checked
                 if conn.execute(_PUT_EVENT, row).rowcount:
                     new.setdefault(row[ACCOUNT_AT], []).append(row)
-            self._append_histories(conn, new)
+            self._append_histories(new)
             conn.executemany(_MERGE_PAIR, [(k, key, a, int(t)) for k, key, a, t in pairs])
             conn.execute("COMMIT")
         except BaseException:
@@ -187,7 +182,7 @@ class SqliteFeatureStore(FeatureStore):
                 conn.execute(f"INSERT OR IGNORE INTO dropped_ids SELECT event_id {old}",
                              [cutoff_ns, *chunk])
                 conn.execute(f"DELETE {old}", [cutoff_ns, *chunk])
-            self._rebuild_histories(conn, account_ids)
+            self._rebuild_histories(account_ids)
             conn.executemany("DELETE FROM pairs WHERE kind = ? AND key = ? AND account_id = ?",
                              stale)
             conn.executemany(_MERGE_PAIR, [(k, key, a, int(t)) for k, key, a, t in pairs])
@@ -196,41 +191,41 @@ class SqliteFeatureStore(FeatureStore):
             conn.execute("ROLLBACK")
             raise
 
-    def _append_histories(self, conn: sqlite3.Connection, new: dict[str, list[list]]) -> None:
+    def _append_histories(self, new: dict[str, list[list]]) -> None:
         """Store new event rows (by account) as a new history part of each account, and merge
-        the parts of an account that has `MERGE_PARTS`."""
-        parts = {account_id: (count, last) for account_id, count, last in self._in(
-            conn, "SELECT account_id, count(*), max(part) FROM history "
-                  "WHERE account_id IN ({marks}) GROUP BY account_id", sorted(new))}
-        conn.executemany(_PUT_HISTORY, [
-            [account_id, parts.get(account_id, (0, -1))[1] + 1, len(rows),
-             *encode_all(columns_of(rows, EVENT_NAMES), BLOB_COLUMNS)]
+        the parts of an account that has `MERGE_PARTS` (inside the open transaction)."""
+        parts = {account_id: (count, last) for account_id, count, last in self._rows_in(
+            "SELECT account_id, count(*), max(part) FROM history "
+            "WHERE account_id IN ({marks}) GROUP BY account_id", sorted(new))}
+        self._conn().executemany(_PUT_HISTORY, [
+            [account_id, parts.get(account_id, (0, -1))[1] + 1, len(rows), *encode_rows(rows)]
             for account_id, rows in new.items()])
         full = sorted(a for a, (count, _) in parts.items() if count + 1 >= MERGE_PARTS)
-        merged = self._parts(conn, full, BLOB_COLUMNS)
-        self._in(conn, "DELETE FROM history WHERE account_id IN ({marks})", full)
-        conn.executemany(_PUT_HISTORY, [[account_id, 0, n, *blobs]
-                                        for account_id, (n, blobs) in merged.items()])
+        merged = self._parts(full, BLOB_COLUMNS)
+        self._rows_in("DELETE FROM history WHERE account_id IN ({marks})", full)
+        self._conn().executemany(_PUT_HISTORY, [[account_id, 0, n, *blobs]
+                                                for account_id, (n, blobs) in merged.items()])
 
-    def _rebuild_histories(self, conn: sqlite3.Connection, account_ids: list[str]) -> None:
-        """Write the history of these accounts anew, as one part, from their stored events."""
-        self._in(conn, "DELETE FROM history WHERE account_id IN ({marks})", account_ids)
+    def _rebuild_histories(self, account_ids: list[str]) -> None:
+        """Write the history of these accounts anew, as one part, from their stored events
+        (inside the open transaction)."""
+        self._rows_in("DELETE FROM history WHERE account_id IN ({marks})", account_ids)
         by_account: dict[str, list[tuple]] = {}
-        for row in self._in(conn, f"SELECT {_EVENT_COLS} FROM events "
-                                  "WHERE account_id IN ({marks}) ORDER BY rowid", account_ids):
+        for row in self._rows_in(f"SELECT {_EVENT_COLS} FROM events "
+                                 "WHERE account_id IN ({marks}) ORDER BY rowid", account_ids):
             by_account.setdefault(row[ACCOUNT_AT], []).append(row)
-        conn.executemany(_PUT_HISTORY, [
-            [account_id, 0, len(rows), *encode_all(columns_of(rows, EVENT_NAMES), BLOB_COLUMNS)]
+        self._conn().executemany(_PUT_HISTORY, [
+            [account_id, 0, len(rows), *encode_rows(rows)]
             for account_id, rows in by_account.items()])
 
-    def _parts(self, conn: sqlite3.Connection, account_ids: list[str],
-               names: list[str]) -> dict[str, tuple[int, list[bytes]]]:
+    def _parts(self, account_ids: list[str],
+               names: list[str] | tuple[str, ...]) -> dict[str, tuple[int, list[bytes]]]:
         """The history parts of these accounts (with events), joined: by account, its number of
         events and one blob of each of `names` (names, never user text, in the SQL)."""
         by_account: dict[str, list[tuple]] = {}
-        for account_id, *part in self._in(
-                conn, f"SELECT {', '.join(['account_id', 'n', *names])} FROM history "
-                      "WHERE account_id IN ({marks}) ORDER BY account_id, part", account_ids):
+        for account_id, *part in self._rows_in(
+                f"SELECT {', '.join(['account_id', 'n', *names])} FROM history "
+                "WHERE account_id IN ({marks}) ORDER BY account_id, part", account_ids):
             by_account.setdefault(account_id, []).append(part)
         out = {}
         for account_id, parts in by_account.items():
@@ -242,11 +237,8 @@ class SqliteFeatureStore(FeatureStore):
     def histories(self, account_ids: list[str],
                   columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Columns:
         wanted = [c for c in columns if c in BLOB_COLUMNS]
-        stored = [{s.ACCOUNT_ID: [account_id] * n, **decode_all(blobs, n, wanted)}
-                  for account_id, (n, blobs) in self._parts(self._conn(), account_ids,
-                                                            wanted).items()]
-        return {name: list(chain.from_iterable(history[name] for history in stored))
-                for name in columns}
+        parts = self._parts(account_ids, wanted)
+        return joined([(a, n, blobs) for a, (n, blobs) in parts.items()], wanted, columns)
 
     def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
         return self._rows_in(
