@@ -36,9 +36,12 @@ ALL_SHIFTS = {
     "device_tz_claimed_share": 1.0, "vpn_tz_claimed_share": 0.8, "farm_near_claim_share": 0.8,
     "no_device_id_share": 1.0, "no_device_tz_share": 1.0, "ipv6_share": 0.5,
     "geo_jitter_km": 100.0, "cgnat_share": 0.3, "evasive_asian_max": 0.1,
+    "proxy_local_share": 1.0, "agency_abroad_share": 0.8, "abroad_overlap_share": 0.6,
+    "office_sites": 2,
 }
 LOOK_ALIKE_SHIFT = {"agency_contractor": 0.08, "corporate_vpn": 0.08, "coworking": 0.08,
                     "relay_user": 0.08, "satellite": 0.05, "remote_desktop": 0.08}
+OFFSHORE_SHIFT = {"contractor_abroad": 0.15, "agency_contractor": 0.08}
 
 
 def _with(changes: dict, look_alikes: dict | None = None) -> WorldParams:
@@ -54,6 +57,10 @@ SHIFTED_WORLDS: dict[str, tuple[WorldParams, float]] = {
     "one_tenant": (_with({"tenant_share": 0.2}), 0.01),
     "own_lines": (_with({"own_line_share": 1.0, "farm_ips": 1}), 0.01),
     "proxies_no_direct": (_with({"proxy_share": 0.5, "direct_rate_max": 0.0}), 0.01),
+    "city_proxies": (_with({"proxy_share": 0.5, "proxy_local_share": 1.0}), 0.01),
+    "offshore_us_hours": (_with({"agency_abroad_share": 0.8, "abroad_overlap_share": 0.6},
+                                OFFSHORE_SHIFT), 0.01),
+    "few_office_sites": (_with({"office_sites": 2}), 0.01),
     "aged_accounts": (_with({"aged_account_share": 0.6}), 0.01),
     "claimed_zone_devices": (_with({"device_tz_claimed_share": 1.0, "vpn_tz_claimed_share": 1.0,
                                     "farm_near_claim_share": 0.9}), 0.01),
@@ -61,8 +68,8 @@ SHIFTED_WORLDS: dict[str, tuple[WorldParams, float]] = {
     "no_device_fields": (_with({"no_device_id_share": 1.0, "no_device_tz_share": 1.0}), 0.01),
     "remote_first": (_with({"remote_share": 0.9}), 0.01),
     "ipv6_coarse_geo": (_with({"ipv6_share": 0.6, "geo_jitter_km": 120.0}), 0.01),
-    "all_shifted": (_with(ALL_SHIFTS, LOOK_ALIKE_SHIFT), 0.01),
-    "all_shifted_0.5pct": (_with(ALL_SHIFTS, LOOK_ALIKE_SHIFT), 0.005),
+    "all_shifted": (_with(ALL_SHIFTS, LOOK_ALIKE_SHIFT | OFFSHORE_SHIFT), 0.01),
+    "all_shifted_0.5pct": (_with(ALL_SHIFTS, LOOK_ALIKE_SHIFT | OFFSHORE_SHIFT), 0.005),
 }
 
 

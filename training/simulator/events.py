@@ -63,14 +63,19 @@ def sign_ins(rng: np.random.Generator, start: pd.Timestamp, days: int, p: WorldP
     asian = is_(pc, *FRAUD_ARCHETYPES) & (rng.random(m) < fraud.op_asian_share[op[acc]])
     offset = np.where(asian, _standard_offset_hours(fraud.op_zone, start)[op[acc]],
                       _standard_offset_hours(pop.claimed_tz, start)[acc])
-    hour_mean = np.where(is_(pc, "night_shift"), 1.5, p.honest_hour)
+    night = is_(pc, "night_shift")
+    if p.abroad_overlap_share:  # drawn only when used: the reference world keeps its stream
+        abroad = ~pop.fraud & ~np.isin(pop.home, world.city_indices(("US",)))
+        overlap = abroad & (rng.spawn(1)[0].random(n) < p.abroad_overlap_share)
+        night |= overlap[acc]
+    hour_mean = np.where(night, 1.5, p.honest_hour)
     local_hour = np.mod(rng.normal(hour_mean, 2.6), 24)
     off_hours = rng.random(m) < OFF_HOURS_SHARE  # evening e-mail, weekend fixes, insomnia
     local_hour[off_hours] = rng.uniform(0, 24, off_hours.sum())
     ts_days = day + (local_hour - offset) / 24
     ts_days = np.maximum(ts_days, np.maximum(created_days[acc], 0) + 0.01)
     ts_days = np.minimum(ts_days, days - 1e-6)
-    del asian, offset, hour_mean, local_hour, off_hours
+    del asian, offset, night, hour_mean, local_hour, off_hours
 
     u = rng.random(m)
     ip, dev = route_honest(rng, honest, pc, acc, u, weekday, is_)
@@ -116,7 +121,7 @@ def _log_gaps(rng: np.random.Generator, p: WorldParams, events: pd.DataFrame,
               day: np.ndarray) -> pd.DataFrame:
     """What real exports lack or change: IPv6 privacy addresses on residential lines (a new
     interface id each day inside the line's /64, numbered from the line's IPv4 `address`, so
-    that pooled worlds share no /64), no device id, no device zone, no location."""
+    that pooled worlds share no /64), no device id, no device zone, no coordinates."""
     m = len(events)
     v6 = residential & (rng.random(m) < p.ipv6_share)
     if v6.any():
@@ -132,9 +137,12 @@ def _log_gaps(rng: np.random.Generator, p: WorldParams, events: pd.DataFrame,
         gone = rng.random(m) < share
         if gone.any():
             events[col] = events[col].where(~gone)
+    # a row without geo fields keeps its country: loading fills it from the IP offline
+    # (`features.geoip`), which finds a real address's country but would give the simulator's
+    # invented addresses a random one (honest people "in" China)
     gone = rng.random(m) < p.no_location_share
     if gone.any():
-        for col in (s.LAT, s.LON, s.COUNTRY):
+        for col in (s.LAT, s.LON):
             events[col] = events[col].where(~gone)
     return events
 

@@ -17,6 +17,7 @@ from persona_risk.training.simulator.world import RESIDENTIAL_ASN
 OPERATOR_ZONES = ("Asia/Shanghai", "Asia/Pyongyang", "Asia/Vladivostok")
 OPERATOR_ASN = 4134  # a Chinese carrier: the operators' direct sign-ins
 PROXY_POOL = 400  # rotating residential proxy exits
+LOCAL_EXITS = 8  # a city-targeted proxy's exits in the claimed home city, per persona
 
 
 @dataclass
@@ -30,6 +31,7 @@ class FraudNetworks:
     own_line: np.ndarray  # farm personas on a residential line of their own
     line_ip: np.ndarray  # that line
     proxy_pool: np.ndarray
+    local_exits: np.ndarray  # accounts x `LOCAL_EXITS` proxy exits in the claimed home city
     op_zone: np.ndarray  # the operator's real IANA zone
     op_hosting: np.ndarray  # operators x 3 US VPN exits
     op_device: np.ndarray
@@ -39,6 +41,7 @@ class FraudNetworks:
     op_share_rate: np.ndarray  # share of personas on the operator's payout/phone pool
     op_asian_share: np.ndarray  # share of work in Asian daytime
     op_proxy: np.ndarray  # on rotating residential proxies instead of a farm or hosting
+    op_proxy_local: np.ndarray  # those proxies' exits picked in each persona's claimed city
 
 
 def fraud_networks(rng: np.random.Generator, farms: int | None, pop: Population,
@@ -68,6 +71,8 @@ def fraud_networks(rng: np.random.Generator, farms: int | None, pop: Population,
     op_share_rate = rng.uniform(p.share_rate_low, p.share_rate_high, n_op)
     op_asian_share = rng.uniform(p.asian_hours_low, 1.0, n_op)
     op_proxy = rng.random(n_op) < p.proxy_share
+    local_rng = rng.spawn(1)[0]  # draws of their own: worlds without them stay as they were
+    op_proxy_local = op_proxy & (local_rng.random(n_op) < p.proxy_local_share)
     evasive_ops = np.unique(pop.operator[pop.persona == "evasive"])
     op_asian_share[evasive_ops] = rng.uniform(0.0, p.evasive_asian_max, len(evasive_ops))
     op = np.maximum(pop.operator, 0)
@@ -83,9 +88,14 @@ def fraud_networks(rng: np.random.Generator, farms: int | None, pop: Population,
     # rotating residential proxies: exits in many US cities, a fresh one most days
     proxy_pool = ips.add(rng, rng.choice(us, PROXY_POOL), world.random_prefixes(rng, PROXY_POOL),
                          RESIDENTIAL_ASN, jitter_km=jitter)
-    return FraudNetworks(farm_city, farm_ips, farm, own_line, line_ip, proxy_pool, op_zone,
-                         op_hosting, op_device, op_direct_ip, op_direct_rate, op_device_rate,
-                         op_share_rate, op_asian_share, op_proxy)
+    local = np.flatnonzero((pop.operator >= 0) & op_proxy_local[op])
+    local_exits = np.full((n, LOCAL_EXITS), -1)
+    local_exits[local] = ips.add(local_rng, np.repeat(pop.home[local], LOCAL_EXITS),
+                                 world.random_prefixes(local_rng, len(local) * LOCAL_EXITS),
+                                 RESIDENTIAL_ASN, jitter_km=jitter).reshape(-1, LOCAL_EXITS)
+    return FraudNetworks(farm_city, farm_ips, farm, own_line, line_ip, proxy_pool, local_exits,
+                         op_zone, op_hosting, op_device, op_direct_ip, op_direct_rate,
+                         op_device_rate, op_share_rate, op_asian_share, op_proxy, op_proxy_local)
 
 
 def route_fraud(rng: np.random.Generator, net: FraudNetworks, p: WorldParams, op: np.ndarray,
@@ -103,6 +113,9 @@ def route_fraud(rng: np.random.Generator, net: FraudNetworks, p: WorldParams, op
     proxied = is_(pc, *FRAUD_ARCHETYPES) & net.op_proxy[op[acc]]
     ip[proxied] = net.proxy_pool[(acc[proxied] * 7919 + day[proxied].astype(np.int64) * 104729
                                   + (rng.random(proxied.sum()) < 0.3)) % len(net.proxy_pool)]
+    local = proxied & net.op_proxy_local[op[acc]]
+    if local.any():
+        ip[local] = net.local_exits[acc[local], rng.integers(0, LOCAL_EXITS, local.sum())]
     u_op = rng.random(len(acc))
     op_dev_use = (is_(pc, "farm") & (u_op < net.op_device_rate[op[acc]])) | (
         is_(pc, "vpn_operator") & (u_op < p.vpn_operator_device_rate))

@@ -22,6 +22,7 @@ from persona_risk.training.simulator.world import (
 AIRLINER_KMH, AIRPORT_HOURS = 800.0, 3.0
 HOTEL_ASN = 3356  # a transit network that hotel Wi-Fi often leaves through
 # share of a look-alike's events that leave through its special IPs
+OFFICE_GOERS = ("office", "new_hire", "traveller")
 LOOK_ALIKE_EVENT_SHARE = {"corporate_vpn": 0.9, "coworking": 0.6, "relay_user": 0.5,
                           "satellite": 0.7, "remote_desktop": 0.95}
 
@@ -49,6 +50,8 @@ def honest_networks(rng: np.random.Generator, pop: Population, p: WorldParams,
     cities = world.cities()
     us = world.city_indices(("US",))
     home, jitter = pop.home, p.geo_jitter_km
+    if p.office_sites:  # drawn only when used: the reference world keeps its random stream
+        _move_to_office_sites(rng, pop, p.office_sites, us)
     home_ip = ips.add(rng, home, world.random_prefixes(rng, n), RESIDENTIAL_ASN, jitter_km=jitter)
     # carrier-grade NAT: some honest homes share one public IP per city with strangers
     cgnat = ~pop.fraud & (rng.random(n) < p.cgnat_share)
@@ -89,6 +92,17 @@ def honest_networks(rng: np.random.Generator, pop: Population, p: WorldParams,
     vpn_ip = rng.choice(vpn_exits, (n, 2))
     return HonestNetworks(home_ip, device, second_device, office_ip, carrier_ip, vpn_ip,
                           vpn_exits, exit_cities, _look_alike_ips(rng, ips, pop.persona, home, us))
+
+
+def _move_to_office_sites(rng: np.random.Generator, pop: Population, sites: int,
+                          us: np.ndarray) -> None:
+    """Staff who go to an office live in the city of one of the employer's `sites` (sizes
+    falling with rank: a headquarters and branches), so an office IP serves all of them."""
+    goers = np.flatnonzero(np.isin(pop.persona, OFFICE_GOERS))
+    site = rng.choice(us, sites, replace=False)
+    weight = 1 / np.arange(1, sites + 1)
+    pop.home[goers] = rng.choice(site, len(goers), p=weight / weight.sum())
+    pop.claimed_tz[goers] = world.cities().tz.to_numpy()[pop.home[goers]]
 
 
 def _look_alike_ips(rng: np.random.Generator, ips: world.IpTable, persona: np.ndarray,
@@ -136,7 +150,7 @@ def route_honest(rng: np.random.Generator, net: HonestNetworks, pc: np.ndarray,
     ip = net.home_ip[acc].copy()
     dev = np.where((net.second_device[acc] >= 0) & (rng.random(len(acc)) < 0.25),
                    net.second_device[acc], net.device[acc])
-    at_office = is_(pc, "office", "new_hire", "traveller") & weekday & (u < 0.6)
+    at_office = is_(pc, *OFFICE_GOERS) & weekday & (u < 0.6)
     ip[at_office] = net.office_ip[acc[at_office], rng.integers(0, 4, at_office.sum())]
     on_vpn = is_(pc, "vpn_user") & (u < 0.35)
     ip[on_vpn] = net.vpn_ip[acc[on_vpn], rng.integers(0, 2, on_vpn.sum())]

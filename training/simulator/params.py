@@ -49,6 +49,7 @@ class WorldParams:
     asian_hours_low: float = 0.6  # non-evasive operators: share of work in Asian daytime
     evasive_asian_max: float = 0.35
     proxy_share: float = 0.0  # of operators: rotating residential proxies instead of a farm
+    proxy_local_share: float = 0.0  # of proxy operators: exits picked in the claimed home city
     aged_account_share: float = 0.0  # fraud accounts bought or aged (created long ago)
     tenant_share: float = 1.0  # of an operator's personas that work at this employer
     honest_hour: float = 13.0  # mean local hour of honest activity
@@ -59,10 +60,14 @@ class WorldParams:
     ipv6_share: float = 0.0  # of residential events: IPv6 privacy addresses (rotating)
     no_device_id_share: float = 0.0  # of events (Okta, CloudTrail logs carry none)
     no_device_tz_share: float = 0.0  # of events
-    no_location_share: float = 0.0  # of events: no lat/lon/country in the log
+    no_location_share: float = 0.0  # of events: no lat/lon in the log (the IP's country stays)
     # of honest accounts: fully remote, never on an office network (a shifted test condition;
     # drawn in training it did not help on average, see README "Robustness")
     remote_share: float = 0.0
+    agency_abroad_share: float = 0.0  # of agency contractors: living abroad (an employer of record)
+    abroad_overlap_share: float = 0.0  # of honest people abroad: working US hours (their night)
+    # an employer's office sites (staff who go in live in a site's city); 0: one in every city
+    office_sites: int = 0
 
 
 # name: (low, high, why the range is this wide); integers are drawn as integers
@@ -86,6 +91,7 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "asian_hours_low": (0.3, 0.9, ""),
     "evasive_asian_max": (0.0, 0.5, "evasive operators keep US hours"),
     "proxy_share": (0.0, 0.5, "rotating residential proxies (Secureworks, Mandiant)"),
+    "proxy_local_share": (0.0, 1.0, "proxy services sell exits by city: the claimed one"),
     "aged_account_share": (0.0, 0.5, "bought or aged accounts"),
     "tenant_share": (0.15, 1.0, "an employer sees only its own personas of an operator"),
     "honest_hour": (10.0, 15.0, ""),
@@ -97,6 +103,9 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "no_device_id_share": (0.0, 1.0, "Okta and CloudTrail exports carry no device id"),
     "no_device_tz_share": (0.0, 1.0, "many logs report no device zone"),
     "no_location_share": (0.0, 0.3, "rows without geo fields"),
+    "agency_abroad_share": (0.0, 0.8, "employer-of-record agencies pay contractors abroad"),
+    "abroad_overlap_share": (0.0, 0.6, "offshore support and engineering keep US hours"),
+    "office_sites": (1, 40, "one headquarters to dozens of branches: hundreds per office IP"),
 }
 # each look-alike's share of honest accounts is drawn in [0, LOOK_ALIKE_MAX]
 LOOK_ALIKE_MAX = 0.08
@@ -105,11 +114,12 @@ HARD_END = {
     "evasion_share": 1, "farm_ips": -1, "own_line_share": 1, "farm_near_claim_share": 1,
     "device_tz_claimed_share": 1, "vpn_tz_claimed_share": 1, "direct_rate_max": -1,
     "operator_device_rate_max": -1, "share_rate_low": -1, "share_rate_high": -1,
-    "asian_hours_low": -1, "evasive_asian_max": -1, "proxy_share": 1,
+    "asian_hours_low": -1, "evasive_asian_max": -1, "proxy_share": 1, "proxy_local_share": 1,
     "aged_account_share": 1, "tenant_share": -1, "personas_per_farm": -1,
 }
 CAREFUL_SHARE = 0.35
-INTEGERS = ("personas_min", "personas_max", "farm_ips", "personas_per_farm", "household_max")
+INTEGERS = ("personas_min", "personas_max", "farm_ips", "personas_per_farm", "household_max",
+            "office_sites")
 ALL_OR_NOTHING = ("no_device_id_share", "no_device_tz_share")  # often a whole log lacks them
 
 

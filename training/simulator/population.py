@@ -72,13 +72,16 @@ def _archetypes(rng: np.random.Generator, n: int, fraud_rate: float,
 
 def draw_population(rng: np.random.Generator, n: int, fraud_rate: float, days: int,
                     p: WorldParams) -> Population:
-    """`n` accounts of world `p` over `days` days: US homes (contractors abroad), old honest
-    accounts, recent new hires, young fraud (some bought or aged)."""
+    """`n` accounts of world `p` over `days` days: US homes (contractors and some agency
+    contractors abroad), old honest accounts, recent new hires, young fraud (some bought or
+    aged)."""
     cities = world.cities()
     persona, operator = _archetypes(rng, n, fraud_rate, p)
     fraud = operator >= 0
     home = rng.choice(world.city_indices(("US",)), n)
     abroad = persona == "contractor_abroad"
+    if p.agency_abroad_share:  # drawn only when used: the reference world keeps its stream
+        abroad |= (persona == "agency_contractor") & (rng.random(n) < p.agency_abroad_share)
     home[abroad] = rng.choice(world.city_indices(world.CONTRACTOR_COUNTRIES, exclude_us=True),
                               abroad.sum())
     claimed_tz = cities.tz.to_numpy()[home]

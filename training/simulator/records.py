@@ -43,7 +43,7 @@ def account_records(rng: np.random.Generator, pop: Population, fraud: FraudNetwo
     op = np.maximum(pop.operator, 0)
     # honest people move, or their ISP geolocates to a regional hub: the HR record lags
     claimed_city = pop.home.copy()
-    abroad = pop.persona == "contractor_abroad"
+    abroad = ~np.isin(pop.home, us)
     moved = ~is_fraud & ~abroad & (rng.random(n) < p.claim_elsewhere_share)
     claimed_city[moved] = world.nearby_city(rng, pop.home[moved], us, 80, 1200)
 

@@ -43,3 +43,12 @@ def test_own_lines_and_facilitators_near_the_claimed_home():
     far_pop, far_net, _ = _networks(farm_near_claim_share=0.0)
     # near: within 300 km where such a city exists (an isolated farm city falls back)
     assert np.median(_farm_km(pop, net)) < 300 < np.median(_farm_km(far_pop, far_net))
+
+
+def test_city_targeted_proxies_exit_in_the_claimed_home_city():
+    pop, net, _ = _networks(proxy_share=1.0, proxy_local_share=1.0)
+    fraud = pop.operator >= 0
+    assert (net.local_exits[fraud] >= 0).all() and (net.local_exits[~fraud] == -1).all()
+    _, none, _ = _networks(proxy_share=1.0)
+    assert (none.local_exits == -1).all()
+

@@ -48,3 +48,13 @@ def test_remote_first_staff_sign_in_from_their_home_line_not_an_office():
     assert (office.office_ip[staff] != office.home_ip[staff, None]).all()
     staff = remote_pop.persona == "office"
     assert (remote.office_ip[staff] == remote.home_ip[staff, None]).all()
+
+
+def test_office_staff_live_at_the_employers_few_sites_and_share_their_office_ips():
+    pop, net = _networks(WorldParams(office_sites=3))
+    staff = np.isin(pop.persona, ("office", "new_hire", "traveller"))
+    assert len(np.unique(pop.home[staff])) == 3
+    assert len(np.unique(net.office_ip[staff])) == 12
+    everywhere_pop, _ = _networks(WorldParams())
+    everywhere = np.isin(everywhere_pop.persona, ("office", "new_hire", "traveller"))
+    assert len(np.unique(everywhere_pop.home[everywhere])) > 50

@@ -6,7 +6,8 @@ import dataclasses
 
 import numpy as np
 
-from persona_risk.training.simulator.params import WorldParams
+from persona_risk.training.simulator import world
+from persona_risk.training.simulator.params import HONEST_MIX, WorldParams
 from persona_risk.training.simulator.population import (
     FRAUD_ARCHETYPES,
     chunk_sizes,
@@ -35,3 +36,12 @@ def test_a_smaller_tenant_share_shows_fewer_personas_per_operator():
     tenant = draw_population(np.random.default_rng(2), 4000, 0.05, 30,
                              dataclasses.replace(WorldParams(), tenant_share=0.2))
     assert tenant.operators > 1.5 * full.operators
+
+
+def test_some_agency_contractors_live_abroad_when_the_agency_is_an_employer_of_record():
+    p = WorldParams(honest_mix={**HONEST_MIX, "agency_contractor": 0.3}, agency_abroad_share=0.5)
+    pop = draw_population(np.random.default_rng(2), 2000, 0.02, 30, p)
+    us = world.city_indices(("US",))
+    agency = pop.persona == "agency_contractor"
+    assert 0.3 < (~np.isin(pop.home[agency], us)).mean() < 0.7
+    assert np.isin(pop.home[pop.persona == "office"], us).all()
