@@ -28,12 +28,9 @@ from persona_risk.features.state_schema import SHARED_IDS
 from persona_risk.features.stored_rows import (
     ACCOUNT_AT,
     ACCOUNT_NAMES,
-    ASN_AT,
-    DEVICE_AT,
     EVENT_NAMES,
+    EVENT_POSITION,
     ID_AT,
-    IP_AT,
-    TS_AT,
     Columns,
     frame_to_records,
 )
@@ -41,7 +38,8 @@ from persona_risk.features.stored_view import VIEW_COLUMNS, StoredView
 from persona_risk.features.travel import FASTEST_HOP_COLUMNS
 from persona_risk.features.validate import clean_rows, validate_accounts, validate_events
 
-_PAIR_INPUTS = (s.ACCOUNT_ID, s.TS, s.DEVICE_ID, s.IP, s.ASN)  # what `row_pairs` reads
+_PAIR_INPUTS = (s.ACCOUNT_ID, s.TS, s.DEVICE_ID, s.IP, s.ASN, s.INTERACTIVE)  # `row_pairs` reads
+_PAIR_AT = [EVENT_POSITION[c] for c in _PAIR_INPUTS]  # where they sit in a stored event row
 
 
 class FeatureStore(ABC):
@@ -157,8 +155,8 @@ class FeatureStore(ABC):
                 taken.add(r[ID_AT])
                 fresh.append(r)
         if fresh:
-            self.put(fresh, row_pairs([(r[ACCOUNT_AT], r[TS_AT], r[DEVICE_AT], r[IP_AT], r[ASN_AT])
-                                       for r in fresh], self.cfg.allow))
+            self.put(fresh, row_pairs([tuple(r[i] for i in _PAIR_AT) for r in fresh],
+                                      self.cfg.allow))
         accounts: list[set[str]] = [set() for _ in range(n_batches)]
         for r, i in zip(rows, batch, strict=True):
             accounts[i].add(r[ACCOUNT_AT])

@@ -5,6 +5,9 @@ each account seen on it, the first time (UTC, ns) the account was seen there. Th
 count of an event is the number of accounts whose first time on the event's key is at or before
 the event. Accounts are also linked into clusters through shared devices, payout and phone ids.
 Allowed infrastructure (`features.allow`) leaves no key: it makes no pair and has no count.
+Non-interactive events (token refreshes, service sign-ins) leave no IP or prefix key: their
+address is often the service's or a cloud's, shared by every account of a tenant, not the
+network the person sits on (device keys stay: the device is the same).
 """
 
 from __future__ import annotations
@@ -43,26 +46,31 @@ CLUSTER_SIZE = "cluster_size"
 
 def reuse_keys(ev: EventArrays, allow: AllowList) -> dict[str, Keys]:
     """The reuse keys of each event (device, IP, prefix), none where the allow-list allows the
-    event's device (device) or network (IP and prefix)."""
-    return _allowed_keys(ev.device, ev.ip, ev.prefix, ev.asn, allow)
+    event's device (device) or network (IP and prefix), nor IP or prefix where the event is
+    not interactive."""
+    return _allowed_keys(ev.device, ev.ip, ev.prefix, ev.asn, ev.interactive, allow)
 
 
-def _allowed_keys(device: Keys, ip: Keys, prefix: Keys, asn: np.ndarray,
+def _network_left_out(network_match: np.ndarray, interactive: np.ndarray) -> np.ndarray:
+    """The allow-list's network match per event (-1: none) with every non-interactive event
+    left out as if matched: its IP and prefix make no pair and have no count."""
+    return np.where(interactive, network_match, 0)
+
+
+def _allowed_keys(device: Keys, ip: Keys, prefix: Keys, asn: np.ndarray, interactive: np.ndarray,
                   allow: AllowList) -> dict[str, Keys]:
-    if not allow:
-        return {DEVICE: device, IPADDR: ip, PREFIX: prefix}
-    network = allow.network_match(ip, asn)
-    return {DEVICE: without(device, allow.device_match(device)),
+    match = allow.network_match(ip, asn) if allow else np.full(len(ip.codes), -1)
+    network = _network_left_out(match, interactive)
+    return {DEVICE: without(device, allow.device_match(device)) if allow else device,
             IPADDR: without(ip, network), PREFIX: without(prefix, network)}
 
 
 def event_keys(events: pd.DataFrame, allow: AllowList = AllowList()) -> dict[str, pd.Series]:
     """The reuse keys of each event: device id, IP and its /24 or /64 prefix (missing where
-    allowed, as `reuse_keys`)."""
+    left out, as `reuse_keys`)."""
     keys = {DEVICE: events[s.DEVICE_ID], IPADDR: events[s.IP], PREFIX: ip_prefix(events[s.IP])}
-    if not allow:
-        return keys
-    network, device = allow.event_matches(events)
+    network, device = allow.event_matches(events) if allow else (np.full(len(events), -1),) * 2
+    network = _network_left_out(network, events[s.INTERACTIVE].to_numpy(bool))
     return {kind: key.where((device if kind == DEVICE else network) < 0)
             for kind, key in keys.items()}
 
@@ -92,16 +100,17 @@ def first_seen(keys: dict[str, Keys], accounts: Keys, ts_ns: np.ndarray) -> pd.D
 
 
 def row_pairs(rows: list[tuple], allow: AllowList = AllowList()) -> list[tuple]:
-    """`reuse_pairs` of a few events given as (account_id, ts ns, device_id, ip, asn) tuples
-    (None when absent), as (kind, key, account_id, first_ts) tuples."""
+    """`reuse_pairs` of a few events given as (account_id, ts ns, device_id, ip, asn,
+    interactive) tuples (None when absent), as (kind, key, account_id, first_ts) tuples."""
     network = device = np.full(len(rows), -1)
     if allow:
         network = allow.network_match(Keys.of(pd.Series([r[3] for r in rows], dtype=object)),
                                       np.array([r[4] for r in rows], dtype=object).astype(float))
         device = allow.device_match(Keys.of(pd.Series([r[2] for r in rows], dtype=object)))
     first: dict[tuple, int] = {}
-    for (account, ts, dev, ip, _), net_ok, dev_ok in zip(rows, network < 0, device < 0,
-                                                         strict=True):
+    for (account, ts, dev, ip, _, interactive), net_ok, dev_ok in zip(rows, network < 0,
+                                                                      device < 0, strict=True):
+        net_ok = net_ok and interactive
         prefix = prefix_of(ip) if ip is not None and net_ok else None
         for kind, key in ((DEVICE, dev if dev_ok else None), (IPADDR, ip if net_ok else None),
                           (PREFIX, prefix)):
@@ -112,10 +121,11 @@ def row_pairs(rows: list[tuple], allow: AllowList = AllowList()) -> list[tuple]:
 
 def reuse_pairs(events: pd.DataFrame, allow: AllowList = AllowList()) -> pd.DataFrame:
     """First time (ns, UTC) each account was seen on each device, IP and prefix that the
-    allow-list does not allow."""
+    allow-list does not allow (IP and prefix: in interactive events)."""
     ip = Keys.of(events[s.IP])
     keys = _allowed_keys(Keys.of(events[s.DEVICE_ID]), ip, prefix_keys(ip),
-                         events[s.ASN].to_numpy(float, na_value=np.nan), allow)
+                         events[s.ASN].to_numpy(float, na_value=np.nan),
+                         events[s.INTERACTIVE].to_numpy(bool), allow)
     pairs = first_seen(keys, Keys.of(events[s.ACCOUNT_ID]), timestamps_ns(events[s.TS]))
     return pairs.assign(**{c: take_text(pairs[c].cat.categories, pairs[c].cat.codes.to_numpy(),
                                         pairs.index) for c in (KIND, KEY, s.ACCOUNT_ID)})

@@ -27,8 +27,7 @@ EVENT_NAMES = s.names(s.EVENT_COLUMNS)
 ACCOUNT_NAMES = [c.name for c in s.ACCOUNT_COLUMNS if c.name not in s.TRAINING_ONLY]
 # where each column sits in a stored event row (rows are lists in EVENT_NAMES order)
 EVENT_POSITION: dict[str, int] = {name: i for i, name in enumerate(EVENT_NAMES)}
-ID_AT, ACCOUNT_AT, TS_AT, DEVICE_AT, IP_AT, ASN_AT = (EVENT_POSITION[c] for c in (
-    s.EVENT_ID, s.ACCOUNT_ID, s.TS, s.DEVICE_ID, s.IP, s.ASN))
+ID_AT, ACCOUNT_AT, TS_AT = (EVENT_POSITION[c] for c in (s.EVENT_ID, s.ACCOUNT_ID, s.TS))
 Columns = dict[str, list]  # column name -> its values, one per row
 
 

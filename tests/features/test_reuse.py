@@ -31,6 +31,18 @@ def test_ip_and_prefix_counts():
     assert sig.loc["d", "prefix_accounts"] == 2  # same /64
 
 
+def test_token_refreshes_share_no_ip_but_their_device():
+    # a service's refresh address is shared by a whole tenant: no IP or prefix count from it
+    r = run([event("a", "2026-02-01T10:00:00Z", ip="10.1.2.3"),
+             event("b", "2026-02-01T11:00:00Z", ip="10.1.2.3", interactive=False,
+                   device_id="laptop-1"),
+             event("c", "2026-02-01T12:00:00Z", ip="10.1.2.3", device_id="laptop-1")])
+    sig = r.signals.set_index("account_id")
+    assert np.isnan(sig.loc["b", "ip_accounts"]) and np.isnan(sig.loc["b", "prefix_accounts"])
+    assert sig.loc["c", "ip_accounts"] == 2 and sig.loc["c", "device_accounts"] == 2
+    assert r.features.set_index("account_id").loc["b", "devices_distinct"] == 1
+
+
 def test_payout_and_phone_sharing_and_clusters():
     accounts = [{"account_id": a, "created_at": "2026-01-01", "payout_id": p, "phone_id": t}
                 for a, p, t in [("a", "p1", "t1"), ("b", "p1", None), ("c", None, "t1"),
@@ -58,18 +70,20 @@ def test_pairs_of_plain_rows_are_reuse_pairs():
         event("a", "2026-02-01T10:00:00Z", device_id="d1", ip="10.1.2.3"),
         event("a", "2026-02-01T09:00:00Z", device_id="d1", ip="10.1.2.4"),
         event("b", "2026-02-01T11:00:00Z", ip="2001:db8::1"),
-        event("c", "2026-02-01T12:00:00Z", device_id="d1")]))
+        event("c", "2026-02-01T12:00:00Z", device_id="d1"),
+        event("d", "2026-02-01T13:00:00Z", device_id="d2", ip="10.9.9.9", interactive=False)]))
     rows = [(r[s.ACCOUNT_ID], r[s.TS].value, None if pd.isna(r[s.DEVICE_ID]) else r[s.DEVICE_ID],
-             None if pd.isna(r[s.IP]) else r[s.IP], None) for _, r in events.iterrows()]
+             None if pd.isna(r[s.IP]) else r[s.IP], None, r[s.INTERACTIVE])
+            for _, r in events.iterrows()]
     expected = sorted(reuse_pairs(events)[PAIR_COLUMNS].itertuples(index=False, name=None))
-    assert sorted(row_pairs(rows)) == expected and len(expected) == 7
+    assert sorted(row_pairs(rows)) == expected and len(expected) == 8  # d: its device only
     # the allow rule is the same on both paths: 10.1.2.3 (in the range) and d1 make no pair
     allow = AllowList((AllowEntry("cidr", "10.1.2.0/30", "office"),
                        AllowEntry("device", "d1", "kiosk")))
     allowed = sorted(reuse_pairs(events, allow)[PAIR_COLUMNS].itertuples(index=False, name=None))
     assert sorted(row_pairs(rows, allow)) == allowed
     assert sorted((kind, key) for kind, key, *_ in allowed) == [
-        ("ip", "10.1.2.4"), ("ip", "2001:db8::1"), ("prefix", "10.1.2.0/24"),
+        ("device", "d2"), ("ip", "10.1.2.4"), ("ip", "2001:db8::1"), ("prefix", "10.1.2.0/24"),
         ("prefix", "2001:db8::/64")]
 
 

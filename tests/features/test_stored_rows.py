@@ -13,12 +13,9 @@ from persona_risk.features import schema as s
 from persona_risk.features.memory_store import OnlineFeatureState
 from persona_risk.features.stored_rows import (
     ACCOUNT_AT,
-    ASN_AT,
-    DEVICE_AT,
     EVENT_NAMES,
     EVENT_POSITION,
     ID_AT,
-    IP_AT,
     TS_AT,
     canonical_rows,
     clean_records,
@@ -31,8 +28,7 @@ from tests.streams import NOW, START
 
 def test_named_positions_point_at_their_columns_of_a_stored_row():
     row = list(EVENT_NAMES)  # a row whose every value is its column's name
-    assert [row[i] for i in (ID_AT, ACCOUNT_AT, TS_AT, DEVICE_AT, IP_AT, ASN_AT)] == [
-        s.EVENT_ID, s.ACCOUNT_ID, s.TS, s.DEVICE_ID, s.IP, s.ASN]
+    assert [row[i] for i in (ID_AT, ACCOUNT_AT, TS_AT)] == [s.EVENT_ID, s.ACCOUNT_ID, s.TS]
     assert sorted(EVENT_POSITION.values()) == list(range(len(EVENT_NAMES)))
 
 
@@ -44,7 +40,7 @@ def test_typed_events_read_back_what_frame_to_records_wrote():
         now=NOW)
     rows = frame_to_records(clean, EVENT_NAMES)
     assert rows[0][TS_AT] == pd.Timestamp("2026-01-05T10:00:00.123456Z").value
-    assert rows[1][ASN_AT] is None and rows[1][IP_AT] == "1.2.3.4"
+    assert rows[1][EVENT_POSITION[s.ASN]] is None and rows[1][EVENT_POSITION[s.IP]] == "1.2.3.4"
     back = typed_events(pd.DataFrame(rows, columns=EVENT_NAMES))
     assert frame_to_records(back, EVENT_NAMES) == rows
     assert back[s.TS].dt.tz is not None and str(back[s.ASN].dtype) == "Int64"
