@@ -86,6 +86,13 @@ class EventArrays:
         return self.input_event_ids.take(self.row)
 
 
+def shows_person(ev: EventArrays) -> np.ndarray:
+    """Events that show where and when the person is: interactive sign-ins. A non-interactive
+    one (a token refresh, a service's sign-in) comes from wherever the app or the service runs,
+    often a cloud address shared by a whole tenant, at any hour of the day."""
+    return ev.interactive
+
+
 def timestamps_ns(series: pd.Series) -> np.ndarray:
     """UTC timestamps as int64 nanoseconds since the epoch (NaT as the minimum int64)."""
     return pd.DatetimeIndex(series).as_unit("ns").asi8

@@ -21,7 +21,13 @@ from pandas.api.types import union_categoricals
 
 from persona_risk.features import schema as s
 from persona_risk.features.allow import AllowList, without
-from persona_risk.features.arrays import EventArrays, Keys, prefix_keys, timestamps_ns
+from persona_risk.features.arrays import (
+    EventArrays,
+    Keys,
+    prefix_keys,
+    shows_person,
+    timestamps_ns,
+)
 from persona_risk.features.geo import ip_prefix, prefix_of
 from persona_risk.features.segments import (
     order_by_segment,
@@ -48,7 +54,7 @@ def reuse_keys(ev: EventArrays, allow: AllowList) -> dict[str, Keys]:
     """The reuse keys of each event (device, IP, prefix), none where the allow-list allows the
     event's device (device) or network (IP and prefix), nor IP or prefix where the event is
     not interactive."""
-    return _allowed_keys(ev.device, ev.ip, ev.prefix, ev.asn, ev.interactive, allow)
+    return _allowed_keys(ev.device, ev.ip, ev.prefix, ev.asn, shows_person(ev), allow)
 
 
 def _network_left_out(network_match: np.ndarray, interactive: np.ndarray) -> np.ndarray:

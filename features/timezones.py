@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from persona_risk.features.arrays import EventArrays, Keys
+from persona_risk.features.arrays import EventArrays, Keys, shows_person
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.geo import (
     HOURS_PER_DAY,
@@ -44,18 +44,20 @@ def is_night(hour: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
 def event_timezones(ev: EventArrays, claimed_tz: np.ndarray) -> dict[str, np.ndarray]:
     """Per event: absolute offset differences (hours) device-IP, device-claimed and IP-claimed,
     and the local hour of the event (0-24, fractional) in the claimed zone and in the zone of
-    the sign-in location; NaN when a zone is unknown. `claimed_tz` holds the claimed zone of
-    each account (None when unknown)."""
+    the sign-in location; NaN when a zone is unknown, and the IP's zone and both local hours
+    NaN for events that do not show the person (`shows_person`). `claimed_tz` holds the
+    claimed zone of each account (None when unknown)."""
     ip_codes, ip_zones = timezone_at(ev.lat, ev.lon)
     claimed = Keys.of_values(claimed_tz)
     device = utc_offset_hours(ev.device_tz.codes, ev.device_tz.values, ev.ts_ns)
-    ip = utc_offset_hours(ip_codes, ip_zones, ev.ts_ns)
+    person = shows_person(ev)
+    ip = np.where(person, utc_offset_hours(ip_codes, ip_zones, ev.ts_ns), np.nan)
     claimed = utc_offset_hours(claimed.codes[ev.seg], claimed.values, ev.ts_ns)
     return {
         DEVICE_IP_TZ_DIFF_H: np.abs(device - ip),
         DEVICE_CLAIMED_TZ_DIFF_H: np.abs(device - claimed),
         IP_CLAIMED_TZ_DIFF_H: np.abs(ip - claimed),
-        CLAIMED_LOCAL_HOUR: local_hour(ev.ts_ns, claimed),
+        CLAIMED_LOCAL_HOUR: local_hour(ev.ts_ns, np.where(person, claimed, np.nan)),
         LOCATION_LOCAL_HOUR: local_hour(ev.ts_ns, ip),
     }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from persona_risk.features.arrays import EventArrays
+from persona_risk.features.arrays import EventArrays, shows_person
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.geo import NS_PER_HOUR, haversine_km
 from persona_risk.features.registry import IMPOSSIBLE_HOPS
@@ -41,7 +41,7 @@ def travel_speed_kmh(distance_km: np.ndarray, elapsed_h: np.ndarray,
 def eligible_for_travel(ev: EventArrays, cfg: FeatureConfig) -> np.ndarray:
     """Sign-ins that count for travel: successful, interactive, located, not anonymized, not
     from an allowed network."""
-    eligible = ev.success & ev.interactive & ~np.isnan(ev.lat) & ~ev.anonymizer
+    eligible = ev.success & shows_person(ev) & ~np.isnan(ev.lat) & ~ev.anonymizer
     if cfg.allow:
         eligible &= cfg.allow.network_match(ev.ip, ev.asn) < 0
     return eligible
@@ -71,16 +71,17 @@ def event_travel(ev: EventArrays, cfg: FeatureConfig) -> dict[str, np.ndarray]:
 def account_travel(ev: EventArrays, sig: dict[str, np.ndarray], claimed_lat: np.ndarray,
                    claimed_lon: np.ndarray, cfg: FeatureConfig) -> dict[str, np.ndarray]:
     """Per account: speed max and high quantile (km/h), impossible hops (count, share of hops),
-    distinct countries, high-risk-country share, anonymizer share, and the distance (km) from
-    the claimed home to the typical (median) location of eligible sign-ins."""
+    distinct countries, high-risk-country share and anonymizer share (of the events that show
+    the person, `shows_person`), and the distance (km) from the claimed home to the typical
+    (median) location of eligible sign-ins."""
     starts = ev.starts
     speed = sig[HOP_SPEED_KMH]
     hops = seg_count(~np.isnan(speed), starts)
     impossible = seg_count(speed > cfg.impossible_kmh, starts)
-    country_known = ev.country.codes >= 0
-    high_risk = np.append(np.isin(ev.country.values, cfg.high_risk_countries),
-                          False)[ev.country.codes]
-    n_country = seg_count(country_known, starts)
+    person = shows_person(ev)
+    country = np.where(person, ev.country.codes, -1)
+    high_risk = np.append(np.isin(ev.country.values, cfg.high_risk_countries), False)[country]
+    n_country = seg_count(country >= 0, starts)
     eligible = eligible_for_travel(ev, cfg)
     typical_lat = seg_quantile(np.where(eligible, ev.lat, np.nan), starts, 0.5)
     typical_lon = seg_quantile(np.where(eligible, ev.lon, np.nan), starts, 0.5)
@@ -90,10 +91,10 @@ def account_travel(ev: EventArrays, sig: dict[str, np.ndarray], claimed_lat: np.
             "speed_p95_kmh": seg_quantile(speed, starts, cfg.speed_quantile),
             IMPOSSIBLE_HOPS: impossible,
             "impossible_hop_share": np.where(hops > 0, impossible / hops, np.nan),
-            "countries_distinct": seg_nunique(ev.country.codes, starts),
+            "countries_distinct": seg_nunique(country, starts),
             "high_risk_country_share": np.where(
                 n_country > 0, seg_count(high_risk, starts) / n_country, np.nan),
-            "anonymizer_share": seg_mean(ev.anonymizer.astype(float), starts),
+            "anonymizer_share": seg_mean(np.where(person, ev.anonymizer, np.nan), starts),
             "home_distance_km": haversine_km(claimed_lat, claimed_lon, typical_lat, typical_lon),
         }
 

@@ -37,10 +37,11 @@ ALL_SHIFTS = {
     "no_device_id_share": 1.0, "no_device_tz_share": 1.0, "ipv6_share": 0.5,
     "geo_jitter_km": 100.0, "cgnat_share": 0.3, "evasive_asian_max": 0.1,
     "proxy_local_share": 1.0, "agency_abroad_share": 0.8, "abroad_overlap_share": 0.6,
-    "office_sites": 2,
+    "office_sites": 2, "activity_spread": 1.2,
 }
 LOOK_ALIKE_SHIFT = {"agency_contractor": 0.08, "corporate_vpn": 0.08, "coworking": 0.08,
-                    "relay_user": 0.08, "satellite": 0.05, "remote_desktop": 0.08}
+                    "relay_user": 0.08, "satellite": 0.05, "remote_desktop": 0.08,
+                    "service_account": 0.05}
 OFFSHORE_SHIFT = {"contractor_abroad": 0.15, "agency_contractor": 0.08}
 
 
@@ -61,6 +62,7 @@ SHIFTED_WORLDS: dict[str, tuple[WorldParams, float]] = {
     "offshore_us_hours": (_with({"agency_abroad_share": 0.8, "abroad_overlap_share": 0.6},
                                 OFFSHORE_SHIFT), 0.01),
     "few_office_sites": (_with({"office_sites": 2}), 0.01),
+    "uneven_activity": (_with({"activity_spread": 1.2}), 0.01),
     "aged_accounts": (_with({"aged_account_share": 0.6}), 0.01),
     "claimed_zone_devices": (_with({"device_tz_claimed_share": 1.0, "vpn_tz_claimed_share": 1.0,
                                     "farm_near_claim_share": 0.9}), 0.01),

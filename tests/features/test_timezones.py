@@ -34,6 +34,21 @@ def test_local_hour_and_night_share_in_claimed_zone():
     assert f.night_share == 0.5 and f.device_claimed_tz_mismatch_share == 0.0
 
 
+def test_token_refreshes_say_nothing_of_when_or_where_the_person_works():
+    """A non-interactive sign-in at 22:00 New York time from a Shanghai cloud region: no local
+    hour, no IP zone; its device zone still counts (the device is the person's)."""
+    r = run([event("a", "2026-01-15T15:00:00Z", NEW_YORK, device_tz="America/New_York"),
+             event("a", "2026-01-16T03:00:00Z", SHANGHAI, device_tz="America/Chicago",
+                   interactive=False)], CLAIMS_NEW_YORK)
+    sig = r.signals.iloc[1]
+    assert np.isnan(sig.claimed_local_hour) and np.isnan(sig.location_local_hour)
+    assert np.isnan(sig.ip_claimed_tz_diff_h) and np.isnan(sig.device_ip_tz_diff_h)
+    assert sig.device_claimed_tz_diff_h == 1.0
+    f = r.features.iloc[0]
+    assert f.night_share == 0.0 and f.location_night_share == 0.0
+    assert f.ip_claimed_tz_diff_mean_h == 0.0 and f.device_claimed_tz_mismatch_share == 0.5
+
+
 def test_night_share_at_the_sign_in_location_needs_no_claimed_zone():
     # 03:00 UTC in January is 22:00 in New York and 11:00 in Shanghai; 15:00 UTC is 10:00 in
     # New York; an event with no location has no local hour

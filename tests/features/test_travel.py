@@ -54,7 +54,7 @@ def test_anonymizer_failed_and_non_interactive_sign_ins_stay_out_of_speed():
     assert np.isnan(r.signals["hop_speed_kmh"].iloc[[1, 2, 3, 5]]).all()
     assert r.signals["hop_speed_kmh"].iloc[4] == 0.0
     f = r.features.iloc[0]
-    assert f.impossible_hops == 0 and f.anonymizer_share == pytest.approx(1 / 6)
+    assert f.impossible_hops == 0 and f.anonymizer_share == pytest.approx(1 / 5)  # interactive
 
 
 def test_account_travel_aggregates():
@@ -66,6 +66,17 @@ def test_account_travel_aggregates():
     f = r.features.iloc[0]
     assert f.countries_distinct == 2 and f.high_risk_country_share == pytest.approx(2 / 3)
     assert f.home_distance_km == pytest.approx(11_870, rel=0.01)  # the median place is Shanghai
+
+
+def test_token_refreshes_say_nothing_of_where_the_person_is():
+    """A non-interactive sign-in comes from wherever the app or service runs (a cloud region,
+    a relay): its country and anonymizer flag count for nothing."""
+    r = run([event("a", "2026-02-01T10:00:00Z", NEW_YORK, ip="1.1.1.1", country="US"),
+             event("a", "2026-02-01T11:00:00Z", SHANGHAI, ip="2.2.2.2", country="CN",
+                   anonymizer=True, interactive=False)])
+    f = r.features.iloc[0]
+    assert f.countries_distinct == 1 and f.high_risk_country_share == 0.0
+    assert f.anonymizer_share == 0.0
 
 
 def test_no_location_gives_missing_travel_features_not_zero():

@@ -21,6 +21,10 @@ from persona_risk.training.simulator.world import RESIDENTIAL_ASN
 
 SIGN_INS_PER_WORKDAY = 2.6
 OFF_HOURS_SHARE = 0.12
+# a service account (a script, an integration) signs in around the clock, mostly without a
+# person: token requests, no device, an HTTP library's user agent
+SERVICE_RATE_FACTOR, SERVICE_INTERACTIVE_SHARE = 3.0, 0.05
+SERVICE_USER_AGENT = "python-requests/2.32.3"
 USER_AGENTS = np.array([
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Safari/605.1.15",
@@ -45,7 +49,11 @@ def sign_ins(rng: np.random.Generator, start: pd.Timestamp, days: int, p: WorldP
     created_days, op = pop.created_days, np.maximum(pop.operator, 0)
     first_day = np.maximum(created_days + rng.uniform(0, 3, n), 0)
     span = np.maximum(days - first_day, 0)
-    rate = np.full(n, SIGN_INS_PER_WORKDAY * 5 / 7)
+    rate = np.where(pop.persona == "service_account", SERVICE_RATE_FACTOR, 1.0) * (
+        SIGN_INS_PER_WORKDAY * 5 / 7)
+    if p.activity_spread:  # drawn only when used: the reference world keeps its random stream
+        sigma = p.activity_spread
+        rate = rate * rng.lognormal(-sigma**2 / 2, sigma, n)  # mean one: the mean rate stays
     counts = rng.poisson(rate * span)
     acc = np.repeat(np.arange(n), counts)
     m = len(acc)
@@ -72,6 +80,9 @@ def sign_ins(rng: np.random.Generator, start: pd.Timestamp, days: int, p: WorldP
     local_hour = np.mod(rng.normal(hour_mean, 2.6), 24)
     off_hours = rng.random(m) < OFF_HOURS_SHARE  # evening e-mail, weekend fixes, insomnia
     local_hour[off_hours] = rng.uniform(0, 24, off_hours.sum())
+    service = is_(pc, "service_account")
+    if service.any():  # drawn only when used: the reference world keeps its random stream
+        local_hour[service] = rng.uniform(0, 24, service.sum())
     ts_days = day + (local_hour - offset) / 24
     ts_days = np.maximum(ts_days, np.maximum(created_days[acc], 0) + 0.01)
     ts_days = np.minimum(ts_days, days - 1e-6)
@@ -98,6 +109,10 @@ def sign_ins(rng: np.random.Generator, start: pd.Timestamp, days: int, p: WorldP
     acc, ip, dev, ts_s, ev_tz = acc[order], ip[order], dev[order], ts_s[order], ev_tz[order]
     day = day[order]
     success, interactive = rng.random(m)[order] < 0.97, rng.random(m)[order] < 0.85
+    service = service[order]
+    if service.any():
+        interactive[service] = rng.random(service.sum()) < SERVICE_INTERACTIVE_SHARE
+    agent = np.where(service, len(USER_AGENTS), dev % len(USER_AGENTS))
     events = pd.DataFrame({
         s.EVENT_ID: id_array("evt", len(order)),
         s.ACCOUNT_ID: categorical(acc, ids("acct", n)),
@@ -107,11 +122,13 @@ def sign_ins(rng: np.random.Generator, start: pd.Timestamp, days: int, p: WorldP
         s.COUNTRY: pd.Categorical(ipf.country.to_numpy()[ip]),
         s.DEVICE_ID: categorical(dev, ids("dev", 2 * n + n_op)),
         s.DEVICE_TZ: categorical(ev_tz, np.asarray(zones, dtype=object)),
-        s.USER_AGENT: categorical(dev % len(USER_AGENTS), USER_AGENTS),
+        s.USER_AGENT: categorical(agent, np.append(USER_AGENTS, SERVICE_USER_AGENT)),
         s.SUCCESS: success, s.INTERACTIVE: interactive,
         s.ASN: ipf.asn.to_numpy()[ip], s.ANONYMIZER: ipf.anonymizer.to_numpy()[ip],
         s.GEO_SOURCE: pd.Categorical.from_codes(np.zeros(len(order), np.int8), ["log"]),
     })
+    for col in (s.DEVICE_ID, s.DEVICE_TZ):  # no device behind a script
+        events[col] = events[col].where(~service)
     return _log_gaps(rng, p, events, ipf.address.to_numpy()[ip],
                      ipf.asn.to_numpy()[ip] == RESIDENTIAL_ASN, acc, day)
 

@@ -24,7 +24,7 @@ HOTEL_ASN = 3356  # a transit network that hotel Wi-Fi often leaves through
 # share of a look-alike's events that leave through its special IPs
 OFFICE_GOERS = ("office", "new_hire", "traveller")
 LOOK_ALIKE_EVENT_SHARE = {"corporate_vpn": 0.9, "coworking": 0.6, "relay_user": 0.5,
-                          "satellite": 0.7, "remote_desktop": 0.95}
+                          "satellite": 0.7, "remote_desktop": 0.95, "service_account": 1.0}
 
 
 @dataclass
@@ -39,7 +39,7 @@ class HonestNetworks:
     vpn_ip: np.ndarray  # n x 2
     vpn_exits: np.ndarray  # every commercial VPN exit
     exit_cities: np.ndarray  # their cities
-    look_alike_ip: dict[str, np.ndarray]  # n x 4 per look-alike archetype
+    look_alike_ip: dict[str, np.ndarray]  # n x 4 per look-alike archetype in the world
 
 
 def honest_networks(rng: np.random.Generator, pop: Population, p: WorldParams,
@@ -132,13 +132,22 @@ def _look_alike_ips(rng: np.random.Generator, ips: world.IpTable, persona: np.nd
     regions = regions.to_numpy() if len(regions) else rng.choice(us, 3)
     cloud = ips.add(rng, np.repeat(regions, 8), world.random_prefixes(rng, 8 * len(regions)),
                     HOSTING_ASN, jitter_km=5)
-    return {
+    picks = {
         "corporate_vpn": egress[rng.integers(0, 6, n)],
         "coworking": np.c_[cowork, cowork],
         "relay_user": relay,
         "satellite": rng.choice(station, (n, 4)),
         "remote_desktop": rng.choice(cloud, (n, 4)),
     }
+    # service accounts: scripts and integrations running in the employer's cloud, flagged as
+    # hosting by some IP-intelligence sources (drawn only when used: the reference world keeps
+    # its random stream)
+    if (persona == "service_account").any():
+        k = 2 * len(regions)
+        service = ips.add(rng, np.repeat(regions, 2), world.random_prefixes(rng, k), HOSTING_ASN,
+                          anonymizer=rng.random(k) < 0.6, jitter_km=5)
+        picks["service_account"] = rng.choice(service, (n, 4))
+    return picks
 
 
 def route_honest(rng: np.random.Generator, net: HonestNetworks, pc: np.ndarray,
@@ -156,9 +165,9 @@ def route_honest(rng: np.random.Generator, net: HonestNetworks, pc: np.ndarray,
     ip[on_vpn] = net.vpn_ip[acc[on_vpn], rng.integers(0, 2, on_vpn.sum())]
     on_carrier = is_(pc, "mobile") & (u < 0.45)
     ip[on_carrier] = net.carrier_ip[acc[on_carrier], rng.integers(0, 64, on_carrier.sum())]
-    for kind, event_share in LOOK_ALIKE_EVENT_SHARE.items():
-        on = is_(pc, kind) & (u < event_share)
-        ip[on] = net.look_alike_ip[kind][acc[on], rng.integers(0, 4, on.sum())]
+    for kind, look_alike_ip in net.look_alike_ip.items():
+        on = is_(pc, kind) & (u < LOOK_ALIKE_EVENT_SHARE[kind])
+        ip[on] = look_alike_ip[acc[on], rng.integers(0, 4, on.sum())]
     return ip, dev
 
 

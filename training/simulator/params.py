@@ -19,10 +19,10 @@ HONEST_MIX = {
     "office": 0.38, "traveller": 0.12, "vpn_user": 0.10, "mobile": 0.12, "night_shift": 0.07,
     "new_hire": 0.08, "shared_device": 0.07, "contractor_abroad": 0.06,
     "agency_contractor": 0.0, "corporate_vpn": 0.0, "coworking": 0.0, "relay_user": 0.0,
-    "satellite": 0.0, "remote_desktop": 0.0,
+    "satellite": 0.0, "remote_desktop": 0.0, "service_account": 0.0,
 }
 LOOK_ALIKES = ("agency_contractor", "corporate_vpn", "coworking", "relay_user", "satellite",
-               "remote_desktop")
+               "remote_desktop", "service_account")
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,8 @@ class WorldParams:
     abroad_overlap_share: float = 0.0  # of honest people abroad: working US hours (their night)
     # an employer's office sites (staff who go in live in a site's city); 0: one in every city
     office_sites: int = 0
+    # spread (log-normal sigma) of each account's own sign-in rate around the mean; 0: all alike
+    activity_spread: float = 0.0
 
 
 # name: (low, high, why the range is this wide); integers are drawn as integers
@@ -106,6 +108,8 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "agency_abroad_share": (0.0, 0.8, "employer-of-record agencies pay contractors abroad"),
     "abroad_overlap_share": (0.0, 0.6, "offshore support and engineering keep US hours"),
     "office_sites": (1, 40, "one headquarters to dozens of branches: hundreds per office IP"),
+    "activity_spread": (0.2, 1.2, "dormant, part-time and heavy users: a few sign-ins a month "
+                        "to dozens a day, so a count of events is no tell of a young account"),
 }
 # each look-alike's share of honest accounts is drawn in [0, LOOK_ALIKE_MAX]
 LOOK_ALIKE_MAX = 0.08

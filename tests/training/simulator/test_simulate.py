@@ -143,6 +143,36 @@ def test_agency_contractors_share_a_payout_account_and_are_honest():
     assert agency.groupby(s.PAYOUT_ID).size().max() >= 3
 
 
+def test_service_accounts_sign_in_around_the_clock_without_a_person():
+    w = simulate(SimConfig(accounts=1000, days=15, seed=6,
+                           params=shifted("service_account", 0.1)))
+    service = w.accounts.loc[w.accounts[s.PERSONA] == "service_account", s.ACCOUNT_ID]
+    assert len(service) > 50 and (w.accounts.loc[service.index, s.LABEL] == 0).all()
+    ev = w.events[w.events[s.ACCOUNT_ID].isin(service)]
+    assert ev[s.DEVICE_ID].isna().all() and ev[s.DEVICE_TZ].isna().all()
+    assert ev[s.INTERACTIVE].mean() < 0.15 and ev[s.ANONYMIZER].any()
+    night = ev[s.TS].dt.tz_convert("America/New_York").dt.hour.isin(range(0, 6))
+    assert 0.15 < night.mean() < 0.35  # a quarter of the day, not a person's hours
+    per_account = ev.groupby(s.ACCOUNT_ID, observed=True).size().mean()
+    others = w.events.groupby(s.ACCOUNT_ID, observed=True).size().mean()
+    assert per_account > 2 * others
+    assert "service_account" not in set(simulate(SimConfig(
+        accounts=1000, days=15, seed=6)).accounts[s.PERSONA])
+
+
+def test_activity_spread_makes_some_people_rare_and_some_busy_at_the_same_mean():
+    """With every account at one rate, a count of events told a young account (fraud) from an
+    old one; an employer has dormant, part-time and heavy users."""
+    def counts(spread: float) -> pd.Series:
+        w = simulate(SimConfig(accounts=1000, days=30, seed=6,
+                               params=WorldParams(activity_spread=spread)))
+        return w.events.groupby(s.ACCOUNT_ID, observed=True).size()
+    even, uneven = counts(0.0), counts(1.2)
+    spread = [c.quantile(0.9) / c.quantile(0.1) for c in (even, uneven)]
+    assert spread[1] > 3 * spread[0]
+    assert uneven.sum() == pytest.approx(even.sum(), rel=0.25)
+
+
 def test_randomized_worlds_draw_every_constant_in_its_range_and_pool_apart():
     rng = np.random.default_rng(0)
     drawn = [draw(rng) for _ in range(20)]
