@@ -109,6 +109,6 @@ class AllowList:
         return set(self._devices)
 
 
-def without(keys: Keys, allowed: np.ndarray) -> Keys:
-    """`keys` with the events where `allowed` (a match index, -1 for none) set to no key."""
-    return Keys(np.where(allowed >= 0, -1, keys.codes).astype(keys.codes.dtype), keys.values)
+def without(keys: Keys, gone: np.ndarray) -> Keys:
+    """`keys` with the events where `gone` (bool) set to no key."""
+    return Keys(np.where(gone, -1, keys.codes).astype(keys.codes.dtype), keys.values)

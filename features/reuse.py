@@ -57,17 +57,18 @@ def reuse_keys(ev: EventArrays, allow: AllowList) -> dict[str, Keys]:
     return _allowed_keys(ev.device, ev.ip, ev.prefix, ev.asn, shows_person(ev), allow)
 
 
-def _network_left_out(network_match: np.ndarray, interactive: np.ndarray) -> np.ndarray:
-    """The allow-list's network match per event (-1: none) with every non-interactive event
-    left out as if matched: its IP and prefix make no pair and have no count."""
-    return np.where(interactive, network_match, 0)
+def _network_gone(network_match: np.ndarray, interactive: np.ndarray) -> np.ndarray:
+    """Events whose IP and prefix make no pair and have no count: those on a network the
+    allow-list allows (`network_match`, its match index per event, -1 for none) and those that
+    do not show the person (not interactive)."""
+    return (network_match >= 0) | ~interactive
 
 
 def _allowed_keys(device: Keys, ip: Keys, prefix: Keys, asn: np.ndarray, interactive: np.ndarray,
                   allow: AllowList) -> dict[str, Keys]:
     match = allow.network_match(ip, asn) if allow else np.full(len(ip.codes), -1)
-    network = _network_left_out(match, interactive)
-    return {DEVICE: without(device, allow.device_match(device)) if allow else device,
+    network = _network_gone(match, interactive)
+    return {DEVICE: without(device, allow.device_match(device) >= 0) if allow else device,
             IPADDR: without(ip, network), PREFIX: without(prefix, network)}
 
 
@@ -76,8 +77,8 @@ def event_keys(events: pd.DataFrame, allow: AllowList = AllowList()) -> dict[str
     left out, as `reuse_keys`)."""
     keys = {DEVICE: events[s.DEVICE_ID], IPADDR: events[s.IP], PREFIX: ip_prefix(events[s.IP])}
     network, device = allow.event_matches(events) if allow else (np.full(len(events), -1),) * 2
-    network = _network_left_out(network, events[s.INTERACTIVE].to_numpy(bool))
-    return {kind: key.where((device if kind == DEVICE else network) < 0)
+    gone = _network_gone(network, events[s.INTERACTIVE].to_numpy(bool))
+    return {kind: key.where(~(device >= 0 if kind == DEVICE else gone))
             for kind, key in keys.items()}
 
 
@@ -113,10 +114,10 @@ def row_pairs(rows: list[tuple], allow: AllowList = AllowList()) -> list[tuple]:
         network = allow.network_match(Keys.of(pd.Series([r[3] for r in rows], dtype=object)),
                                       np.array([r[4] for r in rows], dtype=object).astype(float))
         device = allow.device_match(Keys.of(pd.Series([r[2] for r in rows], dtype=object)))
+    gone = _network_gone(network, np.array([r[5] for r in rows], dtype=bool))
     first: dict[tuple, int] = {}
-    for (account, ts, dev, ip, _, interactive), net_ok, dev_ok in zip(rows, network < 0,
-                                                                      device < 0, strict=True):
-        net_ok = net_ok and interactive
+    for (account, ts, dev, ip, _, _), net_ok, dev_ok in zip(rows, (~gone).tolist(),
+                                                            (device < 0).tolist(), strict=True):
         prefix = prefix_of(ip) if ip is not None and net_ok else None
         for kind, key in ((DEVICE, dev if dev_ok else None), (IPADDR, ip if net_ok else None),
                           (PREFIX, prefix)):

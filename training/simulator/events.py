@@ -49,8 +49,8 @@ def sign_ins(rng: np.random.Generator, start: pd.Timestamp, days: int, p: WorldP
     created_days, op = pop.created_days, np.maximum(pop.operator, 0)
     first_day = np.maximum(created_days + rng.uniform(0, 3, n), 0)
     span = np.maximum(days - first_day, 0)
-    rate = np.where(pop.persona == "service_account", SERVICE_RATE_FACTOR, 1.0) * (
-        SIGN_INS_PER_WORKDAY * 5 / 7)
+    service_account = pop.persona == "service_account"
+    rate = np.where(service_account, SERVICE_RATE_FACTOR, 1.0) * (SIGN_INS_PER_WORKDAY * 5 / 7)
     if p.activity_spread:  # drawn only when used: the reference world keeps its random stream
         sigma = p.activity_spread
         rate = rate * rng.lognormal(-sigma**2 / 2, sigma, n)  # mean one: the mean rate stays
@@ -80,7 +80,7 @@ def sign_ins(rng: np.random.Generator, start: pd.Timestamp, days: int, p: WorldP
     local_hour = np.mod(rng.normal(hour_mean, 2.6), 24)
     off_hours = rng.random(m) < OFF_HOURS_SHARE  # evening e-mail, weekend fixes, insomnia
     local_hour[off_hours] = rng.uniform(0, 24, off_hours.sum())
-    service = is_(pc, "service_account")
+    service = service_account[acc]
     if service.any():  # drawn only when used: the reference world keeps its random stream
         local_hour[service] = rng.uniform(0, 24, service.sum())
     ts_days = day + (local_hour - offset) / 24
