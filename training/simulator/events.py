@@ -20,7 +20,6 @@ from persona_risk.training.simulator.records import Records
 from persona_risk.training.simulator.world import RESIDENTIAL_ASN
 
 SIGN_INS_PER_WORKDAY = 2.6
-OFF_HOURS_SHARE = 0.12
 # a service account (a script, an integration) signs in around the clock, mostly without a
 # person: token requests, no device, an HTTP library's user agent
 SERVICE_RATE_FACTOR, SERVICE_INTERACTIVE_SHARE = 3.0, 0.05
@@ -76,9 +75,13 @@ def sign_ins(rng: np.random.Generator, start: pd.Timestamp, days: int, p: WorldP
         abroad = ~pop.fraud & ~np.isin(pop.home, world.city_indices(("US",)))
         overlap = abroad & (rng.spawn(1)[0].random(n) < p.abroad_overlap_share)
         night |= overlap[acc]
-    hour_mean = np.where(night, 1.5, p.honest_hour)
-    local_hour = np.mod(rng.normal(hour_mean, 2.6), 24)
-    off_hours = rng.random(m) < OFF_HOURS_SHARE  # evening e-mail, weekend fixes, insomnia
+    hour_mean, spread = np.where(night, 1.5, p.honest_hour), p.hour_spread_h
+    if p.hour_habit_sd:  # drawn only when used: the reference world keeps its random stream
+        habit_rng = rng.spawn(1)[0]
+        hour_mean = hour_mean + habit_rng.normal(0, p.hour_habit_sd, n)[acc]
+        spread = spread * habit_rng.lognormal(0, p.hour_habit_sd / 5, n)[acc]
+    local_hour = np.mod(rng.normal(hour_mean, spread), 24)
+    off_hours = rng.random(m) < p.off_hours_share  # evening e-mail, weekend fixes, insomnia
     local_hour[off_hours] = rng.uniform(0, 24, off_hours.sum())
     service = service_account[acc]
     if service.any():  # drawn only when used: the reference world keeps its random stream
@@ -86,7 +89,7 @@ def sign_ins(rng: np.random.Generator, start: pd.Timestamp, days: int, p: WorldP
     ts_days = day + (local_hour - offset) / 24
     ts_days = np.maximum(ts_days, np.maximum(created_days[acc], 0) + 0.01)
     ts_days = np.minimum(ts_days, days - 1e-6)
-    del asian, offset, night, hour_mean, local_hour, off_hours
+    del asian, offset, night, hour_mean, spread, local_hour, off_hours
 
     u = rng.random(m)
     ip, dev = route_honest(rng, honest, pc, acc, u, weekday, is_)
@@ -129,6 +132,12 @@ def sign_ins(rng: np.random.Generator, start: pd.Timestamp, days: int, p: WorldP
     })
     for col in (s.DEVICE_ID, s.DEVICE_TZ):  # no device behind a script
         events[col] = events[col].where(~service)
+    if p.service_zone_share:  # some hosts report their zone, UTC (drawn only when used)
+        utc = service & (rng.spawn(1)[0].random(n) < p.service_zone_share)[acc]
+        zone = events[s.DEVICE_TZ]
+        if "UTC" not in zone.cat.categories:
+            zone = zone.cat.add_categories(["UTC"])
+        events[s.DEVICE_TZ] = zone.mask(utc, "UTC")
     return _log_gaps(rng, p, events, ipf.address.to_numpy()[ip],
                      ipf.asn.to_numpy()[ip] == RESIDENTIAL_ASN, acc, day)
 

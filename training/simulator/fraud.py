@@ -33,7 +33,8 @@ class FraudNetworks:
     proxy_pool: np.ndarray
     local_exits: np.ndarray  # accounts x `LOCAL_EXITS` proxy exits in the claimed home city
     op_zone: np.ndarray  # the operator's real IANA zone
-    op_hosting: np.ndarray  # operators x 3 US VPN exits
+    op_hosting: np.ndarray  # operators x `WorldParams.operator_vpn_exits` VPN exits
+    corporate_ip: np.ndarray  # accounts x 4: the employer's corporate VPN egress
     op_device: np.ndarray
     op_direct_ip: np.ndarray
     op_direct_rate: np.ndarray  # share of events straight from Asia
@@ -63,7 +64,11 @@ def fraud_networks(rng: np.random.Generator, farms: int | None, pop: Population,
     op_direct_ip = ips.add(rng, op_city, world.random_prefixes(rng, len(op_city)), OPERATOR_ASN)
     op_zone = rng.choice(OPERATOR_ZONES, n_op)
     us_exit = cities.country.to_numpy()[honest.exit_cities] == "US"
-    op_hosting = rng.choice(honest.vpn_exits[us_exit], (n_op, 3))
+    op_hosting = rng.choice(honest.vpn_exits[us_exit], (n_op, p.operator_vpn_exits))
+    if p.operator_vpn_abroad_share and (~us_exit).any():  # drawn only when used
+        exit_rng = rng.spawn(1)[0]
+        abroad = exit_rng.random(op_hosting.shape) < p.operator_vpn_abroad_share
+        op_hosting[abroad] = exit_rng.choice(honest.vpn_exits[~us_exit], abroad.sum())
     op_device = 2 * n + np.arange(n_op)
     # operators differ in care: how often they slip, share ids, keep Asian hours
     op_direct_rate = rng.uniform(0.0, p.direct_rate_max, n_op)
@@ -94,8 +99,9 @@ def fraud_networks(rng: np.random.Generator, farms: int | None, pop: Population,
                                  world.random_prefixes(local_rng, len(local) * LOCAL_EXITS),
                                  RESIDENTIAL_ASN, jitter_km=jitter).reshape(-1, LOCAL_EXITS)
     return FraudNetworks(farm_city, farm_ips, farm, own_line, line_ip, proxy_pool, local_exits,
-                         op_zone, op_hosting, op_device, op_direct_ip, op_direct_rate,
-                         op_device_rate, op_share_rate, op_asian_share, op_proxy, op_proxy_local)
+                         op_zone, op_hosting, honest.look_alike_ip["corporate_vpn"], op_device,
+                         op_direct_ip, op_direct_rate, op_device_rate, op_share_rate,
+                         op_asian_share, op_proxy, op_proxy_local)
 
 
 def route_fraud(rng: np.random.Generator, net: FraudNetworks, p: WorldParams, op: np.ndarray,
@@ -104,12 +110,21 @@ def route_fraud(rng: np.random.Generator, net: FraudNetworks, p: WorldParams, op
                 is_: ArchetypeTest) -> tuple[np.ndarray, np.ndarray]:
     """`ip` and `dev` of each event with the fraud accounts' events rerouted (`op`: operator
     per account, `laptop`: its laptop; `acc`, `pc`, `day`, `u`: each event's account,
-    persona code, day and uniform draw): through the farm or the persona's own line, rotating
-    proxies, hosting, and now and then straight from Asia on the operator's device."""
+    persona code, day and uniform draw): through the farm or the persona's own line (some
+    through the operator's VPN or the employer's corporate VPN), rotating proxies, hosting, and
+    now and then straight from Asia on the operator's device."""
     farmed = is_(pc, "farm", "evasive")
     ip[farmed] = net.farm_ips[net.farm[acc[farmed]], rng.integers(0, p.farm_ips, farmed.sum())]
     lined = farmed & net.own_line[acc]
     ip[lined] = net.line_ip[acc[lined]]
+    if p.farm_vpn_rate or p.farm_corporate_share:  # drawn only when used
+        farm_rng = rng.spawn(1)[0]
+        u_farm = farm_rng.random(len(acc))
+        corporate = farmed & (u_farm < p.farm_corporate_share)
+        ip[corporate] = net.corporate_ip[acc[corporate], farm_rng.integers(0, 4, corporate.sum())]
+        on_vpn = farmed & ~corporate & (u_farm < p.farm_corporate_share + p.farm_vpn_rate)
+        ip[on_vpn] = net.op_hosting[op[acc[on_vpn]],
+                                    farm_rng.integers(0, p.operator_vpn_exits, on_vpn.sum())]
     proxied = is_(pc, *FRAUD_ARCHETYPES) & net.op_proxy[op[acc]]
     ip[proxied] = net.proxy_pool[(acc[proxied] * 7919 + day[proxied].astype(np.int64) * 104729
                                   + (rng.random(proxied.sum()) < 0.3)) % len(net.proxy_pool)]
@@ -122,7 +137,8 @@ def route_fraud(rng: np.random.Generator, net: FraudNetworks, p: WorldParams, op
     dev = np.where(is_(pc, *FRAUD_ARCHETYPES), laptop[acc], dev)
     dev[op_dev_use] = net.op_device[op[acc[op_dev_use]]]
     hosted = is_(pc, "vpn_operator") & ~net.op_proxy[op[acc]]
-    ip[hosted] = net.op_hosting[op[acc[hosted]], rng.integers(0, 3, hosted.sum())]
+    ip[hosted] = net.op_hosting[op[acc[hosted]],
+                                rng.integers(0, p.operator_vpn_exits, hosted.sum())]
     direct = is_(pc, "farm", "vpn_operator") & (u > 1 - net.op_direct_rate[op[acc]])
     ip[direct] = net.op_direct_ip[op[acc[direct]]]
     dev[direct] = net.op_device[op[acc[direct]]]

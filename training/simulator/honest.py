@@ -86,12 +86,14 @@ def honest_networks(rng: np.random.Generator, pop: Population, p: WorldParams,
     carrier_ip = hub_ips[np.searchsorted(hub_city, hubs)]
 
     # commercial VPN exits: some flagged as anonymizers, many not
-    exit_cities = rng.choice(world.city_indices(world.VPN_EXIT_COUNTRIES), 200)
-    vpn_exits = ips.add(rng, exit_cities, world.random_prefixes(rng, 200), HOSTING_ASN,
-                        anonymizer=rng.random(200) < 0.4)
+    k = p.vpn_exits
+    exit_cities = rng.choice(world.city_indices(world.VPN_EXIT_COUNTRIES), k)
+    vpn_exits = ips.add(rng, exit_cities, world.random_prefixes(rng, k), HOSTING_ASN,
+                        anonymizer=rng.random(k) < 0.4)
     vpn_ip = rng.choice(vpn_exits, (n, 2))
+    look_alike_ip = _look_alike_ips(rng, ips, pop.persona, home, us, p.service_ips_per_region)
     return HonestNetworks(home_ip, device, second_device, office_ip, carrier_ip, vpn_ip,
-                          vpn_exits, exit_cities, _look_alike_ips(rng, ips, pop.persona, home, us))
+                          vpn_exits, exit_cities, look_alike_ip)
 
 
 def _move_to_office_sites(rng: np.random.Generator, pop: Population, sites: int,
@@ -106,7 +108,8 @@ def _move_to_office_sites(rng: np.random.Generator, pop: Population, sites: int,
 
 
 def _look_alike_ips(rng: np.random.Generator, ips: world.IpTable, persona: np.ndarray,
-                    home: np.ndarray, us: np.ndarray) -> dict[str, np.ndarray]:
+                    home: np.ndarray, us: np.ndarray,
+                    service_ips_per_region: int) -> dict[str, np.ndarray]:
     """Per account, the IPs its look-alike archetype signs in through (n x 4 each)."""
     n = len(persona)
     c = world.cities()
@@ -143,8 +146,9 @@ def _look_alike_ips(rng: np.random.Generator, ips: world.IpTable, persona: np.nd
     # hosting by some IP-intelligence sources (drawn only when used: the reference world keeps
     # its random stream)
     if (persona == "service_account").any():
-        k = 2 * len(regions)
-        service = ips.add(rng, np.repeat(regions, 2), world.random_prefixes(rng, k), HOSTING_ASN,
+        k = service_ips_per_region * len(regions)
+        service = ips.add(rng, np.repeat(regions, service_ips_per_region),
+                          world.random_prefixes(rng, k), HOSTING_ASN,
                           anonymizer=rng.random(k) < 0.6, jitter_km=5)
         picks["service_account"] = rng.choice(service, (n, 4))
     return picks

@@ -70,6 +70,19 @@ class WorldParams:
     office_sites: int = 0
     # spread (log-normal sigma) of each account's own sign-in rate around the mean; 0: all alike
     activity_spread: float = 0.0
+    # people keep their own hours: each account's mean local hour is drawn around the world's
+    # with this sd (hours), its own spread around `hour_spread_h` (log-normal, sigma a fifth)
+    hour_habit_sd: float = 0.0
+    hour_spread_h: float = 2.6  # sd of a person's local sign-in hour, hours
+    off_hours_share: float = 0.12  # of events at any hour: evening e-mail, weekend fixes
+    vpn_exits: int = 200  # commercial VPN exits in the world: fewer, more people on each
+    operator_vpn_exits: int = 3  # exits each VPN operator signs in through
+    operator_vpn_abroad_share: float = 0.0  # of those exits: outside the US
+    farm_vpn_rate: float = 0.0  # of farm personas' events: through their operator's VPN exits
+    farm_corporate_share: float = 0.0  # of farm personas' events: the employer's corporate VPN
+    service_zone_share: float = 0.0  # of service accounts: their host reports zone UTC
+    service_ips_per_region: int = 2  # cloud IPs per region that service accounts sign in from
+    fraud_tenure_days: float = 45.0  # fraud personas hired up to this many days before the log
 
 
 # name: (low, high, why the range is this wide); integers are drawn as integers
@@ -110,6 +123,20 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "office_sites": (1, 40, "one headquarters to dozens of branches: hundreds per office IP"),
     "activity_spread": (0.2, 1.2, "dormant, part-time and heavy users: a few sign-ins a month "
                         "to dozens a day, so a count of events is no tell of a young account"),
+    "hour_habit_sd": (0.0, 2.5, "early risers and late starters keep their own hours"),
+    "hour_spread_h": (1.2, 3.5, "fixed shifts to scattered hours"),
+    "off_hours_share": (0.02, 0.25, ""),
+    "vpn_exits": (15, 400, "a small VPN's few exits carry dozens of users each"),
+    "operator_vpn_exits": (1, 12, ""),
+    "operator_vpn_abroad_share": (0.0, 0.8, "commercial VPNs (often Astrill, Mandiant UNC5267) "
+                                  "exit in many countries"),
+    "farm_vpn_rate": (0.0, 0.3, "farm laptops driven through the operator's VPN too"),
+    "farm_corporate_share": (0.0, 0.8, "company laptops with an always-on corporate VPN: the "
+                             "farm's sign-ins leave through the employer's egress (assumed)"),
+    "service_zone_share": (0.0, 1.0, "servers report UTC"),
+    "service_ips_per_region": (1, 40, "a shared NAT gateway to an address per workload"),
+    "fraud_tenure_days": (45.0, 700.0, "personas keep a job for months to years (the "
+                          "Chapman laptop farm, DOJ 2024: 2020-2023)"),
 }
 # each look-alike's share of honest accounts is drawn in [0, LOOK_ALIKE_MAX]
 LOOK_ALIKE_MAX = 0.08
@@ -120,10 +147,11 @@ HARD_END = {
     "operator_device_rate_max": -1, "share_rate_low": -1, "share_rate_high": -1,
     "asian_hours_low": -1, "evasive_asian_max": -1, "proxy_share": 1, "proxy_local_share": 1,
     "aged_account_share": 1, "tenant_share": -1, "personas_per_farm": -1,
+    "vpn_exits": -1, "farm_corporate_share": 1, "fraud_tenure_days": 1,
 }
 CAREFUL_SHARE = 0.35
 INTEGERS = ("personas_min", "personas_max", "farm_ips", "personas_per_farm", "household_max",
-            "office_sites")
+            "office_sites", "vpn_exits", "operator_vpn_exits", "service_ips_per_region")
 ALL_OR_NOTHING = ("no_device_id_share", "no_device_tz_share")  # often a whole log lacks them
 
 

@@ -92,6 +92,6 @@ def draw_population(rng: np.random.Generator, n: int, fraud_rate: float, days: i
     created_days[recent] = rng.uniform(-30, window_days, recent.sum())
     aged = fraud & (rng.random(n) < p.aged_account_share)
     young = fraud & ~aged
-    created_days[young] = rng.uniform(-45, window_days, young.sum())
+    created_days[young] = rng.uniform(-p.fraud_tenure_days, window_days, young.sum())
     created_days[aged] = -rng.uniform(120, 1500, aged.sum())
     return Population(persona, operator, home, claimed_tz, created_days)

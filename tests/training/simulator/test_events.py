@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 
 from persona_risk.features import schema as s
 from persona_risk.training.simulator.events import categorical, ids
@@ -47,3 +48,38 @@ def _night_share_abroad(overlap: float) -> float:
 
 def test_people_abroad_who_keep_us_hours_work_in_their_night():
     assert _night_share_abroad(1.0) > 0.6 > 0.3 > _night_share_abroad(0.0)
+
+
+def _local_hours(p: WorldParams) -> pd.DataFrame:
+    w = simulate(SimConfig(accounts=400, days=20, seed=4, params=p))
+    honest = w.accounts.loc[w.accounts[s.PERSONA] == "office"].set_index(s.ACCOUNT_ID)
+    ev = w.events[w.events[s.ACCOUNT_ID].isin(honest.index)]
+    hours = [ts.tz_convert(tz).hour + ts.minute / 60 for ts, tz in zip(
+        ev[s.TS], ev[s.ACCOUNT_ID].map(honest[s.CLAIMED_TIMEZONE]), strict=True)]
+    return pd.DataFrame({"account": ev[s.ACCOUNT_ID].astype(str).to_numpy(), "hour": hours})
+
+
+def test_people_keep_their_own_hours_when_habits_vary():
+    """With one hour distribution for everyone, the spread of an account's hours told honest
+    (regular) from fraud (scattered) in our worlds only."""
+    alike = _local_hours(dataclasses.replace(WorldParams(), off_hours_share=0.0))
+    habits = _local_hours(dataclasses.replace(WorldParams(), off_hours_share=0.0,
+                                              hour_habit_sd=2.5, hour_spread_h=1.5))
+    means = [h.groupby("account").hour.median().std() for h in (alike, habits)]
+    spreads = [h.groupby("account").hour.std().median() for h in (alike, habits)]
+    assert means[1] > 2 * means[0]
+    assert spreads[1] < 0.75 * spreads[0]
+
+
+def _service_events(zone_share: float) -> pd.DataFrame:
+    p = WorldParams(honest_mix={**HONEST_MIX, "service_account": 0.2},
+                    service_zone_share=zone_share)
+    w = simulate(SimConfig(accounts=300, days=10, seed=4, params=p))
+    service = w.accounts.loc[w.accounts[s.PERSONA] == "service_account", s.ACCOUNT_ID]
+    return w.events[w.events[s.ACCOUNT_ID].isin(service)]
+
+
+def test_service_hosts_that_report_a_zone_report_utc():
+    ev = _service_events(1.0)
+    assert len(ev) and (ev[s.DEVICE_TZ] == "UTC").all() and ev[s.DEVICE_ID].isna().all()
+    assert _service_events(0.0)[s.DEVICE_TZ].isna().all()

@@ -58,3 +58,13 @@ def test_office_staff_live_at_the_employers_few_sites_and_share_their_office_ips
     everywhere_pop, _ = _networks(WorldParams())
     everywhere = np.isin(everywhere_pop.persona, ("office", "new_hire", "traveller"))
     assert len(np.unique(everywhere_pop.home[everywhere])) > 50
+
+
+def test_the_vpn_and_service_networks_have_the_size_drawn():
+    p = WorldParams(honest_mix={**HONEST_MIX, "service_account": 0.2}, vpn_exits=15,
+                    service_ips_per_region=30)
+    pop, net = _networks(p)
+    assert len(net.vpn_exits) == 15 and np.isin(net.vpn_ip, net.vpn_exits).all()
+    service = net.look_alike_ip["service_account"][pop.persona == "service_account"]
+    _, few = _networks(WorldParams(honest_mix={**HONEST_MIX, "service_account": 0.2}))
+    assert len(np.unique(service)) > 5 * len(np.unique(few.look_alike_ip["service_account"]))

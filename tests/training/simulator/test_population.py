@@ -27,8 +27,15 @@ def test_fraud_rate_operators_and_young_fraud():
     assert set(pop.persona[pop.fraud]) <= set(FRAUD_ARCHETYPES)
     assert (pop.operator[~pop.fraud] == -1).all()
     assert pop.operators == len(np.unique(pop.operator[pop.fraud]))
-    # without aged accounts every fraud account is created in the 45 days before the end
-    assert (pop.created_days[pop.fraud] >= -45).all()
+    # without aged accounts every fraud account is created in its tenure before the log
+    assert (pop.created_days[pop.fraud] >= -WorldParams().fraud_tenure_days).all()
+
+
+def test_personas_with_a_long_tenure_were_hired_long_before_the_log():
+    p = dataclasses.replace(WorldParams(), fraud_tenure_days=600.0)
+    pop = draw_population(np.random.default_rng(1), 4000, 0.05, 30, p)
+    created = pop.created_days[pop.fraud]
+    assert (created >= -600).all() and (created < -300).mean() > 0.3
 
 
 def test_a_smaller_tenant_share_shows_fewer_personas_per_operator():
