@@ -75,7 +75,8 @@ class WorldParams:
     # spread (log-normal sigma) of each account's own sign-in rate around the mean; 0: all alike
     activity_spread: float = 0.0
     # people keep their own hours: each account's mean local hour is drawn around the world's
-    # with this sd (hours), its own spread around `hour_spread_h` (log-normal, sigma a fifth)
+    # with this sd (hours), its own spread around `hour_spread_h` (log-normal, sigma a fifth
+    # of this sd)
     hour_habit_sd: float = 0.0
     hour_spread_h: float = 2.6  # sd of a person's local sign-in hour, hours
     off_hours_share: float = 0.12  # of events at any hour: evening e-mail, weekend fixes

@@ -57,8 +57,6 @@ def test_city_targeted_proxies_exit_in_the_claimed_home_city():
     assert (none.local_exits == -1).all()
 
 
-
-
 def test_vpn_operators_exit_abroad_in_the_share_drawn():
     def exit_countries(share: float) -> np.ndarray:
         p = dataclasses.replace(WorldParams(), operator_vpn_exits=6,
@@ -73,7 +71,8 @@ def test_vpn_operators_exit_abroad_in_the_share_drawn():
     assert (exit_countries(1.0) != "US").all()
 
 
-def _farm_events(**changes) -> tuple[pd.DataFrame, pd.Series]:
+def _farm_events(**changes) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sign-ins of the farm personas and of the corporate-VPN staff of a small world."""
     p = WorldParams(honest_mix={**HONEST_MIX, "corporate_vpn": 0.1}, direct_rate_max=0.0,
                     **changes)
     w = simulate(SimConfig(accounts=1500, days=15, seed=3, fraud_rate=0.05, params=p))
