@@ -38,7 +38,7 @@ ALL_SHIFTS = {
     "geo_jitter_km": 100.0, "cgnat_share": 0.3, "evasive_asian_max": 0.1,
     "proxy_local_share": 1.0, "agency_abroad_share": 0.8, "abroad_overlap_share": 0.6,
     "office_sites": 2, "activity_spread": 1.2, "hour_habit_sd": 2.5, "hour_spread_h": 1.5,
-    "vpn_exits": 20, "operator_vpn_abroad_share": 0.6, "farm_vpn_rate": 0.2,
+    "vpn_exits": 20, "operator_vpn_abroad_share": 0.6, "farm_vpn_share": 0.2,
     "farm_corporate_share": 0.6, "fraud_tenure_days": 600.0, "service_zone_share": 1.0,
     "service_ips_per_region": 30,
 }
@@ -69,7 +69,7 @@ SHIFTED_WORLDS: dict[str, tuple[WorldParams, float]] = {
     "own_hours": (_with({"hour_habit_sd": 2.5, "hour_spread_h": 1.5, "off_hours_share": 0.03}),
                   0.01),
     "shared_vpn_exits": (_with({"vpn_exits": 20, "operator_vpn_exits": 8,
-                                "operator_vpn_abroad_share": 0.6, "farm_vpn_rate": 0.2}), 0.01),
+                                "operator_vpn_abroad_share": 0.6, "farm_vpn_share": 0.2}), 0.01),
     "corporate_vpn_farms": (_with({"farm_corporate_share": 0.8}, {"corporate_vpn": 0.08}), 0.01),
     "long_tenure": (_with({"fraud_tenure_days": 600.0}), 0.01),
     "aged_accounts": (_with({"aged_account_share": 0.6}), 0.01),

@@ -34,7 +34,7 @@ class FraudNetworks:
     local_exits: np.ndarray  # accounts x `LOCAL_EXITS` proxy exits in the claimed home city
     op_zone: np.ndarray  # the operator's real IANA zone
     op_hosting: np.ndarray  # operators x `WorldParams.operator_vpn_exits` VPN exits
-    corporate_ip: np.ndarray  # accounts x 4: the employer's corporate VPN egress
+    corporate_ip: np.ndarray  # accounts x 4: the corporate VPN egress of its employer (of six)
     op_device: np.ndarray
     op_direct_ip: np.ndarray
     op_direct_rate: np.ndarray  # share of events straight from Asia
@@ -117,14 +117,14 @@ def route_fraud(rng: np.random.Generator, net: FraudNetworks, p: WorldParams, op
     ip[farmed] = net.farm_ips[net.farm[acc[farmed]], rng.integers(0, p.farm_ips, farmed.sum())]
     lined = farmed & net.own_line[acc]
     ip[lined] = net.line_ip[acc[lined]]
-    if p.farm_vpn_rate or p.farm_corporate_share:  # drawn only when used
+    if p.farm_vpn_share or p.farm_corporate_share:  # drawn only when used
         farm_rng = rng.spawn(1)[0]
         u_farm = farm_rng.random(len(acc))
         corporate = farmed & (u_farm < p.farm_corporate_share)
-        ip[corporate] = net.corporate_ip[acc[corporate], farm_rng.integers(0, 4, corporate.sum())]
-        on_vpn = farmed & ~corporate & (u_farm < p.farm_corporate_share + p.farm_vpn_rate)
-        ip[on_vpn] = net.op_hosting[op[acc[on_vpn]],
-                                    farm_rng.integers(0, p.operator_vpn_exits, on_vpn.sum())]
+        ip[corporate] = net.corporate_ip[acc[corporate], farm_rng.integers(
+            0, net.corporate_ip.shape[1], corporate.sum())]
+        on_vpn = farmed & ~corporate & (u_farm < p.farm_corporate_share + p.farm_vpn_share)
+        ip[on_vpn] = _operator_exit(farm_rng, net, op[acc[on_vpn]])
     proxied = is_(pc, *FRAUD_ARCHETYPES) & net.op_proxy[op[acc]]
     ip[proxied] = net.proxy_pool[(acc[proxied] * 7919 + day[proxied].astype(np.int64) * 104729
                                   + (rng.random(proxied.sum()) < 0.3)) % len(net.proxy_pool)]
@@ -137,9 +137,13 @@ def route_fraud(rng: np.random.Generator, net: FraudNetworks, p: WorldParams, op
     dev = np.where(is_(pc, *FRAUD_ARCHETYPES), laptop[acc], dev)
     dev[op_dev_use] = net.op_device[op[acc[op_dev_use]]]
     hosted = is_(pc, "vpn_operator") & ~net.op_proxy[op[acc]]
-    ip[hosted] = net.op_hosting[op[acc[hosted]],
-                                rng.integers(0, p.operator_vpn_exits, hosted.sum())]
+    ip[hosted] = _operator_exit(rng, net, op[acc[hosted]])
     direct = is_(pc, "farm", "vpn_operator") & (u > 1 - net.op_direct_rate[op[acc]])
     ip[direct] = net.op_direct_ip[op[acc[direct]]]
     dev[direct] = net.op_device[op[acc[direct]]]
     return ip, dev
+
+
+def _operator_exit(rng: np.random.Generator, net: FraudNetworks, ops: np.ndarray) -> np.ndarray:
+    """One of its operator's VPN exits for each event (`ops`: the events' operators)."""
+    return net.op_hosting[ops, rng.integers(0, net.op_hosting.shape[1], len(ops))]

@@ -61,13 +61,16 @@ class WorldParams:
     no_device_id_share: float = 0.0  # of events (Okta, CloudTrail logs carry none)
     no_device_tz_share: float = 0.0  # of events
     no_location_share: float = 0.0  # of events: no lat/lon in the log (the IP's country stays)
-    # shifted test conditions, not drawn in training (see README "Robustness": drawn, they did
-    # not help on average, or cost careful personas): honest accounts fully remote, never on
-    # an office network; farm personas' events through their operator's VPN exits (laptops at
-    # a farm running Astrill, Mandiant 2025) or through the employer's always-on corporate VPN
+    # three shifted test conditions, not drawn in training (see README "Robustness": drawn,
+    # they did not help on average, or cost careful personas): honest accounts fully remote,
+    # never on an office network; of farm personas' sign-ins, the share through their
+    # operator's VPN exits (laptops at a farm running Astrill, Mandiant 2025) and the share
+    # through the corporate VPN egress that `corporate_vpn` staff use (meaningful only in a
+    # world with such staff; drawn per sign-in, so part of them still shows the farm)
     remote_share: float = 0.0
-    farm_vpn_rate: float = 0.0
+    farm_vpn_share: float = 0.0
     farm_corporate_share: float = 0.0
+    # the fields below are drawn in training again
     agency_abroad_share: float = 0.0  # of agency contractors: living abroad (an employer of record)
     abroad_overlap_share: float = 0.0  # of honest people abroad: working US hours (their night)
     # an employer's office sites (staff who go in live in a site's city); 0: one in every city
@@ -82,7 +85,9 @@ class WorldParams:
     off_hours_share: float = 0.12  # of events at any hour: evening e-mail, weekend fixes
     vpn_exits: int = 200  # commercial VPN exits in the world: fewer, more people on each
     operator_vpn_exits: int = 3  # exits each VPN operator signs in through
-    operator_vpn_abroad_share: float = 0.0  # of those exits: outside the US
+    # of those exits: outside the US, from the VPN's exits abroad (few: most exit cities of
+    # `world.VPN_EXIT_COUNTRIES` are American, so operators crowd onto those few)
+    operator_vpn_abroad_share: float = 0.0
     service_zone_share: float = 0.0  # of service accounts: their host reports zone UTC
     service_ips_per_region: int = 2  # cloud IPs per region that service accounts sign in from
     fraud_tenure_days: float = 45.0  # fraud personas hired up to this many days before the log

@@ -60,15 +60,19 @@ def _local_hours(p: WorldParams) -> pd.DataFrame:
 
 
 def test_people_keep_their_own_hours_when_habits_vary():
-    """With one hour distribution for everyone, the spread of an account's hours told honest
-    (regular) from fraud (scattered) in our worlds only."""
+    """Each person's median hour and hour spread vary from person to person with their habits;
+    without habits only chance separates them."""
     alike = _local_hours(dataclasses.replace(WorldParams(), off_hours_share=0.0))
     habits = _local_hours(dataclasses.replace(WorldParams(), off_hours_share=0.0,
-                                              hour_habit_sd=2.5, hour_spread_h=1.5))
-    means = [h.groupby("account").hour.median().std() for h in (alike, habits)]
-    spreads = [h.groupby("account").hour.std().median() for h in (alike, habits)]
-    assert means[1] > 2 * means[0]
-    assert spreads[1] < 0.75 * spreads[0]
+                                              hour_habit_sd=2.5))
+    centres = [h.groupby("account").hour.median().std() for h in (alike, habits)]
+    spreads = [h.groupby("account").hour.std().std() for h in (alike, habits)]
+    assert centres[1] > 2 * centres[0]
+    assert spreads[1] > 1.5 * spreads[0]
+    narrow = _local_hours(dataclasses.replace(WorldParams(), off_hours_share=0.0,
+                                              hour_spread_h=1.5))
+    assert narrow.groupby("account").hour.std().median() < 0.75 * alike.groupby(
+        "account").hour.std().median()
 
 
 def _service_events(zone_share: float) -> pd.DataFrame:

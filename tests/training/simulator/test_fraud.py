@@ -85,6 +85,6 @@ def test_farm_laptops_on_a_corporate_vpn_leave_through_the_employers_egress():
     assert farm[s.IP].isin(set(staff[s.IP])).mean() > 0.95
     farm, _ = _farm_events()
     assert farm[s.ASN].ne(HOSTING_ASN).all()
-    farm, staff = _farm_events(farm_vpn_rate=1.0)
+    farm, staff = _farm_events(farm_vpn_share=1.0)
     assert farm[s.ASN].eq(HOSTING_ASN).mean() > 0.95
     assert not farm[s.IP].isin(set(staff[s.IP])).any()
