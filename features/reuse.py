@@ -57,17 +57,17 @@ def reuse_keys(ev: EventArrays, allow: AllowList) -> dict[str, Keys]:
     return _allowed_keys(ev.device, ev.ip, ev.prefix, ev.asn, shows_person(ev), allow)
 
 
-def _network_gone(network_match: np.ndarray, interactive: np.ndarray) -> np.ndarray:
+def _network_gone(network_match: np.ndarray, person: np.ndarray) -> np.ndarray:
     """Events whose IP and prefix make no pair and have no count: those on a network the
     allow-list allows (`network_match`, its match index per event, -1 for none) and those that
-    do not show the person (not interactive)."""
-    return (network_match >= 0) | ~interactive
+    do not show the person (`person`: the interactive sign-ins, as `shows_person`)."""
+    return (network_match >= 0) | ~person
 
 
-def _allowed_keys(device: Keys, ip: Keys, prefix: Keys, asn: np.ndarray, interactive: np.ndarray,
+def _allowed_keys(device: Keys, ip: Keys, prefix: Keys, asn: np.ndarray, person: np.ndarray,
                   allow: AllowList) -> dict[str, Keys]:
     match = allow.network_match(ip, asn) if allow else np.full(len(ip.codes), -1)
-    network = _network_gone(match, interactive)
+    network = _network_gone(match, person)
     return {DEVICE: without(device, allow.device_match(device) >= 0) if allow else device,
             IPADDR: without(ip, network), PREFIX: without(prefix, network)}
 

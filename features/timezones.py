@@ -51,7 +51,7 @@ def event_timezones(ev: EventArrays, claimed_tz: np.ndarray) -> dict[str, np.nda
     claimed = Keys.of_values(claimed_tz)
     device = utc_offset_hours(ev.device_tz.codes, ev.device_tz.values, ev.ts_ns)
     person = shows_person(ev)
-    ip = np.where(person, utc_offset_hours(ip_codes, ip_zones, ev.ts_ns), np.nan)
+    ip = utc_offset_hours(np.where(person, ip_codes, -1), ip_zones, ev.ts_ns)  # -1: no zone
     claimed = utc_offset_hours(claimed.codes[ev.seg], claimed.values, ev.ts_ns)
     return {
         DEVICE_IP_TZ_DIFF_H: np.abs(device - ip),
