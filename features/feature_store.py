@@ -31,6 +31,7 @@ from persona_risk.features.stored_rows import (
     EVENT_NAMES,
     EVENT_POSITION,
     ID_AT,
+    Arrays,
     Columns,
     frame_to_records,
 )
@@ -68,9 +69,9 @@ class FeatureStore(ABC):
 
     @abstractmethod
     def histories(self, account_ids: list[str],
-                  columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Columns:
-        """Stored events of these accounts as `columns` (of `EVENT_NAMES`; times in ns,
-        missing values None), in one go."""
+                  columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Arrays:
+        """Stored events of these accounts as `columns` (of `EVENT_NAMES`), each its typed
+        array (`features.stored_rows.event_array`), in one go."""
 
     @abstractmethod
     def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
@@ -101,7 +102,7 @@ class FeatureStore(ABC):
         dropped events stay known: a later copy is ignored, as batch keeps the first copy."""
 
     # -- shared logic --------------------------------------------------------------------
-    def history(self, account_id: str) -> Columns:
+    def history(self, account_id: str) -> Arrays:
         """Stored events of one account as columns."""
         return self.histories([account_id])
 
@@ -200,7 +201,7 @@ class FeatureStore(ABC):
 
 
     def _component(self, account_ids: list[str],
-                   events: Columns) -> tuple[set[str], list[tuple]]:
+                   events: Arrays) -> tuple[set[str], list[tuple]]:
         """Accounts linked to `account_ids` (whose `events` are given) through devices and
         `SHARED_IDS` at any time (allowed devices link no one), with the device pairs of all of
         them."""

@@ -18,7 +18,9 @@ from persona_risk.features.stored_rows import (
     EVENT_NAMES,
     ID_AT,
     TS_AT,
+    Arrays,
     Columns,
+    event_array,
 )
 
 
@@ -65,10 +67,10 @@ class OnlineFeatureState(FeatureStore):
         self._merge(pairs)
 
     def histories(self, account_ids: list[str],
-                  columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Columns:
+                  columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Arrays:
         mine = [self.events[a] for a in account_ids if a in self.events]
-        return {name: list(chain.from_iterable(stored[name] for stored in mine))
-                for name in columns}
+        return {name: event_array(name, list(chain.from_iterable(
+            stored[name] for stored in mine))) for name in columns}
 
     def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
         return [(kind, k, a, t) for k in keys for a, t in self.pairs[kind].get(k, {}).items()]

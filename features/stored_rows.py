@@ -29,6 +29,11 @@ ACCOUNT_NAMES = [c.name for c in s.ACCOUNT_COLUMNS if c.name not in s.TRAINING_O
 EVENT_POSITION: dict[str, int] = {name: i for i, name in enumerate(EVENT_NAMES)}
 ID_AT, ACCOUNT_AT, TS_AT = (EVENT_POSITION[c] for c in (s.EVENT_ID, s.ACCOUNT_ID, s.TS))
 Columns = dict[str, list]  # column name -> its values, one per row
+Arrays = dict[str, np.ndarray]  # event column name -> its typed array (`event_array`)
+# kind -> the array type of an event column and the value standing for a missing one
+ARRAY_TYPES: dict[str, tuple[type, object]] = {
+    "timestamp": (np.int64, np.iinfo(np.int64).min), "float": (np.float64, np.nan),
+    "int": (np.float64, np.nan), "bool": (np.bool_, False)}
 
 
 def columns_of(rows: list[list], names: list[str] | tuple[str, ...]) -> Columns:
@@ -37,6 +42,17 @@ def columns_of(rows: list[list], names: list[str] | tuple[str, ...]) -> Columns:
         return {name: [] for name in names}
     return dict(zip(names, map(list, zip(*rows, strict=True)), strict=True))
 
+
+def event_array(name: str, values) -> np.ndarray:
+    """One stored event column (values, None where missing) as the typed array the feature core
+    reads: times int64 ns, numbers float64 (integers such as the ASN below 2**53, exact; missing:
+    NaN), flags bool (missing: False, as the core reads a flag), text object (None)."""
+    if s.KIND[name] in ARRAY_TYPES:
+        dtype, missing = ARRAY_TYPES[s.KIND[name]]
+        return np.array([missing if v is None else v for v in values], dtype)
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def _plain(value):

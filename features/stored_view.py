@@ -24,7 +24,7 @@ from persona_risk.features.reuse import (
     reuse_keys,
 )
 from persona_risk.features.state_schema import SHARED_IDS
-from persona_risk.features.stored_rows import Columns
+from persona_risk.features.stored_rows import Arrays, Columns
 
 _FLOATS = (s.LAT, s.LON, s.ASN)
 _FLAGS = (s.SUCCESS, s.INTERACTIVE, s.ANONYMIZER)
@@ -36,18 +36,12 @@ class StoredView:
     """The stored `events` (columns, `VIEW_COLUMNS` at least) of the asked accounts and the
     `records` (columns) of their component, as of `at`."""
 
-    def __init__(self, at: AsOf, asked: list[str], events: Columns, records: Columns):
+    def __init__(self, at: AsOf, asked: list[str], events: Arrays, records: Columns):
         self.at = at
-        ts = np.asarray(events[s.TS], dtype=np.int64)
-        kept = np.flatnonzero(at.happened(ts))
-        seen = kept.tolist()
-
-        def pick(values: list) -> list:
-            return values if len(seen) == len(values) else [values[i] for i in seen]
-
-        col = {name: pick(events[name]) for name in (s.EVENT_ID, s.ACCOUNT_ID, *KEY_COLUMNS)}
-        floats = {name: np.array(pick(events[name]), dtype=float) for name in _FLOATS}  # None: NaN
-        flags = {name: np.array(pick(events[name]), dtype=bool) for name in _FLAGS}
+        happened = at.happened(events[s.TS])
+        every = happened.all()
+        col = {name: values if every else values[happened]
+               for name, values in events.items() if name in VIEW_COLUMNS}
         known = np.flatnonzero(at.keeps(np.asarray(records[s.CREATED_AT], dtype=np.int64)))
         # records of the component that exist as of T
         self.known = {name: np.asarray(values, dtype=object)[known]
@@ -59,9 +53,9 @@ class StoredView:
         self.ev = lay_out(
             np.fromiter(map(number.__getitem__, col[s.ACCOUNT_ID]), np.int64,
                         len(col[s.ACCOUNT_ID])),
-            ts[kept],
-            np.array(col[s.EVENT_ID], dtype=object),
-            {name: Keys.of_values(col[name]) for name in KEY_COLUMNS}, floats, flags,
+            col[s.TS], col[s.EVENT_ID],
+            {name: Keys.of_values(col[name]) for name in KEY_COLUMNS},
+            {name: col[name] for name in _FLOATS}, {name: col[name] for name in _FLAGS},
             self.account_ids)
         own = np.array([number.get(a, -1) for a in rec[s.ACCOUNT_ID]], dtype=np.int64)
         mine = own >= 0

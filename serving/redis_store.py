@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-from itertools import compress
 
 import redis
 
@@ -38,6 +37,7 @@ from persona_risk.features.stored_rows import (
     EVENT_NAMES,
     ID_AT,
     TS_AT,
+    Arrays,
     Columns,
 )
 from persona_risk.serving.column_blobs import (
@@ -241,9 +241,9 @@ class RedisFeatureStore(FeatureStore):
         args: list = [PREFIX, len(BLOB_COLUMNS), *BLOB_COLUMNS, len(account_ids)]
         for account_id, writes, n, blobs in self._read(account_ids, BLOB_COLUMNS):
             columns = decode_all(blobs, n, BLOB_COLUMNS)
-            keep = [t >= cutoff_ns for t in columns[s.TS]]
+            keep = columns[s.TS] >= cutoff_ns
             args += [account_id, writes, *encode_all(
-                {name: list(compress(values, keep)) for name, values in columns.items()})]
+                {name: values[keep] for name, values in columns.items()})]
         args.append(len(stale))
         for kind, key, acc in stale:
             args += [kind, key, acc]
@@ -267,7 +267,7 @@ class RedisFeatureStore(FeatureStore):
         return out
 
     def histories(self, account_ids: list[str],
-                  columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Columns:
+                  columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Arrays:
         wanted = (s.TS, *(c for c in columns if c in BLOB_COLUMNS and c != s.TS))
         return joined([(a, n, blobs) for a, _, n, blobs in self._read(account_ids, wanted)
                        if n], wanted, columns)

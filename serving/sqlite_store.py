@@ -27,6 +27,7 @@ from persona_risk.features.stored_rows import (
     ACCOUNT_AT,
     ACCOUNT_NAMES,
     EVENT_NAMES,
+    Arrays,
     Columns,
     columns_of,
 )
@@ -235,7 +236,7 @@ class SqliteFeatureStore(FeatureStore):
         return out
 
     def histories(self, account_ids: list[str],
-                  columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Columns:
+                  columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Arrays:
         wanted = [c for c in columns if c in BLOB_COLUMNS]
         parts = self._parts(account_ids, wanted)
         return joined([(a, n, blobs) for a, (n, blobs) in parts.items()], wanted, columns)

@@ -14,6 +14,7 @@ from persona_risk.features import schema as s
 from persona_risk.features.memory_store import OnlineFeatureState
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.state_schema import CURRENT, StateLayout, StateVersionError
+from tests.histories import plain
 from tests.streams import NOW, START, streams
 
 
@@ -99,7 +100,7 @@ def test_an_older_state_without_an_optional_column_is_migrated():
     for columns in data["events"].values():
         del columns[s.USER_AGENT]
     state = OnlineFeatureState.from_dict(data)
-    assert state.history("a")[s.USER_AGENT] == [None]
+    assert plain(state.history("a"))[s.USER_AGENT] == [None]
     assert state.features("a").features["events_total"].iloc[0] == 1
 
 

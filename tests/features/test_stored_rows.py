@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,6 +20,7 @@ from persona_risk.features.stored_rows import (
     TS_AT,
     canonical_rows,
     clean_records,
+    event_array,
     frame_to_records,
     typed_events,
 )
@@ -98,3 +100,12 @@ def test_canonical_events_are_stored_without_the_batch_validator():
     expected = again.add_event_batches(pd.DataFrame([event, event]), [1, 1], now=START)
     assert got == [t for t, _ in expected] == [["a"], ["a"]]
     assert state.to_dict() == again.to_dict()
+
+
+def test_event_arrays_are_typed_as_the_core_reads_them():
+    assert event_array(s.TS, [3, 1]).dtype == np.int64
+    asn = event_array(s.ASN, [7922, None])
+    assert asn.dtype == np.float64 and asn[0] == 7922 and np.isnan(asn[1])
+    assert event_array(s.INTERACTIVE, [True, None]).tolist() == [True, False]
+    ips = event_array(s.IP, ["203.0.113.7", None])
+    assert ips.dtype == object and ips.tolist() == ["203.0.113.7", None]

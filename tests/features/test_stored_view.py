@@ -14,6 +14,7 @@ from persona_risk.features.stored_rows import (
     ACCOUNT_NAMES,
     EVENT_NAMES,
     columns_of,
+    event_array,
     frame_to_records,
 )
 from persona_risk.features.stored_view import StoredView, first_times
@@ -43,7 +44,8 @@ def _columns():
         {s.ACCOUNT_ID: "a", s.CREATED_AT: "2026-01-01", s.PAYOUT_ID: "p1"},
         {s.ACCOUNT_ID: "b", s.CREATED_AT: "2026-01-02", s.PAYOUT_ID: "p1"},
         {s.ACCOUNT_ID: "c", s.CREATED_AT: "2026-03-01", s.PAYOUT_ID: "p1"}]))
-    return (columns_of(frame_to_records(events, EVENT_NAMES), EVENT_NAMES),
+    return ({name: event_array(name, values) for name, values in columns_of(
+        frame_to_records(events, EVENT_NAMES), EVENT_NAMES).items()},
             columns_of(frame_to_records(records, ACCOUNT_NAMES), ACCOUNT_NAMES))
 
 

@@ -1,13 +1,15 @@
-"""Column blobs: every kind of event column comes back as it went in (None where missing),
-blobs written apart join into the blob of all their values, whatever their sizes, and a blob of
-the wrong length is refused."""
+"""Column blobs: every kind of event column comes back as the typed array of what went in
+(`event_array`), blobs written apart join into the blob of all their values, whatever their
+sizes, and a blob of the wrong length is refused."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from persona_risk.features import schema as s
-from persona_risk.serving.column_blobs import concat, decode, encode
+from persona_risk.features.stored_rows import event_array
+from persona_risk.serving.column_blobs import concat, decode, encode, joined
 
 VALUES = {
     "timestamp": [1_767_225_600_123_456_789, None, 0],
@@ -21,7 +23,12 @@ VALUES = {
 @pytest.mark.parametrize("name", s.names(s.EVENT_COLUMNS))
 def test_each_event_column_comes_back_as_it_went_in(name):
     values = VALUES.get(s.KIND[name], VALUES["string"])
-    assert decode(name, encode(name, values), len(values)) == values
+    back = decode(name, encode(name, values), len(values))
+    np.testing.assert_array_equal(back, event_array(name, values))
+    assert back.dtype == event_array(name, values).dtype
+    back[0] = back[1]  # writable: not a view of the blob's bytes
+    np.testing.assert_array_equal(decode(name, encode(name, back), 3), event_array(
+        name, [values[1], values[1], values[2]]))  # and an array encodes as its values
 
 
 @pytest.mark.parametrize("name", [s.TS, s.LAT, s.ASN, s.SUCCESS, s.IP])
@@ -29,13 +36,22 @@ def test_parts_join_into_the_blob_of_all_their_values(name):
     values = VALUES.get(s.KIND[name], VALUES["string"])
     parts = [values[:1], [], values[1:]]
     joined = concat(name, [encode(name, part) for part in parts], [len(p) for p in parts])
-    assert decode(name, joined, len(values)) == values
-    assert decode(name, concat(name, [None, encode(name, values)], [2, 3]), 5) == [
-        None, None, *values]
+    np.testing.assert_array_equal(decode(name, joined, len(values)), event_array(name, values))
+    np.testing.assert_array_equal(decode(name, concat(name, [None, encode(name, values)], [2, 3]),
+                                         5), event_array(name, [None, None, *values]))
 
 
 def test_a_column_without_a_blob_reads_as_missing():
-    assert decode(s.USER_AGENT, None, 2) == [None, None]
+    assert decode(s.USER_AGENT, None, 2).tolist() == [None, None]
+    assert np.isnan(decode(s.LAT, None, 2)).all() and not decode(s.SUCCESS, None, 2).any()
+
+
+def test_accounts_join_into_typed_columns_in_the_order_given():
+    blobs = [[encode(s.TS, [2, 1]), encode(s.IP, ["a", None])], [encode(s.TS, [5]), None]]
+    out = joined([("x", 2, blobs[0]), ("y", 1, blobs[1])], (s.TS, s.IP), (s.ACCOUNT_ID, s.TS, s.IP))
+    assert out[s.ACCOUNT_ID].tolist() == ["x", "x", "y"] and out[s.TS].dtype == np.int64
+    assert out[s.TS].tolist() == [2, 1, 5] and out[s.IP].tolist() == ["a", None, None]
+    assert joined([], (s.TS,), (s.ACCOUNT_ID, s.TS))[s.TS].dtype == np.int64
 
 
 @pytest.mark.parametrize("name", [s.TS, s.IP])
