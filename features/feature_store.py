@@ -39,8 +39,8 @@ from persona_risk.features.stored_view import VIEW_COLUMNS, StoredView
 from persona_risk.features.travel import FASTEST_HOP_COLUMNS
 from persona_risk.features.validate import clean_rows, validate_accounts, validate_events
 
-_PAIR_INPUTS = (s.ACCOUNT_ID, s.TS, s.DEVICE_ID, s.IP, s.ASN, s.INTERACTIVE)  # `row_pairs` reads
-_PAIR_AT = [EVENT_POSITION[c] for c in _PAIR_INPUTS]  # where they sit in a stored event row
+PAIR_INPUTS = (s.ACCOUNT_ID, s.TS, s.DEVICE_ID, s.IP, s.ASN, s.INTERACTIVE)  # `row_pairs` reads
+_PAIR_AT = [EVENT_POSITION[c] for c in PAIR_INPUTS]  # where they sit in a stored event row
 
 
 class FeatureStore(ABC):
@@ -95,11 +95,11 @@ class FeatureStore(ABC):
         """Latest event time stored (ns, UTC)."""
 
     @abstractmethod
-    def drop_before(self, cutoff_ns: int, account_ids: list[str], stale: list[tuple],
-                    pairs: list[tuple]) -> None:
-        """Drop the stored events of these accounts before `cutoff_ns`, remove the pairs
-        `stale` (kind, key, account_id) and merge `pairs` as `put` does, atomically. The ids of
-        dropped events stay known: a later copy is ignored, as batch keeps the first copy."""
+    def drop_before(self, cutoff_ns: int, account_ids: list[str]) -> None:
+        """Drop the stored events of these accounts before `cutoff_ns` and make their pairs
+        again from the events left (`pairs_after_drop` of the events read in the same atomic
+        step, so that an event stored meanwhile keeps its pairs). The ids of dropped events
+        stay known: a later copy is ignored, as batch keeps the first copy."""
 
     # -- shared logic --------------------------------------------------------------------
     def history(self, account_id: str) -> Arrays:
@@ -169,16 +169,18 @@ class FeatureStore(ABC):
         """Drop the events of these accounts older than the retention window behind the latest
         stored event, and make their pairs again from the events left."""
         cutoff = AsOf.of(self.watermark(), self.cfg.retention_days).since_ns
-        events = self.histories(account_ids, _PAIR_INPUTS)
-        old = sorted({a for a, ts in zip(events[s.ACCOUNT_ID], events[s.TS], strict=True)
-                      if ts < cutoff})
-        if not old:
-            return
-        dropping = set(old)
-        rows = [r for r in zip(*events.values(), strict=True) if r[0] in dropping]
+        events = self.histories(account_ids, (s.ACCOUNT_ID, s.TS))
+        old = sorted(set(events[s.ACCOUNT_ID][events[s.TS] < cutoff]))
+        if old:
+            self.drop_before(cutoff, old)
+
+    def pairs_after_drop(self, events: Arrays, cutoff_ns: int) -> tuple[list[tuple], list[tuple]]:
+        """For `drop_before`: the pairs (kind, key, account_id) that `events` (the stored
+        events of the accounts being compacted, `PAIR_INPUTS` at least) make, to remove, and
+        the pairs (with their first time) of those at or after `cutoff_ns`, to merge again."""
+        rows = list(zip(*(events[name] for name in PAIR_INPUTS), strict=True))
         stale = [pair[:3] for pair in row_pairs(rows, self.cfg.allow)]
-        kept = row_pairs([r for r in rows if r[1] >= cutoff], self.cfg.allow)
-        self.drop_before(cutoff, old, stale, kept)
+        return stale, row_pairs([r for r in rows if r[1] >= cutoff_ns], self.cfg.allow)
 
     def _window_pairs(self, pairs: dict[str, list[tuple]], at: AsOf) -> dict[str, list[tuple]]:
         """The stored pairs as they exist in the retention window of `at`: a pair first seen
@@ -190,10 +192,9 @@ class FeatureStore(ABC):
         if not any(stale.values()):
             return pairs
         accounts = sorted({p[2] for rows in stale.values() for p in rows})
-        events = self.histories(accounts, _PAIR_INPUTS)
-        ts = np.asarray(events[s.TS], dtype=np.int64)
-        seen = [r for r, keep in zip(zip(*events.values(), strict=True), at.happened(ts).tolist(),
-                                     strict=True) if keep]
+        events = self.histories(accounts, PAIR_INPUTS)
+        seen = list(zip(*(events[name][at.happened(events[s.TS])] for name in PAIR_INPUTS),
+                        strict=True))
         again = {pair[:3]: pair[3] for pair in row_pairs(seen, self.cfg.allow)}
         return {kind: [p for p in stored if p[3] >= since] + [
             (*p[:3], again[p[:3]]) for p in stale[kind] if p[:3] in again]

@@ -9,7 +9,7 @@ from itertools import chain
 
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
-from persona_risk.features.feature_store import FeatureStore
+from persona_risk.features.feature_store import PAIR_INPUTS, FeatureStore
 from persona_risk.features.reuse import REUSE_KINDS
 from persona_risk.features.state_schema import CURRENT, StateLayout, migration
 from persona_risk.features.stored_rows import (
@@ -52,8 +52,8 @@ class OnlineFeatureState(FeatureStore):
             seen = self.pairs[kind].setdefault(key, {})
             seen[acc] = min(int(first), seen.get(acc, int(first)))
 
-    def drop_before(self, cutoff_ns: int, account_ids: list[str], stale: list[tuple],
-                    pairs: list[tuple]) -> None:
+    def drop_before(self, cutoff_ns: int, account_ids: list[str]) -> None:
+        stale, pairs = self.pairs_after_drop(self.histories(account_ids, PAIR_INPUTS), cutoff_ns)
         for account_id in account_ids:
             columns = self.events[account_id]
             keep = [t >= cutoff_ns for t in columns[s.TS]]

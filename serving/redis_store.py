@@ -39,6 +39,7 @@ from persona_risk.features.stored_rows import (
     TS_AT,
     Arrays,
     Columns,
+    event_array,
 )
 from persona_risk.serving.column_blobs import (
     BLOB_COLUMNS,
@@ -236,14 +237,18 @@ class RedisFeatureStore(FeatureStore):
             args += [kind, key, acc, str(int(first))]
         self._put_events(args=args)
 
-    def drop_before(self, cutoff_ns: int, account_ids: list[str], stale: list[tuple],
-                    pairs: list[tuple]) -> None:
+    def drop_before(self, cutoff_ns: int, account_ids: list[str]) -> None:
         args: list = [PREFIX, len(BLOB_COLUMNS), *BLOB_COLUMNS, len(account_ids)]
+        stale, pairs = [], []  # of what was read: the script skips an account written since
         for account_id, writes, n, blobs in self._read(account_ids, BLOB_COLUMNS):
             columns = decode_all(blobs, n, BLOB_COLUMNS)
             keep = columns[s.TS] >= cutoff_ns
             args += [account_id, writes, *encode_all(
                 {name: values[keep] for name, values in columns.items()})]
+            dropped, kept = self.pairs_after_drop(
+                {s.ACCOUNT_ID: event_array(s.ACCOUNT_ID, [account_id] * n), **columns}, cutoff_ns)
+            stale += dropped
+            pairs += kept
         args.append(len(stale))
         for kind, key, acc in stale:
             args += [kind, key, acc]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
-from persona_risk.features.feature_store import FeatureStore
+from persona_risk.features.feature_store import PAIR_INPUTS, FeatureStore
 from persona_risk.features.state_schema import CURRENT, SHARED_IDS, StateLayout, migration
 from persona_risk.features.stored_rows import (
     ACCOUNT_AT,
@@ -172,11 +172,12 @@ class SqliteFeatureStore(FeatureStore):
             conn.execute("ROLLBACK")
             raise
 
-    def drop_before(self, cutoff_ns: int, account_ids: list[str], stale: list[tuple],
-                    pairs: list[tuple]) -> None:
+    def drop_before(self, cutoff_ns: int, account_ids: list[str]) -> None:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
+            stale, pairs = self.pairs_after_drop(self.histories(account_ids, PAIR_INPUTS),
+                                                 cutoff_ns)
             for start in range(0, len(account_ids), IN_BATCH):
                 chunk = account_ids[start:start + IN_BATCH]
                 old = f"FROM events WHERE ts < ? AND account_id IN ({','.join('?' * len(chunk))})"

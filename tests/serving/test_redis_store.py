@@ -22,7 +22,7 @@ from persona_risk.serving.redis_store import BLOBS_SINCE, PREFIX, RedisFeatureSt
 from persona_risk.serving.sqlite_store import SqliteFeatureStore
 from tests.histories import plain
 from tests.serving.conftest import free_port
-from tests.serving.test_sqlite_store import _retention_story
+from tests.serving.test_sqlite_store import _compaction_race, _retention_story
 from tests.system import system_program
 
 pytestmark = pytest.mark.slow
@@ -141,10 +141,10 @@ def test_compaction_leaves_an_account_written_since_it_was_read(redis_server, mo
         return stale
 
     monkeypatch.setattr(store, "_read", read_then_written)
-    store.drop_before(pd.Timestamp("2026-03-01", tz="UTC").value, ["a"], [], [])
+    store.drop_before(pd.Timestamp("2026-03-01", tz="UTC").value, ["a"])
     assert store.history("a")[s.EVENT_ID].tolist() == ["x1", "x2"]  # nothing lost yet
     monkeypatch.setattr(store, "_read", read)
-    store.drop_before(pd.Timestamp("2026-02-02", tz="UTC").value, ["a"], [], [])
+    store.drop_before(pd.Timestamp("2026-02-02", tz="UTC").value, ["a"])
     assert store.history("a")[s.EVENT_ID].tolist() == ["x2"]
 
 
@@ -216,3 +216,9 @@ def test_acknowledged_events_survive_a_redis_crash(redis_server, server_factory)
 
 def test_the_redis_store_drops_state_older_than_the_retention_window(redis_server):
     _retention_story(RedisFeatureStore(redis_server.url, FeatureConfig(retention_days=1)))
+
+
+def test_an_event_stored_while_its_account_is_compacted_keeps_its_pairs(redis_server):
+    cfg = FeatureConfig(retention_days=1)
+    _compaction_race(RedisFeatureStore(redis_server.url, cfg),
+                     RedisFeatureStore(redis_server.url, cfg))

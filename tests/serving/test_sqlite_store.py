@@ -150,6 +150,36 @@ def test_the_store_drops_state_older_than_the_retention_window(tmp_path):
     _retention_story(OnlineFeatureState(FeatureConfig(retention_days=1)))
 
 
+def _compaction_race(store, other) -> None:
+    """While `store` compacts account a, `other` (another process on the same state) stores an
+    event of a on the device of a's dropped event: the device's pair of a stays, with the new
+    event's time."""
+    store.add_events(pd.DataFrame([{s.EVENT_ID: "old", s.ACCOUNT_ID: "a", s.DEVICE_ID: "d1",
+                                    s.TS: pd.Timestamp("2026-02-01", tz="UTC")}]))
+    store.add_events(pd.DataFrame([{s.EVENT_ID: "new", s.ACCOUNT_ID: "b", s.DEVICE_ID: "d2",
+                                    s.TS: pd.Timestamp("2026-02-04", tz="UTC")}]))
+    read = store.histories
+    later = pd.Timestamp("2026-02-05", tz="UTC")
+
+    def read_then_written(account_ids, columns):
+        found = read(account_ids, columns)
+        other.add_events(pd.DataFrame([{s.EVENT_ID: "meanwhile", s.ACCOUNT_ID: "a",
+                                        s.DEVICE_ID: "d1", s.TS: later}]))
+        return found
+
+    store.histories = read_then_written
+    store._compact(["a"])  # as `add_events` does after an event of a, b's moved the window
+    del store.histories
+    assert store.histories(["a"])[s.EVENT_ID].tolist() == ["meanwhile"]
+    assert [p[2:] for p in store.pairs_for(DEVICE, ["d1"])] == [("a", later.value)]
+
+
+def test_an_event_stored_while_its_account_is_compacted_keeps_its_pairs(tmp_path):
+    cfg = FeatureConfig(retention_days=1)
+    _compaction_race(SqliteFeatureStore(tmp_path / "s.sqlite", cfg),
+                     SqliteFeatureStore(tmp_path / "s.sqlite", cfg))
+
+
 def test_without_a_window_nothing_is_dropped(tmp_path):
     store = SqliteFeatureStore(tmp_path / "state.sqlite")
     store.add_events(pd.DataFrame([{s.EVENT_ID: f"e{d}", s.ACCOUNT_ID: "a", s.DEVICE_ID: "d1",
