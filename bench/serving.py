@@ -8,7 +8,9 @@ at concurrency 1 and 16, with and without reason codes. Beside it, the same cell
 `bench.floor_app` (the same web stack around the raw booster only) and the in-process calls.
 Targets (issue 15): at concurrency 1 p50 <= 5 ms and p99 <= 15 ms; at concurrency 16 at least
 60% of the floor's requests/s and p99 within twice the floor's.
-Run: .venv/bin/python -m bench.serving [--seconds 10]
+Each cell runs three times (`--repeats`) and prints its median: single runs on a shared
+machine differ by a millisecond or more at concurrency 1.
+Run: .venv/bin/python -m bench.serving [--seconds 10] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -148,12 +150,15 @@ def _start(name: str, command: list[str], url: str, env: dict) -> subprocess.Pop
     raise RuntimeError(f"{name} did not start; see {log}")
 
 
-def _print_cells(name: str, url: str, seconds: float, accounts: list[str]) -> None:
+def _print_cells(name: str, url: str, seconds: float, accounts: list[str], repeats: int) -> None:
+    """Each cell `repeats` times, its median requests/s, p50 and p99 (each its own median)."""
     for reasons in (True, False):
         for concurrency in (1, 16):
-            r = _drive(url, concurrency, seconds, reasons, accounts,
-                       f"{name}-{concurrency}-{reasons}")
-            failed = f"  ({r['failed']} failed)" if r["failed"] else ""
+            runs = [_drive(url, concurrency, seconds, reasons, accounts,
+                           f"{name}-{concurrency}-{reasons}-{k}") for k in range(repeats)]
+            r = {key: float(np.median([run[key] for run in runs])) for key in runs[0]}
+            n_failed = sum(run["failed"] for run in runs)
+            failed = f"  ({n_failed} failed)" if n_failed else ""
             print(f"{name:<7} POST /v1/events c={concurrency:<2} reasons={reasons!s:<5}"
                   f"{r['rps']:>11,.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}{failed}")
 
@@ -198,6 +203,8 @@ def _load_history(url: str, accounts, events, chosen: list[str]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs of each cell, its median reported (the machine is noisy)")
     args = parser.parse_args()
     folder = (OUT / "serving").resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -231,13 +238,14 @@ def main() -> None:
         for url in urls.values():
             n_history = _load_history(url, accounts, events, chosen)
         print(f"history: {len(chosen)} accounts, {n_history:,} events; {args.seconds:.0f} s "
-              f"per cell; load generator: {'wrk' if shutil.which('wrk') else 'httpx (no wrk)'}"
+              f"per run, median of {args.repeats} runs per cell; load generator: "
+              f"{'wrk' if shutil.which('wrk') else 'httpx (no wrk)'}"
               f"; state: {', '.join(states)}{'' if redis_server else ' (no redis-server)'}")
         print("floor = the same FastAPI + uvicorn stack and body around the raw booster only")
         print(f"{'case':<42} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8}")
         for name, url in urls.items():
-            _print_cells(name, url, args.seconds, chosen)
-        _print_cells("floor", floor_url, args.seconds, chosen)
+            _print_cells(name, url, args.seconds, chosen, args.repeats)
+        _print_cells("floor", floor_url, args.seconds, chosen, args.repeats)
     finally:
         for proc in servers:
             proc.terminate()
