@@ -33,8 +33,8 @@ VIEW_COLUMNS = (s.EVENT_ID, s.ACCOUNT_ID, s.TS, *KEY_COLUMNS, *_FLOATS, *_FLAGS)
 
 
 class StoredView:
-    """The stored `events` (columns, `VIEW_COLUMNS` at least) of the asked accounts and the
-    `records` (columns) of their component, as of `at`."""
+    """The stored `events` (typed arrays, `VIEW_COLUMNS` at least) of the asked accounts and
+    the `records` (columns) of their component, as of `at`."""
 
     def __init__(self, at: AsOf, asked: list[str], events: Arrays, records: Columns):
         self.at = at
