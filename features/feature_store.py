@@ -47,7 +47,7 @@ class FeatureStore(ABC):
     """The online state over storage primitives; subclasses decide where the data lives.
 
     Event rows come in as lists in `EVENT_NAMES` order (`features.stored_rows`) and go out as
-    named columns (`Columns`); account records go in and out by column name. A store keeps
+    named typed arrays (`Arrays`); account records go in and out by column name. A store keeps
     its columns under `features.state_schema.CURRENT` and checks the stored layout on open.
     `cfg.allow` decides which pairs are stored (allowed infrastructure makes none): a state is
     built under one allow-list; after changing it, replay the events into a fresh state for
@@ -103,7 +103,7 @@ class FeatureStore(ABC):
 
     # -- shared logic --------------------------------------------------------------------
     def history(self, account_id: str) -> Arrays:
-        """Stored events of one account as columns."""
+        """Stored events of one account as typed arrays."""
         return self.histories([account_id])
 
     def upsert_account(self, record: dict) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from persona_risk.features.stored_rows import (
     ARRAY_TYPES,
     EVENT_NAMES,
     Arrays,
+    Columns,
     columns_of,
     event_array,
 )
@@ -33,14 +34,24 @@ _BLOBS = {**ARRAY_TYPES, "bool": (np.int8, -1)}
 TIME_BYTES = np.dtype(_BLOBS["timestamp"][0]).itemsize
 
 
-def encode(name: str, values) -> bytes:
+def encode(name: str, values: list | np.ndarray) -> bytes:
     """The blob of one event column's values (a list, None where missing, or its typed array)."""
-    if s.KIND[name] in _BLOBS:
-        dtype, missing = _BLOBS[s.KIND[name]]
-        return np.array([missing if v is None else v for v in values], dtype).tobytes()
+    kind = s.KIND[name]
+    if kind == "bool":
+        return np.array([_BLOBS[kind][1] if v is None else v for v in values],
+                        _BLOBS[kind][0]).tobytes()
+    if kind in _BLOBS:
+        return event_array(name, values).tobytes()
     if not len(values):
         return b""
     return (json.dumps(list(values), separators=(",", ":"))[1:-1] + ",").encode()
+
+
+def _checked(name: str, values, n: int):
+    if len(values) != n:
+        raise ValueError(f"stored history: column {name} holds {len(values)} values, "
+                         f"expected {n}; replay the events into a fresh state")
+    return values
 
 
 def decode(name: str, blob: bytes | None, n: int) -> np.ndarray:
@@ -51,14 +62,20 @@ def decode(name: str, blob: bytes | None, n: int) -> np.ndarray:
         return event_array(name, [None] * n)
     kind = s.KIND[name]
     if kind in _BLOBS:
-        values = np.frombuffer(blob, _BLOBS[kind][0])
-        out = values == 1 if kind == "bool" else values.copy()  # writable, not the blob's
-    else:
-        out = event_array(name, json.loads(b"[" + blob[:-1] + b"]") if blob else [])
-    if len(out) != n:
-        raise ValueError(f"stored history: column {name} holds {len(out)} values, "
-                         f"expected {n}; replay the events into a fresh state")
-    return out
+        values = _checked(name, np.frombuffer(blob, _BLOBS[kind][0]), n)
+        return values == 1 if kind == "bool" else values.copy()  # writable, not the blob's
+    return _checked(name, event_array(name, json.loads(b"[" + blob[:-1] + b"]") if blob
+                                      else []), n)
+
+
+def kept(name: str, blob: bytes | None, n: int, keep: np.ndarray) -> bytes:
+    """The blob of one column's values (`n` in `blob`) where `keep` is true, a missing value
+    still missing (no blob: an empty one)."""
+    if blob is None:
+        return b""
+    if s.KIND[name] in _BLOBS:
+        return _checked(name, np.frombuffer(blob, _BLOBS[s.KIND[name]][0]), n)[keep].tobytes()
+    return encode(name, decode(name, blob, n)[keep])
 
 
 def concat(name: str, blobs: list[bytes | None], sizes: list[int]) -> bytes:
@@ -68,7 +85,7 @@ def concat(name: str, blobs: list[bytes | None], sizes: list[int]) -> bytes:
                     for blob, n in zip(blobs, sizes, strict=True))
 
 
-def encode_all(columns: Arrays) -> list[bytes]:
+def encode_all(columns: Columns | Arrays) -> list[bytes]:
     """The blobs of `BLOB_COLUMNS` from event columns by name."""
     return [encode(name, columns[name]) for name in BLOB_COLUMNS]
 

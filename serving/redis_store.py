@@ -29,7 +29,7 @@ import redis
 
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
-from persona_risk.features.feature_store import FeatureStore
+from persona_risk.features.feature_store import PAIR_INPUTS, FeatureStore
 from persona_risk.features.state_schema import CURRENT, SHARED_IDS, StateLayout, migration
 from persona_risk.features.stored_rows import (
     ACCOUNT_AT,
@@ -39,16 +39,15 @@ from persona_risk.features.stored_rows import (
     TS_AT,
     Arrays,
     Columns,
-    event_array,
 )
 from persona_risk.serving.column_blobs import (
     BLOB_COLUMNS,
     TIME_BYTES,
-    decode_all,
     encode,
     encode_all,
     encode_rows,
     joined,
+    kept,
 )
 
 log = logging.getLogger("persona_risk.redis")
@@ -241,14 +240,13 @@ class RedisFeatureStore(FeatureStore):
         args: list = [PREFIX, len(BLOB_COLUMNS), *BLOB_COLUMNS, len(account_ids)]
         stale, pairs = [], []  # of what was read: the script skips an account written since
         for account_id, writes, n, blobs in self._read(account_ids, BLOB_COLUMNS):
-            columns = decode_all(blobs, n, BLOB_COLUMNS)
-            keep = columns[s.TS] >= cutoff_ns
-            args += [account_id, writes, *encode_all(
-                {name: values[keep] for name, values in columns.items()})]
-            dropped, kept = self.pairs_after_drop(
-                {s.ACCOUNT_ID: event_array(s.ACCOUNT_ID, [account_id] * n), **columns}, cutoff_ns)
+            events = joined([(account_id, n, blobs)], BLOB_COLUMNS, PAIR_INPUTS)
+            keep = events[s.TS] >= cutoff_ns
+            args += [account_id, writes, *(kept(name, blob, n, keep) for name, blob in zip(
+                BLOB_COLUMNS, blobs, strict=True))]
+            dropped, again = self.pairs_after_drop(events, cutoff_ns)
             stale += dropped
-            pairs += kept
+            pairs += again
         args.append(len(stale))
         for kind, key, acc in stale:
             args += [kind, key, acc]

@@ -9,7 +9,7 @@ import pytest
 
 from persona_risk.features import schema as s
 from persona_risk.features.stored_rows import event_array
-from persona_risk.serving.column_blobs import concat, decode, encode, joined
+from persona_risk.serving.column_blobs import concat, decode, encode, joined, kept
 
 VALUES = {
     "timestamp": [1_767_225_600_123_456_789, None, 0],
@@ -59,3 +59,13 @@ def test_a_blob_of_another_length_is_refused_not_shifted(name):
     values = VALUES.get(s.KIND[name], VALUES["string"])
     with pytest.raises(ValueError, match=f"column {name} holds 3 values, expected 4"):
         decode(name, encode(name, values), 4)
+
+
+@pytest.mark.parametrize("name", [s.TS, s.LAT, s.ASN, s.SUCCESS, s.IP])
+def test_kept_values_stay_as_they_were_stored_missing_included(name):
+    values = VALUES.get(s.KIND[name], VALUES["string"])
+    keep = np.array([False, True, True])
+    assert kept(name, encode(name, values), 3, keep) == encode(name, values[1:])
+    assert kept(name, None, 3, keep) == b""
+    with pytest.raises(ValueError, match="expected 4"):
+        kept(name, encode(name, values), 4, np.ones(4, bool))

@@ -17,6 +17,7 @@ import redis
 
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
+from persona_risk.features.reuse import DEVICE
 from persona_risk.features.state_schema import CURRENT, StateLayout, StateVersionError
 from persona_risk.serving.redis_store import BLOBS_SINCE, PREFIX, RedisFeatureStore
 from persona_risk.serving.sqlite_store import SqliteFeatureStore
@@ -131,6 +132,9 @@ def test_a_state_of_event_lists_is_converted_to_history_blobs_on_open(redis_serv
 
 def test_compaction_leaves_an_account_written_since_it_was_read(redis_server, monkeypatch):
     store = _filled(redis_server.url)
+    first = pd.Timestamp("2026-01-31", tz="UTC")
+    store.add_events(pd.DataFrame([{s.EVENT_ID: "x0", s.ACCOUNT_ID: "a", s.DEVICE_ID: "d1",
+                                    s.TS: first}]))
     other = RedisFeatureStore(redis_server.url)
     read = store._read
 
@@ -142,10 +146,12 @@ def test_compaction_leaves_an_account_written_since_it_was_read(redis_server, mo
 
     monkeypatch.setattr(store, "_read", read_then_written)
     store.drop_before(pd.Timestamp("2026-03-01", tz="UTC").value, ["a"])
-    assert store.history("a")[s.EVENT_ID].tolist() == ["x1", "x2"]  # nothing lost yet
+    assert store.history("a")[s.EVENT_ID].tolist() == ["x1", "x0", "x2"]  # nothing lost yet
+    assert [p[2:] for p in store.pairs_for(DEVICE, ["d1"])] == [("a", first.value)]  # nor links
     monkeypatch.setattr(store, "_read", read)
     store.drop_before(pd.Timestamp("2026-02-02", tz="UTC").value, ["a"])
     assert store.history("a")[s.EVENT_ID].tolist() == ["x2"]
+    assert store.pairs_for(DEVICE, ["d1"]) == []
 
 
 def _events(n: int, account: str = "busy") -> list[dict]:

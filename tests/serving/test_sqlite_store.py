@@ -161,7 +161,8 @@ def _compaction_race(store, other) -> None:
     read = store.histories
     later = pd.Timestamp("2026-02-05", tz="UTC")
 
-    def read_then_written(account_ids, columns):
+    def read_then_written(account_ids, columns):  # once: compaction's first read
+        store.histories = read
         found = read(account_ids, columns)
         other.add_events(pd.DataFrame([{s.EVENT_ID: "meanwhile", s.ACCOUNT_ID: "a",
                                         s.DEVICE_ID: "d1", s.TS: later}]))
