@@ -23,7 +23,7 @@ from persona_risk.features.config import FeatureConfig
 from persona_risk.features.pipeline import FeatureResult, account_features, features_frame
 from persona_risk.features.point_in_time import AsOf
 from persona_risk.features.reference import FEATURE_NAMES
-from persona_risk.features.reuse import DEVICE, IPADDR, PREFIX, row_pairs
+from persona_risk.features.reuse import DEVICE, IPADDR, PREFIX, event_pairs, row_pairs
 from persona_risk.features.state_schema import SHARED_IDS
 from persona_risk.features.stored_rows import (
     ACCOUNT_AT,
@@ -63,9 +63,11 @@ class FeatureStore(ABC):
         """Which of these event ids are already stored."""
 
     @abstractmethod
-    def put(self, events: list[list], pairs: list[tuple]) -> None:
-        """Store new event rows (`EVENT_NAMES` order) and merge pairs (kind, key, account_id,
-        first_ts in ns; keeping the earliest first_ts), atomically."""
+    def put(self, events: list[list], pairs: list[list[tuple]]) -> None:
+        """Store new event rows (`EVENT_NAMES` order) and merge the pairs of each event stored
+        (`pairs[i]` those of `events[i]`: kind, key, account_id, time in ns; keeping the
+        earliest time), atomically. An event whose id is stored already (by another process
+        since `known_event_ids`) is not stored, and its pairs are not merged."""
 
     @abstractmethod
     def histories(self, account_ids: list[str],
@@ -156,8 +158,8 @@ class FeatureStore(ABC):
                 taken.add(r[ID_AT])
                 fresh.append(r)
         if fresh:
-            self.put(fresh, row_pairs([tuple(r[i] for i in _PAIR_AT) for r in fresh],
-                                      self.cfg.allow))
+            self.put(fresh, event_pairs([tuple(r[i] for i in _PAIR_AT) for r in fresh],
+                                        self.cfg.allow))
         accounts: list[set[str]] = [set() for _ in range(n_batches)]
         for r, i in zip(rows, batch, strict=True):
             accounts[i].add(r[ACCOUNT_AT])

@@ -10,7 +10,7 @@ from itertools import chain
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.feature_store import PAIR_INPUTS, FeatureStore
-from persona_risk.features.reuse import REUSE_KINDS
+from persona_risk.features.reuse import REUSE_KINDS, first_pairs
 from persona_risk.features.state_schema import CURRENT, StateLayout, migration
 from persona_risk.features.stored_rows import (
     ACCOUNT_AT,
@@ -38,14 +38,18 @@ class OnlineFeatureState(FeatureStore):
     def known_event_ids(self, event_ids: list[str]) -> set[str]:
         return self._ids.intersection(event_ids)
 
-    def put(self, events: list[list], pairs: list[tuple]) -> None:
-        for row in events:
+    def put(self, events: list[list], pairs: list[list[tuple]]) -> None:
+        stored = []
+        for row, own in zip(events, pairs, strict=True):
+            if row[ID_AT] in self._ids:
+                continue
+            stored.append(own)
             columns = self.events.setdefault(row[ACCOUNT_AT], {name: [] for name in EVENT_NAMES})
             for name, value in zip(EVENT_NAMES, row, strict=True):
                 columns[name].append(value)
             self._ids.add(row[ID_AT])
             self._watermark = max(row[TS_AT], self._watermark or row[TS_AT])
-        self._merge(pairs)
+        self._merge(first_pairs(stored))
 
     def _merge(self, pairs: list[tuple]) -> None:
         for kind, key, acc, first in pairs:

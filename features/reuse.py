@@ -13,6 +13,7 @@ network the person sits on (device keys stay: the device is the same).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -106,24 +107,37 @@ def first_seen(keys: dict[str, Keys], accounts: Keys, ts_ns: np.ndarray) -> pd.D
         FIRST_TS: np.concatenate(firsts)})
 
 
-def row_pairs(rows: list[tuple], allow: AllowList = AllowList()) -> list[tuple]:
-    """`reuse_pairs` of a few events given as (account_id, ts ns, device_id, ip, asn,
-    interactive) tuples (None when absent), as (kind, key, account_id, first_ts) tuples."""
+def event_pairs(rows: list[tuple], allow: AllowList = AllowList()) -> list[list[tuple]]:
+    """Each of a few events' own pairs, (kind, key, account_id, its time), the events given as
+    (account_id, ts ns, device_id, ip, asn, interactive) tuples (None when absent)."""
     network = device = np.full(len(rows), -1)
     if allow:
         network = allow.network_match(Keys.of(pd.Series([r[3] for r in rows], dtype=object)),
                                       np.array([r[4] for r in rows], dtype=object).astype(float))
         device = allow.device_match(Keys.of(pd.Series([r[2] for r in rows], dtype=object)))
     gone = _network_gone(network, np.array([r[5] for r in rows], dtype=bool))
-    first: dict[tuple, int] = {}
+    out = []
     for (account, ts, dev, ip, _, _), net_ok, dev_ok in zip(rows, (~gone).tolist(),
                                                             (device < 0).tolist(), strict=True):
         prefix = prefix_of(ip) if ip is not None and net_ok else None
-        for kind, key in ((DEVICE, dev if dev_ok else None), (IPADDR, ip if net_ok else None),
-                          (PREFIX, prefix)):
-            if key is not None:
-                first[kind, key, account] = min(ts, first.get((kind, key, account), ts))
+        out.append([(kind, key, account, ts) for kind, key in (
+            (DEVICE, dev if dev_ok else None), (IPADDR, ip if net_ok else None), (PREFIX, prefix))
+            if key is not None])
+    return out
+
+
+def first_pairs(pairs: list[list[tuple]]) -> list[tuple]:
+    """Pairs of several events (`event_pairs`) as one (kind, key, account_id, first_ts) each."""
+    first: dict[tuple, int] = {}
+    for kind, key, account, ts in chain.from_iterable(pairs):
+        first[kind, key, account] = min(ts, first.get((kind, key, account), ts))
     return [(*pair, ts) for pair, ts in first.items()]
+
+
+def row_pairs(rows: list[tuple], allow: AllowList = AllowList()) -> list[tuple]:
+    """`reuse_pairs` of a few events given as `event_pairs` takes them, as (kind, key,
+    account_id, first_ts) tuples."""
+    return first_pairs(event_pairs(rows, allow))
 
 
 def reuse_pairs(events: pd.DataFrame, allow: AllowList = AllowList()) -> pd.DataFrame:

@@ -68,26 +68,27 @@ local function merge_pair(p, kind, key, acc, first)
   if (not old) or later(old, first) then redis.call('HSET', h, acc, first) end
 end
 """
-# ARGV: prefix, the blob columns (count, names), the events (count; each id, account, ts and a
-# blob of each column), the pairs (count; each kind, key, account, first time)
+# ARGV: prefix, the blob columns (count, names), the events (count; each id, account, ts, a
+# blob of each column, and its pairs: count, then each kind, key, account, time). An event
+# whose id is stored already is skipped, its pairs too.
 PUT_EVENTS = LATER + """
 local p, ncol = ARGV[1], tonumber(ARGV[2])
 local i = 3 + ncol
 for _ = 1, tonumber(ARGV[i]) do
   local id, acc, ts = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  if redis.call('SADD', p .. 'event_ids', id) == 1 then
+  local new = redis.call('SADD', p .. 'event_ids', id) == 1
+  if new then
     local h = p .. 'history:' .. acc .. ':'
     for c = 1, ncol do redis.call('APPEND', h .. ARGV[2 + c], ARGV[i + 3 + c]) end
     redis.call('INCR', h .. '$WRITES')
     local mark = redis.call('GET', p .. 'watermark')
     if (not mark) or later(ts, mark) then redis.call('SET', p .. 'watermark', ts) end
   end
-  i = i + 3 + ncol
-end
-i = i + 1
-for _ = 1, tonumber(ARGV[i]) do
-  merge_pair(p, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
-  i = i + 4
+  i = i + 4 + ncol
+  for _ = 1, tonumber(ARGV[i]) do
+    if new then merge_pair(p, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]) end
+    i = i + 4
+  end
 end
 return 1
 """.replace("$WRITES", WRITES)
@@ -226,14 +227,12 @@ class RedisFeatureStore(FeatureStore):
         flags = self.db.smismember(PREFIX + "event_ids", event_ids)
         return {e for e, known in zip(event_ids, flags, strict=True) if known}
 
-    def put(self, events: list[list], pairs: list[tuple]) -> None:
+    def put(self, events: list[list], pairs: list[list[tuple]]) -> None:
         args: list = [PREFIX, len(BLOB_COLUMNS), *BLOB_COLUMNS, len(events)]
-        for r in events:
-            args += [r[ID_AT], r[ACCOUNT_AT], str(int(r[TS_AT])),
-                     *encode_rows([r])]
-        args.append(len(pairs))
-        for kind, key, acc, first in pairs:
-            args += [kind, key, acc, str(int(first))]
+        for r, own in zip(events, pairs, strict=True):
+            args += [r[ID_AT], r[ACCOUNT_AT], str(int(r[TS_AT])), *encode_rows([r]), len(own)]
+            for kind, key, acc, first in own:
+                args += [kind, key, acc, str(int(first))]
         self._put_events(args=args)
 
     def drop_before(self, cutoff_ns: int, account_ids: list[str]) -> None:

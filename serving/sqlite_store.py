@@ -22,6 +22,7 @@ from pathlib import Path
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.feature_store import PAIR_INPUTS, FeatureStore
+from persona_risk.features.reuse import first_pairs
 from persona_risk.features.state_schema import CURRENT, SHARED_IDS, StateLayout, migration
 from persona_risk.features.stored_rows import (
     ACCOUNT_AT,
@@ -157,16 +158,20 @@ class SqliteFeatureStore(FeatureStore):
         return {r[0] for table in ("events", "dropped_ids") for r in self._rows_in(
             f"SELECT event_id FROM {table} WHERE event_id IN ({{marks}})", event_ids)}
 
-    def put(self, events: list[list], pairs: list[tuple]) -> None:
+    def put(self, events: list[list], pairs: list[list[tuple]]) -> None:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
             new: dict[str, list[list]] = {}
-            for row in events:  # another process may have stored an id since it was checked
+            stored = []
+            for row, own in zip(events, pairs, strict=True):
+                # another process may have stored an id since it was checked
                 if conn.execute(_PUT_EVENT, row).rowcount:
                     new.setdefault(row[ACCOUNT_AT], []).append(row)
+                    stored.append(own)
             self._append_histories(new)
-            conn.executemany(_MERGE_PAIR, [(k, key, a, int(t)) for k, key, a, t in pairs])
+            conn.executemany(_MERGE_PAIR, [(k, key, a, int(t))
+                                           for k, key, a, t in first_pairs(stored)])
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

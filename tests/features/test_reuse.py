@@ -87,6 +87,18 @@ def test_pairs_of_plain_rows_are_reuse_pairs():
         ("prefix", "2001:db8::/64")]
 
 
+def test_each_event_has_its_own_pairs_and_the_first_time_wins_across_them():
+    from persona_risk.features.reuse import event_pairs, first_pairs
+
+    rows = [("a", 20, "d1", "10.1.2.3", None, True), ("a", 10, "d1", None, None, True),
+            ("b", 30, None, "10.1.2.3", None, False)]
+    each = event_pairs(rows)
+    assert each == [[("device", "d1", "a", 20), ("ip", "10.1.2.3", "a", 20),
+                     ("prefix", "10.1.2.0/24", "a", 20)], [("device", "d1", "a", 10)], []]
+    assert sorted(first_pairs(each)) == [("device", "d1", "a", 10), ("ip", "10.1.2.3", "a", 20),
+                                         ("prefix", "10.1.2.0/24", "a", 20)]
+
+
 def test_cross_index_of_all_accounts_answers_any_subset_as_computed_on_it():
     import pandas as pd
 

@@ -23,7 +23,7 @@ from persona_risk.serving.redis_store import BLOBS_SINCE, PREFIX, RedisFeatureSt
 from persona_risk.serving.sqlite_store import SqliteFeatureStore
 from tests.histories import plain
 from tests.serving.conftest import free_port
-from tests.serving.test_sqlite_store import _compaction_race, _retention_story
+from tests.serving.test_sqlite_store import _compaction_race, _retention_story, _stored_first
 from tests.system import system_program
 
 pytestmark = pytest.mark.slow
@@ -128,6 +128,10 @@ def test_a_state_of_event_lists_is_converted_to_history_blobs_on_open(redis_serv
     assert plain(converted.history("a")) == {**history, s.USER_AGENT: [None]}
     assert not store.db.exists(f"{PREFIX}events:a")
     pd.testing.assert_frame_equal(converted.features("a").features, before)
+
+
+def test_an_event_another_process_stored_first_is_not_appended_twice(redis_server):
+    _stored_first(_filled(redis_server.url))
 
 
 def test_compaction_leaves_an_account_written_since_it_was_read(redis_server, monkeypatch):

@@ -39,7 +39,10 @@ def test_lookups_over_more_values_than_one_statement_binds(tmp_path):
 
 
 def _filled(path) -> SqliteFeatureStore:
-    store = SqliteFeatureStore(path)
+    return _with_x1(SqliteFeatureStore(path))
+
+
+def _with_x1(store):
     store.upsert_account({s.ACCOUNT_ID: "a", s.CREATED_AT: "2026-01-01T00:00:00Z"})
     store.add_events(pd.DataFrame([{s.EVENT_ID: "x1", s.ACCOUNT_ID: "a", s.USER_AGENT: "ua",
                                     s.TS: pd.Timestamp("2026-02-01", tz="UTC")}]))
@@ -103,12 +106,20 @@ def test_events_stored_one_at_a_time_are_read_back_whole_from_merged_parts(tmp_p
     assert parts < MERGE_PARTS
 
 
-def test_an_event_another_process_stored_first_is_not_appended_twice(tmp_path):
-    store = _filled(tmp_path / "s.sqlite")
+def _stored_first(store) -> None:
+    """An event whose id another process stored after `known_event_ids`: neither the event nor
+    its pairs are stored again (a copy on another device links the account to nothing)."""
     history = plain(store.history("a"))
     row = [history[name][0] for name in EVENT_NAMES]
-    store.put([row], [])  # as if stored by another process after `known_event_ids`
+    row[EVENT_NAMES.index(s.DEVICE_ID)] = "d9"
+    store.put([row], [[(DEVICE, "d9", "a", history[s.TS][0])]])
     assert plain(store.history("a")) == history
+    assert store.pairs_for(DEVICE, ["d9"]) == []
+
+
+def test_an_event_another_process_stored_first_is_not_appended_twice(tmp_path):
+    _stored_first(_filled(tmp_path / "s.sqlite"))
+    _stored_first(_with_x1(OnlineFeatureState()))
 
 
 def test_a_newer_or_unversioned_state_is_refused_with_both_versions(tmp_path):
