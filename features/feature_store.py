@@ -23,7 +23,14 @@ from persona_risk.features.config import FeatureConfig
 from persona_risk.features.pipeline import FeatureResult, account_features, features_frame
 from persona_risk.features.point_in_time import AsOf
 from persona_risk.features.reference import FEATURE_NAMES
-from persona_risk.features.reuse import DEVICE, IPADDR, PREFIX, event_pairs, row_pairs
+from persona_risk.features.reuse import (
+    DEVICE,
+    IPADDR,
+    PREFIX,
+    event_pairs,
+    first_pairs,
+    row_pairs,
+)
 from persona_risk.features.state_schema import SHARED_IDS
 from persona_risk.features.stored_rows import (
     ACCOUNT_AT,
@@ -180,9 +187,11 @@ class FeatureStore(ABC):
         """For `drop_before`: the pairs (kind, key, account_id) that `events` (the stored
         events of the accounts being compacted, `PAIR_INPUTS` at least) make, to remove, and
         the pairs (with their first time) of those at or after `cutoff_ns`, to merge again."""
-        rows = list(zip(*(events[name] for name in PAIR_INPUTS), strict=True))
-        stale = [pair[:3] for pair in row_pairs(rows, self.cfg.allow)]
-        return stale, row_pairs([r for r in rows if r[1] >= cutoff_ns], self.cfg.allow)
+        each = event_pairs(list(zip(*(events[name] for name in PAIR_INPUTS), strict=True)),
+                           self.cfg.allow)
+        left = (events[s.TS] >= cutoff_ns).tolist()
+        return ([pair[:3] for pair in first_pairs(each)],
+                first_pairs([own for own, keep in zip(each, left, strict=True) if keep]))
 
     def _window_pairs(self, pairs: dict[str, list[tuple]], at: AsOf) -> dict[str, list[tuple]]:
         """The stored pairs as they exist in the retention window of `at`: a pair first seen

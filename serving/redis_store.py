@@ -51,6 +51,7 @@ from persona_risk.serving.column_blobs import (
 )
 
 log = logging.getLogger("persona_risk.redis")
+_PAIR_BLOBS = tuple(c for c in BLOB_COLUMNS if c in PAIR_INPUTS)  # what compaction decodes
 PREFIX = "persona-risk:"
 BLOBS_SINCE = 2  # the state version from which histories are column blobs, not JSON lists
 WRITES = "#writes"  # beside an account's column blobs: its count of writes (no column has a #)
@@ -239,7 +240,8 @@ class RedisFeatureStore(FeatureStore):
         args: list = [PREFIX, len(BLOB_COLUMNS), *BLOB_COLUMNS, len(account_ids)]
         stale, pairs = [], []  # of what was read: the script skips an account written since
         for account_id, writes, n, blobs in self._read(account_ids, BLOB_COLUMNS):
-            events = joined([(account_id, n, blobs)], BLOB_COLUMNS, PAIR_INPUTS)
+            events = joined([(account_id, n, [blobs[BLOB_COLUMNS.index(c)] for c in _PAIR_BLOBS])],
+                            _PAIR_BLOBS, PAIR_INPUTS)
             keep = events[s.TS] >= cutoff_ns
             args += [account_id, writes, *(kept(name, blob, n, keep) for name, blob in zip(
                 BLOB_COLUMNS, blobs, strict=True))]
