@@ -197,6 +197,12 @@ _ENTRIES: list[Feature] = [
             sentence="{v:.0f} distinct IPs",
             why="more addresses than usual can mean proxies or several people",
             needs=(EVENTS,)),
+    Feature("top_ip_share", "reuse", "share",
+            meaning="share of its interactive sign-ins from its most used IP",
+            sentence="its most used IP carries {v:.0%} of its sign-ins",
+            why="rotating VPN or proxy exits spread a persona's sign-ins thin, and a farm's "
+                "line keeps them on one; people mostly sign in from a few places",
+            needs=(EVENTS,)),
     Feature("account_age_days", "age", "days",
             meaning="age of the account at as_of",
             sentence="account is {v:.0f} days old",

@@ -36,6 +36,7 @@ from persona_risk.features.segments import (
     seg_max,
     seg_mean,
     seg_nunique,
+    seg_top_share,
     segment_starts,
 )
 from persona_risk.features.text import take_text
@@ -318,7 +319,8 @@ class CrossIndex:
 
 
 def account_reuse(ev: EventArrays, sig: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Per account: max and mean of the per-event reuse counts, distinct devices and IPs."""
+    """Per account: max and mean of the per-event reuse counts, distinct devices and IPs, and
+    the share of its interactive sign-ins (`shows_person`) from its most used IP."""
     out = {}
     for kind in REUSE_KINDS:
         out[f"{REUSE_COUNT[kind]}_max"] = seg_max(sig[REUSE_COUNT[kind]], ev.starts)
@@ -326,4 +328,5 @@ def account_reuse(ev: EventArrays, sig: dict[str, np.ndarray]) -> dict[str, np.n
     for name, codes in (("devices_distinct", ev.device.codes), ("ips_distinct", ev.ip.codes)):
         known = seg_count(codes >= 0, ev.starts) > 0
         out[name] = np.where(known, seg_nunique(codes, ev.starts), np.nan)
+    out["top_ip_share"] = seg_top_share(np.where(shows_person(ev), ev.ip.codes, -1), ev.starts)
     return out

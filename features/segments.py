@@ -140,6 +140,33 @@ def seg_nunique(codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
+def _top_shares(codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    out = np.full(len(starts) - 1, np.nan)
+    buf = np.empty(np.max(np.diff(starts)) if len(starts) > 1 else 0, np.int64)
+    for k in range(len(starts) - 1):
+        n = 0
+        for c in codes[starts[k]:starts[k + 1]]:
+            if c >= 0:
+                buf[n] = c
+                n += 1
+        if n == 0:
+            continue
+        ordered = np.sort(buf[:n])
+        best, run = 1, 1
+        for i in range(1, n):
+            run = run + 1 if ordered[i] == ordered[i - 1] else 1
+            best = max(best, run)
+        out[k] = best / n
+    return out
+
+
+def seg_top_share(codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Share of each segment's non-negative codes that are its most frequent code (0-1); NaN
+    when it has none (negative codes mean missing)."""
+    return _top_shares(np.asarray(codes, np.int64), np.asarray(starts, np.int64))
+
+
+@njit(cache=True, nogil=True)
 def _last_argmax(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     out = np.full(len(starts) - 1, -1, np.int64)
     for k in range(len(starts) - 1):

@@ -58,6 +58,14 @@ def test_distinct_devices_and_ips_missing_when_column_absent():
     assert np.isnan(f.devices_distinct) and np.isnan(f.ips_distinct)
 
 
+def test_top_ip_share_is_the_share_of_events_on_the_most_used_ip():
+    ips = ["10.0.0.1", "10.0.0.1", "10.0.0.1", "172.16.0.9"]
+    r = run([event("a", f"2026-02-0{i + 1}T10:00:00Z", ip=ip) for i, ip in enumerate(ips)]
+            + [event("b", "2026-02-01T11:00:00Z")])
+    f = r.features.set_index("account_id")
+    assert f.loc["a", "top_ip_share"] == 0.75 and np.isnan(f.loc["b", "top_ip_share"])
+
+
 def test_pairs_of_plain_rows_are_reuse_pairs():
     import pandas as pd
 

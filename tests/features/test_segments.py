@@ -14,6 +14,7 @@ from persona_risk.features.segments import (
     seg_nunique,
     seg_nunique_sorted,
     seg_quantile,
+    seg_top_share,
 )
 
 
@@ -24,6 +25,19 @@ def test_nunique_of_sorted_segments_matches_the_general_one(segments):
     expected = [float(len(set(seg))) for seg in segments]
     assert seg_nunique_sorted(values, starts).tolist() == expected
     assert seg_nunique(values, starts).tolist() == expected
+
+
+@given(st.lists(st.lists(st.integers(-1, 4), max_size=8), min_size=1, max_size=6))
+def test_top_share_is_the_most_frequent_known_code_over_the_known_ones(segments):
+    codes = np.array([c for seg in segments for c in seg], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum([len(seg) for seg in segments])])
+    got = seg_top_share(codes, starts)
+    for seg, share in zip(segments, got, strict=True):
+        known = [c for c in seg if c >= 0]
+        if known:
+            assert share == max(known.count(c) for c in known) / len(known)
+        else:
+            assert np.isnan(share)
 
 
 segments = st.lists(st.lists(st.one_of(st.floats(-1e6, 1e6), st.just(np.nan)), max_size=9),
