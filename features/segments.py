@@ -118,19 +118,24 @@ def seg_quantile(values: np.ndarray, starts: np.ndarray, q: float) -> np.ndarray
 
 
 @njit(cache=True, nogil=True)
+def _known_sorted(codes: np.ndarray, buf: np.ndarray) -> np.ndarray:
+    """The non-negative codes of one segment, sorted (`buf`: room for a segment)."""
+    n = 0
+    for c in codes:
+        if c >= 0:
+            buf[n] = c
+            n += 1
+    return np.sort(buf[:n])
+
+
+@njit(cache=True, nogil=True)
 def _distinct(codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
     out = np.zeros(len(starts) - 1)
     buf = np.empty(np.max(np.diff(starts)) if len(starts) > 1 else 0, np.int64)
     for k in range(len(starts) - 1):
-        n = 0
-        for c in codes[starts[k]:starts[k + 1]]:
-            if c >= 0:
-                buf[n] = c
-                n += 1
-        if n == 0:
-            continue
-        ordered = np.sort(buf[:n])
-        out[k] = 1 + np.count_nonzero(ordered[1:] != ordered[:-1])
+        ordered = _known_sorted(codes[starts[k]:starts[k + 1]], buf)
+        if len(ordered):
+            out[k] = 1 + np.count_nonzero(ordered[1:] != ordered[:-1])
     return out
 
 
@@ -144,19 +149,13 @@ def _top_shares(codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
     out = np.full(len(starts) - 1, np.nan)
     buf = np.empty(np.max(np.diff(starts)) if len(starts) > 1 else 0, np.int64)
     for k in range(len(starts) - 1):
-        n = 0
-        for c in codes[starts[k]:starts[k + 1]]:
-            if c >= 0:
-                buf[n] = c
-                n += 1
-        if n == 0:
-            continue
-        ordered = np.sort(buf[:n])
+        ordered = _known_sorted(codes[starts[k]:starts[k + 1]], buf)
         best, run = 1, 1
-        for i in range(1, n):
+        for i in range(1, len(ordered)):
             run = run + 1 if ordered[i] == ordered[i - 1] else 1
             best = max(best, run)
-        out[k] = best / n
+        if len(ordered):
+            out[k] = best / len(ordered)
     return out
 
 
