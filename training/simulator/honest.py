@@ -88,6 +88,11 @@ def honest_networks(rng: np.random.Generator, pop: Population, p: WorldParams,
     # commercial VPN exits: some flagged as anonymizers, many not
     k = p.vpn_exits
     exit_cities = rng.choice(world.city_indices(world.VPN_EXIT_COUNTRIES), k)
+    if p.vpn_exits_abroad_share:  # drawn only when used: worlds without it stay as they were
+        abroad_rng = rng.spawn(1)[0]
+        abroad = abroad_rng.random(k) < p.vpn_exits_abroad_share
+        exit_cities[abroad] = abroad_rng.choice(
+            world.city_indices(world.VPN_EXIT_COUNTRIES, exclude_us=True), abroad.sum())
     vpn_exits = ips.add(rng, exit_cities, world.random_prefixes(rng, k), HOSTING_ASN,
                         anonymizer=rng.random(k) < 0.4)
     vpn_ip = rng.choice(vpn_exits, (n, 2))

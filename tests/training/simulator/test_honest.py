@@ -69,3 +69,11 @@ def test_the_vpn_and_service_networks_have_the_size_drawn():
     used = [len(np.unique(n.look_alike_ip["service_account"][q.persona == "service_account"]))
             for q, n in ((pop, net), (few_pop, few))]
     assert used[0] > 5 * used[1]
+
+
+def test_the_vpn_exits_abroad_are_the_share_drawn_and_none_move_when_it_is_zero():
+    def abroad(share: float) -> float:
+        _, net = _networks(WorldParams(vpn_exits=400, vpn_exits_abroad_share=share))
+        return (world.cities().country.to_numpy()[net.exit_cities] != "US").mean()
+    assert abroad(0.0) < 0.15  # drawn by city: most exit cities are American
+    assert 0.55 < abroad(0.6) < 0.75  # those moved, and the few drawn abroad anyway
