@@ -199,7 +199,7 @@ _ENTRIES: list[Feature] = [
             needs=(EVENTS,)),
     Feature("top_ip_share", "reuse", "share",
             meaning="share of its interactive sign-ins from its most used IP",
-            sentence="its most used IP carries {v:.0%} of its sign-ins",
+            sentence="{v:.0%} of its interactive sign-ins from its most used IP",
             why="rotating VPN or proxy exits spread a persona's sign-ins thin, and a farm's "
                 "line keeps them on one; people mostly sign in from a few places",
             needs=(EVENTS,)),

@@ -150,12 +150,13 @@ def _top_shares(codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
     buf = np.empty(np.max(np.diff(starts)) if len(starts) > 1 else 0, np.int64)
     for k in range(len(starts) - 1):
         ordered = _known_sorted(codes[starts[k]:starts[k + 1]], buf)
+        if not len(ordered):
+            continue
         best, run = 1, 1
         for i in range(1, len(ordered)):
             run = run + 1 if ordered[i] == ordered[i - 1] else 1
             best = max(best, run)
-        if len(ordered):
-            out[k] = best / len(ordered)
+        out[k] = best / len(ordered)
     return out
 
 

@@ -39,8 +39,8 @@ ALL_SHIFTS = {
     "proxy_local_share": 1.0, "agency_abroad_share": 0.8, "abroad_overlap_share": 0.6,
     "office_sites": 2, "activity_spread": 1.2, "hour_habit_sd": 2.5, "hour_spread_h": 1.5,
     "vpn_exits": 20, "vpn_exits_abroad_share": 0.5, "operator_vpn_abroad_share": 0.6,
-    "farm_vpn_share": 0.2, "farm_corporate_share": 0.6, "fraud_tenure_days": 600.0, "service_zone_share": 1.0,
-    "service_ips_per_region": 30,
+    "farm_vpn_share": 0.2, "farm_corporate_share": 0.6, "fraud_tenure_days": 600.0,
+    "service_zone_share": 1.0, "service_ips_per_region": 30,
 }
 LOOK_ALIKE_SHIFT = {"agency_contractor": 0.08, "corporate_vpn": 0.08, "coworking": 0.08,
                     "relay_user": 0.08, "satellite": 0.05, "remote_desktop": 0.08,

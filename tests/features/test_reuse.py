@@ -58,10 +58,12 @@ def test_distinct_devices_and_ips_missing_when_column_absent():
     assert np.isnan(f.devices_distinct) and np.isnan(f.ips_distinct)
 
 
-def test_top_ip_share_is_the_share_of_events_on_the_most_used_ip():
+def test_top_ip_share_is_the_share_of_interactive_sign_ins_on_the_most_used_ip():
     ips = ["10.0.0.1", "10.0.0.1", "10.0.0.1", "172.16.0.9"]
+    refreshes = [event("a", f"2026-02-0{i}T12:00:00Z", ip="172.16.0.9", interactive=False)
+                 for i in (1, 2, 3)]  # a token refresh shows where the app runs, not the person
     r = run([event("a", f"2026-02-0{i + 1}T10:00:00Z", ip=ip) for i, ip in enumerate(ips)]
-            + [event("b", "2026-02-01T11:00:00Z")])
+            + refreshes + [event("b", "2026-02-01T11:00:00Z")])
     f = r.features.set_index("account_id")
     assert f.loc["a", "top_ip_share"] == 0.75 and np.isnan(f.loc["b", "top_ip_share"])
 

@@ -84,9 +84,10 @@ class WorldParams:
     hour_spread_h: float = 2.6  # sd of a person's local sign-in hour, hours
     off_hours_share: float = 0.12  # of events at any hour: evening e-mail, weekend fixes
     vpn_exits: int = 200  # commercial VPN exits in the world: fewer, more people on each
-    # of those exits: moved to a city of `world.VPN_EXIT_COUNTRIES` outside the US (drawn by
-    # city, most exits are American: the cities table is); a test condition of
-    # `training.robustness`, not in `RANGES`: drawn in training it cost worlds 6-9 two points
+    # of those exits: moved to a city of `world.VPN_EXIT_COUNTRIES` outside the US (exits are
+    # drawn by city, and 198 of the 211 cities of those countries are American); a test
+    # condition of `training.robustness`, not in `RANGES`: drawn in training it cost worlds 6-9
+    # two points
     vpn_exits_abroad_share: float = 0.0
     operator_vpn_exits: int = 3  # exits each VPN operator signs in through
     # of those exits: outside the US, from the VPN's exits abroad (few unless

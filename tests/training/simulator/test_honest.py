@@ -71,9 +71,12 @@ def test_the_vpn_and_service_networks_have_the_size_drawn():
     assert used[0] > 5 * used[1]
 
 
-def test_the_vpn_exits_abroad_are_the_share_drawn_and_none_move_when_it_is_zero():
-    def abroad(share: float) -> float:
-        _, net = _networks(WorldParams(vpn_exits=400, vpn_exits_abroad_share=share))
-        return (world.cities().country.to_numpy()[net.exit_cities] != "US").mean()
-    assert abroad(0.0) < 0.15  # drawn by city: most exit cities are American
-    assert 0.55 < abroad(0.6) < 0.75  # those moved, and the few drawn abroad anyway
+def test_the_vpn_exits_abroad_are_the_share_drawn_and_nothing_else_moves():
+    _, before = _networks(WorldParams(vpn_exits=400))
+    _, moved = _networks(WorldParams(vpn_exits=400, vpn_exits_abroad_share=0.6))
+    us = world.cities().country.to_numpy() == "US"
+    assert us[before.exit_cities].mean() > 0.85  # drawn by city: most exit cities are American
+    assert 0.55 < 1 - us[moved.exit_cities].mean() < 0.75  # moved, and the few abroad anyway
+    stayed = us[moved.exit_cities]
+    assert (moved.exit_cities[stayed] == before.exit_cities[stayed]).all()
+    assert (moved.home_ip == before.home_ip).all() and (moved.vpn_ip == before.vpn_ip).all()
