@@ -1,17 +1,22 @@
 """The online feature state in memory, as plain data: per-account event columns, account
 records by column name, and the cross-account reuse pairs (first time each account was seen on
 each device, IP and prefix). `to_dict` / `from_dict` carry the schema layout with them
-(`features.state_schema`), so a saved state is migrated or refused like a stored one."""
+(`features.state_schema`), so a saved state is migrated or refused like a stored one.
+
+Beside the plain data it keeps what reads need fast: each account's columns as typed arrays
+(made on the first read after its events change) and the accounts of each payout and phone id.
+One thread at a time: the service keeps its state in SQLite or Redis, and uses this class only
+for a request's scratch state."""
 
 from __future__ import annotations
 
-from itertools import chain
+import numpy as np
 
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.feature_store import PAIR_INPUTS, FeatureStore
 from persona_risk.features.reuse import REUSE_KINDS, first_pairs
-from persona_risk.features.state_schema import CURRENT, StateLayout, migration
+from persona_risk.features.state_schema import CURRENT, SHARED_IDS, StateLayout, migration
 from persona_risk.features.stored_rows import (
     ACCOUNT_AT,
     ACCOUNT_NAMES,
@@ -34,6 +39,8 @@ class OnlineFeatureState(FeatureStore):
         self.pairs: dict[str, dict[str, dict[str, int]]] = {k: {} for k in REUSE_KINDS}
         self._ids: set[str] = set()
         self._watermark: int | None = None
+        self._typed: dict[str, Arrays] = {}  # account -> its columns as typed arrays
+        self._sharing: dict[str, dict[str, set[str]]] = {c: {} for c in SHARED_IDS}
 
     def known_event_ids(self, event_ids: list[str]) -> set[str]:
         return self._ids.intersection(event_ids)
@@ -48,6 +55,7 @@ class OnlineFeatureState(FeatureStore):
             for name, value in zip(EVENT_NAMES, row, strict=True):
                 columns[name].append(value)
             self._ids.add(row[ID_AT])
+            self._typed.pop(row[ACCOUNT_AT], None)
             self._watermark = max(row[TS_AT], self._watermark or row[TS_AT])
         self._merge(first_pairs(stored))
 
@@ -63,6 +71,7 @@ class OnlineFeatureState(FeatureStore):
             keep = [t >= cutoff_ns for t in columns[s.TS]]
             self.events[account_id] = {name: [v for v, k in zip(values, keep, strict=True) if k]
                                        for name, values in columns.items()}
+            self._typed.pop(account_id, None)
         for kind, key, acc in stale:
             seen = self.pairs[kind].get(key, {})
             seen.pop(acc, None)
@@ -72,23 +81,39 @@ class OnlineFeatureState(FeatureStore):
 
     def histories(self, account_ids: list[str],
                   columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Arrays:
-        mine = [self.events[a] for a in account_ids if a in self.events]
-        return {name: event_array(name, list(chain.from_iterable(
-            stored[name] for stored in mine))) for name in columns}
+        mine = [self._arrays(a) for a in account_ids if a in self.events]
+        return {name: np.concatenate([typed[name] for typed in mine]) if mine
+                else event_array(name, []) for name in columns}
+
+    def _arrays(self, account_id: str) -> Arrays:
+        """The account's stored columns as typed arrays, made once until its events change."""
+        if account_id not in self._typed:
+            self._typed[account_id] = {name: event_array(name, values)
+                                       for name, values in self.events[account_id].items()}
+        return self._typed[account_id]
 
     def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
         return [(kind, k, a, t) for k in keys for a, t in self.pairs[kind].get(k, {}).items()]
 
     def accounts_sharing(self, column: str, values: list[str]) -> list[str]:
-        wanted = set(values)
-        return [a for a, record in self.accounts.items() if record[column] in wanted]
+        if column not in SHARED_IDS:
+            return []
+        by_value = self._sharing[column]
+        return sorted({a for v in values for a in by_value.get(v, ())})
 
     def account_rows(self, account_ids: list[str]) -> Columns:
         mine = [self.accounts[a] for a in account_ids if a in self.accounts]
         return {name: [record[name] for record in mine] for name in ACCOUNT_NAMES}
 
     def put_account(self, record: dict) -> None:
-        self.accounts[record[s.ACCOUNT_ID]] = dict(record)
+        account_id = record[s.ACCOUNT_ID]
+        old = self.accounts.get(account_id, {})
+        for column, by_value in self._sharing.items():
+            if old.get(column) is not None:
+                by_value[old[column]].discard(account_id)
+            if record.get(column) is not None:
+                by_value.setdefault(record[column], set()).add(account_id)
+        self.accounts[account_id] = dict(record)
 
     def watermark(self) -> int | None:
         return self._watermark
@@ -105,12 +130,12 @@ class OnlineFeatureState(FeatureStore):
         found = StateLayout.from_json(data["layout"]) if "layout" in data else None
         added = migration(found, "the given state")
         state = cls(cfg)
-        state.events, state.accounts, state.pairs = data["events"], data["accounts"], data["pairs"]
+        state.events, state.pairs = data["events"], data["pairs"]
         for columns in state.events.values():
             n = len(columns[s.TS])
             columns.update({name: [None] * n for name in added.events})
-        for record in state.accounts.values():
-            record.update(dict.fromkeys(added.accounts))
+        for record in data["accounts"].values():
+            state.put_account({**dict.fromkeys(added.accounts), **record})
         state._ids = {i for columns in state.events.values() for i in columns[s.EVENT_ID]}
         state._watermark = max((t for columns in state.events.values() for t in columns[s.TS]),
                                default=None)

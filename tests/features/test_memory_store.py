@@ -113,3 +113,20 @@ def test_a_newer_or_unversioned_state_is_refused_with_both_versions():
     del data["layout"]
     with pytest.raises(StateVersionError, match="without a schema version"):
         OnlineFeatureState.from_dict(data)
+
+
+def test_a_replaced_payout_id_shares_no_more_and_the_index_survives_a_round_trip():
+    state = OnlineFeatureState()
+    for account, payout in (("a", "p1"), ("b", "p1"), ("c", None), ("a", "p2")):
+        state.upsert_account({s.ACCOUNT_ID: account, s.CREATED_AT: START, s.PAYOUT_ID: payout})
+    assert state.accounts_sharing(s.PAYOUT_ID, ["p1"]) == ["b"]
+    again = OnlineFeatureState.from_dict(state.to_dict())
+    assert again.accounts_sharing(s.PAYOUT_ID, ["p1", "p2"]) == ["a", "b"]
+
+
+def test_a_history_read_before_an_event_arrives_is_read_anew_after_it():
+    state = OnlineFeatureState()
+    for i, event_id in enumerate(("x1", "x2")):
+        state.add_events(pd.DataFrame([{s.EVENT_ID: event_id, s.ACCOUNT_ID: "a",
+                                        s.TS: START + pd.Timedelta(hours=i)}]), now=NOW)
+        assert state.history("a")[s.EVENT_ID].tolist() == ["x1", "x2"][:i + 1]
