@@ -213,17 +213,19 @@ class FeatureStore(ABC):
 
 
     def _component(self, account_ids: list[str],
-                   events: Arrays) -> tuple[set[str], list[tuple]]:
-        """Accounts linked to `account_ids` (whose `events` are given) through devices and
-        `SHARED_IDS` at any time (allowed devices link no one), with the device pairs of all of
-        them."""
+                   events: Arrays) -> tuple[Columns, list[tuple]]:
+        """The records of the accounts linked to `account_ids` (whose `events` are given)
+        through devices and `SHARED_IDS` at any time (allowed devices link no one), theirs
+        included, with the device pairs of all of them."""
         seen, frontier, device_pairs = set(account_ids), sorted(account_ids), []
         allowed = self.cfg.allow.allowed_devices() | {None}
+        read: list[Columns] = []
         while frontier:
             pairs = self.pairs_for(DEVICE, sorted(set(events[s.DEVICE_ID]) - allowed))
             device_pairs += pairs
             linked = {account for _, _, account, _ in pairs}
             records = self.account_rows(frontier)
+            read.append(records)
             for col in SHARED_IDS:
                 values = sorted(set(records[col]) - {None})
                 if values:
@@ -231,7 +233,8 @@ class FeatureStore(ABC):
             frontier = sorted(linked - seen)
             seen.update(frontier)
             events = self.histories(frontier, (s.DEVICE_ID,))  # the walk needs no more
-        return seen, device_pairs
+        return {name: [v for records in read for v in records[name]]
+                for name in ACCOUNT_NAMES}, device_pairs
 
 
     def features(self, account_id: str, as_of: pd.Timestamp | None = None) -> FeatureResult:
@@ -256,8 +259,8 @@ class FeatureStore(ABC):
                 raise ValueError("no events stored yet, so there is no default as_of; pass one")
         at = AsOf.of(as_of, cfg.retention_days)
         events = self.histories(account_ids, VIEW_COLUMNS)
-        component, device_pairs = self._component(account_ids, events)
-        view = StoredView(at, account_ids, events, self.account_rows(sorted(component)))
+        records, device_pairs = self._component(account_ids, events)
+        view = StoredView(at, account_ids, events, records)
         if not len(view.account_ids):
             return FeatureRows(view.account_ids, at, {
                 name: np.empty(0) for name in (*FEATURE_NAMES, *FASTEST_HOP_COLUMNS)})
