@@ -217,7 +217,8 @@ class FeatureStore(ABC):
         """The records of the accounts linked to `account_ids` (whose `events` are given)
         through devices and `SHARED_IDS` at any time (allowed devices link no one), theirs
         included, with the device pairs of all of them."""
-        seen, frontier, device_pairs = set(account_ids), sorted(account_ids), []
+        seen = set(account_ids)
+        frontier, device_pairs = sorted(seen), []
         allowed = self.cfg.allow.allowed_devices() | {None}
         read: list[Columns] = []
         while frontier:

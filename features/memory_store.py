@@ -119,7 +119,8 @@ class OnlineFeatureState(FeatureStore):
         return self._watermark
 
     def to_dict(self) -> dict:
-        """The whole state as JSON-safe plain data, with its schema layout."""
+        """The whole state as JSON-safe plain data, with its schema layout (the state's own
+        lists and dicts, not copies: serialise it, do not change it)."""
         return {"layout": CURRENT.to_json(), "events": self.events, "accounts": self.accounts,
                 "pairs": self.pairs}
 
@@ -130,7 +131,11 @@ class OnlineFeatureState(FeatureStore):
         found = StateLayout.from_json(data["layout"]) if "layout" in data else None
         added = migration(found, "the given state")
         state = cls(cfg)
-        state.events, state.pairs = data["events"], data["pairs"]
+        # copies: a state taken from another's `to_dict` must not write into its lists
+        state.events = {a: {name: list(values) for name, values in columns.items()}
+                        for a, columns in data["events"].items()}
+        state.pairs = {kind: {key: dict(seen) for key, seen in by_key.items()}
+                       for kind, by_key in data["pairs"].items()}
         for columns in state.events.values():
             n = len(columns[s.TS])
             columns.update({name: [None] * n for name in added.events})

@@ -130,3 +130,33 @@ def test_a_history_read_before_an_event_arrives_is_read_anew_after_it():
         state.add_events(pd.DataFrame([{s.EVENT_ID: event_id, s.ACCOUNT_ID: "a",
                                         s.TS: START + pd.Timedelta(hours=i)}]), now=NOW)
         assert state.history("a")[s.EVENT_ID].tolist() == ["x1", "x2"][:i + 1]
+
+
+def test_a_history_read_before_compaction_is_read_anew_after_it():
+    state = OnlineFeatureState()
+    state.add_events(pd.DataFrame([{s.EVENT_ID: f"x{i}", s.ACCOUNT_ID: "a",
+                                    s.TS: START + pd.Timedelta(days=i)} for i in range(3)]),
+                     now=NOW)
+    assert state.history("a")[s.EVENT_ID].tolist() == ["x0", "x1", "x2"]
+    state.drop_before(int((START + pd.Timedelta(days=1)).value), ["a"])
+    assert state.history("a")[s.EVENT_ID].tolist() == ["x1", "x2"]
+
+
+def test_a_state_rebuilt_from_another_writes_into_its_own_lists():
+    state = OnlineFeatureState()
+    event = {s.EVENT_ID: "x1", s.ACCOUNT_ID: "a", s.TS: START}
+    state.add_events(pd.DataFrame([event]), now=NOW)
+    again = OnlineFeatureState.from_dict(state.to_dict())
+    again.add_events(pd.DataFrame([{**event, s.EVENT_ID: "x2"}]), now=NOW)
+    assert state.history("a")[s.EVENT_ID].tolist() == ["x1"]
+    assert again.history("a")[s.EVENT_ID].tolist() == ["x1", "x2"]
+
+
+def test_an_account_asked_twice_counts_once():
+    state = OnlineFeatureState()
+    for account in ("a", "b"):
+        state.upsert_account({s.ACCOUNT_ID: account, s.CREATED_AT: START, s.PAYOUT_ID: "p1"})
+    state.add_events(pd.DataFrame([{s.EVENT_ID: "x1", s.ACCOUNT_ID: "a", s.TS: START}]), now=NOW)
+    once = state.features_of(["a"]).features
+    twice = state.features_of(["a", "a"]).features
+    assert once["payout_accounts"].tolist() == twice["payout_accounts"].tolist() == [2.0]
