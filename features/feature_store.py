@@ -204,8 +204,8 @@ class FeatureStore(ABC):
             return pairs
         accounts = sorted({p[2] for rows in stale.values() for p in rows})
         events = self.histories(accounts, PAIR_INPUTS)
-        seen = list(zip(*(events[name][at.happened(events[s.TS])] for name in PAIR_INPUTS),
-                        strict=True))
+        happened = at.happened(events[s.TS])
+        seen = list(zip(*(events[name][happened] for name in PAIR_INPUTS), strict=True))
         again = {pair[:3]: pair[3] for pair in row_pairs(seen, self.cfg.allow)}
         return {kind: [p for p in stored if p[3] >= since] + [
             (*p[:3], again[p[:3]]) for p in stale[kind] if p[:3] in again]
