@@ -20,6 +20,7 @@ import pandas as pd
 
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
+from persona_risk.features.parsing import display_text
 from persona_risk.features.pipeline import FeatureResult, account_features, features_frame
 from persona_risk.features.point_in_time import AsOf
 from persona_risk.features.reference import FEATURE_NAMES
@@ -44,7 +45,12 @@ from persona_risk.features.stored_rows import (
 )
 from persona_risk.features.stored_view import VIEW_COLUMNS, StoredView
 from persona_risk.features.travel import FASTEST_HOP_COLUMNS
-from persona_risk.features.validate import clean_rows, validate_accounts, validate_events
+from persona_risk.features.validate import (
+    DUPLICATE_EVENT,
+    clean_rows,
+    validate_accounts,
+    validate_events,
+)
 
 PAIR_INPUTS = (s.ACCOUNT_ID, s.TS, s.DEVICE_ID, s.IP, s.ASN, s.INTERACTIVE)  # `row_pairs` reads
 _PAIR_AT = [EVENT_POSITION[c] for c in PAIR_INPUTS]  # where they sit in a stored event row
@@ -141,38 +147,60 @@ class FeatureStore(ABC):
         request = np.repeat(np.arange(len(sizes)), sizes)
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         clean, quarantine = validate_events(events, now=now, groups=request)
-        kept = request[clean_rows(len(request), quarantine)]
-        set_aside = request[quarantine[s.ROW].to_numpy()]
-        quarantine[s.ROW] -= offsets[set_aside]
-        by_batch = {i: q.reset_index(drop=True) for i, q in quarantine.groupby(set_aside)}
-        touched = self._store(frame_to_records(clean, EVENT_NAMES), kept, len(sizes))
+        kept = clean_rows(len(request), quarantine)
+        stored = self._store(frame_to_records(clean, EVENT_NAMES), request[kept], len(sizes))
+        refused = kept[[i for _, rows in stored for i in rows]]
+        quarantine = with_repeats(quarantine, refused, events)
+        batch = request[quarantine[s.ROW].to_numpy()]
+        quarantine[s.ROW] -= offsets[batch]
+        by_batch = {i: q.reset_index(drop=True) for i, q in quarantine.groupby(batch)}
         return [(accounts, by_batch.get(i, quarantine.iloc[:0]))
-                for i, accounts in enumerate(touched)]
+                for i, (accounts, _) in enumerate(stored)]
 
-    def add_rows(self, rows: list[list], sizes: list[int]) -> list[list[str]]:
+    def add_rows(self, rows: list[list], sizes: list[int]) -> list[tuple[list[str], list[int]]]:
         """Store clean event rows (`clean_records`) of several requests, one after another
         (`sizes` rows each), with the results of storing them one after another: each request's
-        accounts."""
-        return self._store(rows, np.repeat(np.arange(len(sizes)), sizes), len(sizes))
+        accounts and the positions (among its rows) of the rows refused as repeats of an
+        event stored for another account (`_store`)."""
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        stored = self._store(rows, np.repeat(np.arange(len(sizes)), sizes), len(sizes))
+        return [(accounts, [i - int(offsets[b]) for i in refused])
+                for b, (accounts, refused) in enumerate(stored)]
 
-    def _store(self, rows: list[list], batch: np.ndarray, n_batches: int) -> list[list[str]]:
+    def _store(self, rows: list[list], batch: np.ndarray,
+               n_batches: int) -> list[tuple[list[str], list[int]]]:
         """Store the clean event `rows` (of batch `batch[i]` each) whose id is new (the first
-        copy of a repeated one); returns each batch's accounts."""
+        copy of a repeated one); returns each batch's accounts and the positions (in `rows`) of
+        its rows refused: an id stored already for an event that is not one of the row's
+        account (another account's, or one the retention window dropped), whose first copy is
+        kept, as batch keeps it. A repeat of one of the account's own events (a retry) is
+        silent and its account scored."""
         known = self.known_event_ids(sorted({r[ID_AT] for r in rows}))
-        fresh, taken = [], set(known)
-        for r in rows:
-            if r[ID_AT] not in taken:
+        fresh, taken, repeats = [], set(known), []
+        for i, r in enumerate(rows):
+            if r[ID_AT] in taken:
+                repeats.append(i)
+            else:
                 taken.add(r[ID_AT])
                 fresh.append(r)
         if fresh:
             self.put(fresh, event_pairs([tuple(r[i] for i in _PAIR_AT) for r in fresh],
                                         self.cfg.allow))
-        accounts: list[set[str]] = [set() for _ in range(n_batches)]
-        for r, i in zip(rows, batch, strict=True):
-            accounts[i].add(r[ACCOUNT_AT])
+        refused = set()
+        if repeats:
+            held = self.histories(sorted({rows[i][ACCOUNT_AT] for i in repeats}),
+                                  (s.ACCOUNT_ID, s.EVENT_ID))
+            own = set(zip(held[s.ACCOUNT_ID].tolist(), held[s.EVENT_ID].tolist(), strict=True))
+            refused = {i for i in repeats if (rows[i][ACCOUNT_AT], rows[i][ID_AT]) not in own}
+        out: list[tuple[set[str], list[int]]] = [(set(), []) for _ in range(n_batches)]
+        for i, (r, b) in enumerate(zip(rows, batch, strict=True)):
+            if i in refused:
+                out[b][1].append(i)
+            else:
+                out[b][0].add(r[ACCOUNT_AT])
         if self.cfg.retention_days is not None and fresh:
             self._compact(sorted({r[ACCOUNT_AT] for r in fresh}))
-        return [sorted(a) for a in accounts]
+        return [(sorted(accounts), refused_rows) for accounts, refused_rows in out]
 
     def _compact(self, account_ids: list[str]) -> None:
         """Drop the events of these accounts older than the retention window behind the latest
@@ -287,3 +315,18 @@ class FeatureRows:
     def frame(self) -> pd.DataFrame:
         """The account feature table (`features.pipeline.features_frame`)."""
         return features_frame(self.account_ids, self.at.at, self.features)
+
+
+def with_repeats(quarantine: pd.DataFrame, rows: np.ndarray,
+                 events: pd.DataFrame | None = None) -> pd.DataFrame:
+    """`quarantine` with the input `rows` refused as repeats of a stored event (`_store`),
+    each with the reason batch gives a repeated id (and its input values as text when the
+    input `events` are given), in row order."""
+    if not len(rows):
+        return quarantine
+    extra = display_text(events.reset_index(drop=True).loc[rows]) if events is not None \
+        else pd.DataFrame(index=range(len(rows)))
+    extra.insert(0, s.REASON, DUPLICATE_EVENT)
+    extra.insert(0, s.ROW, np.asarray(rows, dtype=np.int64))
+    return pd.concat([quarantine, extra], ignore_index=True).sort_values(
+        s.ROW, kind="stable").reset_index(drop=True)

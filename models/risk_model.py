@@ -97,6 +97,8 @@ class RiskModel:
         # OpenMP threads cost far more than they save on a few rows (the online path scores one
         # account at a time); every row is computed alone, so the result is the same
         threads = 1 if len(x) < THREADED_MIN_ROWS else 0  # 0: LightGBM's default
+        if not len(x):  # LightGBM's contributions divide by the row count
+            return np.empty((0, x.shape[1] + 1) if kind.get("pred_contrib") else 0)
         return self.booster.predict(x, num_threads=threads, **kind)
 
     def margin(self, x: np.ndarray) -> np.ndarray:

@@ -8,11 +8,11 @@ column meanings (`features.schema`), so the OpenAPI document and the contract sa
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from persona_risk.features import schema as s
 from persona_risk.features.validate import MAX_ASN, MAX_ID_CHARS, MAX_TEXT_CHARS
@@ -32,6 +32,19 @@ ACCOUNT_EXAMPLE = {"created_at": "2026-01-30T00:00:00Z", "claimed_country": "US"
                    "claimed_lon": -78.64, "payout_id": "pay-9c1e", "phone_id": "ph-51d0"}
 
 
+def _not_a_number(value):
+    """A timestamp as sent, unless it is an epoch number (or its digits as text), which is
+    refused rather than read in some unit, as the batch validator refuses it."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number or (isinstance(value, str)
+                  and value.strip().lstrip("+-").replace(".", "", 1).isdigit()):
+        raise ValueError("a number, not an ISO-8601 timestamp")
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_not_a_number)]
+
+
 class EventIn(BaseModel):
     """One sign-in event; only `account_id` and `ts` are required."""
 
@@ -43,7 +56,7 @@ class EventIn(BaseModel):
         description=f"{_EVENT[s.EVENT_ID]}; when absent, a hash of the event's content")
     account_id: str = Field(..., min_length=1, max_length=MAX_ID_CHARS,
                             description=_EVENT[s.ACCOUNT_ID], examples=["acct-000042"])
-    ts: datetime = Field(..., description=f"{_EVENT[s.TS]} ({_TS})",
+    ts: Timestamp = Field(..., description=f"{_EVENT[s.TS]} ({_TS})",
                          examples=["2026-02-01T03:12:00Z"])
     ip: str | None = Field(None, max_length=64, description=_EVENT[s.IP],
                            examples=["203.0.113.9"])
@@ -73,7 +86,7 @@ class AccountIn(BaseModel):
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False,
                               json_schema_extra={"examples": [ACCOUNT_EXAMPLE]})
 
-    created_at: datetime = Field(..., description=f"{_ACCOUNT[s.CREATED_AT]} ({_TS})",
+    created_at: Timestamp = Field(..., description=f"{_ACCOUNT[s.CREATED_AT]} ({_TS})",
                                  examples=["2026-01-30T00:00:00Z"])
     claimed_country: str | None = Field(
         None, min_length=2, max_length=2, examples=["US"],

@@ -41,7 +41,7 @@ class Reason(BaseModel):
 
 
 class AccountScore(BaseModel):
-    """An account's fraud risk from its features as of its latest event."""
+    """An account's fraud risk from its features as of the latest event stored (`as_of`)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [SCORE_EXAMPLE]})
 

@@ -181,7 +181,8 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
     async def post_events(body: EventsIn, reasons: Annotated[bool, REASONS] = True) -> ScoresOut:
         """Store sign-in events (a retried event, same `event_id` or content, is stored once)
         and return a fresh score of every account they touch, computed on its stored history.
-        Unreadable events are set aside under `rejected`; 422 when none is readable."""
+        Unreadable events, and events whose `event_id` is stored for another account's event,
+        are set aside under `rejected`; 422 when none is readable."""
         try:  # validated on the coalescer's thread; an unreadable one never reaches the store,
             # and a refusal (422, 503) is raised to its own request only
             answer = await asyncio.wrap_future(coalescer.submit((body.events, reasons)))

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pandas as pd
 from fastapi import HTTPException
 
-from persona_risk.features.feature_store import FeatureStore
+from persona_risk.features.feature_store import FeatureStore, with_repeats
 from persona_risk.features.stored_rows import clean_records
+from persona_risk.features.validate import clean_rows
 from persona_risk.serving.api_requests import EventIn
 from persona_risk.serving.api_responses import AccountScore, ScoresOut
 from persona_risk.serving.coalesce import Failed
@@ -56,11 +57,13 @@ def store_and_score(store: FeatureStore, holder: ModelHolder, metrics: Metrics,
     back `Failed`, so that the coalescer raises it to its own request only)."""
     added = store.add_rows([row for rows, _, _ in requests for row in rows],
                            [len(rows) for rows, _, _ in requests])
-    touched = sorted({a for accounts in added for a in accounts})
+    touched = sorted({a for accounts, _ in added for a in accounts})
     scores = score_accounts(store, holder, touched, any(r for _, _, r in requests)) \
         if touched else {}
     replies = []
-    for (_, quarantine, reasons), accounts in zip(requests, added, strict=True):
+    for (rows, quarantine, reasons), (accounts, refused) in zip(requests, added, strict=True):
+        kept = clean_rows(len(rows) + len(quarantine), quarantine)  # input row of each row
+        quarantine = with_repeats(quarantine, kept[refused])
         try:
             replies.append(reply(accounts, quarantine, scores, reasons, metrics))
         except HTTPException as refusal:

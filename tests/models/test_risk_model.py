@@ -30,6 +30,11 @@ def test_scores_are_probabilities_with_bands(trained):
     assert (high >= trained.model.thresholds["high"]).all()
 
 
+def test_no_rows_score_to_empty_columns(trained):
+    scored = trained.model.score(trained.table.iloc[:0], reasons=True)
+    assert scored.empty and "reason_1" in scored and "score" in scored
+
+
 def test_reasons_never_name_a_missing_value_or_a_lowering_feature(trained):
     """Scored without account records, many features are NaN: none may be a reason, nor may a
     feature whose contribution does not raise the score; such slots stay empty."""

@@ -212,6 +212,25 @@ def test_first_event_before_the_account_record_is_scored(server_factory):
         assert [score["account_id"] for score in r.json()["scores"]] == ["late"]
 
 
+def test_an_event_id_stored_for_another_account_is_rejected_by_name(server_factory):
+    """A probe found a 500: the id of a stored event sent for an account with no history."""
+    server = server_factory().wait_ready()
+    with server.client() as c:
+        first = {"event_id": "rep-1", "account_id": "rep-a", "ts": "2026-02-01T03:00:00Z"}
+        assert c.post("/v1/events", json={"events": [first]}).status_code == 200
+        alone = c.post("/v1/events", json={"events": [{**first, "account_id": "rep-b"}]})
+        assert alone.status_code == 422 and "duplicate event_id" in alone.text
+        both = c.post("/v1/events?reasons=false", json={"events": [
+            {**first, "account_id": "rep-c"}, {**first, "event_id": "rep-2"}]})
+        assert both.status_code == 200, both.text
+        assert [a["account_id"] for a in both.json()["scores"]] == ["rep-a"]
+        assert [(r["row"], "duplicate event_id" in r["reason"])
+                for r in both.json()["rejected"]] == [(0, True)]
+        retry = c.post("/v1/events", json={"events": [first]})  # a retry is answered
+        assert [a["account_id"] for a in retry.json()["scores"]] == ["rep-a"]
+        assert retry.json()["rejected"] == []
+
+
 GOOD_EVENT = {"account_id": "p", "ts": "2026-02-01T03:00:00Z", "ip": "203.0.113.9",
               "lat": 31.23, "lon": 121.47, "device_tz": "Asia/Shanghai"}
 HOSTILE = [  # (change to a good event, field the reply names, raw text it must not echo)
@@ -226,6 +245,9 @@ HOSTILE = [  # (change to a good event, field the reply names, raw text it must 
     ({"country": "zz"}, "country", None),
     ({"account_id": "p\u202e"}, "account_id", None),
     ({"account_id": "p\x00"}, "account_id", None),
+    ({"ts": 1700000000}, "ts", None),  # epoch numbers are refused, not read in some unit
+    ({"ts": "1700000000000"}, "ts", None),
+    ({"ts": 1.7e9}, "ts", None),
 ]
 RAW_BODIES = [  # JSON that Python reads but no reply may carry back (finding 4)
     ('"lat": NaN, "lon": 0', "lat"), ('"lat": Infinity, "lon": 0', "lat"),
