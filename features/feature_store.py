@@ -20,7 +20,7 @@ import pandas as pd
 
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
-from persona_risk.features.parsing import display_text
+from persona_risk.features.parsing import quarantine_of
 from persona_risk.features.pipeline import FeatureResult, account_features, features_frame
 from persona_risk.features.point_in_time import AsOf
 from persona_risk.features.reference import FEATURE_NAMES
@@ -324,9 +324,8 @@ def with_repeats(quarantine: pd.DataFrame, rows: np.ndarray,
     input `events` are given), in row order."""
     if not len(rows):
         return quarantine
-    extra = display_text(events.reset_index(drop=True).loc[rows]) if events is not None \
-        else pd.DataFrame(index=range(len(rows)))
-    extra.insert(0, s.REASON, DUPLICATE_EVENT)
-    extra.insert(0, s.ROW, np.asarray(rows, dtype=np.int64))
+    raw = events.reset_index(drop=True) if events is not None else pd.DataFrame(
+        index=range(max(rows) + 1))
+    extra = quarantine_of(raw, rows, DUPLICATE_EVENT)
     return pd.concat([quarantine, extra], ignore_index=True).sort_values(
         s.ROW, kind="stable").reset_index(drop=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from persona_risk.features import schema as s
 from persona_risk.features.checks import utf8_safe
 from persona_risk.features.text import take_text
 
@@ -105,6 +106,19 @@ def unknown_values(series: pd.Series, allowed) -> np.ndarray:
     codes, uniques = pd.factorize(series)
     bad_unique = np.array([u not in allowed for u in uniques], dtype=bool)
     return np.append(bad_unique, False)[codes]  # code -1 (missing) maps to the appended False
+
+
+def quarantine_of(raw: pd.DataFrame, rows, reasons) -> pd.DataFrame:
+    """A quarantine table: the input `rows` (numbers) of `raw` as text, after their `row` and
+    `reason`; input columns named like a quarantine's own (`file`, `row`, `reason`) are kept as
+    `input_<name>`."""
+    shown = display_text(raw.iloc[np.asarray(rows, dtype=np.intp)])
+    shown.columns = [f"input_{c}" if c in (s.FILE, s.ROW, s.REASON) else c
+                     for c in shown.columns]
+    shown.insert(0, s.REASON, np.asarray(reasons, dtype=object).astype(str)
+                 if np.ndim(reasons) else str(reasons))
+    shown.insert(0, s.ROW, np.asarray(rows, dtype=np.int64))
+    return shown.reset_index(drop=True)
 
 
 def display_text(frame: pd.DataFrame) -> pd.DataFrame:

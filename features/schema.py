@@ -44,7 +44,8 @@ GEO_SOURCE = "geo_source"
 OPERATOR_ID = "operator_id"
 FARM_ID = "farm_id"
 
-# quarantine tables
+# quarantine tables (an input column of one of these names is kept as `input_<name>`)
+FILE = "file"
 REASON = "reason"
 ROW = "row"
 

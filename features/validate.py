@@ -20,9 +20,9 @@ from persona_risk.features.hashing import repeated
 from persona_risk.features.parsing import (
     as_float,
     boolean_column,
-    display_text,
     missing,
     parse_timestamps,
+    quarantine_of,
     stripped_text,
     text_column,
     unknown_values,
@@ -246,9 +246,7 @@ def validate_events(
     reason[dup] = DUPLICATE_EVENT
     set_aside = bad_row | dup
 
-    quarantine = display_text(raw.loc[set_aside])
-    quarantine.insert(0, s.REASON, reason[set_aside].astype(str))
-    quarantine.insert(0, s.ROW, np.flatnonzero(set_aside))
+    quarantine = quarantine_of(raw, np.flatnonzero(set_aside), reason[set_aside])
     clean = df.loc[~set_aside, s.names(s.EVENT_COLUMNS)] if set_aside.any() else df[
         s.names(s.EVENT_COLUMNS)]
-    return clean.reset_index(drop=True), quarantine.reset_index(drop=True)
+    return clean.reset_index(drop=True), quarantine

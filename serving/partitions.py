@@ -36,6 +36,7 @@ from persona_risk.features.io import (
     write_quarantine,
     write_table,
 )
+from persona_risk.features.parsing import quarantine_of
 from persona_risk.features.pipeline import (
     IDENTITY_COLUMNS,
     CrossAccount,
@@ -199,13 +200,10 @@ def spill_events(events: list[Path], spill: Spill, geoip_db: Path | None,
             clean, bad = validate_events(chunk, now=now)
             again = seen.add(clean[s.EVENT_ID])  # a copy of an event of an earlier chunk or file
             if again.any():
-                rows = clean_rows(len(chunk), bad)[again]
-                copies = chunk.iloc[rows].reset_index(drop=True).astype("str")
-                copies.insert(0, s.REASON, DUPLICATE_EVENT)
-                copies.insert(0, s.ROW, rows)
+                copies = quarantine_of(chunk, clean_rows(len(chunk), bad)[again], DUPLICATE_EVENT)
                 bad = pd.concat([bad, copies], ignore_index=True)
                 clean = clean[~again].reset_index(drop=True)
-            bad.insert(0, "file", str(path))
+            bad.insert(0, s.FILE, str(path))
             bad[s.ROW] += offset
             offset += len(chunk)
             read += len(chunk)
@@ -219,7 +217,7 @@ def spill_events(events: list[Path], spill: Spill, geoip_db: Path | None,
             say(f"read {read:,} events ({n_clean:,} clean)")
         pairs = [_merge_pairs(pairs)]
     quarantine = (pd.concat(quarantine, ignore_index=True) if quarantine else
-                  pd.DataFrame(columns=["file", s.ROW, s.REASON]))  # zero-row files only
+                  pd.DataFrame(columns=[s.FILE, s.ROW, s.REASON]))  # zero-row files only
     return _merge_pairs(pairs), quarantine, n_clean, last
 
 

@@ -97,12 +97,17 @@ def test_train_on_a_real_shaped_table_and_refusals_in_one_line(tmp_path, monkeyp
     accounts = pd.read_parquet(world / "accounts.parquet").drop(columns=["persona"])
     accounts.loc[accounts.index % 3 == 0, "label"] = None
     accounts.to_csv(tmp_path / "accounts.csv", index=False)
-    args = ["train", "--events", str(world / "events.parquet"), "--accounts",
+    events = pd.read_parquet(world / "events.parquet")
+    events.loc[[3, 7], "ts"] = pd.NaT  # rows a real export breaks: said and kept aside
+    events.to_parquet(tmp_path / "events.parquet")
+    args = ["train", "--events", str(tmp_path / "events.parquet"), "--accounts",
             str(tmp_path / "accounts.csv"), "--report", str(tmp_path / "report")]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "split " in result.output and "sign-in logs alone" in result.output
     assert (tmp_path / "report" / "report.md").exists()
+    assert "2 event rows set aside" in result.output
+    assert pd.read_csv(tmp_path / "report" / "events.quarantine.csv")["row"].tolist() == [3, 7]
     result = runner.invoke(app, [*args, "--split", "label-time"])
     assert result.exit_code == 2
     assert "train: error: split label-time: needs a labelled_at" in result.stderr

@@ -52,6 +52,8 @@ MISTAKES = {  # name: (arguments, what the line must say)
                            "--account-field", "email"], "'--account-field': 'email'"),
     "missing field": (["train", "--accounts", "{w}/undated.parquet"],
                       "accounts.created_at: required column is missing"),
+    "out in the input": (["score", "--out", "{w}/sub/s.parquet", "--events", "{w}"],
+                         "is inside the input folder"),
 }
 
 

@@ -22,6 +22,7 @@ from persona_risk.cli.options import (
     MasterOpt,
     Source,
     check_engine,
+    check_out,
     console,
     read_settings,
     steps,
@@ -93,6 +94,7 @@ def features(
     """Compute the account feature table as of a time."""
     from persona_risk.features.memory_engine import InMemoryEngine
 
+    check_out(out, events, accounts)
     cfg = read_settings(config).features
     if check_engine(engine, out) == "spark":
         from persona_risk.features.spark_engine import SparkEngine, spark_session

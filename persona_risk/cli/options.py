@@ -135,6 +135,17 @@ def load_model(uri: str, logged: bool = False):
                                  param_hint="'--model'") from err
 
 
+def check_out(out: Path, *inputs: list[Path] | None) -> None:
+    """Refuse an `--out` inside an input folder: the next run would read it, and the files
+    written beside it, as input."""
+    target = out.resolve()
+    for folder in (p for paths in inputs for p in paths or () if p.is_dir()):
+        if target.is_relative_to(folder.resolve()):
+            raise typer.BadParameter(f"{out} is inside the input folder {folder}: the next run "
+                                     "would read it as input; write it elsewhere",
+                                     param_hint="'--out'")
+
+
 def check_engine(engine: Engine, out: Path) -> Engine:
     """`engine`, unless it is Spark writing CSV (a bad `--out`)."""
     if engine == Engine.spark and out.suffix == ".csv":

@@ -22,6 +22,7 @@ from persona_risk.cli.options import (
     MasterOpt,
     ModelOpt,
     check_engine,
+    check_out,
     console,
     load_model,
     read_settings,
@@ -62,6 +63,7 @@ def score(
     from persona_risk.serving.decisions import read_decisions
 
     check_engine(engine, out)
+    check_out(out, events, accounts)
     if engine == "spark" and (drift_reference or fail_on_drift or decisions):
         raise typer.BadParameter("the drift check and decisions run with the local engine only",
                                  param_hint="'--drift-reference', '--decisions'")

@@ -73,6 +73,7 @@ def train(
     with steps("reading and validating") as say, warnings.catch_warnings():
         warnings.simplefilter("ignore", SplitWarning)  # printed below with the split
         inputs = load_inputs(events, accounts)
+        _set_aside(inputs, report)
         say("features, training and evaluation")
         outcome = run_training(
             inputs, utc_time(as_of), model_name, report,
@@ -128,6 +129,16 @@ def _print_evaluation(outcome) -> None:
     console.print(persona)
 
 
+def _set_aside(inputs, report: Path) -> None:
+    """Say how many event rows validation set aside, and write them (with their reasons) into
+    the report folder; remove an earlier run's file when there are none."""
+    from persona_risk.features.io import write_quarantine
+
+    written = write_quarantine(inputs.quarantine, report / "events.csv")
+    if written is not None:
+        console.print(f"{len(inputs.quarantine):,} event rows set aside, reasons in {written}")
+
+
 def evaluate(
     events: EventsOpt,
     accounts: LabelledAccounts,
@@ -149,6 +160,7 @@ def evaluate(
     with steps("reading and validating") as say, warnings.catch_warnings():
         warnings.simplefilter("ignore", SplitWarning)  # printed below with the split
         inputs = load_inputs(events, accounts)
+        _set_aside(inputs, report)
         say("features and evaluation")
         outcome = evaluate_model(risk_model, inputs, utc_time(as_of), report,
                                  SplitConfig(split.value), allow=allow)

@@ -104,6 +104,16 @@ def test_bad_event_rows_are_quarantined_and_good_rows_kept(column, value, reason
     assert sorted(clean[s.EVENT_ID]) == ["e1", "e2"]
 
 
+def test_input_columns_named_like_the_quarantine_s_own_are_kept_beside_them():
+    """A probe: an export with a `reason` column crashed validation of any bad row."""
+    df = good_events().assign(reason=["a", "b", "c"], row=[7, 8, 9], file=["f", "g", "h"])
+    df.loc[1, s.TS] = "not a time"
+    clean, quarantine = validate_events(df, now=NOW)
+    assert quarantine[[s.ROW, "input_row", "input_reason", "input_file"]].values.tolist() == [
+        [1, "8", "b", "g"]]
+    assert quarantine[s.REASON].str.startswith("ts:").all() and len(clean) == 2
+
+
 def test_wrong_types_in_optional_columns():
     df = good_events().assign(**{s.SUCCESS: ["yes", "maybe", "0"], s.ASN: ["7922", "1.5", None]})
     clean, quarantine = validate_events(df, now=NOW)
