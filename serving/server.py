@@ -6,6 +6,8 @@ import ipaddress
 import logging
 import logging.config
 import os
+import re
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,10 +59,25 @@ def open_store(state: str | Path, allow: AllowList = AllowList(),
     history (days behind the latest event; None: all)."""
     cfg = FeatureConfig(allow=allow, retention_days=retention_days)
     if str(state).startswith(("redis://", "rediss://", "unix://")):
+        import redis
+
         from persona_risk.serving.redis_store import RedisFeatureStore
 
-        return RedisFeatureStore(str(state), cfg)
-    return SqliteFeatureStore(Path(state), cfg)
+        try:
+            return RedisFeatureStore(str(state), cfg)
+        except (redis.RedisError, ValueError) as err:
+            raise StartupError(f"--state {_without_password(state)}: cannot use this Redis "
+                               f"({type(err).__name__}: {err})") from err
+    try:
+        return SqliteFeatureStore(Path(state), cfg)
+    except sqlite3.Error as err:
+        raise StartupError(f"--state {state}: cannot use this SQLite file "
+                           f"({type(err).__name__}: {err})") from err
+
+
+def _without_password(url: str | Path) -> str:
+    """A Redis URL as it may be shown: without the user and password part."""
+    return re.sub(r"//[^/@]*@", "//", str(url))
 
 
 def build_service(model_uri: str, host: str, state: str | Path, insecure_no_auth: bool,

@@ -7,7 +7,14 @@ import stat
 import pytest
 
 from persona_risk.serving.log_safety import LOG_KEY_ENV, hashed, log_key
-from persona_risk.serving.server import TOKEN_ENV, TOKEN_FILE_ENV, StartupError, read_token
+from persona_risk.serving.server import (
+    TOKEN_ENV,
+    TOKEN_FILE_ENV,
+    StartupError,
+    open_store,
+    read_token,
+)
+from tests.serving.conftest import free_port
 
 
 def test_a_missing_token_file_is_a_one_line_startup_error(tmp_path, monkeypatch):
@@ -19,6 +26,16 @@ def test_a_missing_token_file_is_a_one_line_startup_error(tmp_path, monkeypatch)
     (tmp_path / "token").write_text(" t0ken \n")
     monkeypatch.setenv(TOKEN_FILE_ENV, str(tmp_path / "token"))
     assert read_token() == "t0ken"
+
+
+def test_a_state_that_cannot_be_used_is_a_one_line_startup_error(tmp_path):
+    """A probe: an unreachable Redis or a file that is not SQLite printed a long traceback."""
+    (tmp_path / "notes.txt").write_text("not a database, " * 100)
+    with pytest.raises(StartupError, match="notes.txt: cannot use this SQLite file"):
+        open_store(tmp_path / "notes.txt")
+    with pytest.raises(StartupError, match="ConnectionError") as err:
+        open_store(f"redis://:hunter2@127.0.0.1:{free_port()}/0")
+    assert "hunter2" not in str(err.value) and "\n" not in str(err.value)
 
 
 def test_log_key_is_generated_once_beside_the_state_and_private(tmp_path, monkeypatch):
