@@ -10,9 +10,9 @@ import pandas as pd
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.engine import FeatureRun
 from persona_risk.features.geoip import locate
-from persona_risk.features.io import read_table, write_quarantine, write_table
+from persona_risk.features.io import quarantine_path, read_table, write_quarantine, write_table
 from persona_risk.features.pipeline import FeatureResult, compute_features
-from persona_risk.features.validate import validate_accounts, validate_events
+from persona_risk.features.validate import SchemaError, validate_accounts, validate_events
 
 
 @dataclass
@@ -50,7 +50,11 @@ class InMemoryEngine:
                        ) -> FeatureRun:
         """See `features.engine.FeatureEngine.write_features`."""
         inputs = load_inputs(events, accounts, geoip_db, now)
+        write_quarantine(inputs.quarantine, out)  # or remove an earlier run's
+        if inputs.events.empty and as_of is None:
+            raise SchemaError("events", "rows", f"none readable ({len(inputs.quarantine):,} set "
+                              f"aside, reasons in {quarantine_path(out)}), so there is no "
+                              "default as_of")
         features = build_features(inputs, as_of, cfg).features
         write_table(features, out)
-        write_quarantine(inputs.quarantine, out)  # or remove an earlier run's
         return FeatureRun(len(features), len(inputs.events), len(inputs.quarantine))

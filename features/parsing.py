@@ -67,7 +67,20 @@ def parse_timestamps(series: pd.Series) -> pd.Series:
         return series.dt.tz_localize("UTC")
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
         return pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns, UTC]")
-    return pd.to_datetime(stripped_text(series), utc=True, errors="coerce", format="ISO8601")
+    text = stripped_text(series)
+    ts = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+    retry = (ts.isna() & text.notna()).to_numpy()
+    if retry.any():  # zone written as a trailing " UTC" (BigQuery's exports), read once more
+        utc = text[retry].str.replace(r"\s+UTC$", "+00:00", regex=True)
+        ts[retry] = pd.to_datetime(utc, utc=True, errors="coerce", format="ISO8601")
+    return ts
+
+
+def present(series: pd.Series) -> np.ndarray:
+    """True where a value is given: not NaN, None or a blank string."""
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return series.notna().to_numpy()
+    return ~missing(series)
 
 
 def as_float(series: pd.Series) -> pd.Series:

@@ -22,6 +22,7 @@ from persona_risk.features.parsing import (
     boolean_column,
     missing,
     parse_timestamps,
+    present,
     quarantine_of,
     stripped_text,
     text_column,
@@ -88,8 +89,8 @@ def _require(df: pd.DataFrame, table: str, columns: tuple[s.Column, ...]) -> Non
 
 def _coordinate_problems(lat: pd.Series, lon: pd.Series, raw_lat, raw_lon) -> list[tuple]:
     return [
-        (s.LAT, raw_lat.notna().to_numpy() & lat.isna().to_numpy(), "not a number"),
-        (s.LON, raw_lon.notna().to_numpy() & lon.isna().to_numpy(), "not a number"),
+        (s.LAT, present(raw_lat) & lat.isna().to_numpy(), "not a number"),
+        (s.LON, present(raw_lon) & lon.isna().to_numpy(), "not a number"),
         (s.LAT, (lat.abs() > 90).to_numpy(), "latitude outside [-90, 90]"),
         (s.LON, (lon.abs() > 180).to_numpy(), "longitude outside [-180, 180]"),
         (s.LAT, (lat.isna() != lon.isna()).to_numpy(), "latitude and longitude must come together"),
@@ -223,7 +224,7 @@ def validate_events(
 
     raw_asn = raw.get(s.ASN, nan)
     asn = as_float(raw_asn)
-    bad_asn = (raw_asn.notna() & ~(asn.between(0, MAX_ASN) & (asn % 1 == 0))).to_numpy()
+    bad_asn = present(raw_asn) & ~(asn.between(0, MAX_ASN) & (asn % 1 == 0)).to_numpy()
     problems.append((s.ASN, bad_asn, f"not an integer from 0 to {MAX_ASN}"))
     df[s.ASN] = asn.astype("Int64") if not bad_asn.any() else asn.where(~bad_asn).astype("Int64")
 

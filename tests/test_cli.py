@@ -85,6 +85,16 @@ def test_engine_choice_is_checked_before_any_work(tmp_path, engine, out, message
         assert message in " ".join(result.output.split())
 
 
+def test_features_of_events_none_of_which_is_readable_is_one_line_naming_the_quarantine(
+        tmp_path):
+    events, out = tmp_path / "events.csv", tmp_path / "features.parquet"
+    events.write_text("event_id,account_id,ts\ne1,a,not a time\ne2,b,yesterday\n")
+    result = runner.invoke(app, ["features", "--events", str(events), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "none readable (2 set aside, reasons in" in result.stderr
+    assert len(pd.read_csv(tmp_path / "features.quarantine.csv")) == 2
+
+
 def test_train_on_a_real_shaped_table_and_refusals_in_one_line(tmp_path, monkeypatch):
     """Partly labelled accounts, no persona column, CSV: training runs, says how it split;
     an impossible split is one line and exit code 2."""

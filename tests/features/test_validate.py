@@ -114,6 +114,20 @@ def test_input_columns_named_like_the_quarantine_s_own_are_kept_beside_them():
     assert quarantine[s.REASON].str.startswith("ts:").all() and len(clean) == 2
 
 
+def test_blank_numbers_are_missing_and_a_trailing_utc_is_a_zone():
+    """A probe: exports that write absent numbers as "" lost every row, and BigQuery's
+    `2026-01-05 00:00:00 UTC` was unreadable."""
+    df = good_events().astype(object)
+    df[s.ASN] = ["", " ", "7922"]
+    df.loc[2, [s.LAT, s.LON]] = ["", ""]
+    df.loc[1, s.TS] = "2026-02-01 09:00:00 UTC"
+    clean, quarantine = validate_events(df, now=NOW)
+    assert quarantine.empty
+    got = clean.set_index(s.EVENT_ID)
+    assert got.loc["e2", s.TS] == pd.Timestamp("2026-02-01T09:00:00", tz="UTC")
+    assert got[s.ASN].isna().tolist() == [True, True, False]
+
+
 def test_wrong_types_in_optional_columns():
     df = good_events().assign(**{s.SUCCESS: ["yes", "maybe", "0"], s.ASN: ["7922", "1.5", None]})
     clean, quarantine = validate_events(df, now=NOW)
