@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from numba import njit
 
 _PRIME = np.uint64(0x100000001B3)
@@ -92,3 +93,50 @@ def repeated(values, groups: np.ndarray | None = None,
         "text": arr.take(pa.array(candidates, pa.int64())).to_numpy(zero_copy_only=False),
     }).duplicated().to_numpy()
     return out
+
+
+class SeenTexts:
+    """Texts of earlier batches, to find a later batch's repeats of them exactly (as `repeated`
+    does within one batch) without Python strings. The texts' 64-bit hashes are kept sorted in
+    runs, each with every hash's place among the texts; a run is merged with the one before it
+    when that one is no longer, so a few runs are searched whatever the number of batches. Only
+    texts whose hashes meet are compared."""
+
+    def __init__(self) -> None:
+        self._texts: list[pa.Array] = []  # every batch's present texts, in order
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted hashes, places)
+        self._count = 0
+
+    def met(self, values) -> np.ndarray:
+        """True for each value equal to a text added before; missing values are False."""
+        arr = _arrow_text(values)
+        hashes = _hash_text(arr, 0, np.zeros(len(arr), np.int64))
+        order = np.argsort(hashes)  # sorted, they are found several times faster
+        needles = hashes[order]
+        texts = pa.chunked_array(self._texts, pa.large_string())
+        found = np.zeros(len(arr), bool)
+        for known, places in self._runs:
+            lo, hi = np.searchsorted(known, needles), np.searchsorted(known, needles, "right")
+            for k in range(int((hi - lo).max(initial=0))):  # k > 0 only for colliding hashes
+                at = np.flatnonzero(hi - lo > k)
+                rows = order[at]
+                same = pc.equal(arr.take(rows), texts.take(places[lo[at] + k]))
+                found[rows] |= pc.fill_null(same, False).to_numpy(zero_copy_only=False)
+        return found
+
+    def add(self, values) -> None:
+        """Remember a batch's present (not missing) texts."""
+        arr = _arrow_text(values)
+        arr = arr.filter(arr.is_valid())
+        hashes = _hash_text(arr, 0, np.zeros(len(arr), np.int64))
+        self._texts.append(arr)
+        self._runs.append(_sorted_run(hashes, np.arange(self._count, self._count + len(arr))))
+        self._count += len(arr)
+        while len(self._runs) > 1 and len(self._runs[-2][0]) <= len(self._runs[-1][0]):
+            (h1, p1), (h2, p2) = self._runs.pop(-2), self._runs.pop()
+            self._runs.append(_sorted_run(np.concatenate([h1, h2]), np.concatenate([p1, p2])))
+
+
+def _sorted_run(hashes: np.ndarray, places: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(hashes, kind="stable")
+    return hashes[order], places[order]

@@ -1,5 +1,7 @@
 """The ingest engine shared by every source: stream records, map each to the contract, set
-aside what cannot be mapped, validate in chunks, and write canonical tables atomically."""
+aside what cannot be mapped, validate in chunks (an event_id of an earlier chunk or file set
+aside as a duplicate, as one validation of the whole would), and write canonical tables
+atomically."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from persona_risk.features import schema as s
 from persona_risk.features.adapters import ACCOUNT_FIELDS
 from persona_risk.features.adapters.reading import records
 from persona_risk.features.geoip import locate
+from persona_risk.features.hashing import SeenTexts
 from persona_risk.features.io import (
     expand_files,
     remove_stale_temps,
@@ -26,11 +29,17 @@ from persona_risk.features.io import (
     write_quarantine,
     write_table,
 )
-from persona_risk.features.validate import validate_accounts, validate_events
+from persona_risk.features.validate import (
+    DUPLICATE_EVENT,
+    clean_rows,
+    validate_accounts,
+    validate_events,
+)
 
 CHUNK = 50_000
 EVENTS, ACCOUNTS = "events", "accounts"
 RECORD = "record"  # the quarantine column holding a set-aside record as JSON
+RECORD_CHARS = 2000  # a set-aside record's JSON is cut at this many characters
 
 
 class Skip(Exception):
@@ -101,10 +110,16 @@ def hash_key_from_env(path: Path | None) -> bytes | None:
     return value.encode() if value else None
 
 
+def _set_aside(number: int, record, reason: str) -> dict:
+    """A quarantine row: the record's number in the run, the reason, the record as JSON."""
+    return {s.ROW: number, s.REASON: reason,
+            RECORD: json.dumps(record, default=str)[:RECORD_CHARS]}
+
+
 def _map_chunk(source: Source, chunk: list[tuple[int, dict]], summary: IngestSummary,
-               bad: list[dict]) -> tuple[pd.DataFrame, list[int]]:
-    """Mapped rows and the record number of each."""
-    rows, numbers = [], []
+               bad: list[dict]) -> tuple[pd.DataFrame, list[tuple[int, dict]]]:
+    """Mapped rows and the (number, record) each came from."""
+    rows, kept = [], []
     for number, record in chunk:
         try:
             row = source.to_row(record)
@@ -112,15 +127,14 @@ def _map_chunk(source: Source, chunk: list[tuple[int, dict]], summary: IngestSum
             summary.skipped += 1
             continue
         except BadRecord as err:
-            bad.append({s.ROW: number, s.REASON: str(err),
-                        RECORD: json.dumps(record, default=str)[:2000]})
+            bad.append(_set_aside(number, record, str(err)))
             continue
         if source.options.hash_key is not None:
             for col in source.id_columns:
                 row[col] = keyed_hash(source.options.hash_key, row.get(col))
         rows.append(row)
-        numbers.append(number)
-    return pd.DataFrame(rows), numbers
+        kept.append((number, record))
+    return pd.DataFrame(rows), kept
 
 
 def ingest(source: Source, inputs: Iterable[Path], out: Path,
@@ -130,6 +144,7 @@ def ingest(source: Source, inputs: Iterable[Path], out: Path,
     (Parquet, or CSV by extension); set-aside records go to `<out>.quarantine.csv`."""
     summary = IngestSummary(source.name)
     bad: list[dict] = []
+    seen = SeenTexts()  # event ids written so far
     frames: list[pd.DataFrame] = []
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out.parent)
@@ -145,10 +160,11 @@ def ingest(source: Source, inputs: Iterable[Path], out: Path,
                 summary.records += 1
                 chunk.append((summary.records - 1, record))
                 if len(chunk) == CHUNK:
-                    writer = _flush(source, chunk, summary, bad, frames, writer, spill, geoip_db)
+                    writer = _flush(source, chunk, summary, bad, seen, frames, writer, spill,
+                                    geoip_db)
                     chunk = []
                     say(f"{summary.records:,} records")
-            writer = _flush(source, chunk, summary, bad, frames, writer, spill, geoip_db)
+            writer = _flush(source, chunk, summary, bad, seen, frames, writer, spill, geoip_db)
         if writer is not None:
             writer.close()
             table = pd.read_parquet(spill)
@@ -158,26 +174,39 @@ def ingest(source: Source, inputs: Iterable[Path], out: Path,
             table = table.drop_duplicates(s.ACCOUNT_ID, keep="last")
         write_table(table, out)
     summary.mapped, summary.quarantined, summary.output = len(table), len(bad), str(out)
-    quarantine = pd.DataFrame(bad, columns=[s.ROW, s.REASON, RECORD])
+    quarantine = pd.DataFrame(bad, columns=[s.ROW, s.REASON, RECORD]).sort_values(
+        s.ROW, kind="stable")
     summary.reasons = quarantine[s.REASON].str.split(":").str[0].value_counts().to_dict()
     written = write_quarantine(quarantine, out)  # or remove an earlier run's
     summary.quarantine = None if written is None else str(written)
     return summary
 
 
-def _flush(source, chunk, summary, bad, frames, writer, spill, geoip_db):
+def _new_events(mapped: pd.DataFrame, kept: list[tuple[int, dict]], seen: SeenTexts,
+                bad: list[dict]) -> pd.DataFrame:
+    """A chunk's valid events whose event_id no earlier chunk had (`seen` learns them); the
+    others set aside in `bad` with their records."""
+    clean, quarantine = validate_events(mapped)
+    for row, reason in zip(quarantine[s.ROW], quarantine[s.REASON], strict=True):
+        bad.append(_set_aside(*kept[row], reason))
+    repeat = seen.met(clean[s.EVENT_ID])
+    for row in clean_rows(len(mapped), quarantine)[repeat]:
+        bad.append(_set_aside(*kept[row], DUPLICATE_EVENT))
+    clean = clean[~repeat].reset_index(drop=True)
+    seen.add(clean[s.EVENT_ID])
+    return clean
+
+
+def _flush(source, chunk, summary, bad, seen, frames, writer, spill, geoip_db):
     if not chunk:
         return writer
-    mapped, numbers = _map_chunk(source, chunk, summary, bad)
+    mapped, kept = _map_chunk(source, chunk, summary, bad)
     if mapped.empty:
         return writer
     if source.table == ACCOUNTS:
         frames.append(validate_accounts(mapped))
         return writer
-    clean, quarantine = validate_events(mapped)
-    for _, q in quarantine.iterrows():
-        bad.append({s.ROW: numbers[int(q[s.ROW])], s.REASON: q[s.REASON], RECORD: ""})
-    clean = locate(clean, geoip_db)
+    clean = locate(_new_events(mapped, kept, seen, bad), geoip_db)
     arrow = pa.Table.from_pandas(clean, preserve_index=False)
     if writer is None:
         writer = pq.ParquetWriter(spill, arrow.schema)

@@ -4,6 +4,10 @@
     columns: {account_id: user, ts: time, ip: src_ip, lat: latitude, lon: longitude}
     timestamp_format: "%d/%m/%Y %H:%M:%S"   # optional; default ISO-8601
     timezone: Europe/Berlin                 # zone of naive source timestamps; default UTC
+
+Every timestamp column mapped (`ts`; `created_at`, `labelled_at`) is read with the format and
+zone. A naive time the zone's clock skips (the DST gap) or shows twice (the DST overlap) is not
+one instant: its record is set aside naming the column, never guessed.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ import yaml
 
 from persona_risk.features import schema as s
 from persona_risk.features.adapters.base import ACCOUNTS, EVENTS, BadRecord, Source
+
+DST_GAP = "nonexistent local time in the DST gap"
+DST_OVERLAP = "ambiguous local time in the DST overlap"
 
 
 @dataclass
@@ -48,7 +55,7 @@ class MappedTable(Source):
         self.mapping = mapping
         self.table = mapping.table
         self.expected = f"a table with columns {sorted(mapping.columns.values())}"
-        self.time_columns = [c for c in (s.TS, s.CREATED_AT) if c in mapping.columns]
+        self.time_columns = [c for c in mapping.columns if s.KIND[c] == "timestamp"]
 
     def looks_like(self, record: dict) -> bool:
         return set(self.mapping.columns.values()) <= set(record)
@@ -60,12 +67,26 @@ class MappedTable(Source):
         return row
 
     def _timestamp(self, value, column: str) -> str | None:
+        """`value` read with the mapping's format (a naive one in its zone) as ISO-8601 UTC;
+        None when empty; `BadRecord` naming `column` when unreadable or not one instant."""
         if value in (None, ""):
             return None
+        unreadable = f"{column}: unparsable timestamp {value!r}"
         try:
             ts = pd.to_datetime(value, format=self.mapping.timestamp_format)
         except (ValueError, TypeError) as err:
-            raise BadRecord(f"{column}: unparsable timestamp {value!r}") from err
-        ts = ts.tz_localize(self.mapping.timezone) if ts.tzinfo is None else ts
+            raise BadRecord(unreadable) from err
+        if ts is pd.NaT:  # 'NaT', 'nan'
+            raise BadRecord(unreadable)
+        ts = self._localized(ts, value, column) if ts.tzinfo is None else ts
         return ts.tz_convert("UTC").isoformat()
 
+    def _localized(self, ts: pd.Timestamp, value, column: str) -> pd.Timestamp:
+        """A naive time on the mapping zone's clock; `BadRecord` when the clock skips it (DST
+        gap) or shows it twice (DST overlap: which of the two instants is not guessed)."""
+        zone = self.mapping.timezone
+        local = ts.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+        if local is pd.NaT:
+            gap = ts.tz_localize(zone, ambiguous=True, nonexistent="NaT") is pd.NaT
+            raise BadRecord(f"{column}: {DST_GAP if gap else DST_OVERLAP} of {zone} ({value!r})")
+        return local

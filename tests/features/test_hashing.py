@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from persona_risk.features.hashing import repeated, text_hashes
+from persona_risk.features.hashing import SeenTexts, repeated, text_hashes
 
 texts = st.lists(st.one_of(st.none(), st.text(alphabet="ab\u00e9\U0001F600", max_size=12)),
                  max_size=40)
@@ -40,3 +40,15 @@ def test_hashes_are_stable_and_seeds_independent():
     assert first[0] == first[2] and first[0] != first[1]
     assert second[0] == second[2] and not np.array_equal(first, second)
     assert text_hashes(ids.astype(object)).tolist() == first.tolist()
+
+
+@given(st.lists(texts, max_size=6))
+def test_texts_met_are_those_of_earlier_batches(batches):
+    seen, earlier = SeenTexts(), set()
+    for batch in batches:
+        series = pd.Series(batch, dtype="str")
+        expected = [v is not None and v in earlier for v in batch]
+        assert seen.met(series).tolist() == expected
+        assert seen.met(series.astype(object)).tolist() == expected
+        seen.add(series)
+        earlier.update(v for v in batch if v is not None)

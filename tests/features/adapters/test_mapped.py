@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 
 from persona_risk.features import schema as s
+from persona_risk.features.adapters.base import RECORD
 from tests.features.adapters.helpers import VENDORS, run
 
 
@@ -15,3 +19,56 @@ def test_csv_with_a_mapping_file(tmp_path):
     assert events[s.TS].iloc[0] == pd.Timestamp("2026-02-01T10:00:00Z")  # Berlin -> UTC
     assert events[s.SUCCESS].tolist() == [True, False]
     assert "ts: unparsable timestamp" in quarantine[s.REASON].iloc[0]
+
+
+def _berlin_mapping(tmp_path: Path, table: str, columns: str) -> Path:
+    path = tmp_path / f"{table}.yaml"
+    path.write_text(f"table: {table}\ncolumns: {{{columns}}}\n"
+                    'timestamp_format: "%d/%m/%Y %H:%M:%S"\ntimezone: Europe/Berlin\n')
+    return path
+
+
+def test_local_times_the_zone_skips_or_shows_twice_are_set_aside_not_guessed(tmp_path):
+    mapping = _berlin_mapping(tmp_path, "events", "account_id: user, ts: when, ip: src_ip")
+    (tmp_path / "logins.csv").write_text(
+        "user,when,src_ip\n"
+        "ana,30/03/2025 01:59:59,81.2.69.142\n"
+        "ana,30/03/2025 02:30:00,81.2.69.142\n"  # clocks jump 02:00 -> 03:00
+        "ana,30/03/2025 03:00:00,81.2.69.142\n"
+        "bo,26/10/2025 01:59:59,81.2.69.160\n"
+        "bo,26/10/2025 02:30:00,81.2.69.160\n"  # 02:00-03:00 happens twice
+        "bo,26/10/2025 03:30:00,81.2.69.160\n"
+        "cy,NaT,81.2.69.161\n")
+    summary, events, quarantine = run("csv", [tmp_path / "logins.csv"], tmp_path,
+                                      mapping=mapping)
+    assert summary.records == 7 and summary.mapped == 4 and summary.quarantined == 3
+    assert events[s.TS].tolist() == [pd.Timestamp(t, tz="UTC") for t in (
+        "2025-03-30 00:59:59", "2025-03-30 01:00:00", "2025-10-25 23:59:59",
+        "2025-10-26 02:30:00")]
+    assert quarantine[s.ROW].tolist() == [1, 4, 6]
+    assert quarantine[s.REASON].tolist() == [
+        "ts: nonexistent local time in the DST gap of Europe/Berlin ('30/03/2025 02:30:00')",
+        "ts: ambiguous local time in the DST overlap of Europe/Berlin ('26/10/2025 02:30:00')",
+        "ts: unparsable timestamp 'NaT'"]
+    assert [json.loads(r)["when"] for r in quarantine[RECORD]] == [
+        "30/03/2025 02:30:00", "26/10/2025 02:30:00", "NaT"]
+
+
+def test_every_mapped_timestamp_column_is_read_with_the_format_and_zone(tmp_path):
+    mapping = _berlin_mapping(
+        tmp_path, "accounts",
+        "account_id: uid, created_at: created, label: verdict, labelled_at: verdict_date")
+    (tmp_path / "accounts.csv").write_text(
+        "uid,created,verdict,verdict_date\n"
+        "u1,01/12/2024 09:00:00,1,15/07/2025 10:00:00\n"
+        "u2,01/12/2024 09:00:00,0,30/03/2025 02:30:00\n"
+        "u3,01/12/2024 09:00:00,,\n")
+    summary, accounts, quarantine = run("csv", [tmp_path / "accounts.csv"], tmp_path,
+                                        mapping=mapping)
+    assert accounts[s.ACCOUNT_ID].tolist() == ["u1", "u3"]
+    assert (accounts[s.CREATED_AT] == pd.Timestamp("2024-12-01 08:00", tz="UTC")).all()
+    assert accounts[s.LABELLED_AT].iloc[0] == pd.Timestamp("2025-07-15 08:00", tz="UTC")
+    assert pd.isna(accounts[s.LABELLED_AT].iloc[1])
+    assert quarantine[s.REASON].tolist() == [
+        "labelled_at: nonexistent local time in the DST gap of Europe/Berlin "
+        "('30/03/2025 02:30:00')"]
