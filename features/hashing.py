@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from numba import njit
 
 _PRIME = np.uint64(0x100000001B3)
@@ -95,48 +94,52 @@ def repeated(values, groups: np.ndarray | None = None,
     return out
 
 
-class SeenTexts:
-    """Texts of earlier batches, to find a later batch's repeats of them exactly (as `repeated`
-    does within one batch) without Python strings. The texts' 64-bit hashes are kept sorted in
-    runs, each with every hash's place among the texts; a run is merged with the one before it
-    when that one is no longer, so a few runs are searched whatever the number of batches. Only
-    texts whose hashes meet are compared."""
 
-    def __init__(self) -> None:
-        self._texts: list[pa.Array] = []  # every batch's present texts, in order
-        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted hashes, places)
-        self._count = 0
-
-    def met(self, values) -> np.ndarray:
-        """True for each value equal to a text added before; missing values are False."""
-        arr = _arrow_text(values)
-        hashes = _hash_text(arr, 0, np.zeros(len(arr), np.int64))
-        order = np.argsort(hashes)  # sorted, they are found several times faster
-        needles = hashes[order]
-        texts = pa.chunked_array(self._texts, pa.large_string())
-        found = np.zeros(len(arr), bool)
-        for known, places in self._runs:
-            lo, hi = np.searchsorted(known, needles), np.searchsorted(known, needles, "right")
-            for k in range(int((hi - lo).max(initial=0))):  # k > 0 only for colliding hashes
-                at = np.flatnonzero(hi - lo > k)
-                rows = order[at]
-                same = pc.equal(arr.take(rows), texts.take(places[lo[at] + k]))
-                found[rows] |= pc.fill_null(same, False).to_numpy(zero_copy_only=False)
-        return found
-
-    def add(self, values) -> None:
-        """Remember a batch's present (not missing) texts."""
-        arr = _arrow_text(values)
-        arr = arr.filter(arr.is_valid())
-        hashes = _hash_text(arr, 0, np.zeros(len(arr), np.int64))
-        self._texts.append(arr)
-        self._runs.append(_sorted_run(hashes, np.arange(self._count, self._count + len(arr))))
-        self._count += len(arr)
-        while len(self._runs) > 1 and len(self._runs[-2][0]) <= len(self._runs[-1][0]):
-            (h1, p1), (h2, p2) = self._runs.pop(-2), self._runs.pop()
-            self._runs.append(_sorted_run(np.concatenate([h1, h2]), np.concatenate([p1, p2])))
+SECOND_HASH_SEED = 0x5EED  # an independent second hash of each id
 
 
-def _sorted_run(hashes: np.ndarray, places: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(hashes, kind="stable")
-    return hashes[order], places[order]
+class SeenIds:
+    """The event ids read so far, as two 64-bit hashes each with different seeds (16 bytes an
+    id, not a Python string). An id counts as seen when both hashes match, so a false match
+    needs two 64-bit collisions at once."""
+
+    def __init__(self):
+        self.first = np.empty(0, np.uint64)  # sorted
+        self.second = np.empty(0, np.uint64)  # aligned with `first`
+
+    def add(self, ids: pd.Series) -> np.ndarray:
+        """Mask of the ids (distinct among themselves) seen before; remembers the others."""
+        first, second = text_hashes(ids, seed=0), text_hashes(ids, seed=SECOND_HASH_SEED)
+        order = np.argsort(first)  # sorted queries search a sorted array fast
+        first, second = first[order], second[order]
+        lo = np.searchsorted(self.first, first, "left")
+        hi = np.searchsorted(self.first, first, "right")
+        seen = np.zeros(len(first), bool)
+        one = hi - lo == 1  # the usual match: compare the second hash at once
+        seen[one] = self.second[lo[one]] == second[one]
+        for i in np.flatnonzero(hi - lo > 1):  # first hashes that collide: about never
+            seen[i] = (self.second[lo[i]:hi[i]] == second[i]).any()
+        self.first, self.second = _merged(self.first, self.second, first[~seen],
+                                          second[~seen], lo[~seen])
+        again = np.empty(len(seen), bool)
+        again[order] = seen
+        return again
+
+
+@njit(cache=True, nogil=True)
+def _merged(first: np.ndarray, second: np.ndarray, new_first: np.ndarray,
+            new_second: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted `first` (and its aligned `second`) with the sorted new ones inserted, each
+    before position `at` of the old (their `searchsorted`): one pass, no sort."""
+    n, k = len(first), len(new_first)
+    out_first, out_second = np.empty(n + k, first.dtype), np.empty(n + k, second.dtype)
+    i = j = 0
+    for out in range(n + k):
+        if j < k and at[j] <= i:  # the next new id goes before old id i
+            out_first[out], out_second[out] = new_first[j], new_second[j]
+            j += 1
+        else:
+            out_first[out], out_second[out] = first[i], second[i]
+            i += 1
+    return out_first, out_second
+

@@ -20,14 +20,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
-from numba import njit
 
 from persona_risk.features import schema as s
 from persona_risk.features.allow import AllowList
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.engine import FeatureRun
 from persona_risk.features.geoip import locate
-from persona_risk.features.hashing import text_hashes
+from persona_risk.features.hashing import SeenIds, text_hashes
 from persona_risk.features.io import (
     read_table,
     remove_stale_temps,
@@ -53,7 +52,6 @@ from persona_risk.features.validate import (
 )
 
 CHUNK_ROWS = 1 << 21  # two of pyarrow's default row groups
-SECOND_HASH_SEED = 0x5EED  # an independent second hash of each id
 
 
 def partition_of(account_ids: pd.Series | np.ndarray, partitions: int) -> np.ndarray:
@@ -92,52 +90,6 @@ def _chunks(path: Path) -> Iterator[pd.DataFrame]:
                         file.iter_batches(batch_size=CHUNK_ROWS, row_groups=run))
         else:
             yield file.read_row_groups(run).to_pandas()
-
-
-class SeenIds:
-    """The event ids read so far, as two 64-bit hashes each with different seeds (16 bytes an
-    id, not a Python string). An id counts as seen when both hashes match, so a false match
-    needs two 64-bit collisions at once."""
-
-    def __init__(self):
-        self.first = np.empty(0, np.uint64)  # sorted
-        self.second = np.empty(0, np.uint64)  # aligned with `first`
-
-    def add(self, ids: pd.Series) -> np.ndarray:
-        """Mask of the ids (distinct among themselves) seen before; remembers the others."""
-        first, second = text_hashes(ids, seed=0), text_hashes(ids, seed=SECOND_HASH_SEED)
-        order = np.argsort(first)  # sorted queries search a sorted array fast
-        first, second = first[order], second[order]
-        lo = np.searchsorted(self.first, first, "left")
-        hi = np.searchsorted(self.first, first, "right")
-        seen = np.zeros(len(first), bool)
-        one = hi - lo == 1  # the usual match: compare the second hash at once
-        seen[one] = self.second[lo[one]] == second[one]
-        for i in np.flatnonzero(hi - lo > 1):  # first hashes that collide: about never
-            seen[i] = (self.second[lo[i]:hi[i]] == second[i]).any()
-        self.first, self.second = _merged(self.first, self.second, first[~seen],
-                                          second[~seen], lo[~seen])
-        again = np.empty(len(seen), bool)
-        again[order] = seen
-        return again
-
-
-@njit(cache=True, nogil=True)
-def _merged(first: np.ndarray, second: np.ndarray, new_first: np.ndarray,
-            new_second: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The sorted `first` (and its aligned `second`) with the sorted new ones inserted, each
-    before position `at` of the old (their `searchsorted`): one pass, no sort."""
-    n, k = len(first), len(new_first)
-    out_first, out_second = np.empty(n + k, first.dtype), np.empty(n + k, second.dtype)
-    i = j = 0
-    for out in range(n + k):
-        if j < k and at[j] <= i:  # the next new id goes before old id i
-            out_first[out], out_second[out] = new_first[j], new_second[j]
-            j += 1
-        else:
-            out_first[out], out_second[out] = first[i], second[i]
-            i += 1
-    return out_first, out_second
 
 
 def _merge_pairs(pairs: list[pd.DataFrame]) -> pd.DataFrame:

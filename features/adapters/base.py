@@ -21,7 +21,7 @@ from persona_risk.features import schema as s
 from persona_risk.features.adapters import ACCOUNT_FIELDS
 from persona_risk.features.adapters.reading import records
 from persona_risk.features.geoip import locate
-from persona_risk.features.hashing import SeenTexts
+from persona_risk.features.hashing import SeenIds
 from persona_risk.features.io import (
     expand_files,
     remove_stale_temps,
@@ -144,7 +144,7 @@ def ingest(source: Source, inputs: Iterable[Path], out: Path,
     (Parquet, or CSV by extension); set-aside records go to `<out>.quarantine.csv`."""
     summary = IngestSummary(source.name)
     bad: list[dict] = []
-    seen = SeenTexts()  # event ids written so far
+    seen = SeenIds()  # event ids written so far
     frames: list[pd.DataFrame] = []
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out.parent)
@@ -182,19 +182,17 @@ def ingest(source: Source, inputs: Iterable[Path], out: Path,
     return summary
 
 
-def _new_events(mapped: pd.DataFrame, kept: list[tuple[int, dict]], seen: SeenTexts,
+def _new_events(mapped: pd.DataFrame, kept: list[tuple[int, dict]], seen: SeenIds,
                 bad: list[dict]) -> pd.DataFrame:
     """A chunk's valid events whose event_id no earlier chunk had (`seen` learns them); the
     others set aside in `bad` with their records."""
     clean, quarantine = validate_events(mapped)
     for row, reason in zip(quarantine[s.ROW], quarantine[s.REASON], strict=True):
         bad.append(_set_aside(*kept[row], reason))
-    repeat = seen.met(clean[s.EVENT_ID])
+    repeat = seen.add(clean[s.EVENT_ID])
     for row in clean_rows(len(mapped), quarantine)[repeat]:
         bad.append(_set_aside(*kept[row], DUPLICATE_EVENT))
-    clean = clean[~repeat].reset_index(drop=True)
-    seen.add(clean[s.EVENT_ID])
-    return clean
+    return clean[~repeat].reset_index(drop=True)
 
 
 def _flush(source, chunk, summary, bad, seen, frames, writer, spill, geoip_db):

@@ -7,7 +7,8 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from persona_risk.features.hashing import SeenTexts, repeated, text_hashes
+from persona_risk.features import hashing
+from persona_risk.features.hashing import SeenIds, repeated, text_hashes
 
 texts = st.lists(st.one_of(st.none(), st.text(alphabet="ab\u00e9\U0001F600", max_size=12)),
                  max_size=40)
@@ -42,13 +43,35 @@ def test_hashes_are_stable_and_seeds_independent():
     assert text_hashes(ids.astype(object)).tolist() == first.tolist()
 
 
-@given(st.lists(texts, max_size=6))
-def test_texts_met_are_those_of_earlier_batches(batches):
-    seen, earlier = SeenTexts(), set()
-    for batch in batches:
-        series = pd.Series(batch, dtype="str")
-        expected = [v is not None and v in earlier for v in batch]
-        assert seen.met(series).tolist() == expected
-        assert seen.met(series.astype(object)).tolist() == expected
-        seen.add(series)
-        earlier.update(v for v in batch if v is not None)
+def test_seen_ids_match_repeats_only():
+    seen = SeenIds()
+    assert seen.add(pd.Series(["e1", "e2", ""], dtype="str")).tolist() == [False, False, False]
+    again = seen.add(pd.Series(["E1", "e2", "e3", "e1"], dtype="str"))
+    assert again.tolist() == [False, True, False, True]
+    assert len(seen.first) == len(seen.second) == 5 and (np.diff(seen.first) > 0).all()
+
+
+def test_seen_ids_agree_with_a_set_over_many_chunks():
+    rng = np.random.default_rng(0)
+    seen, known = SeenIds(), set()
+    for _ in range(6):
+        ids = pd.unique(rng.integers(0, 3_000, 800).astype(str))
+        again = seen.add(pd.Series(ids, dtype="str"))
+        assert again.tolist() == [i in known for i in ids]
+        known.update(ids)
+        assert (seen.first[1:] >= seen.first[:-1]).all() and len(seen.first) == len(known)
+
+
+def test_seen_ids_tell_ids_apart_when_their_first_hashes_collide(monkeypatch):
+    real = hashing.text_hashes
+
+    def colliding(ids, seed=0):  # the first hash takes 7 values only
+        hashes = real(ids, seed=seed)
+        return hashes % np.uint64(7) if seed == 0 else hashes
+
+    monkeypatch.setattr(hashing, "text_hashes", colliding)
+    seen, known = SeenIds(), set()
+    for chunk in (["a", "b", "c"], ["c", "d", "e", "f", "g", "h", "i"], ["a", "x", "i", "y"]):
+        assert seen.add(pd.Series(chunk, dtype="str")).tolist() == [i in known for i in chunk]
+        known.update(chunk)
+    assert len(seen.first) == len(known) and (seen.first[1:] >= seen.first[:-1]).all()
