@@ -30,8 +30,8 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
     `eval_set` a stratified `validation_fraction` of `(X, y)` is held out (all of it serves for
     both when a class has fewer than two rows). Missing values (NaN) are allowed: the booster
     routes them. With a DataFrame `X` its column names are the booster's feature names, and
-    the contract's features that only raise risk keep their monotone constraints. The fitted
-    `risk_model_` is a `RiskModel`: bands, reasons, `save`.
+    with `monotone=True` the contract's features that only raise risk are constrained so. The
+    fitted `risk_model_` is a `RiskModel`: bands, reasons, `save`.
     """
 
     def __init__(self, learning_rate: float = _DEFAULT.learning_rate,
@@ -39,6 +39,7 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
                  min_child_samples: int = _DEFAULT.min_child_samples,
                  feature_fraction: float = _DEFAULT.feature_fraction,
                  lambda_l2: float = _DEFAULT.lambda_l2, extra_trees: bool = _DEFAULT.extra_trees,
+                 monotone: bool = _DEFAULT.monotone,
                  max_rounds: int = _DEFAULT.max_rounds,
                  early_stopping_rounds: int = _DEFAULT.early_stopping_rounds,
                  target_fpr: float = _DEFAULT.target_fpr, queue_size: int = _DEFAULT.queue_size,
@@ -50,6 +51,7 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         self.feature_fraction = feature_fraction
         self.lambda_l2 = lambda_l2
         self.extra_trees = extra_trees
+        self.monotone = monotone
         self.max_rounds = max_rounds
         self.early_stopping_rounds = early_stopping_rounds
         self.target_fpr = target_fpr

@@ -15,6 +15,7 @@ from persona_risk.models.risk_model import RiskModel
 from persona_risk.training.metrics import threshold_at_fpr
 
 # directions known from the threat (`features.registry`): more of these never lowers the risk
+# (constraints of a model trained with `TrainConfig(monotone=True)`)
 MONOTONE_INCREASING = tuple(f.name for f in REGISTRY if f.monotone > 0)
 
 
@@ -27,7 +28,12 @@ class TrainConfig:
     calibration know both cases and score logs-only inputs honestly.
     extra_trees: split thresholds drawn at random (LightGBM's extremely randomized trees), so
     the model cannot key on the exact cut points of the worlds it was trained on; it holds up
-    better on shifted worlds (`bench.robustness`)."""
+    better on shifted worlds (`bench.robustness`).
+    monotone: constrain the booster to never lower the risk as a `MONOTONE_INCREASING` feature
+    grows, so that no explanation reads more device or payout sharing as lowering it. Off by
+    default: it cost recall on every independent world and pool-to-pool test (README,
+    *Robustness*, twelfth look), where honest sharing (agencies, households) and fraud differ
+    by the company a signal keeps."""
 
     seed: int = 0
     learning_rate: float = 0.1
@@ -41,6 +47,7 @@ class TrainConfig:
     target_fpr: float = 0.01
     queue_size: int = 50
     logs_only_share: float = 0.3
+    monotone: bool = False
     params: dict = field(default_factory=dict)
 
     def lgb_params(self, pos: int, neg: int, feature_names: list[str] = FEATURE_NAMES) -> dict:
@@ -51,11 +58,12 @@ class TrainConfig:
             "feature_fraction": self.feature_fraction, "lambda_l2": self.lambda_l2,
             "extra_trees": self.extra_trees,
             "scale_pos_weight": float(np.sqrt(neg / max(pos, 1))),
-            "monotone_constraints": [1 if f in MONOTONE_INCREASING else 0 for f in feature_names],
-            "monotone_constraints_method": "advanced",
             "seed": self.seed, "deterministic": True, "force_row_wise": True,
             "num_threads": 2, "verbose": -1,
         }
+        if self.monotone:
+            params["monotone_constraints"] = [int(f in MONOTONE_INCREASING) for f in feature_names]
+            params["monotone_constraints_method"] = "advanced"
         return {**params, **self.params}
 
 

@@ -56,6 +56,10 @@ def train(
         min=1, help="Analyst queue size (precision at k); default: the settings' "
         "bands.queue_size (50).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    monotone: Annotated[bool, typer.Option(
+        help="Constrain the model never to lower the risk as a feature the registry marks "
+             "risk-only grows (hops, sharing, zone mismatch: explanations always point one "
+             "way; it costs some recall).")] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Train, evaluate against the baselines, log to MLflow, register, run the champion gate."""
@@ -77,7 +81,7 @@ def train(
         say("features, training and evaluation")
         outcome = run_training(
             inputs, utc_time(as_of), model_name, report,
-            TrainConfig(seed=seed,
+            TrainConfig(seed=seed, monotone=monotone,
                         target_fpr=settings.target_fpr if target_fpr is None else target_fpr,
                         queue_size=settings.queue_size if queue is None else queue),
             SplitConfig(split.value, val_frac, test_frac, seed), tune,

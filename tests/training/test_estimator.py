@@ -52,6 +52,11 @@ def test_the_classifier_is_the_model_training_fits(labelled, trained):
     assert list(clf.feature_names_in_) == FEATURE_NAMES and list(clf.classes_) == [0, 1]
 
 
+def test_the_classifier_trains_with_its_own_parameters():
+    assert RiskClassifier(monotone=True, num_leaves=5).train_config() == TrainConfig(
+        monotone=True, num_leaves=5)
+
+
 def test_features_and_model_cross_validate_in_one_pipeline(world):
     events, accounts = world
     labelled = accounts[accounts[s.LABEL].notna()]

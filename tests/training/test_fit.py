@@ -60,10 +60,11 @@ def test_a_fit_is_deterministic_for_a_seed():
     np.testing.assert_array_equal(first.probability(xv), again.probability(xv))
 
 
-def test_monotone_features_never_lower_the_margin():
+def test_a_monotone_model_never_lowers_the_margin_as_a_risk_only_feature_grows():
     assert IMPOSSIBLE_HOPS in MONOTONE_INCREASING
+    assert "monotone_constraints" not in TrainConfig().lgb_params(10, 90)  # opt-in
     (x, y), (xv, yv) = _data(4), _data(5)
-    booster = fit_booster(x, y, xv, yv, TrainConfig())
+    booster = fit_booster(x, y, xv, yv, TrainConfig(monotone=True))
     hops = FEATURE_NAMES.index(IMPOSSIBLE_HOPS)
     probe = np.repeat(xv[:50], 6, axis=0)
     probe[:, hops] = np.tile(np.arange(6), 50)
