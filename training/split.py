@@ -29,6 +29,11 @@ METHODS = (AUTO, TIME, LABEL_TIME, RANDOM)
 MIN_POSITIVES, MIN_NEGATIVES = 30, 300  # below these a part's figures are mostly noise
 
 
+def too_small(fraud: int, honest: int) -> bool:
+    """True when a set of accounts has too few of a class for its figures to mean much."""
+    return fraud < MIN_POSITIVES or honest < MIN_NEGATIVES
+
+
 class SplitError(ValueError):
     """The split cannot be made; the message says why and which option would work."""
 
@@ -69,7 +74,7 @@ class Split:
         """One line per part too small to fit or judge on."""
         out = []
         for part, row in self.counts(labels).iterrows():
-            if row["fraud"] < MIN_POSITIVES or row["honest"] < MIN_NEGATIVES:
+            if too_small(row["fraud"], row["honest"]):
                 out.append(f"the {part} part has {row['fraud']} fraudulent and {row['honest']} "
                            f"honest accounts (fewer than {MIN_POSITIVES} or {MIN_NEGATIVES}): "
                            "its figures are uncertain, see the intervals")

@@ -43,6 +43,7 @@ from persona_risk.training.registry import (
     configure_tracking,
     ensure_experiment,
     finite,
+    log_fit_accounts,
 )
 from persona_risk.training.report import split_section, write_report
 from persona_risk.training.split import (
@@ -125,9 +126,9 @@ def fit_and_evaluate(table: pd.DataFrame, window_start: pd.Timestamp | None, cfg
 
 def log_and_register(outcome: TrainingOutcome, model_name: str, as_of: pd.Timestamp,
                      cfg: TrainConfig, split_cfg: SplitConfig) -> TrainingOutcome:
-    """Log the run (params, metrics, dataset digest, features, code version, report, model
-    with the profile of `outcome.table` as its drift reference), register the model as
-    `challenger` and run the champion gate."""
+    """Log the run (params, metrics, dataset digest, features, code version, report, the
+    accounts trained and calibrated on, model with the profile of `outcome.table` as its drift
+    reference), register the model as `challenger` and run the champion gate."""
     configure_tracking()
     ensure_experiment()
     table, split, ev = outcome.table, outcome.split, outcome.evaluation
@@ -160,6 +161,8 @@ def log_and_register(outcome: TrainingOutcome, model_name: str, as_of: pd.Timest
                          "settings": outcome.model.feature_settings,
                          "allow_list": outcome.model.info["allow_list"]}, "features.json")
         mlflow.log_artifacts(str(outcome.report.parent), "report")
+        fitted = ~split.mask(TEST)
+        log_fit_accounts(table.loc[fitted, s.ACCOUNT_ID], split.part[fitted])
         with tempfile.TemporaryDirectory() as tmp:
             saved = outcome.model.save(Path(tmp) / ARTIFACT)
             reference = profile_of(table, outcome.model).write(Path(tmp) / f"{REFERENCE}.json")
