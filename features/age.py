@@ -19,7 +19,9 @@ def event_age(ev: EventArrays, created_ns: np.ndarray) -> dict[str, np.ndarray]:
 
 def account_age(ev: EventArrays, created_ns: np.ndarray, as_of_ns: int) -> dict[str, np.ndarray]:
     """Per account: age in days at `as_of`, hours from creation to the first event, and events
-    per active day (UTC days with at least one event); NaN where unknown."""
+    per active day (UTC days with at least one event); NaN where unknown. A first event before
+    the record's creation (a record written later, as back-filled HR records are) has no
+    delay to measure: NaN, not a negative delay no training world shows."""
     starts = ev.starts
     n_events = seg_count(np.ones(len(ev.ts_ns), bool), starts)
     has = n_events > 0
@@ -29,7 +31,8 @@ def account_age(ev: EventArrays, created_ns: np.ndarray, as_of_ns: int) -> dict[
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
             "account_age_days": (as_of_ns - created_ns) / NS_PER_DAY,
-            "first_signin_delay_h": (first_ts - created_ns) / NS_PER_HOUR,
+            "first_signin_delay_h": np.where(first_ts >= created_ns,
+                                             (first_ts - created_ns) / NS_PER_HOUR, np.nan),
             "events_per_active_day": np.where(has, n_events / active_days, np.nan),
             "events_total": n_events,
         }

@@ -3,7 +3,8 @@ what a feature is.
 
 Each entry gives the feature's stable name, its family (the module that computes it), its unit,
 what it means, the reason sentence an analyst reads when it raises a score (with the row context
-it quotes), why such a value can mean a remote-worker persona, its monotone direction for the
+it quotes), why such a value can mean a remote-worker persona (and whether that speaks of high
+or low values), its monotone direction for the
 model, and the inputs it needs. The model's feature list and order (`FEATURE_NAMES`), the
 monotone constraints, the reason sentences, the feature reference in the README and the feature
 contract all derive from `REGISTRY`. Texts are templates: `{v}` is the value, other fields come
@@ -50,6 +51,8 @@ class Feature:
     why: str
     needs: tuple[str, ...]
     monotone: int = 0  # 1: more never lowers the risk (known from the threat)
+    # the values `why` speaks of: "high" (the default) or "low" values, or "any"
+    why_side: str = "high"
     fallback: str | None = None  # sentence when the row lacks the context `sentence` quotes
     # one value per account of the inputs (`AccountInputs.ev.account_ids`), NaN when unknown;
     # None: the family's step computes it
@@ -116,7 +119,7 @@ _ENTRIES: list[Feature] = [
             meaning="circular mean of the claimed local hour (0-24)",
             sentence="typical activity around {v:.0f}:00 in the claimed time zone",
             why="the working day is centred at an odd hour for the claimed zone",
-            needs=(EVENTS, RECORD)),
+            needs=(EVENTS, RECORD), why_side="any"),
     Feature("hour_circular_spread_h", "timezone", "hours",
             meaning="circular standard deviation of that hour",
             sentence="activity hours spread over {v:.1f} h",
@@ -202,27 +205,27 @@ _ENTRIES: list[Feature] = [
             sentence="{v:.0%} of its interactive sign-ins from its most used IP",
             why="rotating VPN or proxy exits spread a persona's sign-ins thin, and a farm's "
                 "line keeps them on one; people mostly sign in from a few places",
-            needs=(EVENTS,)),
+            needs=(EVENTS,), why_side="any"),
     Feature("account_age_days", "age", "days",
             meaning="age of the account at as_of",
             sentence="account is {v:.0f} days old",
             why="new accounts carry most of the fraud",
-            needs=(RECORD,)),
+            needs=(RECORD,), why_side="low"),
     Feature("first_signin_delay_h", "age", "hours",
-            meaning="creation to first sign-in",
+            meaning="creation to first sign-in (unknown when the first sign-in came first)",
             sentence="first sign-in {v:,.0f} h after the account was created",
             why="the delay before the first sign-in is unlike honest hires'",
-            needs=(EVENTS, RECORD)),
+            needs=(EVENTS, RECORD), why_side="any"),
     Feature("events_per_active_day", "age", "events/day",
             meaning="events per UTC day with activity",
             sentence="{v:.1f} events per active day",
             why="the sign-in rhythm is unlike a single worker's",
-            needs=(EVENTS,)),
+            needs=(EVENTS,), why_side="any"),
     Feature("events_total", "age", "count",
             meaning="events up to as_of",
             sentence="{v:.0f} events so far",
             why="the activity level is unlike a single worker's",
-            needs=(EVENTS,)),
+            needs=(EVENTS,), why_side="any"),
 ]
 
 REGISTRY: tuple[Feature, ...]  # every feature, in the model's order (set when first read)

@@ -63,14 +63,26 @@ def sentence(feature: str, value: float, context: pd.Series | dict | None = None
 # feature -> why a value that raises the score can mean a remote-worker persona; shown beside the
 # sentence. Speeds say "impossible" only past the impossible-travel speed (`impossible_kmh`).
 WHY: dict[str, str] = {f.name: f.why for f in REGISTRY}
+WHY_SIDE: dict[str, str] = {f.name: f.why_side for f in REGISTRY}
 IMPOSSIBLE_WHY = "faster than {impossible_kmh} km/h: one person cannot make that trip"
+# a value on the other side of the typical one than the feature's `why` speaks of
+OTHER_SIDE_WHY = ("{side} than most accounts here (median {typical:,.3g}): the model learned "
+                  "this from the fraud it was trained on, together with the other reasons")
 SPEEDS = frozenset(f.name for f in REGISTRY if f.unit == SPEED_UNIT)  # hop speeds
 
 
-def why(feature: str, value: float | None = None, cfg: FeatureConfig = FeatureConfig()) -> str:
+def why(feature: str, value: float | None = None, cfg: FeatureConfig = FeatureConfig(),
+        typical: float | None = None) -> str:
     """Why a feature that raises a score can be suspicious, in a few words ('' when unknown),
-    with the impossible-travel speed of `cfg`."""
+    with the impossible-travel speed of `cfg`. With the `typical` value (the accounts'
+    median), a value on the other side of it than the feature's reason speaks of (one device
+    where the reason warns of many) says so instead of giving that reason."""
     if feature in SPEEDS and value is not None and (
             value > cfg.impossible_kmh):
         return IMPOSSIBLE_WHY.format(**setting_words(cfg))
+    side = WHY_SIDE.get(feature, "any")
+    if value is not None and typical is not None and not math.isnan(typical) and (
+            (side == "high" and value <= typical) or (side == "low" and value >= typical)):
+        return OTHER_SIDE_WHY.format(side="lower" if side == "high" else "higher",
+                                     typical=typical)
     return WHY.get(feature, "")

@@ -94,9 +94,10 @@ def features(
     """Compute the account feature table as of a time."""
     from persona_risk.features.memory_engine import InMemoryEngine
 
+    spark = check_engine(engine, out) == "spark"
     check_out(out, events, accounts)
     cfg = read_settings(config).features
-    if check_engine(engine, out) == "spark":
+    if spark:
         from persona_risk.features.spark_engine import SparkEngine, spark_session
 
         chosen, doing = SparkEngine(spark_session(spark_master)), "computing features on Spark"

@@ -8,6 +8,7 @@ pages of a whole band cost one feature pass.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,11 @@ class Population:
     accounts: pd.DataFrame | None
     links: pd.DataFrame  # kind, key, account_id: one row per account on a shared key
     cfg: FeatureConfig  # the model's thresholds and the allow-list the features used
+
+    @cached_property
+    def typical(self) -> dict[str, float]:
+        """Each feature's median over the accounts (NaN where no account has it)."""
+        return self.features[self.model.feature_names].median().to_dict()
 
 
 @dataclass
@@ -135,7 +141,7 @@ def _reasons(pop: Population, account_id: str, contributions: np.ndarray,
         out.append({"code": reason_code(name), "feature": name, "value": float(x[i]),
                     "contribution": float(contributions[i]),
                     "text": sentence(name, x[i], context, pop.cfg),
-                    "why": why(name, x[i], pop.cfg)})
+                    "why": why(name, x[i], pop.cfg, pop.typical[name])})
     return out
 
 

@@ -47,6 +47,18 @@ def test_every_feature_says_why_and_speed_says_impossible_only_past_the_setting(
     assert why("not_a_feature") == ""
 
 
+def test_a_value_on_the_other_side_of_the_typical_one_never_gets_the_opposite_reason():
+    """A probe: "1 distinct devices" came with "more devices than one worker needs can mean
+    several people"."""
+    assert why("devices_distinct", 1.0, typical=2.0).startswith(
+        "lower than most accounts here (median 2)")
+    assert why("devices_distinct", 6.0, typical=2.0) == WHY["devices_distinct"]
+    assert why("account_age_days", 400.0, typical=90.0).startswith("higher than most")
+    assert why("account_age_days", 5.0, typical=90.0) == WHY["account_age_days"]
+    assert why("events_total", 3.0, typical=300.0) == WHY["events_total"]  # either side
+    assert why("devices_distinct", 1.0, typical=math.nan) == WHY["devices_distinct"]
+
+
 def test_the_speeds_that_can_be_impossible_are_the_registry_s_km_h_features():
     assert SPEEDS == {"speed_max_kmh", "speed_p95_kmh"}
     assert why("speed_p95_kmh", 9_800.0) == IMPOSSIBLE_WHY.format(impossible_kmh="900")
