@@ -64,6 +64,7 @@ def score(
 
     check_engine(engine, out)
     check_out(out, events, accounts)
+    tracked = os.environ.get("MLFLOW_TRACKING_URI")  # the user's; loading a model sets it
     if engine == "spark" and (drift_reference or fail_on_drift or decisions):
         raise typer.BadParameter("the drift check and decisions run with the local engine only",
                                  param_hint="'--drift-reference', '--decisions'")
@@ -104,7 +105,7 @@ def score(
             console.print(f"[red]nothing scored:[/red] {err}")
             raise typer.Exit(1) from err
     console.print_json(data={k: v for k, v in summary.__dict__.items() if k != "drift"})
-    if os.environ.get("MLFLOW_TRACKING_URI"):
+    if tracked:
         from dataclasses import asdict
 
         from persona_risk.serving.drift import log_to_mlflow

@@ -228,3 +228,23 @@ def test_a_run_finishes_with_its_quarantine_its_time_and_its_summary(rows, where
     assert 2.0 <= summary.duration_s < 60
     assert written["summary"]["quarantine"] == where
     assert written["summary"]["duration_s"] == summary.duration_s
+
+
+def test_the_nightly_command_logs_to_mlflow_only_when_the_user_points_it_there(
+        files, registry, monkeypatch):
+    """A probe: loading the model set MLFLOW_TRACKING_URI, so every local run was logged."""
+    from typer.testing import CliRunner
+
+    from persona_risk.cli import app
+
+    folder, _, _ = files
+    monkeypatch.chdir(registry["folder"])  # its mlflow.db is the default store
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    args = ["score", "--events", str(folder / "events.parquet"), "--accounts",
+            str(folder / "accounts.parquet"), "--model", registry["uri"]]
+    result = CliRunner().invoke(app, [*args, "--out", str(folder / "out" / "a.parquet")])
+    assert result.exit_code == 0, result.output
+    assert "MLflow run" not in result.output
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", registry["env"]["MLFLOW_TRACKING_URI"])
+    result = CliRunner().invoke(app, [*args, "--out", str(folder / "out" / "b.parquet")])
+    assert "MLflow run" in result.output, result.output
