@@ -34,6 +34,8 @@ def world(tmp_path_factory):
 MISTAKES = {  # name: (arguments, what the line must say)
     "unparsable time": (["features", "--out", "{w}/f.parquet", "--as-of", "next tuesday"],
                         "'--as-of': 'next tuesday' is not an ISO-8601 time"),
+    "day-first time": (["features", "--out", "{w}/f.parquet", "--as-of", "01/02/2026"],
+                       "'--as-of': '01/02/2026' is not an ISO-8601 time"),
     "unknown account": (["explain", "acct-999999", "--out", "{w}/pages"],
                         "ACCOUNT_ID: 'acct-999999' has no events or record"),
     "fractions sum": (["train", "--accounts", "{w}/accounts.parquet", "--val-frac", "0.7",

@@ -26,10 +26,13 @@ console = Console(width=max(Console().width, 132))
 
 
 def utc_time(value: str | None) -> pd.Timestamp | None:
-    """A time option as a UTC timestamp (ISO-8601, naive is UTC); None when not given."""
+    """A time option as a UTC timestamp (ISO-8601 only, naive is UTC: `01/02/2026` would be a
+    guess between two days); None when not given."""
+    from datetime import datetime
+
     from persona_risk.features.point_in_time import utc
 
-    return utc(value) if value else None
+    return utc(datetime.fromisoformat(value.strip())) if value else None
 
 
 def _checked_time(value: str | None) -> str | None:
