@@ -148,9 +148,10 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         """Create or replace the account's record (creation time, claimed country, time zone,
         home and the hashed payout and phone ids); later scores of the account use it."""
         try:
-            store.upsert_account({s.ACCOUNT_ID: account_id, **account.model_dump()})
+            stored = store.upsert_account({s.ACCOUNT_ID: account_id, **account.model_dump()})
         except ValueError as err:
             raise invalid_account(err, []) from err
+        account_id = stored[s.ACCOUNT_ID].iloc[0]  # as stored: surrounding blanks stripped
         log.info("account %s upserted", hashed(config.log_key, account_id))
         return {"account_id": account_id, "stored": True}
 

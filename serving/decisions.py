@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from persona_risk.features import schema as s
+from persona_risk.features.checks import text_flaws
+from persona_risk.features.validate import MAX_ID_CHARS
 
 DECISIONS = {"fraud": 1, "legit": 0}  # decision -> label
 DECISIONS_FILE = Path("decisions.sqlite")  # the default table: `review` appends, others read
@@ -33,13 +35,18 @@ def record_decision(path: Path | str, account_id: str, decision: str, analyst: s
     """Append one decision; ValueError naming the field when one is not acceptable."""
     if decision not in DECISIONS:
         raise ValueError(f"decision: {decision!r} is not one of {', '.join(DECISIONS)}")
-    for field, value in ((s.ACCOUNT_ID, account_id), ("analyst", analyst)):
-        if not value or not value.strip():
+    account_id, analyst = account_id.strip(), analyst.strip()  # as validation keeps ids
+    for field, value, limit in ((s.ACCOUNT_ID, account_id, MAX_ID_CHARS),
+                                ("analyst", analyst, MAX_ID_CHARS), ("note", note, MAX_NOTE)):
+        if not value and field != "note":
             raise ValueError(f"{field}: must not be empty")
-    if len(note) > MAX_NOTE:
-        raise ValueError(f"note: longer than {MAX_NOTE} characters")
+        too_long, unprintable = text_flaws(pd.Series([value], dtype="str"), limit)
+        if too_long[0]:
+            raise ValueError(f"{field}: longer than {limit} characters")
+        if unprintable[0] and field != "note":  # a note may hold line breaks
+            raise ValueError(f"{field}: control, format or unassigned characters")
     at = pd.Timestamp.now(tz="UTC") if at is None else pd.Timestamp(at).tz_convert("UTC")
-    row = {s.ACCOUNT_ID: account_id, "decision": decision, "analyst": analyst.strip(),
+    row = {s.ACCOUNT_ID: account_id, "decision": decision, "analyst": analyst,
            "note": note, "decided_at": at.isoformat()}
     with _connect(path) as db:
         db.execute("INSERT INTO decisions (account_id, decision, analyst, note, decided_at) "

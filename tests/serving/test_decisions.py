@@ -38,12 +38,19 @@ def test_decisions_are_appended_with_who_when_why(tmp_path):
 
 @pytest.mark.parametrize(("args", "field"), [
     (("acct-1", "maybe", "ana"), "decision"), (("acct-1", "fraud", " "), "analyst"),
-    (("", "fraud", "ana"), "account_id")])
+    (("", "fraud", "ana"), "account_id"), (("a\x00", "fraud", "ana"), "account_id"),
+    (("acct-1", "fraud", "a\u202e"), "analyst"), (("x" * 201, "fraud", "ana"), "account_id")])
 def test_a_bad_decision_names_its_field_and_stores_nothing(tmp_path, args, field):
     db = tmp_path / "decisions.sqlite"
     with pytest.raises(ValueError, match=f"^{field}: "):
         record_decision(db, *args)
     assert read_decisions(db).empty
+
+
+def test_an_account_id_is_kept_as_validation_keeps_it(tmp_path):
+    db = tmp_path / "decisions.sqlite"
+    assert record_decision(db, " acct-1 ", "fraud", "ana")["account_id"] == "acct-1"
+    assert read_decisions(db)["account_id"].tolist() == ["acct-1"]
 
 
 def test_decisions_become_labels_in_the_next_training(small_world, tmp_path):
