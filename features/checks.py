@@ -99,11 +99,27 @@ def is_ip(text: str) -> bool:
     return "%" not in text
 
 
+def dotted(values: pd.Series) -> np.ndarray:
+    """Rows whose text is a dotted IPv4 address, or missing (the rest: IPv6, or unreadable)."""
+    return pc.fill_null(pc.match_substring_regex(_arrow(values), IPV4_STRICT), True).to_numpy(
+        zero_copy_only=False)
+
+
+def canonical_ip(text: str) -> str:
+    """An IP address in one spelling: IPv6 compressed in lower case, an IPv4-mapped IPv6 address
+    as its IPv4 address (so `2001:DB8::1` and `2001:db8:0::1` are one address, and
+    `::ffff:1.2.3.4` is `1.2.3.4` with its own /24); other text as it is."""
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return text
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return str(mapped) if mapped is not None else ip.compressed
+
+
 def _bad_ips(values: pd.Series) -> np.ndarray:
-    arr = _arrow(values)
-    dotted = pc.fill_null(pc.match_substring_regex(arr, IPV4_STRICT), True)
-    bad = np.zeros(len(arr), bool)
-    other = np.flatnonzero(~dotted.to_numpy(zero_copy_only=False))  # IPv6 and the unreadable
+    bad = np.zeros(len(values), bool)
+    other = np.flatnonzero(~dotted(values))  # IPv6 and the unreadable
     if len(other):
         codes, uniques = pd.factorize(values.iloc[other])
         bad[other] = ~np.array([is_ip(u) for u in uniques], bool)[codes]

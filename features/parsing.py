@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from persona_risk.features import schema as s
-from persona_risk.features.checks import utf8_safe
+from persona_risk.features.checks import canonical_ip, dotted, utf8_safe
 from persona_risk.features.text import take_text
 
 _TRUE = {"true", "1", "yes", "t", "y"}
@@ -43,6 +43,20 @@ def text_column(series: pd.Series) -> pd.Series:
     if isinstance(series.dtype, pd.CategoricalDtype):
         return _recode(series, stripped_text(pd.Series(series.cat.categories)))
     return stripped_text(series)
+
+
+def canonical_ips(series: pd.Series) -> pd.Series:
+    """IP text in one spelling (`checks.canonical_ip`); dotted IPv4 text is left as it is, the
+    rest read once per distinct value (a categorical column: per category)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return _recode(series, canonical_ips(pd.Series(series.cat.categories, dtype="str")))
+    other = ~dotted(series)
+    if not other.any():
+        return series
+    codes, uniques = pd.factorize(series[other])
+    out = series.copy()
+    out[other] = np.array([canonical_ip(u) for u in uniques], dtype=object)[codes]
+    return out
 
 
 def upper_text(series: pd.Series) -> pd.Series:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from persona_risk.features import schema as s
-from persona_risk.features.checks import country_codes, is_ip
+from persona_risk.features.checks import canonical_ip, country_codes, is_ip
 from persona_risk.features.geo import NS_PER_DAY, NS_PER_SECOND
 from persona_risk.features.point_in_time import utc_now
 from persona_risk.features.validate import (
@@ -119,7 +119,7 @@ def _canonical(event: dict, limit_ns: int) -> list | None:
     country, zone, ip = text[s.COUNTRY], text[s.DEVICE_TZ], text[s.IP]
     if country is not None and country not in country_codes():
         return None
-    if ip is not None and not is_ip(ip):
+    if ip is not None and (not is_ip(ip) or canonical_ip(ip) != ip):
         return None
     if zone is not None and zone not in known_timezones():
         return None

@@ -20,6 +20,7 @@ from persona_risk.features.hashing import repeated
 from persona_risk.features.parsing import (
     as_float,
     boolean_column,
+    canonical_ips,
     missing,
     parse_timestamps,
     present,
@@ -205,6 +206,7 @@ def validate_events(
     for col in (s.IP, s.COUNTRY, s.DEVICE_ID, s.DEVICE_TZ, s.USER_AGENT, s.GEO_SOURCE):
         df[col] = text_column(raw[col]) if col in raw else _no_text(df.index)
     problems.append((s.IP, bad_ips(df[s.IP]), "not an IPv4 or IPv6 address"))
+    df[s.IP] = canonical_ips(df[s.IP])
     df[s.COUNTRY] = upper_text(df[s.COUNTRY])
     problems.append((s.COUNTRY, unknown_values(df[s.COUNTRY], country_codes()),
                      "not an ISO 3166-1 alpha-2 code"))

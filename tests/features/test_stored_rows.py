@@ -7,6 +7,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -48,6 +49,7 @@ def test_typed_events_read_back_what_frame_to_records_wrote():
     assert back[s.TS].dt.tz is not None and str(back[s.ASN].dtype) == "Int64"
 
 
+IP_SPELLINGS = ["2001:DB8::1", "2001:db8:0::1", "2001:db8::1", "::ffff:1.2.3.4"]  # two IPs
 OUT_OF_RANGE = [datetime(1, 1, 1), datetime(1677, 9, 21), datetime(1969, 12, 31, 23, 59),
                 datetime(2263, 1, 1), datetime(9999, 12, 31)]
 
@@ -66,7 +68,8 @@ def request_events(draw):
             s.TS: draw(st.sampled_from(OUT_OF_RANGE) | st.integers(-60, 60 * 24 * 20).map(
                 lambda m: (START + pd.Timedelta(minutes=m)).to_pydatetime())).replace(
                     tzinfo=draw(st.sampled_from([None, START.tzinfo]))),
-            s.IP: draw(texts), s.DEVICE_ID: draw(texts), s.USER_AGENT: draw(texts),
+            s.IP: draw(texts | st.sampled_from(IP_SPELLINGS)), s.DEVICE_ID: draw(texts),
+            s.USER_AGENT: draw(texts),
             s.LAT: lat, s.LON: draw(st.sampled_from([None, -74.0, 121.5])) if lat is not None
             else draw(st.sampled_from([None, None, 3.0])),
             s.COUNTRY: draw(st.sampled_from([None, "US", "us", "U1"])),
@@ -87,6 +90,14 @@ def test_canonical_rows_are_what_the_batch_validator_keeps(events):
         return
     assert quarantine.empty
     assert rows == frame_to_records(clean, EVENT_NAMES)
+
+
+@pytest.mark.parametrize("ip", IP_SPELLINGS)
+def test_an_ip_in_another_spelling_is_left_to_the_batch_validator(ip):
+    event = {s.EVENT_ID: "x1", s.ACCOUNT_ID: "a", s.TS: START.to_pydatetime(), s.IP: ip}
+    rows, _ = clean_records([event], START)
+    assert rows[0][EVENT_POSITION[s.IP]] in ("2001:db8::1", "1.2.3.4")
+    assert (canonical_rows([event], START) is None) == (ip not in ("2001:db8::1",))
 
 
 def test_canonical_events_are_stored_without_the_batch_validator():

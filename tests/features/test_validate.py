@@ -128,6 +128,20 @@ def test_blank_numbers_are_missing_and_a_trailing_utc_is_a_zone():
     assert got[s.ASN].isna().tolist() == [True, True, False]
 
 
+def test_an_ip_is_kept_in_one_spelling():
+    """A probe: one IPv6 address written three ways counted as three IPs, and IPv4-mapped
+    addresses of unrelated networks shared the prefix ::/64."""
+    df = pd.concat([good_events()] * 2, ignore_index=True)
+    df[s.EVENT_ID] = [f"e{i}" for i in range(6)]
+    df[s.IP] = ["2001:DB8::1", "2001:0db8:0000::0001", "::ffff:1.2.3.4", "1.2.3.4", None, "x"]
+    for ips in (df[s.IP], df[s.IP].astype("category")):
+        clean, quarantine = validate_events(df.assign(**{s.IP: ips}), now=NOW)
+        got = clean.set_index(s.EVENT_ID)[s.IP]
+        assert got.iloc[:4].tolist() == ["2001:db8::1", "2001:db8::1", "1.2.3.4", "1.2.3.4"]
+        assert got.isna().tolist() == [False] * 4 + [True]
+        assert quarantine[s.ROW].tolist() == [5]
+
+
 def test_wrong_types_in_optional_columns():
     df = good_events().assign(**{s.SUCCESS: ["yes", "maybe", "0"], s.ASN: ["7922", "1.5", None]})
     clean, quarantine = validate_events(df, now=NOW)
