@@ -44,10 +44,11 @@ INPUT_ERRORS = {
 
 
 def input_errors() -> tuple[type[Exception], ...]:
-    """The input-error types that can have been raised so far, and a missing input file."""
+    """The input-error types that can have been raised so far, and a path that cannot be read
+    or written (missing, not a folder, a folder, not permitted)."""
     loaded = [getattr(sys.modules[module], name) for module, names in INPUT_ERRORS.items()
               if module in sys.modules for name in names]
-    return (*loaded, FileNotFoundError)
+    return (*loaded, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 
 
 def one_line(text: str) -> str:

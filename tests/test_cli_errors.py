@@ -40,6 +40,8 @@ MISTAKES = {  # name: (arguments, what the line must say)
                         "ACCOUNT_ID: 'acct-999999' has no events or record"),
     "fractions sum": (["train", "--accounts", "{w}/accounts.parquet", "--val-frac", "0.7",
                        "--test-frac", "0.5"], "'--val-frac' + '--test-frac': 0.7 + 0.5"),
+    "evaluate fractions": (["evaluate", "--accounts", "{w}/accounts.parquet", "--val-frac",
+                            "0.7", "--test-frac", "0.5"], "'--val-frac' + '--test-frac': 0.7"),
     "fraction range": (["train", "--accounts", "{w}/accounts.parquet", "--test-frac", "1.5"],
                        "'--test-frac': 1.5 is not in (0, 1)"),
     "label error": (["train", "--accounts", "{w}/unlabelled.parquet"],
@@ -54,6 +56,7 @@ MISTAKES = {  # name: (arguments, what the line must say)
                            "--account-field", "email"], "'--account-field': 'email'"),
     "missing field": (["train", "--accounts", "{w}/undated.parquet"],
                       "accounts.created_at: required column is missing"),
+    "unwritable out": (["features", "--out", "/dev/null/f.parquet"], "Not a directory"),
     "out in the input": (["score", "--out", "{w}/sub/s.parquet", "--events", "{w}"],
                          "is inside the input folder"),
 }

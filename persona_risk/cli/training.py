@@ -33,6 +33,12 @@ if TYPE_CHECKING:
 LabelledAccounts = Annotated[list[Path], typer.Option(
     "--accounts", help="Accounts with a label column (1, 0, or empty when unknown).")]
 ReportOpt = Annotated[Path, typer.Option(help="Report folder.")]
+ValFrac = Annotated[float, typer.Option(
+    **FRACTION, help="Share of labelled accounts for validation, in (0, 1); with --test-frac "
+                     "below 1.")]
+TestFrac = Annotated[float, typer.Option(
+    **FRACTION, help="Share of labelled accounts for test, in (0, 1).")]
+Seed = Annotated[int, typer.Option(help="Random seed (of the split too).")]
 
 
 def train(
@@ -44,18 +50,15 @@ def train(
     tune: Annotated[int, typer.Option(min=0, help="Optuna trials of hyperparameter search.")
                     ] = 0,
     split: SplitOpt = SplitMethod.auto,
-    val_frac: Annotated[float, typer.Option(
-        **FRACTION, help="Share of labelled accounts for validation, in (0, 1); with "
-                         "--test-frac below 1.")] = 0.25,
-    test_frac: Annotated[float, typer.Option(
-        **FRACTION, help="Share of labelled accounts for test, in (0, 1).")] = 0.35,
+    val_frac: ValFrac = 0.25,
+    test_frac: TestFrac = 0.35,
     target_fpr: Annotated[float | None, typer.Option(
         **FRACTION, help="False-positive rate of the high band, in (0, 1); default: the "
         "settings' bands.target_fpr (0.01).")] = None,
     queue: Annotated[int | None, typer.Option(
         min=1, help="Analyst queue size (precision at k); default: the settings' "
         "bands.queue_size (50).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Seed = 0,
     monotone: Annotated[bool, typer.Option(
         help="Constrain the model never to lower the risk as a feature the registry marks "
              "risk-only grows (hops, sharing, zone mismatch: explanations always point one "
@@ -69,10 +72,7 @@ def train(
     from persona_risk.training.split import SplitConfig, SplitWarning
     from persona_risk.training.train import run_training
 
-    if val_frac + test_frac >= 1:
-        raise typer.BadParameter(f"{val_frac} + {test_frac} leaves no accounts to train on; "
-                                 "the sum must be below 1",
-                                 param_hint="'--val-frac' + '--test-frac'")
+    _check_fractions(val_frac, test_frac)
     settings = read_settings(config)
     with steps("reading and validating") as say, warnings.catch_warnings():
         warnings.simplefilter("ignore", SplitWarning)  # printed below with the split
@@ -133,6 +133,13 @@ def _print_evaluation(outcome) -> None:
     console.print(persona)
 
 
+def _check_fractions(val_frac: float, test_frac: float) -> None:
+    if val_frac + test_frac >= 1:
+        raise typer.BadParameter(f"{val_frac} + {test_frac} leaves no accounts to train on; "
+                                 "the sum must be below 1",
+                                 param_hint="'--val-frac' + '--test-frac'")
+
+
 def _set_aside(inputs, report: Path) -> None:
     """Say how many event rows validation set aside, and write them (with their reasons) into
     the report folder; remove an earlier run's file when there are none."""
@@ -148,16 +155,21 @@ def evaluate(
     accounts: LabelledAccounts,
     model: ModelOpt = DEFAULT_MODEL,
     as_of: AsOf = None,
-    report: ReportOpt = Path("report"),
+    report: ReportOpt = Path("evaluation"),
     split: SplitOpt = SplitMethod.auto,
+    val_frac: ValFrac = 0.25,
+    test_frac: TestFrac = 0.35,
+    seed: Seed = 0,
     config: ConfigOpt = None,
 ) -> None:
     """Evaluate a registered model beside the baselines on the test accounts, with and
-    without the accounts table."""
+    without the accounts table. Give the split options the model was trained with, so that
+    its test accounts are the ones it never saw."""
     from persona_risk.features.memory_engine import load_inputs
     from persona_risk.training.split import SplitConfig, SplitWarning
     from persona_risk.training.train import evaluate_model
 
+    _check_fractions(val_frac, test_frac)
     settings = read_settings(config)
     risk_model, version = load_model(model)
     allow = settings.for_model(risk_model, f"model {version}").allow
@@ -167,7 +179,8 @@ def evaluate(
         _set_aside(inputs, report)
         say("features and evaluation")
         outcome = evaluate_model(risk_model, inputs, utc_time(as_of), report,
-                                 SplitConfig(split.value), allow=allow)
+                                 SplitConfig(split.value, val_frac, test_frac, seed), seed=seed,
+                                 allow=allow)
     _print_evaluation(outcome)
     console.print(f"model {version}; report: {outcome.report}")
 
