@@ -33,12 +33,13 @@ log = logging.getLogger("persona_risk.drift")
 class DriftLimits:
     """Past these a run is flagged: PSI of a feature or of the score (0.1 is a moderate shift,
     0.25 a large one), the change of a feature's missing share and of a band's share
-    (fractions, absolute)."""
+    (fractions, absolute); no run of fewer than `min_accounts` accounts is compared."""
 
     feature_psi: float = 0.25
     null_rate_change: float = 0.10
     score_psi: float = 0.25
     band_share_change: float = 0.05
+    min_accounts: int = 100  # fewer: shares of ten bins are noise, so nothing is compared
 
 
 def reference_profile(path: Path) -> Profile:
@@ -96,6 +97,11 @@ def compare(current: Profile, reference: Profile | None, previous: Profile | Non
     warnings: list[str] = []
     report: dict = {"limits": asdict(limits), "accounts": current.rows,
                     "against_reference": None, "against_previous": None}
+    if current.rows < limits.min_accounts:
+        report["warnings"] = warnings
+        report["not_compared"] = (f"{current.rows} accounts, fewer than {limits.min_accounts}: "
+                                  "too few to tell drift from noise")
+        return report
     if reference is not None:
         report["against_reference"] = {
             "features": _feature_drift(current, reference, "the training reference", limits,

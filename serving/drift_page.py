@@ -108,7 +108,8 @@ def write_drift_page(report: dict, current: Profile, previous: Profile | None,
     warnings = "".join(f"<li>{html.escape(w)}</li>" for w in report["warnings"])
     parts = [f"<h1>Drift of the nightly run ({report['accounts']:,} accounts)</h1>",
              f"<h2>Warnings</h2><ul id='warnings'>{warnings}</ul>" if warnings
-             else "<p id='warnings'>No limit passed.</p>", _scores(current, previous)]
+             else f"<p id='warnings'>{html.escape(report.get('not_compared', 'No limit passed.'))}"
+                  "</p>", _scores(current, previous)]
     if report.get("against_reference") or report.get("against_previous"):
         parts += [_per_feature(report, "psi", f"PSI per feature (limit {limits['feature_psi']})",
                                limits["feature_psi"]),

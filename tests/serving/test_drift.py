@@ -112,6 +112,18 @@ def test_limits_are_configurable():
     assert _flagged(compare(current, None, previous, DriftLimits(feature_psi=1.0))) == set()
 
 
+def test_a_run_of_a_few_accounts_is_not_compared():
+    """A probe: six accounts of a real sample raised 41 drift warnings."""
+    current, previous = Profile({"f": [0.5]}), Profile({"f": [0.5]})
+    current.add(pd.DataFrame({"f": [0.1] * 5 + [0.9]}),
+                pd.DataFrame({"score": [0.05] * 6, "band": ["low"] * 6}))
+    previous.add(pd.DataFrame({"f": [0.9] * 100}),
+                 pd.DataFrame({"score": [0.9] * 100, "band": ["high"] * 100}))
+    report = compare(current, previous, previous, DriftLimits())
+    assert report["warnings"] == [] and "6 accounts, fewer than 100" in report["not_compared"]
+    assert "f" in _flagged(compare(current, None, previous, DriftLimits(min_accounts=1)))
+
+
 def test_the_run_and_its_drift_are_logged_to_mlflow(nightly, trained, tmp_path):
     import dataclasses
 
