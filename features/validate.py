@@ -145,11 +145,13 @@ def validate_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
             raise SchemaError(table, name, problem, _row_numbers(mask))
 
     if s.LABEL in raw:
-        label, unknown = as_float(raw[s.LABEL]), missing(raw[s.LABEL])
+        number, unknown = as_float(raw[s.LABEL]), missing(raw[s.LABEL])
+        flag, unreadable = boolean_column(raw[s.LABEL], False)  # true/false text as 1/0
+        label = number.where(number.notna(), flag.astype(float).where(~unreadable))
         bad = ~(label.isin([0.0, 1.0]) | unknown).to_numpy()
         if bad.any():
-            raise SchemaError(table, s.LABEL, "label must be 0, 1 or empty (unknown)",
-                              _row_numbers(bad))
+            raise SchemaError(table, s.LABEL, "label must be 0, 1, true, false or empty "
+                              "(unknown)", _row_numbers(bad))
         df[s.LABEL] = label.where(~unknown)  # float: NaN = not labelled
     if s.LABELLED_AT in raw:  # may be empty: not every account is labelled
         labelled_at, problems = _timestamps(raw[s.LABELLED_AT], s.LABELLED_AT, utc_now())

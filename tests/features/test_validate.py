@@ -363,8 +363,12 @@ def test_labels_may_be_missing_and_labelled_at_is_checked():
     acc = validate_accounts(raw)
     assert acc["label"].isna().tolist() == [False, True, False]
     assert acc["labelled_at"].isna().tolist() == [False, True, False]
-    with pytest.raises(SchemaError, match="label must be 0, 1 or empty"):
+    with pytest.raises(SchemaError, match="label must be 0, 1, true, false or empty"):
         validate_accounts(raw.assign(label=[1, 2, 0]))
+    with pytest.raises(SchemaError, match=r"label must .* \(first offending rows: \[1\]\)"):
+        validate_accounts(raw.assign(label=["1", "maybe", "0"]))
+    as_text = validate_accounts(raw.assign(label=["TRUE", "", "false"]))  # as exports write them
+    assert as_text["label"].tolist()[::2] == [1.0, 0.0] and as_text["label"].isna().tolist()[1]
     with pytest.raises(SchemaError, match="labelled_at"):
         validate_accounts(raw.assign(labelled_at=["soon", None, "2026-02-03"]))
 
