@@ -186,21 +186,26 @@ class FeatureStore(ABC):
         if fresh:
             self.put(fresh, event_pairs([tuple(r[i] for i in _PAIR_AT) for r in fresh],
                                         self.cfg.allow))
-        refused = set()
-        if repeats:
-            held = self.histories(sorted({rows[i][ACCOUNT_AT] for i in repeats}),
-                                  (s.ACCOUNT_ID, s.EVENT_ID))
-            own = set(zip(held[s.ACCOUNT_ID].tolist(), held[s.EVENT_ID].tolist(), strict=True))
-            refused = {i for i in repeats if (rows[i][ACCOUNT_AT], rows[i][ID_AT]) not in own}
+            if self.cfg.retention_days is not None:  # before the repeats are told apart
+                self._compact(sorted({r[ACCOUNT_AT] for r in fresh}))
+        refused = self._not_their_own(rows, repeats)
         out: list[tuple[set[str], list[int]]] = [(set(), []) for _ in range(n_batches)]
         for i, (r, b) in enumerate(zip(rows, batch, strict=True)):
             if i in refused:
                 out[b][1].append(i)
             else:
                 out[b][0].add(r[ACCOUNT_AT])
-        if self.cfg.retention_days is not None and fresh:
-            self._compact(sorted({r[ACCOUNT_AT] for r in fresh}))
         return [(sorted(accounts), refused_rows) for accounts, refused_rows in out]
+
+    def _not_their_own(self, rows: list[list], repeats: list[int]) -> set[int]:
+        """Which of the `repeats` (positions in `rows` of ids stored already) are not among
+        their account's stored events."""
+        if not repeats:
+            return set()
+        held = self.histories(sorted({rows[i][ACCOUNT_AT] for i in repeats}),
+                              (s.ACCOUNT_ID, s.EVENT_ID))
+        own = set(zip(held[s.ACCOUNT_ID].tolist(), held[s.EVENT_ID].tolist(), strict=True))
+        return {i for i in repeats if (rows[i][ACCOUNT_AT], rows[i][ID_AT]) not in own}
 
     def _compact(self, account_ids: list[str]) -> None:
         """Drop the events of these accounts older than the retention window behind the latest

@@ -1,4 +1,5 @@
-"""Exact repeats and 64-bit hashes of text columns, in compiled loops over Arrow's buffers.
+"""Exact repeats and 64-bit hashes of text columns, in compiled loops over Arrow's buffers,
+and the ids met so far in earlier chunks (`SeenIds`: two hashes an id).
 
 Ten million event ids are never turned into Python strings: the bytes are hashed in place, the
 hashes sorted, and only rows whose hashes meet (the repeats, and the rare colliding hashes) are
@@ -94,7 +95,6 @@ def repeated(values, groups: np.ndarray | None = None,
     return out
 
 
-
 SECOND_HASH_SEED = 0x5EED  # an independent second hash of each id
 
 
@@ -142,4 +142,3 @@ def _merged(first: np.ndarray, second: np.ndarray, new_first: np.ndarray,
             out_first[out], out_second[out] = first[i], second[i]
             i += 1
     return out_first, out_second
-

@@ -16,7 +16,7 @@ from functools import cache
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.registry import BY_NAME, REGISTRY
 
-FEATURE_CONTRACT_VERSION = "3"  # bump when a family computes a feature differently
+FEATURE_CONTRACT_VERSION = "4"  # bump when a family computes a feature differently
 
 FEATURE_NAMES: list[str] = [f.name for f in REGISTRY]
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -52,7 +52,7 @@ class Feature:
     needs: tuple[str, ...]
     monotone: int = 0  # 1: more never lowers the risk (known from the threat)
     # the values `why` speaks of: "high" (the default) or "low" values, or "any"
-    why_side: str = "high"
+    why_side: Literal["high", "low", "any"] = "high"
     fallback: str | None = None  # sentence when the row lacks the context `sentence` quotes
     # one value per account of the inputs (`AccountInputs.ev.account_ids`), NaN when unknown;
     # None: the family's step computes it

@@ -106,5 +106,5 @@ def quarantine_rows(validated: DataFrame, duplicates: DataFrame) -> pd.DataFrame
                    dup_text.reset_index(drop=True)], axis=1),
     ]
     out = pd.concat(frames, ignore_index=True).rename(
-        columns={FILE: "file", ROW_NO: s.ROW, BAD: s.REASON})
+        columns={FILE: s.FILE, ROW_NO: s.ROW, BAD: s.REASON})
     return out.astype({s.ROW: "int64"}) if len(out) else out

@@ -82,7 +82,7 @@ def why(feature: str, value: float | None = None, cfg: FeatureConfig = FeatureCo
         return IMPOSSIBLE_WHY.format(**setting_words(cfg))
     side = WHY_SIDE.get(feature, "any")
     if value is not None and typical is not None and not math.isnan(typical) and (
-            (side == "high" and value <= typical) or (side == "low" and value >= typical)):
+            (side == "high" and value < typical) or (side == "low" and value > typical)):
         return OTHER_SIDE_WHY.format(side="lower" if side == "high" else "higher",
                                      typical=typical)
     return WHY.get(feature, "")

@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from persona_risk.features import schema as s
 from persona_risk.features.validate import MAX_ASN, MAX_ID_CHARS, MAX_TEXT_CHARS
+from persona_risk.serving.decisions import MAX_NOTE
 
 MAX_EVENTS_PER_REQUEST = 1000
 _EVENT = {c.name: c.meaning for c in s.EVENT_COLUMNS}
@@ -35,11 +36,20 @@ ACCOUNT_EXAMPLE = {"created_at": "2026-01-30T00:00:00Z", "claimed_country": "US"
 def _not_a_number(value):
     """A timestamp as sent, unless it is an epoch number (or its digits as text), which is
     refused rather than read in some unit, as the batch validator refuses it."""
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if number or (isinstance(value, str)
-                  and value.strip().lstrip("+-").replace(".", "", 1).isdigit()):
+    if (isinstance(value, int | float) and not isinstance(value, bool)) or _is_number(value):
         raise ValueError("a number, not an ISO-8601 timestamp")
     return value
+
+
+def _is_number(value) -> bool:
+    """True for text that reads as a number ('1700000000', '1.7e9')."""
+    if not isinstance(value, str):
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
 
 
 Timestamp = Annotated[datetime, BeforeValidator(_not_a_number)]
@@ -137,9 +147,9 @@ class DecisionIn(BaseModel):
 
     decision: Literal["fraud", "legit"] = Field(..., examples=["fraud"],
                                                 description="fraud (label 1) or legit (label 0)")
-    analyst: str = Field(..., min_length=1, max_length=200, examples=["ana"],
+    analyst: str = Field(..., min_length=1, max_length=MAX_ID_CHARS, examples=["ana"],
                          description="who decided")
-    note: str = Field("", max_length=2000, examples=["laptop farm in Raleigh"],
+    note: str = Field("", max_length=MAX_NOTE, examples=["laptop farm in Raleigh"],
                       description="why, for the investigation page")
 
 

@@ -106,7 +106,7 @@ def compare(current: Profile, reference: Profile | None, previous: Profile | Non
         report["against_reference"] = {
             "features": _feature_drift(current, reference, "the training reference", limits,
                                        warnings)}
-    if previous is not None:
+    if previous is not None and previous.rows >= limits.min_accounts:
         shares = {b: current.bands.get(b, 0) / max(current.rows, 1) for b in BANDS}
         before = {b: previous.bands.get(b, 0) / max(previous.rows, 1) for b in BANDS}
         score_psi = psi(previous.scores, current.scores)

@@ -53,6 +53,9 @@ from persona_risk.serving.column_blobs import (
 log = logging.getLogger("persona_risk.redis")
 _PAIR_BLOBS = tuple(c for c in BLOB_COLUMNS if c in PAIR_INPUTS)  # what compaction decodes
 PREFIX = "persona-risk:"
+# what opening a state at a URL raises when it cannot be used: Redis unreachable or refusing,
+# a URL redis-py cannot read, a layout this version refuses (`StateVersionError`)
+OPEN_ERRORS = (redis.RedisError, ValueError)
 BLOBS_SINCE = 2  # the state version from which histories are column blobs, not JSON lists
 WRITES = "#writes"  # beside an account's column blobs: its count of writes (no column has a #)
 

@@ -16,6 +16,7 @@ import uvicorn
 from persona_risk.features.allow import AllowList
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.feature_store import FeatureStore
+from persona_risk.features.state_schema import StateVersionError
 from persona_risk.models.risk_model import RiskModel
 from persona_risk.models.tracking import configure_tracking
 from persona_risk.serving.app import ServiceConfig, create_app
@@ -59,25 +60,23 @@ def open_store(state: str | Path, allow: AllowList = AllowList(),
     history (days behind the latest event; None: all)."""
     cfg = FeatureConfig(allow=allow, retention_days=retention_days)
     if str(state).startswith(("redis://", "rediss://", "unix://")):
-        import redis
-
-        from persona_risk.serving.redis_store import RedisFeatureStore
+        from persona_risk.serving.redis_store import OPEN_ERRORS, RedisFeatureStore
 
         try:
             return RedisFeatureStore(str(state), cfg)
-        except (redis.RedisError, ValueError) as err:
+        except OPEN_ERRORS as err:
             raise StartupError(f"--state {_without_password(state)}: cannot use this Redis "
                                f"({type(err).__name__}: {err})") from err
     try:
         return SqliteFeatureStore(Path(state), cfg)
-    except sqlite3.Error as err:
+    except (sqlite3.Error, StateVersionError) as err:
         raise StartupError(f"--state {state}: cannot use this SQLite file "
                            f"({type(err).__name__}: {err})") from err
 
 
 def _without_password(url: str | Path) -> str:
     """A Redis URL as it may be shown: without the user and password part."""
-    return re.sub(r"//[^/@]*@", "//", str(url))
+    return re.sub(r"//[^/]*@", "//", str(url))  # to the last @: a password may hold one
 
 
 def build_service(model_uri: str, host: str, state: str | Path, insecure_no_auth: bool,

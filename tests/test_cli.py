@@ -117,7 +117,7 @@ def test_train_on_a_real_shaped_table_and_refusals_in_one_line(tmp_path, monkeyp
     assert "split " in result.output and "sign-in logs alone" in result.output
     assert (tmp_path / "report" / "report.md").exists()
     assert "2 event rows set aside" in result.output
-    assert pd.read_csv(tmp_path / "report" / "events.quarantine.csv")["row"].tolist() == [3, 7]
+    assert pd.read_csv(tmp_path / "report.quarantine.csv")["row"].tolist() == [3, 7]
     result = runner.invoke(app, [*args, "--split", "label-time"])
     assert result.exit_code == 2
     assert "train: error: split label-time: needs a labelled_at" in result.stderr

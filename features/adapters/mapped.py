@@ -69,7 +69,7 @@ class MappedTable(Source):
     def _timestamp(self, value, column: str) -> str | None:
         """`value` read with the mapping's format (a naive one in its zone) as ISO-8601 UTC;
         None when empty; `BadRecord` naming `column` when unreadable or not one instant."""
-        if value in (None, ""):
+        if value is None or (isinstance(value, str) and not value.strip()):
             return None
         unreadable = f"{column}: unparsable timestamp {value!r}"
         try:

@@ -126,6 +126,7 @@ def ingest(
     from persona_risk.features.adapters.base import Options, hash_key_from_env
     from persona_risk.features.adapters.base import ingest as run
 
+    check_out(out, inputs)
     options = Options(account_field.value, hash_key_from_env(hash_key_file))
     try:
         src = make_source(source.value, options, mapping)

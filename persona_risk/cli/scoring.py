@@ -63,11 +63,11 @@ def score(
     from persona_risk.serving.decisions import read_decisions
 
     check_engine(engine, out)
-    check_out(out, events, accounts)
-    tracked = os.environ.get("MLFLOW_TRACKING_URI")  # the user's; loading a model sets it
     if engine == "spark" and (drift_reference or fail_on_drift or decisions):
         raise typer.BadParameter("the drift check and decisions run with the local engine only",
                                  param_hint="'--drift-reference', '--decisions'")
+    check_out(out, events, accounts)
+    tracked = os.environ.get("MLFLOW_TRACKING_URI")  # the user's; loading a model sets it
     if decisions is None and DECISIONS_FILE.exists() and engine == "local":
         decisions = DECISIONS_FILE
     settings = read_settings(config)

@@ -19,6 +19,7 @@ from persona_risk.cli.options import (
     ModelOpt,
     SplitMethod,
     SplitOpt,
+    check_out,
     console,
     load_model,
     read_settings,
@@ -73,6 +74,7 @@ def train(
     from persona_risk.training.train import run_training
 
     _check_fractions(val_frac, test_frac)
+    check_out(report, events, accounts)
     settings = read_settings(config)
     with steps("reading and validating") as say, warnings.catch_warnings():
         warnings.simplefilter("ignore", SplitWarning)  # printed below with the split
@@ -141,11 +143,12 @@ def _check_fractions(val_frac: float, test_frac: float) -> None:
 
 
 def _set_aside(inputs, report: Path) -> None:
-    """Say how many event rows validation set aside, and write them (with their reasons) into
-    the report folder; remove an earlier run's file when there are none."""
+    """Say how many event rows validation set aside, and write them (with their reasons)
+    beside the report folder, `<report>.quarantine.csv` (not in it: the folder goes to MLflow,
+    and these are raw input rows); remove an earlier run's file when there are none."""
     from persona_risk.features.io import write_quarantine
 
-    written = write_quarantine(inputs.quarantine, report / "events.csv")
+    written = write_quarantine(inputs.quarantine, report)
     if written is not None:
         console.print(f"{len(inputs.quarantine):,} event rows set aside, reasons in {written}")
 
@@ -170,6 +173,7 @@ def evaluate(
     from persona_risk.training.train import evaluate_model
 
     _check_fractions(val_frac, test_frac)
+    check_out(report, events, accounts)
     settings = read_settings(config)
     risk_model, version = load_model(model)
     allow = settings.for_model(risk_model, f"model {version}").allow

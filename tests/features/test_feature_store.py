@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from persona_risk.features import schema as s
+from persona_risk.features.config import FeatureConfig
 from persona_risk.features.memory_store import OnlineFeatureState
 from persona_risk.features.validate import DUPLICATE_EVENT
 from persona_risk.serving.redis_store import RedisFeatureStore
@@ -30,7 +31,7 @@ def store(request, tmp_path):
 
 
 def event(event_id: str, account_id: str, **more) -> dict:
-    return {s.EVENT_ID: event_id, s.ACCOUNT_ID: account_id, s.TS: START, **more}
+    return {s.EVENT_ID: event_id, s.ACCOUNT_ID: account_id, s.TS: START} | more
 
 
 def test_an_id_stored_for_another_account_is_refused_by_name_and_the_first_copy_kept(store):
@@ -59,3 +60,18 @@ def test_requests_stored_together_hear_of_their_own_refused_rows_only(store):
     assert [touched for touched, _ in got] == [[], ["a", "c"]]
     assert got[0][1][[s.ROW, s.REASON]].values.tolist() == [[0, DUPLICATE_EVENT]]
     assert got[1][1].empty
+
+
+def test_an_event_past_the_retention_window_sent_twice_together_is_refused_as_alone(tmp_path):
+    """A review: the second copy was scored when the two requests were coalesced, refused when
+    they came one after the other."""
+    cfg = FeatureConfig(retention_days=1)
+    one_by_one, together = OnlineFeatureState(cfg), OnlineFeatureState(cfg)
+    for state in (one_by_one, together):
+        state.add_events(pd.DataFrame([event("new", "a", ts=START + pd.Timedelta(days=5))]),
+                         now=NOW)
+    old = pd.DataFrame([event("old", "a")])
+    alone = [one_by_one.add_events(old, now=NOW), one_by_one.add_events(old, now=NOW)]
+    both = together.add_event_batches(pd.concat([old, old]), [1, 1], now=NOW)
+    assert [t for t, _ in both] == [t for t, _ in alone] == [["a"], []]
+    assert [len(q) for _, q in both] == [len(q) for _, q in alone] == [0, 1]

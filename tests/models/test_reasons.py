@@ -53,6 +53,7 @@ def test_a_value_on_the_other_side_of_the_typical_one_never_gets_the_opposite_re
     assert why("devices_distinct", 1.0, typical=2.0).startswith(
         "lower than most accounts here (median 2)")
     assert why("devices_distinct", 6.0, typical=2.0) == WHY["devices_distinct"]
+    assert why("devices_distinct", 2.0, typical=2.0) == WHY["devices_distinct"]
     assert why("account_age_days", 400.0, typical=90.0).startswith("higher than most")
     assert why("account_age_days", 5.0, typical=90.0) == WHY["account_age_days"]
     assert why("events_total", 3.0, typical=300.0) == WHY["events_total"]  # either side

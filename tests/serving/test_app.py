@@ -248,6 +248,7 @@ HOSTILE = [  # (change to a good event, field the reply names, raw text it must 
     ({"ts": 1700000000}, "ts", None),  # epoch numbers are refused, not read in some unit
     ({"ts": "1700000000000"}, "ts", None),
     ({"ts": 1.7e9}, "ts", None),
+    ({"ts": "1.7e9"}, "ts", None),
 ]
 RAW_BODIES = [  # JSON that Python reads but no reply may carry back (finding 4)
     ('"lat": NaN, "lon": 0', "lat"), ('"lat": Infinity, "lon": 0', "lat"),

@@ -62,10 +62,11 @@ def test_every_mapped_timestamp_column_is_read_with_the_format_and_zone(tmp_path
         "uid,created,verdict,verdict_date\n"
         "u1,01/12/2024 09:00:00,1,15/07/2025 10:00:00\n"
         "u2,01/12/2024 09:00:00,0,30/03/2025 02:30:00\n"
-        "u3,01/12/2024 09:00:00,,\n")
+        "u3,01/12/2024 09:00:00,,\n"
+        "u4,01/12/2024 09:00:00,,  \n")  # blanks: no label yet, as validation reads them
     summary, accounts, quarantine = run("csv", [tmp_path / "accounts.csv"], tmp_path,
                                         mapping=mapping)
-    assert accounts[s.ACCOUNT_ID].tolist() == ["u1", "u3"]
+    assert accounts[s.ACCOUNT_ID].tolist() == ["u1", "u3", "u4"]
     assert (accounts[s.CREATED_AT] == pd.Timestamp("2024-12-01 08:00", tz="UTC")).all()
     assert accounts[s.LABELLED_AT].iloc[0] == pd.Timestamp("2025-07-15 08:00", tz="UTC")
     assert pd.isna(accounts[s.LABELLED_AT].iloc[1])
