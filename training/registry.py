@@ -22,7 +22,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from persona_risk.features import schema as s
-from persona_risk.models.pyfunc import load_risk_model
+from persona_risk.models.pyfunc import load_risk_model, resolve_uri
 from persona_risk.models.risk_model import FeatureContractError
 from persona_risk.models.tracking import configure_tracking
 from persona_risk.training.metrics import paired_difference
@@ -125,20 +125,26 @@ def fit_accounts(run_id: str | None) -> pd.DataFrame | None:
         return pd.read_parquet(client.download_artifacts(run_id, FIT_ACCOUNTS, tmp))
 
 
-def unseen(test: pd.DataFrame, seen: pd.DataFrame | None, version: str
+def model_fit_accounts(model_uri: str) -> pd.DataFrame | None:
+    """`fit_accounts` of the run that logged the model at `model_uri` (any model URI)."""
+    return fit_accounts(mlflow.models.get_model_info(resolve_uri(model_uri)[0]).run_id)
+
+
+def unseen(test: pd.DataFrame, seen: pd.DataFrame | None, model: str
            ) -> tuple[np.ndarray, list[str]]:
-    """Which `test` rows champion `version` neither trained nor calibrated on (`seen`: its fit
-    accounts; None when unrecorded: every row, with a warning), and a note on those left out."""
+    """Which `test` rows `model` (its name in the note: "champion v3") neither trained nor
+    calibrated on (`seen`: its fit accounts; None when unrecorded: every row, with a warning),
+    and a note on those left out."""
     if seen is None:
         return np.ones(len(test), bool), [
-            f"warning: champion v{version}'s training accounts are unknown (registered before "
-            "they were recorded): compared on every test account, some of which it may have "
-            "been trained or calibrated on"]
+            f"warning: {model}'s training accounts are unknown (logged before they were "
+            "recorded): measured on every test account, some of which it may have been "
+            "trained or calibrated on"]
     ids = test[s.ACCOUNT_ID]
     trained, calibrated = (ids.isin(seen.loc[seen[PART] == p, s.ACCOUNT_ID]).to_numpy()
                            for p in (TRAIN, VAL))
     left_out = trained | calibrated
-    note = (f"{left_out.sum()} test accounts left out: champion v{version} was trained on "
+    note = (f"{left_out.sum()} test accounts left out: {model} was trained on "
             f"{trained.sum()} and calibrated on {calibrated.sum()} of them")
     return ~left_out, [note] if left_out.any() else []
 
@@ -164,7 +170,7 @@ def against_champion(decision: GateDecision, name: str, test: pd.DataFrame,
     except FeatureContractError as err:
         return replace(decision, reason=f"champion cannot score the current features ({err})")
     run_id = mlflow.MlflowClient().get_model_version(name, current).run_id
-    keep, notes = unseen(test, fit_accounts(run_id), current)
+    keep, notes = unseen(test, fit_accounts(run_id), f"champion v{current}")
     y = test[s.LABEL].to_numpy()[keep]
     if len(np.unique(y)) < 2:
         return replace(decision, promoted=False, compared=len(y), notes=notes, reason=(

@@ -44,6 +44,7 @@ from persona_risk.training.registry import (
     ensure_experiment,
     finite,
     log_fit_accounts,
+    unseen,
 )
 from persona_risk.training.report import split_section, write_report
 from persona_risk.training.split import (
@@ -202,16 +203,20 @@ def run_training(inputs: Inputs, as_of: pd.Timestamp | None, model_name: str,
 def evaluate_model(model: RiskModel, inputs: Inputs, as_of: pd.Timestamp | None,
                    report_dir: Path, split_cfg: SplitConfig = SplitConfig(),
                    queue_size: int = 50, seed: int = 0,
-                   allow: AllowList = AllowList()) -> TrainingOutcome:
-    """Evaluate a trained model beside the baselines on the test accounts of `inputs` (the
-    logistic baseline is fitted on the train part), with and without the accounts table; the
-    features are computed with the model's thresholds and `allow`."""
+                   allow: AllowList = AllowList(), fitted: pd.DataFrame | None = None,
+                   name: str = "the model") -> TrainingOutcome:
+    """Evaluate a trained model beside the baselines on the test accounts of `inputs` it was
+    neither trained nor calibrated on (`fitted`: its run's fit accounts, `registry.unseen`;
+    None: unknown, every test account with a warning naming the model `name`); the logistic
+    baseline is fitted on the train part, with and without the accounts table; the features
+    are computed with the model's thresholds and `allow`."""
     features = model.feature_config(allow)
     table = training_table(inputs, as_of, features)
     logs = logs_only_table(inputs, table, table[s.AS_OF].iloc[0], features)
     split = make_split(table, inputs.events[s.TS].min(), split_cfg)
-    warnings = split.warnings(table[s.LABEL])
     train, test = table[split.mask(TRAIN)], table[split.mask(TEST)]
-    ev = evaluate(model, train, test, queue_size, seed, logs[split.mask(TEST)])
-    report = write_report(ev, test, report_dir, split_section(split, table, warnings))
+    keep, notes = unseen(test, fitted, name)
+    warnings = split.warnings(table[s.LABEL]) + notes
+    ev = evaluate(model, train, test[keep], queue_size, seed, logs[split.mask(TEST)][keep])
+    report = write_report(ev, test[keep], report_dir, split_section(split, table, warnings))
     return TrainingOutcome(model, table, split, ev, report, warnings)

@@ -169,6 +169,7 @@ def evaluate(
     without the accounts table. Give the split options the model was trained with, so that
     its test accounts are the ones it never saw."""
     from persona_risk.features.memory_engine import load_inputs
+    from persona_risk.training.registry import model_fit_accounts
     from persona_risk.training.split import SplitConfig, SplitWarning
     from persona_risk.training.train import evaluate_model
 
@@ -184,7 +185,8 @@ def evaluate(
         say("features and evaluation")
         outcome = evaluate_model(risk_model, inputs, utc_time(as_of), report,
                                  SplitConfig(split.value, val_frac, test_frac, seed), seed=seed,
-                                 allow=allow)
+                                 allow=allow, fitted=model_fit_accounts(model),
+                                 name=f"model {version}")
     _print_evaluation(outcome)
     console.print(f"model {version}; report: {outcome.report}")
 

@@ -30,7 +30,7 @@ from persona_risk.training.split import (
     SplitError,
     make_split,
 )
-from persona_risk.training.train import fit_and_evaluate
+from persona_risk.training.train import evaluate_model, fit_and_evaluate
 
 
 def test_split_is_out_of_time(trained):
@@ -181,3 +181,22 @@ def test_feature_settings_go_with_the_model_into_its_contract_and_reasons(
              for code, t in zip(scored[slot.code], scored[slot.text], strict=True)
              if code == "NIGHT_SHARE"]
     assert texts and all("of activity between 21:00 and 07:00" in t for t in texts)
+
+
+def test_evaluation_leaves_out_the_accounts_the_model_was_fitted_on(labelled, trained, tmp_path):
+    """A probe: `evaluate` with another split measured the model on its own training
+    accounts."""
+    inputs, table = labelled
+    fitted = trained.split.part.isin([TRAIN, VAL]).to_numpy()
+    seen = pd.DataFrame({s.ACCOUNT_ID: table[s.ACCOUNT_ID][fitted].to_numpy(),
+                         "part": trained.split.part[fitted].to_numpy()})
+    outcome = evaluate_model(trained.model, inputs, None, tmp_path,
+                             SplitConfig(RANDOM, seed=99), fitted=seen, name="model x/1")
+    test_ids = table[s.ACCOUNT_ID][outcome.split.mask(TEST)]
+    overlap = int(test_ids.isin(seen[s.ACCOUNT_ID]).sum())
+    assert overlap > 0
+    assert f"{overlap} test accounts left out: model x/1 was trained on" in " ".join(
+        outcome.warnings)
+    assert f"{overlap} test accounts left out" in (tmp_path / "report.md").read_text()
+    unknown = evaluate_model(trained.model, inputs, None, tmp_path / "u", SplitConfig(RANDOM))
+    assert any("the model's training accounts are unknown" in w for w in unknown.warnings)
