@@ -44,6 +44,13 @@ def reason_code(feature: str) -> str:
     return feature.upper()
 
 
+def plural_words(value: float) -> dict[str, str]:
+    """The fields a sentence's count takes its plural from: `{s}` ("account{s}") and `{ies}`
+    ("countr{ies}"), singular when the count shows as 1."""
+    one = f"{value:.0f}" == "1"
+    return {"s": "" if one else "s", "ies": "y" if one else "ies"}
+
+
 def sentence(feature: str, value: float, context: pd.Series | dict | None = None,
              cfg: FeatureConfig = FeatureConfig()) -> str:
     """The sentence for a known value of a feature (a missing value is never a reason) computed
@@ -52,7 +59,7 @@ def sentence(feature: str, value: float, context: pd.Series | dict | None = None
         raise ValueError(f"{feature}: a missing value has no reason sentence")
     fields = {k: v for k, v in (dict(context) if context is not None else {}).items()
               if v is not None and not (isinstance(v, float) and math.isnan(v))}
-    fields.update(setting_words(cfg))
+    fields.update(setting_words(cfg), **plural_words(value))
     for template in (SENTENCES.get(feature), FALLBACKS.get(feature)):
         try:
             return template.format(v=value, **fields)

@@ -22,7 +22,7 @@ from persona_risk.features.reference import (
     setting_words,
 )
 from persona_risk.features.registry import CROSS, EVENTS, RECORD, REGISTRY
-from persona_risk.models.reasons import sentence
+from persona_risk.models.reasons import plural_words, sentence
 
 FAMILIES = {"travel", "timezone", "reuse", "age"}
 CONTEXT = {"fastest_hop_from_country": "US", "fastest_hop_to_country": "CN",
@@ -36,7 +36,7 @@ def fields(template: str) -> set[str]:
 def test_entries_are_complete_and_their_templates_fill():
     names = [f.name for f in REGISTRY]
     assert len(names) == len(set(names))
-    known = {"v", *setting_words(), *CONTEXT}
+    known = {"v", *setting_words(), *CONTEXT, *plural_words(3.0)}
     for f in REGISTRY:
         assert f.family in FAMILIES and f.unit and f.why and f.monotone in (0, 1), f.name
         assert f.needs and set(f.needs) <= {EVENTS, RECORD, CROSS}, f.name

@@ -76,3 +76,11 @@ def test_sentences_follow_the_feature_settings():
     assert sentence("night_share", 0.25, cfg=cfg) == (
         "25% of activity between 21:30 and 05:00 in the claimed time zone")
     assert "90th percentile" in sentence("speed_p95_kmh", 2_000.0, cfg=cfg)
+
+
+def test_a_count_of_one_is_singular():
+    assert sentence("devices_distinct", 1.0) == "1 distinct device"
+    assert sentence("devices_distinct", 3.0) == "3 distinct devices"
+    assert sentence("countries_distinct", 1.0) == "sign-ins from 1 country"
+    assert sentence("countries_distinct", 2.0) == "sign-ins from 2 countries"
+    assert sentence("payout_accounts", 4.0) == "payout account shared by 4 accounts"
