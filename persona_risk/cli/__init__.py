@@ -24,6 +24,8 @@ from persona_risk.cli_errors import DEBUG, PROGRAM, CommandLine
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 logging.getLogger("mlflow").setLevel(logging.ERROR)
+# `score` prints each drift warning itself; the library's log line of it would be a second copy
+logging.getLogger("persona_risk.serving.drift").addHandler(logging.NullHandler())
 warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
 # the run's dataset has an integer label column, which MLflow hints about on every training
 warnings.filterwarnings("ignore", "Hint: Inferred schema contains integer column",
