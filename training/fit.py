@@ -33,7 +33,12 @@ class TrainConfig:
     grows, so that no explanation reads more device or payout sharing as lowering it. Off by
     default: it cost recall on every independent world and pool-to-pool test (README,
     *Robustness*, twelfth look), where honest sharing (agencies, households) and fraud differ
-    by the company a signal keeps."""
+    by the company a signal keeps.
+    simulated_accounts: simulated accounts (domain-randomized worlds, `training.simulated`)
+    added to the training and validation rows of a user's own accounts; 0: none.
+    simulated_worth: how many of the user's labelled accounts the simulated ones weigh as
+    together (a prior that fades as the user's labels grow: README, *Training on your own
+    labels with simulated accounts*)."""
 
     seed: int = 0
     learning_rate: float = 0.1
@@ -48,6 +53,8 @@ class TrainConfig:
     queue_size: int = 50
     logs_only_share: float = 0.3
     monotone: bool = False
+    simulated_accounts: int = 0
+    simulated_worth: float = 640.0
     params: dict = field(default_factory=dict)
 
     def lgb_params(self, pos: int, neg: int, feature_names: list[str] = FEATURE_NAMES) -> dict:
@@ -67,14 +74,38 @@ class TrainConfig:
         return {**params, **self.params}
 
 
+@dataclass(frozen=True)
+class Rows:
+    """Training and validation rows: feature matrices and 0/1 labels."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+
+
 def fit_booster(x_train, y_train, x_val, y_val, cfg: TrainConfig,
-                feature_names: list[str] = FEATURE_NAMES) -> lgb.Booster:
+                feature_names: list[str] = FEATURE_NAMES,
+                simulated: Rows | None = None) -> lgb.Booster:
     """A LightGBM booster, early-stopped on the validation set's log-loss; `feature_names`
-    name the columns of the matrices (the contract's features for the risk model)."""
+    name the columns of the matrices (the contract's features for the risk model).
+
+    `simulated`: rows added to both sets, each of weight 1 while a row of the user's weighs
+    as many of them as make all of them worth `cfg.simulated_worth` of the user's."""
+    weights = (None, None)
+    if simulated is not None:
+        own = (len(simulated.y_train) + len(simulated.y_val)) / cfg.simulated_worth
+        weights = tuple(np.r_[np.full(len(y), own), np.ones(len(sim_y))]
+                        for y, sim_y in ((y_train, simulated.y_train),
+                                         (y_val, simulated.y_val)))
+        x_train, y_train = np.vstack([x_train, simulated.x_train]), np.r_[y_train,
+                                                                          simulated.y_train]
+        x_val, y_val = np.vstack([x_val, simulated.x_val]), np.r_[y_val, simulated.y_val]
     params = cfg.lgb_params(int(y_train.sum()), int(len(y_train) - y_train.sum()),
                             feature_names)
-    train = lgb.Dataset(x_train, y_train, feature_name=list(feature_names), free_raw_data=False)
-    val = lgb.Dataset(x_val, y_val, reference=train)
+    train = lgb.Dataset(x_train, y_train, weight=weights[0], feature_name=list(feature_names),
+                        free_raw_data=False)
+    val = lgb.Dataset(x_val, y_val, weight=weights[1], reference=train)
     return lgb.train(params, train, num_boost_round=cfg.max_rounds, valid_sets=[val],
                      callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)])
 
@@ -101,9 +132,12 @@ def choose_thresholds(score: np.ndarray, y: np.ndarray, target_fpr: float,
 
 
 def train_risk_model(x_train, y_train, x_val, y_val, cfg: TrainConfig,
-                     feature_names: list[str] = FEATURE_NAMES) -> RiskModel:
-    """Fit booster, calibration and thresholds; the result is deterministic for fixed inputs."""
-    booster = fit_booster(x_train, y_train, x_val, y_val, cfg, feature_names)
+                     feature_names: list[str] = FEATURE_NAMES,
+                     simulated: Rows | None = None) -> RiskModel:
+    """Fit booster, calibration and thresholds; the result is deterministic for fixed inputs.
+    `simulated` rows help fit the booster (`fit_booster`); calibration and thresholds are
+    the user's validation rows' alone."""
+    booster = fit_booster(x_train, y_train, x_val, y_val, cfg, feature_names, simulated)
     model = RiskModel(booster_text=booster.model_to_string(), platt_a=1.0, platt_b=0.0,
                       thresholds={"medium": 1.0, "high": 1.0},
                       feature_names=list(feature_names),

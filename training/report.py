@@ -87,11 +87,14 @@ def _score_by_persona(ev: Evaluation, path: Path) -> bool:
     return True
 
 
-def split_section(split: Split, table: pd.DataFrame, warnings: list[str]) -> str:
-    """The split: method and why, accounts and classes per part, warnings."""
+def split_section(split: Split, table: pd.DataFrame, warnings: list[str],
+                  note: str = "") -> str:
+    """The split: method and why, accounts and classes per part, `note`, warnings."""
     counts = split.counts(table[s.LABEL])
     lines = ["## Split", "", f"Method `{split.method}`: {split.reason}.", "",
              markdown_table(counts)]
+    if note:
+        lines += ["", note]
     if warnings:
         lines += ["", *[f"- **warning**: {w}" for w in warnings]]
     return "\n".join(lines)

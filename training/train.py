@@ -33,7 +33,7 @@ from persona_risk.models.pyfunc import (
 from persona_risk.models.risk_model import RiskModel
 from persona_risk.training.dataset import logs_only_table, training_table
 from persona_risk.training.evaluate import MODEL, Evaluation, evaluate
-from persona_risk.training.fit import TrainConfig, train_risk_model
+from persona_risk.training.fit import Rows, TrainConfig, train_risk_model
 from persona_risk.training.metrics import pr_auc
 from persona_risk.training.registry import (
     CHALLENGER,
@@ -47,6 +47,7 @@ from persona_risk.training.registry import (
     unseen,
 )
 from persona_risk.training.report import split_section, write_report
+from persona_risk.training.simulated import simulated_rows
 from persona_risk.training.split import (
     PARTS,
     TEST,
@@ -98,13 +99,15 @@ def fit_rows(parts: dict[str, pd.DataFrame], logs_only: pd.DataFrame | None,
 def fit_and_evaluate(table: pd.DataFrame, window_start: pd.Timestamp | None, cfg: TrainConfig,
                      split_cfg: SplitConfig, report_dir: Path, tune_trials: int = 0,
                      logs_only: pd.DataFrame | None = None,
-                     features: FeatureConfig = FeatureConfig()) -> TrainingOutcome:
+                     features: FeatureConfig = FeatureConfig(),
+                     simulated: Rows | None = None) -> TrainingOutcome:
     """Split, (tune,) fit, evaluate against the baselines and write the report folder.
 
     `logs_only`: the rows of `table` with features from the sign-in logs alone; a share of
     the training and validation accounts then trains on those, and the test accounts are
     evaluated in both conditions. `features`: the settings `table` was computed with; the
-    model keeps its thresholds (and their contract) and notes its allow-list."""
+    model keeps its thresholds (and their contract) and notes its allow-list. `simulated`:
+    rows fitted beside the training and validation parts (`training.simulated`)."""
     split = make_split(table, window_start, split_cfg)
     warnings = split.warnings(table[s.LABEL])
     for line in warnings:
@@ -114,15 +117,28 @@ def fit_and_evaluate(table: pd.DataFrame, window_start: pd.Timestamp | None, cfg
     x = {p: fit_parts[p][FEATURE_NAMES].to_numpy(float) for p in (TRAIN, VAL)}
     y = {p: fit_parts[p][s.LABEL].to_numpy() for p in (TRAIN, VAL)}
     if tune_trials:
-        cfg = tune(x[TRAIN], y[TRAIN], x[VAL], y[VAL], cfg, tune_trials)
-    model = train_risk_model(x[TRAIN], y[TRAIN], x[VAL], y[VAL], cfg)
+        cfg = tune(x[TRAIN], y[TRAIN], x[VAL], y[VAL], cfg, tune_trials, simulated)
+    model = train_risk_model(x[TRAIN], y[TRAIN], x[VAL], y[VAL], cfg, simulated=simulated)
     model.feature_settings, model.contract_version = features.settings(), feature_contract(features)
     model.info.update({"split": split.method, **split.cuts, "config": dataclasses.asdict(cfg),
                        "allow_list": [dataclasses.asdict(e) for e in features.allow.entries]})
     test_logs = None if logs_only is None else logs_only[split.mask(TEST)]
     ev = evaluate(model, parts[TRAIN], parts[TEST], cfg.queue_size, cfg.seed, test_logs)
-    report = write_report(ev, parts[TEST], report_dir, split_section(split, table, warnings))
+    report = write_report(ev, parts[TEST], report_dir,
+                          split_section(split, table, warnings, simulated_note(simulated, cfg)))
     return TrainingOutcome(model, table, split, ev, report, warnings)
+
+
+def simulated_note(simulated: Rows | None, cfg: TrainConfig) -> str:
+    """What the report says of the simulated rows a model was fitted beside (empty: none)."""
+    if simulated is None:
+        return ""
+    n, fraud = len(simulated.y_train) + len(simulated.y_val), int(
+        simulated.y_train.sum() + simulated.y_val.sum())
+    return (f"Fitted beside {n:,} simulated accounts ({fraud:,} fraudulent; "
+            f"{len(simulated.y_val):,} of them in validation), together worth "
+            f"{cfg.simulated_worth:g} of these accounts; calibration, thresholds and the test "
+            "figures are these accounts' alone.")
 
 
 def log_and_register(outcome: TrainingOutcome, model_name: str, as_of: pd.Timestamp,
@@ -194,9 +210,11 @@ def run_training(inputs: Inputs, as_of: pd.Timestamp | None, model_name: str,
     """The whole training job on validated inputs, features computed with `features`."""
     table = training_table(inputs, as_of, features)
     as_of = table[s.AS_OF].iloc[0]
+    simulated = (simulated_rows(cfg.simulated_accounts, cfg, features)
+                 if cfg.simulated_accounts else None)
     outcome = fit_and_evaluate(table, inputs.events[s.TS].min(), cfg, split_cfg, report_dir,
                                tune_trials, logs_only_table(inputs, table, as_of, features),
-                               features)
+                               features, simulated)
     return log_and_register(outcome, model_name, as_of, cfg, split_cfg) if register else outcome
 
 

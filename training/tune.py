@@ -7,11 +7,13 @@ import dataclasses
 import optuna
 from sklearn.metrics import average_precision_score
 
-from persona_risk.training.fit import TrainConfig, train_risk_model
+from persona_risk.training.fit import Rows, TrainConfig, train_risk_model
 
 
-def tune(x_train, y_train, x_val, y_val, cfg: TrainConfig, trials: int) -> TrainConfig:
-    """The config whose model has the best validation PR-AUC over `trials` trials."""
+def tune(x_train, y_train, x_val, y_val, cfg: TrainConfig, trials: int,
+         simulated: Rows | None = None) -> TrainConfig:
+    """The config whose model has the best validation PR-AUC over `trials` trials (on the
+    user's validation rows; `simulated` rows are fitted beside theirs as in training)."""
     def objective(trial: optuna.Trial) -> float:
         trial_cfg = dataclasses.replace(
             cfg,
@@ -21,7 +23,8 @@ def tune(x_train, y_train, x_val, y_val, cfg: TrainConfig, trials: int) -> Train
             feature_fraction=trial.suggest_float("feature_fraction", 0.5, 1.0),
             lambda_l2=trial.suggest_float("lambda_l2", 1e-3, 10.0, log=True),
         )
-        model = train_risk_model(x_train, y_train, x_val, y_val, trial_cfg)
+        model = train_risk_model(x_train, y_train, x_val, y_val, trial_cfg,
+                                 simulated=simulated)
         return average_precision_score(y_val, model.margin(x_val))
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)

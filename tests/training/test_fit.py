@@ -10,6 +10,7 @@ from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.registry import IMPOSSIBLE_HOPS
 from persona_risk.training.fit import (
     MONOTONE_INCREASING,
+    Rows,
     TrainConfig,
     choose_thresholds,
     fit_booster,
@@ -71,3 +72,35 @@ def test_a_monotone_model_never_lowers_the_margin_as_a_risk_only_feature_grows()
     margin = booster.predict(probe, raw_score=True).reshape(50, 6)
     assert (np.diff(margin, axis=1) >= -1e-12).all()
     assert (np.ptp(margin, axis=1) > 0).mean() > 0.5  # the booster does use the feature
+
+
+def _direction(booster, x) -> float:
+    """Correlation of the booster's score with feature 0 on `x`."""
+    return float(np.corrcoef(booster.predict(x), x[:, 0])[0, 1])
+
+
+def test_simulated_rows_weigh_as_much_as_their_worth():
+    """Simulated rows that teach the opposite of the user's: worth little, the user's rows
+    decide the direction; worth much, the simulated ones do."""
+    rng = np.random.default_rng(5)
+
+    def rows(n, sign):
+        x = rng.normal(size=(n, len(FEATURE_NAMES)))
+        return x, (sign * x[:, 0] + 0.3 * rng.normal(size=n) > 1.2).astype(int)
+
+    (x, y), (xv, yv) = rows(400, 1), rows(200, 1)
+    sim = Rows(*rows(3000, -1), *rows(1000, -1))
+    probe = rng.normal(size=(500, len(FEATURE_NAMES)))
+    assert _direction(fit_booster(x, y, xv, yv, TrainConfig(simulated_worth=20), simulated=sim),
+                      probe) > 0.5
+    assert _direction(fit_booster(x, y, xv, yv, TrainConfig(simulated_worth=1e6),
+                                  simulated=sim), probe) < -0.5
+
+
+def test_calibration_and_thresholds_are_the_users_alone():
+    (x, y), (xv, yv) = _data(1), _data(2)
+    sim_x, sim_y = _data(3, 2000)
+    sim = Rows(sim_x[:1500], sim_y[:1500], sim_x[1500:], np.ones(500, dtype=int))
+    model = train_risk_model(x, y, xv, yv, TrainConfig(seed=3), simulated=sim)
+    assert (model.platt_a, model.platt_b) == fit_calibration(model.margin(xv), yv)
+    assert model.thresholds == choose_thresholds(model.probability(xv), yv, 0.01, 50)

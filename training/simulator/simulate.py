@@ -34,6 +34,11 @@ WORLD_SIZE_SPREAD = (0.2, 2.0)  # randomized worlds' sizes relative to the mean,
 WORLD_ACCOUNTS = 4_000
 
 
+# share of fraudulent personas in the worlds models are trained on (the demo, `bench.robustness`,
+# simulated accounts beside a user's own)
+TRAINING_FRAUD_RATE = 0.03
+
+
 def worlds_for(accounts: int) -> int:
     """How many randomized worlds to pool for `accounts` accounts in all (at least one)."""
     return max(1, int(accounts / WORLD_ACCOUNTS + 0.5))
@@ -53,6 +58,13 @@ class SimConfig:
     params: WorldParams | None = None  # None: the reference world (evasion_share as above)
     randomize: bool = False  # draw the params of each world (see `params.draw`)
     worlds: int = 1  # worlds pooled (employers), the accounts split among them
+
+
+def training_pool(accounts: int, seed: int = 0) -> SimConfig:
+    """`accounts` accounts over 60 days in domain-randomized worlds (`worlds_for`) at the
+    training fraud rate: the pool a model is trained on."""
+    return SimConfig(accounts=accounts, days=60, fraud_rate=TRAINING_FRAUD_RATE, seed=seed,
+                     randomize=True, worlds=worlds_for(accounts))
 
 
 @dataclass
