@@ -27,10 +27,10 @@ from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.training.dataset import logs_only_table, training_table
 from persona_risk.training.fit import Rows, TrainConfig, train_risk_model
 from persona_risk.training.metrics import pr_auc, recall_at_fpr
-from persona_risk.training.robustness import SHIFTED_WORLDS, WorldSize
-from persona_risk.training.simulated import VAL_SHARE, labelled_tables, simulated_rows
-from persona_risk.training.simulator.simulate import SimConfig, simulate
-from persona_risk.training.train import with_logs_only_rows
+from persona_risk.training.robustness import SHIFTED_WORLDS, WorldSize, shifted_world
+from persona_risk.training.simulated import labelled_tables, simulated_rows
+from persona_risk.training.split import TRAIN, VAL, SplitConfig
+from persona_risk.training.train import fit_rows
 
 DEFAULT_SHIFTED = ["all_shifted", "mostly_evasive", "shared_vpn_exits", "corporate_vpn_farms",
                    "honest_look_alikes"]
@@ -44,29 +44,28 @@ def folder_world(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return table, logs_only_table(inputs, table)
 
 
-def shifted_world(name: str, accounts: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def shifted_tables(name: str, accounts: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The labelled table and its logs-only twin of the shifted world `name`."""
     params, rate = SHIFTED_WORLDS[name]
-    size = WorldSize(accounts=accounts)
-    return labelled_tables(simulate(SimConfig(accounts=size.accounts, days=size.days,
-                                              fraud_rate=rate, seed=size.seed, params=params)))
+    return labelled_tables(shifted_world(params, rate, WorldSize(accounts=accounts)))
 
 
 def own_rows(table: pd.DataFrame, logs: pd.DataFrame, known: np.ndarray,
              cfg: TrainConfig) -> Rows:
-    """The labelled accounts split for training and validation (stratified), a share of them
-    from the logs alone as training does."""
+    """The labelled accounts split for training and validation (stratified, the split's
+    validation share), a share of them from the logs alone as training does."""
     part = table[known]
-    train, val = train_test_split(part, test_size=VAL_SHARE, stratify=part[s.LABEL],
-                                  random_state=cfg.seed)
-    logs = logs.set_index(table.index)
-    train, val = (with_logs_only_rows(p, logs, cfg.logs_only_share, cfg.seed + k)
-                  for k, p in enumerate((train, val)))
-    return Rows(*(a for p in (train, val)
-                  for a in (p[FEATURE_NAMES].to_numpy(float), p[s.LABEL].to_numpy())))
+    train, val = train_test_split(part, test_size=SplitConfig().val_frac,
+                                  stratify=part[s.LABEL], random_state=cfg.seed)
+    fitted = fit_rows({TRAIN: train, VAL: val}, logs.set_index(table.index), cfg)
+    return Rows(*(a for p in (TRAIN, VAL) for a in (fitted[p][FEATURE_NAMES].to_numpy(float),
+                                                    fitted[p][s.LABEL].to_numpy())))
 
 
 def scored(table: pd.DataFrame, logs: pd.DataFrame, shares: list[float],
            sims: dict[int, Rows]) -> list[dict]:
+    """Figures of the three scorers per seed (each with its simulated rows) and share; a share
+    whose labelled accounts leave training or validation without fraud is left out."""
     rows = []
     y_all = table[s.LABEL].to_numpy()
     for seed, sim in sims.items():
@@ -74,10 +73,10 @@ def scored(table: pd.DataFrame, logs: pd.DataFrame, shares: list[float],
         alone = train_risk_model(sim.x_train, sim.y_train, sim.x_val, sim.y_val, cfg)
         for k, share in enumerate(shares):
             known = np.random.default_rng([seed, k]).random(len(table)) < share
-            if y_all[known].sum() < 2:
-                print(f"share {share}, seed {seed}: fewer than 2 labelled fraud, left out")
+            own = own_rows(table, logs, known, cfg) if y_all[known].sum() >= 2 else None
+            if own is None or not (own.y_train.any() and own.y_val.any()):
+                print(f"share {share}, seed {seed}: too few labelled fraud to fit, left out")
                 continue
-            own = own_rows(table, logs, known, cfg)
             models = {OWN: train_risk_model(own.x_train, own.y_train, own.x_val, own.y_val, cfg),
                       BESIDE: train_risk_model(own.x_train, own.y_train, own.x_val, own.y_val,
                                                cfg, simulated=sim),
@@ -107,7 +106,8 @@ def main() -> None:
     pd.set_option("display.width", 200)
     warnings.simplefilter("ignore")
     sims = {seed: simulated_rows(args.simulated, TrainConfig(seed=seed)) for seed in args.seeds}
-    worlds = {**{name: (lambda n=name: shifted_world(n, args.accounts)) for name in args.shifted},
+    worlds = {**{name: (lambda n=name: shifted_tables(n, args.accounts))
+                 for name in args.shifted},
               **{str(folder): (lambda f=folder: folder_world(f)) for folder in args.world}}
     results = []
     for name, load in worlds.items():

@@ -13,6 +13,7 @@ Run: .venv/bin/python -m bench.robustness [--accounts 10000] [--train-accounts 6
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 import warnings
 from pathlib import Path
@@ -25,7 +26,7 @@ from persona_risk.features.validate import validate_accounts, validate_events
 from persona_risk.training.dataset import logs_only_table, training_table
 from persona_risk.training.fit import TrainConfig
 from persona_risk.training.robustness import WorldSize, model_summary, robustness_table
-from persona_risk.training.simulator.simulate import SimConfig, simulate, worlds_for
+from persona_risk.training.simulator.simulate import SimConfig, simulate, training_pool
 from persona_risk.training.split import SplitConfig
 from persona_risk.training.train import fit_and_evaluate
 
@@ -55,10 +56,9 @@ def main() -> None:
     args = parser.parse_args()
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
-    base = {"accounts": args.train_accounts, "days": 60, "fraud_rate": 0.03}
-    randomized = {"randomize": True, "worlds": worlds_for(args.train_accounts)}
-    trainings = {"reference-trained": SimConfig(**base, seed=0),
-                 **{f"randomized-trained, draw {seed}": SimConfig(**base, **randomized, seed=seed)
+    reference = dataclasses.replace(training_pool(args.train_accounts), randomize=False, worlds=1)
+    trainings = {"reference-trained": reference,
+                 **{f"randomized-trained, draw {seed}": training_pool(args.train_accounts, seed)
                     for seed in args.draws}}
     summaries = {}
     for label, cfg in trainings.items():

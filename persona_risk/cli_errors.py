@@ -39,6 +39,7 @@ INPUT_ERRORS = {
     "persona_risk.serving.server": ("StartupError",),
     "persona_risk.settings": ("SettingsError",),
     "persona_risk.training.dataset": ("LabelError",),
+    "persona_risk.training.simulated": ("SimulatedError",),
     "persona_risk.training.split": ("SplitError",),
 }
 

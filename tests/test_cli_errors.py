@@ -46,6 +46,8 @@ MISTAKES = {  # name: (arguments, what the line must say)
                        "'--test-frac': 1.5 is not in (0, 1)"),
     "label error": (["train", "--accounts", "{w}/unlabelled.parquet"],
                     "accounts.label: training needs an accounts table with a label column"),
+    "too few simulated": (["train", "--accounts", "{w}/accounts.parquet", "--simulated", "50"],
+                          "simulated accounts: 50 is too few to fit on"),
     "split error": (["train", "--accounts", "{w}/accounts.parquet", "--split", "label-time"],
                     "split label-time: needs a labelled_at time"),
     "bad engine": (["score", "--out", "{w}/s.parquet", "--engine", "sparky"],

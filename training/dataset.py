@@ -6,12 +6,14 @@ clusters and first-seen times), and only the labelled accounts are returned for 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.memory_engine import Inputs
 from persona_risk.features.pipeline import compute_features
+from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.training.raw_baseline import raw_columns, raw_names
 
 META = (s.LABEL, s.CREATED_AT, s.LABELLED_AT, s.PERSONA)
@@ -56,3 +58,13 @@ def logs_only_table(inputs: Inputs, table: pd.DataFrame, as_of: pd.Timestamp | N
                                                   if c not in logs.columns]])
     keep = [c for c in table.columns if c not in logs.columns]
     return pd.concat([logs, table[keep].reset_index(drop=True)], axis=1)[list(table.columns)]
+
+
+def with_logs_only_rows(part: pd.DataFrame, logs_only: pd.DataFrame, share: float,
+                        seed: int) -> pd.DataFrame:
+    """`part` with a seeded `share` of its accounts' features replaced by the same accounts'
+    logs-only features (rows of `logs_only` with the same index)."""
+    pick = np.random.default_rng(seed).random(len(part)) < share
+    out = part.copy()
+    out.loc[pick, FEATURE_NAMES] = logs_only.loc[part.index[pick], FEATURE_NAMES].to_numpy()
+    return out

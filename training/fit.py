@@ -37,8 +37,8 @@ class TrainConfig:
     simulated_accounts: simulated accounts (domain-randomized worlds, `training.simulated`)
     added to the training and validation rows of a user's own accounts; 0: none.
     simulated_worth: how many of the user's labelled accounts the simulated ones weigh as
-    together (a prior that fades as the user's labels grow: README, *Training on your own
-    labels with simulated accounts*)."""
+    together (a prior that fades as the user's labels grow: README, *Few labels of your
+    own*)."""
 
     seed: int = 0
     learning_rate: float = 0.1

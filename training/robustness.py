@@ -18,16 +18,15 @@ from sklearn.model_selection import StratifiedKFold
 
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
-from persona_risk.features.memory_engine import Inputs
 from persona_risk.features.reference import FEATURE_NAMES
-from persona_risk.features.validate import validate_accounts, validate_events
 from persona_risk.models.risk_model import RiskModel
 from persona_risk.training.dataset import training_table
 from persona_risk.training.evaluate import LOGISTIC, MODEL, baseline_scores, fit_logistic, flagged
 from persona_risk.training.metrics import pr_auc, recall_at_fpr
+from persona_risk.training.simulated import simulated_inputs
 from persona_risk.training.simulator.params import WorldParams
 from persona_risk.training.simulator.population import FRAUD_ARCHETYPES
-from persona_risk.training.simulator.simulate import SimConfig, simulate
+from persona_risk.training.simulator.simulate import SimConfig, SimulatedWorld, simulate
 
 CEILING = "own_world_ceiling"
 ALL_SHIFTS = {
@@ -92,14 +91,17 @@ class WorldSize:
     seed: int = 100
 
 
+def shifted_world(params: WorldParams, fraud_rate: float, size: WorldSize) -> SimulatedWorld:
+    """The simulated world of a shifted structure `params` at `fraud_rate`."""
+    return simulate(SimConfig(accounts=size.accounts, days=size.days, fraud_rate=fraud_rate,
+                              seed=size.seed, params=params))
+
+
 def world_table(params: WorldParams, fraud_rate: float, size: WorldSize,
                 cfg: FeatureConfig = FeatureConfig()) -> pd.DataFrame:
-    """A simulated world's labelled feature table (with `persona` for per-archetype recall),
+    """A shifted world's labelled feature table (with `persona` for per-archetype recall),
     its features computed with `cfg`."""
-    w = simulate(SimConfig(accounts=size.accounts, days=size.days, fraud_rate=fraud_rate,
-                           seed=size.seed, params=params))
-    events, quarantine = validate_events(w.events)
-    return training_table(Inputs(events, quarantine, validate_accounts(w.accounts)), cfg=cfg)
+    return training_table(simulated_inputs(shifted_world(params, fraud_rate, size)), cfg=cfg)
 
 
 def ceiling_scores(table: pd.DataFrame, seed: int = 0, folds: int = 3) -> np.ndarray:

@@ -10,7 +10,6 @@ from pathlib import Path
 from warnings import warn
 
 import mlflow
-import numpy as np
 import pandas as pd
 
 from persona_risk.features import schema as s
@@ -31,7 +30,11 @@ from persona_risk.models.pyfunc import (
     signature,
 )
 from persona_risk.models.risk_model import RiskModel
-from persona_risk.training.dataset import logs_only_table, training_table
+from persona_risk.training.dataset import (
+    logs_only_table,
+    training_table,
+    with_logs_only_rows,
+)
 from persona_risk.training.evaluate import MODEL, Evaluation, evaluate
 from persona_risk.training.fit import Rows, TrainConfig, train_risk_model
 from persona_risk.training.metrics import pr_auc
@@ -47,7 +50,7 @@ from persona_risk.training.registry import (
     unseen,
 )
 from persona_risk.training.report import split_section, write_report
-from persona_risk.training.simulated import simulated_rows
+from persona_risk.training.simulated import check_simulated, simulated_rows
 from persona_risk.training.split import (
     PARTS,
     TEST,
@@ -74,16 +77,6 @@ class TrainingOutcome:
     run_id: str | None = None
     version: str | None = None
     decision: GateDecision | None = None
-
-
-def with_logs_only_rows(part: pd.DataFrame, logs_only: pd.DataFrame, share: float,
-                        seed: int) -> pd.DataFrame:
-    """`part` with a seeded `share` of its accounts' features replaced by the same accounts'
-    logs-only features (rows of `logs_only` with the same index)."""
-    pick = np.random.default_rng(seed).random(len(part)) < share
-    out = part.copy()
-    out.loc[pick, FEATURE_NAMES] = logs_only.loc[part.index[pick], FEATURE_NAMES].to_numpy()
-    return out
 
 
 def fit_rows(parts: dict[str, pd.DataFrame], logs_only: pd.DataFrame | None,
@@ -207,11 +200,15 @@ def run_training(inputs: Inputs, as_of: pd.Timestamp | None, model_name: str,
                  split_cfg: SplitConfig = SplitConfig(), tune_trials: int = 0,
                  register: bool = True,
                  features: FeatureConfig = FeatureConfig()) -> TrainingOutcome:
-    """The whole training job on validated inputs, features computed with `features`."""
+    """The whole training job on validated inputs, features computed with `features`; a split
+    that cannot be made fails before any simulated accounts are simulated."""
+    check_simulated(cfg.simulated_accounts)
     table = training_table(inputs, as_of, features)
     as_of = table[s.AS_OF].iloc[0]
-    simulated = (simulated_rows(cfg.simulated_accounts, cfg, features)
-                 if cfg.simulated_accounts else None)
+    simulated = None
+    if cfg.simulated_accounts:
+        make_split(table, inputs.events[s.TS].min(), split_cfg)
+        simulated = simulated_rows(cfg.simulated_accounts, cfg, features)
     outcome = fit_and_evaluate(table, inputs.events[s.TS].min(), cfg, split_cfg, report_dir,
                                tune_trials, logs_only_table(inputs, table, as_of, features),
                                features, simulated)

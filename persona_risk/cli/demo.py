@@ -25,11 +25,12 @@ def demo(
     """The main job end to end on embedded defaults."""
     import pandas as pd
 
-    from persona_risk.training.simulator.simulate import worlds_for
+    from persona_risk.training.simulator.simulate import training_pool
 
-    simulate(out=out / "data", accounts=accounts, days=60, fraud_rate=0.03, farms=None,
-             evasion_share=0.2, start="2026-01-05", seed=seed, randomize=True,
-             worlds=worlds_for(accounts))
+    pool = training_pool(accounts, seed)
+    simulate(out=out / "data", accounts=pool.accounts, days=pool.days, fraud_rate=pool.fraud_rate,
+             farms=pool.farms, evasion_share=pool.evasion_share, start=pool.start,
+             seed=pool.seed, randomize=pool.randomize, worlds=pool.worlds)
     data = out / "data"
     train(events=[data / "events.parquet"], accounts=[data / "accounts.parquet"], as_of=None,
           model_name="persona-risk", report=out / "report", tune=0, split=SplitMethod.auto,

@@ -11,7 +11,7 @@ from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.registry import RECORD, REGISTRY
 from persona_risk.training.dataset import logs_only_table
 from persona_risk.training.fit import TrainConfig
-from persona_risk.training.simulated import simulated_rows
+from persona_risk.training.simulated import SimulatedError, check_simulated, simulated_rows
 from persona_risk.training.split import SplitConfig
 from persona_risk.training.train import fit_and_evaluate
 
@@ -50,3 +50,11 @@ def test_training_beside_simulated_rows_keeps_the_users_split(labelled, rows, tm
     assert len(beside.evaluation.scores) == len(plain.evaluation.scores)
     assert "1,500 simulated accounts" in beside.report.read_text()
     assert "simulated" not in plain.report.read_text()
+
+
+@pytest.mark.parametrize("accounts", [-1, 1, 999])
+def test_too_few_simulated_accounts_are_refused_by_name(accounts):
+    with pytest.raises(SimulatedError, match=f"simulated accounts: {accounts:,} is too few"):
+        check_simulated(accounts)
+    check_simulated(0)
+    check_simulated(1000)
