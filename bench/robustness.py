@@ -21,11 +21,9 @@ from pathlib import Path
 import pandas as pd
 
 from persona_risk.features import schema as s
-from persona_risk.features.memory_engine import Inputs
-from persona_risk.features.validate import validate_accounts, validate_events
-from persona_risk.training.dataset import logs_only_table, training_table
 from persona_risk.training.fit import TrainConfig
 from persona_risk.training.robustness import WorldSize, model_summary, robustness_table
+from persona_risk.training.simulated import labelled_tables
 from persona_risk.training.simulator.simulate import SimConfig, simulate, training_pool
 from persona_risk.training.split import SplitConfig
 from persona_risk.training.train import fit_and_evaluate
@@ -36,13 +34,11 @@ FIGURES = ["recall_at_1pct_fpr", "recall_at_0.1pct_fpr", "pr_auc", "recall_farm"
 
 def trained(cfg: SimConfig):
     world = simulate(cfg)
-    events, quarantine = validate_events(world.events)
-    inputs = Inputs(events, quarantine, validate_accounts(world.accounts))
-    table = training_table(inputs)
+    table, logs = labelled_tables(world)
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        outcome = fit_and_evaluate(table, events[s.TS].min(), TrainConfig(), SplitConfig(),
-                                   Path(tmp), logs_only=logs_only_table(inputs, table))
+        outcome = fit_and_evaluate(table, world.events[s.TS].min(), TrainConfig(),
+                                   SplitConfig(), Path(tmp), logs_only=logs)
     return outcome.model, table
 
 

@@ -92,20 +92,19 @@ def fit_booster(x_train, y_train, x_val, y_val, cfg: TrainConfig,
 
     `simulated`: rows added to both sets, each of weight 1 while a row of the user's weighs
     as many of them as make all of them worth `cfg.simulated_worth` of the user's."""
-    weights = (None, None)
+    w_train = w_val = None
     if simulated is not None:
         own = (len(simulated.y_train) + len(simulated.y_val)) / cfg.simulated_worth
-        weights = tuple(np.r_[np.full(len(y), own), np.ones(len(sim_y))]
-                        for y, sim_y in ((y_train, simulated.y_train),
-                                         (y_val, simulated.y_val)))
+        w_train = np.r_[np.full(len(y_train), own), np.ones(len(simulated.y_train))]
+        w_val = np.r_[np.full(len(y_val), own), np.ones(len(simulated.y_val))]
         x_train, y_train = np.vstack([x_train, simulated.x_train]), np.r_[y_train,
                                                                           simulated.y_train]
         x_val, y_val = np.vstack([x_val, simulated.x_val]), np.r_[y_val, simulated.y_val]
     params = cfg.lgb_params(int(y_train.sum()), int(len(y_train) - y_train.sum()),
                             feature_names)
-    train = lgb.Dataset(x_train, y_train, weight=weights[0], feature_name=list(feature_names),
+    train = lgb.Dataset(x_train, y_train, weight=w_train, feature_name=list(feature_names),
                         free_raw_data=False)
-    val = lgb.Dataset(x_val, y_val, weight=weights[1], reference=train)
+    val = lgb.Dataset(x_val, y_val, weight=w_val, reference=train)
     return lgb.train(params, train, num_boost_round=cfg.max_rounds, valid_sets=[val],
                      callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)])
 

@@ -32,7 +32,7 @@ class SimulatedError(ValueError):
 
 def check_simulated(accounts: int) -> None:
     """Raise `SimulatedError` unless `accounts` is 0 (none) or at least `MIN_ACCOUNTS`."""
-    if 0 < accounts < MIN_ACCOUNTS or accounts < 0:
+    if accounts != 0 and accounts < MIN_ACCOUNTS:
         raise SimulatedError(f"simulated accounts: {accounts:,} is too few to fit on; give at "
                              f"least {MIN_ACCOUNTS:,} (16,000 is a good start) or 0 for none")
 

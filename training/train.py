@@ -92,21 +92,23 @@ def fit_rows(parts: dict[str, pd.DataFrame], logs_only: pd.DataFrame | None,
 def fit_and_evaluate(table: pd.DataFrame, window_start: pd.Timestamp | None, cfg: TrainConfig,
                      split_cfg: SplitConfig, report_dir: Path, tune_trials: int = 0,
                      logs_only: pd.DataFrame | None = None,
-                     features: FeatureConfig = FeatureConfig(),
-                     simulated: Rows | None = None) -> TrainingOutcome:
+                     features: FeatureConfig = FeatureConfig()) -> TrainingOutcome:
     """Split, (tune,) fit, evaluate against the baselines and write the report folder.
 
     `logs_only`: the rows of `table` with features from the sign-in logs alone; a share of
     the training and validation accounts then trains on those, and the test accounts are
     evaluated in both conditions. `features`: the settings `table` was computed with; the
-    model keeps its thresholds (and their contract) and notes its allow-list. `simulated`:
-    rows fitted beside the training and validation parts (`training.simulated`)."""
+    model keeps its thresholds (and their contract) and notes its allow-list. With
+    `cfg.simulated_accounts`, that many simulated accounts are fitted beside the training and
+    validation parts (`training.simulated`), once the split is made."""
     split = make_split(table, window_start, split_cfg)
     warnings = split.warnings(table[s.LABEL])
     for line in warnings:
         warn(line, SplitWarning, stacklevel=2)
     parts = {p: table[split.mask(p)] for p in PARTS}
     fit_parts = fit_rows(parts, logs_only, cfg)
+    simulated = (simulated_rows(cfg.simulated_accounts, cfg, features)
+                 if cfg.simulated_accounts else None)
     x = {p: fit_parts[p][FEATURE_NAMES].to_numpy(float) for p in (TRAIN, VAL)}
     y = {p: fit_parts[p][s.LABEL].to_numpy() for p in (TRAIN, VAL)}
     if tune_trials:
@@ -200,18 +202,13 @@ def run_training(inputs: Inputs, as_of: pd.Timestamp | None, model_name: str,
                  split_cfg: SplitConfig = SplitConfig(), tune_trials: int = 0,
                  register: bool = True,
                  features: FeatureConfig = FeatureConfig()) -> TrainingOutcome:
-    """The whole training job on validated inputs, features computed with `features`; a split
-    that cannot be made fails before any simulated accounts are simulated."""
-    check_simulated(cfg.simulated_accounts)
+    """The whole training job on validated inputs, features computed with `features`."""
+    check_simulated(cfg.simulated_accounts)  # before the features, not after them
     table = training_table(inputs, as_of, features)
     as_of = table[s.AS_OF].iloc[0]
-    simulated = None
-    if cfg.simulated_accounts:
-        make_split(table, inputs.events[s.TS].min(), split_cfg)
-        simulated = simulated_rows(cfg.simulated_accounts, cfg, features)
     outcome = fit_and_evaluate(table, inputs.events[s.TS].min(), cfg, split_cfg, report_dir,
                                tune_trials, logs_only_table(inputs, table, as_of, features),
-                               features, simulated)
+                               features)
     return log_and_register(outcome, model_name, as_of, cfg, split_cfg) if register else outcome
 
 

@@ -36,15 +36,15 @@ def test_a_share_of_rows_comes_from_the_logs_alone(rows):
     assert unknown == pytest.approx(TrainConfig().logs_only_share, abs=0.05)
 
 
-def test_training_beside_simulated_rows_keeps_the_users_split(labelled, rows, tmp_path):
+def test_training_beside_simulated_accounts_keeps_the_users_split(labelled, tmp_path):
     inputs, table = labelled
     table = table.drop(columns=[s.PERSONA])
-    cfg = TrainConfig(simulated_accounts=1500)
     with pytest.warns(UserWarning):  # the small test part
-        plain, beside = (fit_and_evaluate(table, inputs.events[s.TS].min(), cfg, SplitConfig(),
-                                          tmp_path / name, logs_only=logs_only_table(inputs, table),
-                                          simulated=sim)
-                         for name, sim in (("plain", None), ("beside", rows)))
+        plain, beside = (fit_and_evaluate(table, inputs.events[s.TS].min(),
+                                          TrainConfig(simulated_accounts=n), SplitConfig(),
+                                          tmp_path / str(n),
+                                          logs_only=logs_only_table(inputs, table))
+                         for n in (0, 1500))
     assert plain.model.booster_text != beside.model.booster_text
     assert (plain.split.part == beside.split.part).all()
     assert len(beside.evaluation.scores) == len(plain.evaluation.scores)
