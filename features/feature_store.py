@@ -43,7 +43,7 @@ from persona_risk.features.stored_rows import (
     Columns,
     frame_to_records,
 )
-from persona_risk.features.stored_view import VIEW_COLUMNS, StoredView
+from persona_risk.features.stored_view import VIEW_COLUMNS, KeyFirsts, StoredView, key_firsts
 from persona_risk.features.travel import FASTEST_HOP_COLUMNS
 from persona_risk.features.validate import (
     DUPLICATE_EVENT,
@@ -91,6 +91,12 @@ class FeatureStore(ABC):
     @abstractmethod
     def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
         """Stored pairs (kind, key, account_id, first_ts) of the given kind and keys."""
+
+    def pair_firsts(self, kind: str, keys: list[str]) -> KeyFirsts:
+        """The first times (ns, sorted) of the stored pairs of each of these keys of `kind`
+        (keys without pairs left out): what the reuse counts read. A store may keep them
+        ready (`serving.sqlite_store`); by default they come from `pairs_for`."""
+        return key_firsts(self.pairs_for(kind, keys))
 
     @abstractmethod
     def accounts_sharing(self, column: str, values: list[str]) -> list[str]:
@@ -298,13 +304,18 @@ class FeatureStore(ABC):
         if not len(view.account_ids):
             return FeatureRows(view.account_ids, at, {
                 name: np.empty(0) for name in (*FEATURE_NAMES, *FASTEST_HOP_COLUMNS)})
-        pairs = {DEVICE: device_pairs}
-        for kind, keys in ((IPADDR, view.ev.ip), (PREFIX, view.ev.prefix)):
-            pairs[kind] = self.pairs_for(kind, keys.values.tolist())
-        pairs = self._window_pairs(pairs, at)
+        counted = ((IPADDR, view.ev.ip), (PREFIX, view.ev.prefix))
+        if at.since_ns is None:
+            firsts = {DEVICE: key_firsts(device_pairs), **{
+                kind: self.pair_firsts(kind, keys.values.tolist()) for kind, keys in counted}}
+        else:  # pairs first seen before the window are made again from the events in it
+            pairs = self._window_pairs({DEVICE: device_pairs, **{
+                kind: self.pairs_for(kind, keys.values.tolist()) for kind, keys in counted}}, at)
+            device_pairs = pairs[DEVICE]
+            firsts = {kind: key_firsts(rows) for kind, rows in pairs.items()}
         _, feats = account_features(view.ev, view.records,
-                                    lambda ev: view.cross(pairs, cfg.allow), at.ns, cfg,
-                                    with_signals=False)
+                                    lambda ev: view.cross(firsts, device_pairs, cfg.allow),
+                                    at.ns, cfg, with_signals=False)
         return FeatureRows(view.account_ids, at, feats)
 
 

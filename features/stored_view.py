@@ -4,7 +4,7 @@ phone and clusters) and the cross-account signals from the stored pairs."""
 
 from __future__ import annotations
 
-from itertools import compress, repeat
+from itertools import compress
 from operator import itemgetter
 
 import numpy as np
@@ -16,7 +16,6 @@ from persona_risk.features.pipeline import Records
 from persona_risk.features.point_in_time import AsOf
 from persona_risk.features.reuse import (
     CLUSTER_SIZE,
-    DEVICE,
     REUSE_COUNT,
     SHARED_ID_COUNT,
     component_sizes,
@@ -26,6 +25,8 @@ from persona_risk.features.reuse import (
 from persona_risk.features.state_schema import SHARED_IDS
 from persona_risk.features.stored_rows import Arrays, Columns
 
+KeyFirsts = dict[str, np.ndarray]  # key -> first times (ns, sorted) of its stored pairs
+_NONE = np.empty(0, np.int64)
 _FLOATS = (s.LAT, s.LON, s.ASN)
 _FLAGS = (s.SUCCESS, s.INTERACTIVE, s.ANONYMIZER)
 # the stored event columns a view reads
@@ -71,21 +72,22 @@ class StoredView:
             aligned(rec[s.CLAIMED_LAT], np.nan).astype(float),
             aligned(rec[s.CLAIMED_LON], np.nan).astype(float))
 
-    def cross(self, pairs: dict[str, list[tuple]], allow: AllowList) -> tuple[dict, dict]:
-        """The cross-account signals from the stored pairs of the events' keys (by kind, none
-        where allowed) that exist as of T, and the known records of the component."""
-        ev, known = self.ev, {kind: first_times(rows, self.at) for kind, rows in pairs.items()}
-        counts = {}
+    def cross(self, firsts: dict[str, KeyFirsts], device_pairs: list[tuple],
+              allow: AllowList) -> tuple[dict, dict]:
+        """The cross-account signals: the reuse counts of the events' keys (by kind, none where
+        allowed) from the first times of the stored pairs of each key (`firsts`), and the
+        component's payout, phone and cluster sizes from its known records and the stored
+        device pairs that exist as of T."""
+        ev, counts = self.ev, {}
         for kind, keys in reuse_keys(ev, allow).items():
-            code = dict(zip(keys.values.tolist(), range(len(keys.values)), strict=True))
-            pair_codes = np.fromiter(map(code.get, map(itemgetter(0), known[kind]), repeat(-1)),
-                                     np.int64, len(known[kind]))
-            firsts = np.fromiter(known[kind].values(), np.int64, len(known[kind]))
-            mine = pair_codes >= 0
-            counts[REUSE_COUNT[kind]] = counts_at(keys.codes, ev.ts_ns, pair_codes[mine],
-                                                  firsts[mine], len(keys.values))
+            of_key = firsts[kind]
+            times = [of_key.get(key, _NONE) for key in keys.values.tolist()]
+            pair_codes = np.repeat(np.arange(len(times)), [len(t) for t in times])
+            counts[REUSE_COUNT[kind]] = counts_at(
+                keys.codes, ev.ts_ns, pair_codes, np.concatenate([_NONE, *times]),
+                len(keys.values))
         shared = {SHARED_ID_COUNT[col]: self._sharing(col) for col in SHARED_IDS}
-        shared[CLUSTER_SIZE] = self._clusters(known[DEVICE])
+        shared[CLUSTER_SIZE] = self._clusters(first_times(device_pairs, self.at))
         return counts, shared
 
     def _sharing(self, column: str) -> np.ndarray:
@@ -115,6 +117,17 @@ class StoredView:
         right = np.array([keys[k] for _, k in links], dtype=np.int64)
         size = component_sizes(len(nodes), len(nodes) + len(keys), left, right)
         return size[:len(self.account_ids)].astype(float)
+
+
+def key_firsts(rows: list[tuple]) -> KeyFirsts:
+    """The first times (ns, sorted) of stored pair rows (kind, key, account_id, first_ts) of
+    each key, a pair read twice counted once. Counting needs no cut at T: an event that exists
+    as of T counts only the pairs at or before it."""
+    by_key: dict[str, dict[str, int]] = {}
+    for _, key, account, first in rows:
+        by_key.setdefault(key, {})[account] = first
+    return {key: np.sort(np.fromiter(seen.values(), np.int64, len(seen)))
+            for key, seen in by_key.items()}
 
 
 def first_times(rows: list[tuple], at: AsOf) -> dict[tuple, int]:

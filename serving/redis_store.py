@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 
+import numpy as np
 import redis
 
 from persona_risk.features import schema as s
@@ -40,6 +41,7 @@ from persona_risk.features.stored_rows import (
     Arrays,
     Columns,
 )
+from persona_risk.features.stored_view import KeyFirsts
 from persona_risk.serving.column_blobs import (
     BLOB_COLUMNS,
     TIME_BYTES,
@@ -286,6 +288,13 @@ class RedisFeatureStore(FeatureStore):
         return [(kind, key, acc, int(first)) for key, seen in zip(keys, pipe.execute(),
                                                                   strict=True)
                 for acc, first in seen.items()]
+
+    def pair_firsts(self, kind: str, keys: list[str]) -> KeyFirsts:
+        pipe = self.db.pipeline(transaction=False)
+        for key in keys:
+            pipe.hvals(f"{PREFIX}pairs:{kind}:{key}")  # the times alone: no account strings
+        return {key: np.sort(np.array(times, dtype=np.int64))
+                for key, times in zip(keys, pipe.execute(), strict=True) if times}
 
     def accounts_sharing(self, column: str, values: list[str]) -> list[str]:
         if column not in SHARED_IDS or not values:

@@ -10,7 +10,9 @@ row per event (scattered over the file); it is built from the events when a stat
 An event is stored, with its reuse pairs, in one transaction before the reply, so an
 acknowledged event survives a restart or a SIGKILL right after the reply. Event ids are the
 primary key: a retried event is ignored. Each thread has its own connection; SQLite serialises
-writers, so concurrent requests for one account never lose an update.
+writers, so concurrent requests for one account never lose an update. Each connection keeps the
+pairs of the keys it read lately ready for the reuse counts (`serving.pair_cache`), so that a
+key shared by many accounts is not read and sorted again at every request.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from persona_risk.features.stored_rows import (
     Columns,
     columns_of,
 )
+from persona_risk.features.stored_view import KeyFirsts
 from persona_risk.serving.column_blobs import BLOB_COLUMNS, concat, encode_rows, joined
+from persona_risk.serving.pair_cache import PairCache
 
 BUSY_TIMEOUT_S = 30.0
 IN_BATCH = 500  # values bound per IN (...) list: SQLite caps the variables of a statement
@@ -170,12 +174,13 @@ class SqliteFeatureStore(FeatureStore):
                     new.setdefault(row[ACCOUNT_AT], []).append(row)
                     stored.append(own)
             self._append_histories(new)
-            conn.executemany(_MERGE_PAIR, [(k, key, a, int(t))
-                                           for k, key, a, t in first_pairs(stored)])
+            merged = [(k, key, a, int(t)) for k, key, a, t in first_pairs(stored)]
+            conn.executemany(_MERGE_PAIR, merged)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        self._pair_cache().merged(merged)
 
     def drop_before(self, cutoff_ns: int, account_ids: list[str]) -> None:
         conn = self._conn()
@@ -197,6 +202,7 @@ class SqliteFeatureStore(FeatureStore):
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        self._pair_cache().clear()
 
     def _append_histories(self, new: dict[str, list[list]]) -> None:
         """Store new event rows (by account) as a new history part of each account, and merge
@@ -251,6 +257,17 @@ class SqliteFeatureStore(FeatureStore):
         return self._rows_in(
             "SELECT kind, key, account_id, first_ts FROM pairs WHERE kind = ? AND key IN ({marks})",
             keys, kind)
+
+    def pair_firsts(self, kind: str, keys: list[str]) -> KeyFirsts:
+        version = self._conn().execute("PRAGMA data_version").fetchone()[0]
+        return self._pair_cache().checked(version).firsts(kind, keys, self.pairs_for)
+
+    def _pair_cache(self) -> PairCache:
+        """This thread's pairs cache (its connection's)."""
+        cache = getattr(self._local, "pairs", None)
+        if cache is None:
+            cache = self._local.pairs = PairCache()
+        return cache
 
     def accounts_sharing(self, column: str, values: list[str]) -> list[str]:
         if column not in SHARED_IDS:

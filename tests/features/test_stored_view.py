@@ -17,7 +17,7 @@ from persona_risk.features.stored_rows import (
     event_array,
     frame_to_records,
 )
-from persona_risk.features.stored_view import StoredView, first_times
+from persona_risk.features.stored_view import StoredView, first_times, key_firsts
 from persona_risk.features.validate import validate_accounts, validate_events
 
 NOW = pd.Timestamp("2026-06-01", tz="UTC")
@@ -33,6 +33,16 @@ def test_first_times_keep_the_pairs_that_exist_as_of_t_once():
             (DEVICE, "d", "a", ns("2026-02-01")), (DEVICE, "e", "c", ns("2026-02-15"))]
     assert first_times(rows, T) == {("d", "a"): ns("2026-02-01"), ("e", "c"): ns("2026-02-15")}
     assert first_times([], T) == {}
+
+
+def test_key_firsts_sort_each_keys_first_times_and_count_a_pair_read_twice_once():
+    rows = [(DEVICE, "d", "b", ns("2026-03-01")), (DEVICE, "d", "a", ns("2026-02-01")),
+            (DEVICE, "d", "a", ns("2026-02-01")), (DEVICE, "e", "c", ns("2026-02-15"))]
+    got = key_firsts(rows)
+    assert sorted(got) == ["d", "e"]
+    assert got["d"].tolist() == [ns("2026-02-01"), ns("2026-03-01")]
+    assert got["e"].tolist() == [ns("2026-02-15")]
+    assert key_firsts([]) == {}
 
 
 def _columns():
@@ -54,10 +64,10 @@ def test_a_view_holds_what_exists_as_of_t_and_counts_from_it():
     view = StoredView(T, ["a", "b", "c"], events, records)
     assert view.account_ids.tolist() == ["a", "b"]  # c's record is created after T
     assert list(view.ev.event_ids()) == ["x1", "x3"]  # x2 happens after T
-    pairs = {kind: [] for kind in REUSE_COUNT}
-    pairs[DEVICE] = [(DEVICE, "d", "a", ns("2026-02-01")), (DEVICE, "d", "b", ns("2026-02-10")),
-                     (DEVICE, "d", "z", ns("2026-03-01"))]
-    counts, shared = view.cross(pairs, AllowList())
+    device = [(DEVICE, "d", "a", ns("2026-02-01")), (DEVICE, "d", "b", ns("2026-02-10")),
+              (DEVICE, "d", "z", ns("2026-03-01"))]
+    firsts = {kind: {} for kind in REUSE_COUNT} | {DEVICE: key_firsts(device)}
+    counts, shared = view.cross(firsts, device, AllowList())
     np.testing.assert_array_equal(counts[REUSE_COUNT[DEVICE]], [1, 2])  # z is later than T
     np.testing.assert_array_equal(shared[SHARED_ID_COUNT[s.PAYOUT_ID]], [2, 2])  # not c
     np.testing.assert_array_equal(shared[CLUSTER_SIZE], [2, 2])

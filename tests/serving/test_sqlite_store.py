@@ -198,3 +198,25 @@ def test_without_a_window_nothing_is_dropped(tmp_path):
                                     s.TS: pd.Timestamp("2026-02-01", tz="UTC") + pd.Timedelta(
                                         days=30 * d)} for d in range(3)]))
     assert sorted(store.histories(["a"])[s.EVENT_ID]) == ["e0", "e1", "e2"]
+
+
+def _on_one_ip(store, event_id: str, account_id: str, ts: str) -> None:
+    store.add_events(pd.DataFrame([{s.EVENT_ID: event_id, s.ACCOUNT_ID: account_id,
+                                    s.TS: pd.Timestamp(ts, tz="UTC"), s.IP: "198.51.100.7"}]))
+
+
+def test_ip_counts_follow_every_write_of_this_and_another_connection(tmp_path):
+    """The pairs cache (`serving.pair_cache`) behind the reuse counts: each answer equals a
+    state in memory fed the same events, whichever connection wrote them."""
+    store, other = (SqliteFeatureStore(tmp_path / "s.sqlite") for _ in range(2))
+    memory = OnlineFeatureState()
+    steps = [(store, "e1", "a", "2026-02-01"), (store, "e2", "b", "2026-02-03"),
+             (other, "e3", "c", "2026-02-02"), (store, "e4", "c", "2026-01-30"),
+             (other, "e5", "b", "2026-01-29"), (store, "e6", "d", "2026-02-04")]
+    for writer, *event in steps:
+        _on_one_ip(writer, *event)
+        _on_one_ip(memory, *event)
+        got = store.features_of(["a", "b", "c", "d"]).features
+        want = memory.features_of(["a", "b", "c", "d"]).features
+        pd.testing.assert_frame_equal(got, want)
+    assert got["ip_accounts_max"].tolist() == [3.0, 3.0, 3.0, 4.0]
