@@ -47,15 +47,17 @@ def _counts(mask: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _sums(values: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    total = np.zeros(len(starts) - 1)
-    known = np.zeros(len(starts) - 1)
+def _means(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    out = np.full(len(starts) - 1, np.nan)
     for k in range(len(starts) - 1):
+        total, known = 0.0, 0
         for v in values[starts[k]:starts[k + 1]]:
             if not np.isnan(v):
-                total[k] += v
-                known[k] += 1
-    return total, known
+                total += v
+                known += 1
+        if known:
+            out[k] = total / known
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -82,9 +84,7 @@ def seg_count(mask: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 def seg_mean(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Mean of the non-NaN values of each segment; NaN when none."""
-    total, known = _sums(_floats(values), starts)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(known > 0, total / known, np.nan)
+    return _means(_floats(values), starts)
 
 
 def seg_max(values: np.ndarray, starts: np.ndarray) -> np.ndarray:

@@ -102,7 +102,8 @@ class Coalescer(Generic[Raw, Item, Result]):
         if self.budget_s is not None:
             with self._clock:
                 self._deadlines.append((time.monotonic() + self.budget_s, future))
-                self._clock.notify()
+                if len(self._deadlines) == 1:  # else it waits for an earlier deadline
+                    self._clock.notify()
         self._queue.put((item, future))
         return future
 
