@@ -92,15 +92,16 @@ class FeatureStore(ABC):
     def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
         """Stored pairs (kind, key, account_id, first_ts) of the given kind and keys."""
 
-    def pair_firsts(self, kind: str, keys: list[str]) -> KeyFirsts:
-        """The first times (ns, sorted) of the stored pairs of each of these keys of `kind`
-        (keys without pairs left out): what the reuse counts read. A store may keep them
-        ready (`serving.sqlite_store`); by default they come from `pairs_for`."""
-        return key_firsts(self.pairs_for(kind, keys))
+    def pair_firsts(self, keys: dict[str, list[str]]) -> dict[str, KeyFirsts]:
+        """By kind, the first times (ns, sorted) of the stored pairs of each of its keys
+        (keys without pairs left out), in one go: what the reuse counts read. A store may keep
+        them ready (`serving.sqlite_store`); by default they come from `pairs_for`."""
+        return {kind: key_firsts(self.pairs_for(kind, asked)) for kind, asked in keys.items()}
 
     @abstractmethod
-    def accounts_sharing(self, column: str, values: list[str]) -> list[str]:
-        """Account ids whose `column` (one of `SHARED_IDS`) is one of `values`."""
+    def accounts_sharing(self, values: dict[str, list[str]]) -> list[str]:
+        """Account ids whose record holds one of the given values in their column (columns
+        of `SHARED_IDS`; any other is ignored), in one go."""
 
     @abstractmethod
     def account_rows(self, account_ids: list[str]) -> Columns:
@@ -266,10 +267,9 @@ class FeatureStore(ABC):
             linked = {account for _, _, account, _ in pairs}
             records = self.account_rows(frontier)
             read.append(records)
-            for col in SHARED_IDS:
-                values = sorted(set(records[col]) - {None})
-                if values:
-                    linked.update(self.accounts_sharing(col, values))
+            values = {col: sorted(set(records[col]) - {None}) for col in SHARED_IDS}
+            if any(values.values()):
+                linked.update(self.accounts_sharing(values))
             frontier = sorted(linked - seen)
             seen.update(frontier)
             events = self.histories(frontier, (s.DEVICE_ID,))  # the walk needs no more
@@ -304,13 +304,12 @@ class FeatureStore(ABC):
         if not len(view.account_ids):
             return FeatureRows(view.account_ids, at, {
                 name: np.empty(0) for name in (*FEATURE_NAMES, *FASTEST_HOP_COLUMNS)})
-        counted = ((IPADDR, view.ev.ip), (PREFIX, view.ev.prefix))
+        counted = {IPADDR: view.ev.ip.values.tolist(), PREFIX: view.ev.prefix.values.tolist()}
         if at.since_ns is None:
-            firsts = {DEVICE: key_firsts(device_pairs), **{
-                kind: self.pair_firsts(kind, keys.values.tolist()) for kind, keys in counted}}
+            firsts = {DEVICE: key_firsts(device_pairs), **self.pair_firsts(counted)}
         else:  # pairs first seen before the window are made again from the events in it
             pairs = self._window_pairs({DEVICE: device_pairs, **{
-                kind: self.pairs_for(kind, keys.values.tolist()) for kind, keys in counted}}, at)
+                kind: self.pairs_for(kind, keys) for kind, keys in counted.items()}}, at)
             device_pairs = pairs[DEVICE]
             firsts = {kind: key_firsts(rows) for kind, rows in pairs.items()}
         _, feats = account_features(view.ev, view.records,

@@ -95,11 +95,9 @@ class OnlineFeatureState(FeatureStore):
     def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
         return [(kind, k, a, t) for k in keys for a, t in self.pairs[kind].get(k, {}).items()]
 
-    def accounts_sharing(self, column: str, values: list[str]) -> list[str]:
-        if column not in SHARED_IDS:
-            return []
-        by_value = self._sharing[column]
-        return sorted({a for v in values for a in by_value.get(v, ())})
+    def accounts_sharing(self, values: dict[str, list[str]]) -> list[str]:
+        return sorted({a for column, asked in values.items() if column in SHARED_IDS
+                       for v in asked for a in self._sharing[column].get(v, ())})
 
     def account_rows(self, account_ids: list[str]) -> Columns:
         mine = [self.accounts[a] for a in account_ids if a in self.accounts]

@@ -289,19 +289,25 @@ class RedisFeatureStore(FeatureStore):
                                                                   strict=True)
                 for acc, first in seen.items()]
 
-    def pair_firsts(self, kind: str, keys: list[str]) -> KeyFirsts:
+    def pair_firsts(self, keys: dict[str, list[str]]) -> dict[str, KeyFirsts]:
         pipe = self.db.pipeline(transaction=False)
-        for key in keys:
+        asked = [(kind, key) for kind, of_kind in keys.items() for key in of_kind]
+        for kind, key in asked:
             pipe.hvals(f"{PREFIX}pairs:{kind}:{key}")  # the times alone: no account strings
-        return {key: np.sort(np.array(times, dtype=np.int64))
-                for key, times in zip(keys, pipe.execute(), strict=True) if times}
+        out: dict[str, KeyFirsts] = {kind: {} for kind in keys}
+        for (kind, key), times in zip(asked, pipe.execute() if asked else [], strict=True):
+            if times:
+                out[kind][key] = np.sort(np.array(times, dtype=np.int64))
+        return out
 
-    def accounts_sharing(self, column: str, values: list[str]) -> list[str]:
-        if column not in SHARED_IDS or not values:
+    def accounts_sharing(self, values: dict[str, list[str]]) -> list[str]:
+        asked = [f"{PREFIX}{column}:{value}" for column, of_column in values.items()
+                 if column in SHARED_IDS for value in of_column]
+        if not asked:
             return []
         pipe = self.db.pipeline(transaction=False)
-        for value in values:
-            pipe.smembers(f"{PREFIX}{column}:{value}")
+        for key in asked:
+            pipe.smembers(key)
         return sorted({acc for members in pipe.execute() for acc in members})
 
     def account_rows(self, account_ids: list[str]) -> Columns:

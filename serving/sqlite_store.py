@@ -258,9 +258,10 @@ class SqliteFeatureStore(FeatureStore):
             "SELECT kind, key, account_id, first_ts FROM pairs WHERE kind = ? AND key IN ({marks})",
             keys, kind)
 
-    def pair_firsts(self, kind: str, keys: list[str]) -> KeyFirsts:
+    def pair_firsts(self, keys: dict[str, list[str]]) -> dict[str, KeyFirsts]:
         version = self._conn().execute("PRAGMA data_version").fetchone()[0]
-        return self._pair_cache().checked(version).firsts(kind, keys, self.pairs_for)
+        cache = self._pair_cache().checked(version)
+        return {kind: cache.firsts(kind, asked, self.pairs_for) for kind, asked in keys.items()}
 
     def _pair_cache(self) -> PairCache:
         """This thread's pairs cache (its connection's)."""
@@ -269,11 +270,10 @@ class SqliteFeatureStore(FeatureStore):
             cache = self._local.pairs = PairCache()
         return cache
 
-    def accounts_sharing(self, column: str, values: list[str]) -> list[str]:
-        if column not in SHARED_IDS:
-            return []
-        return [r[0] for r in self._rows_in(
-            f"SELECT account_id FROM accounts WHERE {column} IN ({{marks}})", values)]
+    def accounts_sharing(self, values: dict[str, list[str]]) -> list[str]:
+        return [r[0] for column, asked in values.items() if column in SHARED_IDS
+                for r in self._rows_in(
+                    f"SELECT account_id FROM accounts WHERE {column} IN ({{marks}})", asked)]
 
     def account_rows(self, account_ids: list[str]) -> Columns:
         return columns_of(self._rows_in(

@@ -119,9 +119,9 @@ def test_a_replaced_payout_id_shares_no_more_and_the_index_survives_a_round_trip
     state = OnlineFeatureState()
     for account, payout in (("a", "p1"), ("b", "p1"), ("c", None), ("a", "p2")):
         state.upsert_account({s.ACCOUNT_ID: account, s.CREATED_AT: START, s.PAYOUT_ID: payout})
-    assert state.accounts_sharing(s.PAYOUT_ID, ["p1"]) == ["b"]
+    assert state.accounts_sharing({s.PAYOUT_ID: ["p1"]}) == ["b"]
     again = OnlineFeatureState.from_dict(state.to_dict())
-    assert again.accounts_sharing(s.PAYOUT_ID, ["p1", "p2"]) == ["a", "b"]
+    assert again.accounts_sharing({s.PAYOUT_ID: ["p1", "p2"]}) == ["a", "b"]
 
 
 def test_a_history_read_before_an_event_arrives_is_read_anew_after_it():

@@ -35,7 +35,7 @@ def test_lookups_over_more_values_than_one_statement_binds(tmp_path):
     assert sorted(store.account_rows(accounts)[s.ACCOUNT_ID]) == sorted(accounts)
     assert store.known_event_ids([*ids, "unknown"]) == set(ids)
     assert len(store.pairs_for(DEVICE, events[s.DEVICE_ID].tolist())) == n
-    assert sorted(store.accounts_sharing(s.PAYOUT_ID, ["shared"])) == sorted(accounts)
+    assert sorted(store.accounts_sharing({s.PAYOUT_ID: ["shared"]})) == sorted(accounts)
 
 
 def _filled(path) -> SqliteFeatureStore:
