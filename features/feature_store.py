@@ -76,11 +76,12 @@ class FeatureStore(ABC):
         """Which of these event ids are already stored."""
 
     @abstractmethod
-    def put(self, events: list[list], pairs: list[list[tuple]]) -> None:
+    def put(self, events: list[list], pairs: list[list[tuple]]) -> set[str]:
         """Store new event rows (`EVENT_NAMES` order) and merge the pairs of each event stored
         (`pairs[i]` those of `events[i]`: kind, key, account_id, time in ns; keeping the
-        earliest time), atomically. An event whose id is stored already (by another process
-        since `known_event_ids`) is not stored, and its pairs are not merged."""
+        earliest time), atomically; returns the ids of the events stored. An event whose id is
+        stored already (by another process since `known_event_ids`) is not stored, and its
+        pairs are not merged."""
 
     @abstractmethod
     def histories(self, account_ids: list[str],
@@ -189,12 +190,14 @@ class FeatureStore(ABC):
                 repeats.append(i)
             else:
                 taken.add(r[ID_AT])
-                fresh.append(r)
+                fresh.append(i)
         if fresh:
-            self.put(fresh, event_pairs([tuple(r[i] for i in _PAIR_AT) for r in fresh],
-                                        self.cfg.allow))
+            stored = self.put([rows[i] for i in fresh], event_pairs(
+                [tuple(rows[i][k] for k in _PAIR_AT) for i in fresh], self.cfg.allow))
+            # an id another process stored since `known_event_ids` is a repeat as well
+            repeats = sorted([*repeats, *(i for i in fresh if rows[i][ID_AT] not in stored)])
             if self.cfg.retention_days is not None:  # before the repeats are told apart
-                self._compact(sorted({r[ACCOUNT_AT] for r in fresh}))
+                self._compact(sorted({rows[i][ACCOUNT_AT] for i in fresh}))
         refused = self._not_their_own(rows, repeats)
         out: list[tuple[set[str], list[int]]] = [(set(), []) for _ in range(n_batches)]
         for i, (r, b) in enumerate(zip(rows, batch, strict=True)):

@@ -45,12 +45,13 @@ class OnlineFeatureState(FeatureStore):
     def known_event_ids(self, event_ids: list[str]) -> set[str]:
         return self._ids.intersection(event_ids)
 
-    def put(self, events: list[list], pairs: list[list[tuple]]) -> None:
-        stored = []
+    def put(self, events: list[list], pairs: list[list[tuple]]) -> set[str]:
+        stored, ids = [], set()
         for row, own in zip(events, pairs, strict=True):
             if row[ID_AT] in self._ids:
                 continue
             stored.append(own)
+            ids.add(row[ID_AT])
             columns = self.events.setdefault(row[ACCOUNT_AT], {name: [] for name in EVENT_NAMES})
             for name, value in zip(EVENT_NAMES, row, strict=True):
                 columns[name].append(value)
@@ -58,6 +59,7 @@ class OnlineFeatureState(FeatureStore):
             self._typed.pop(row[ACCOUNT_AT], None)
             self._watermark = max(row[TS_AT], self._watermark or row[TS_AT])
         self._merge(first_pairs(stored))
+        return ids
 
     def _merge(self, pairs: list[tuple]) -> None:
         for kind, key, acc, first in pairs:

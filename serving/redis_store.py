@@ -76,14 +76,15 @@ end
 """
 # ARGV: prefix, the blob columns (count, names), the events (count; each id, account, ts, a
 # blob of each column, and its pairs: count, then each kind, key, account, time). An event
-# whose id is stored already is skipped, its pairs too.
+# whose id is stored already is skipped, its pairs too. Returns the ids stored.
 PUT_EVENTS = LATER + """
 local p, ncol = ARGV[1], tonumber(ARGV[2])
-local i = 3 + ncol
+local i, stored = 3 + ncol, {}
 for _ = 1, tonumber(ARGV[i]) do
   local id, acc, ts = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local new = redis.call('SADD', p .. 'event_ids', id) == 1
   if new then
+    stored[#stored + 1] = id
     local h = p .. 'history:' .. acc .. ':'
     for c = 1, ncol do redis.call('APPEND', h .. ARGV[2 + c], ARGV[i + 3 + c]) end
     redis.call('INCR', h .. '$WRITES')
@@ -96,7 +97,7 @@ for _ = 1, tonumber(ARGV[i]) do
     i = i + 4
   end
 end
-return 1
+return stored
 """.replace("$WRITES", WRITES)
 # ARGV: prefix, the blob columns (count, names), the accounts (count; each account, its count
 # of writes when it was read, and the blob of each column to keep, empty for none), the stale
@@ -233,13 +234,13 @@ class RedisFeatureStore(FeatureStore):
         flags = self.db.smismember(PREFIX + "event_ids", event_ids)
         return {e for e, known in zip(event_ids, flags, strict=True) if known}
 
-    def put(self, events: list[list], pairs: list[list[tuple]]) -> None:
+    def put(self, events: list[list], pairs: list[list[tuple]]) -> set[str]:
         args: list = [PREFIX, len(BLOB_COLUMNS), *BLOB_COLUMNS, len(events)]
         for r, own in zip(events, pairs, strict=True):
             args += [r[ID_AT], r[ACCOUNT_AT], str(int(r[TS_AT])), *encode_rows([r]), len(own)]
             for kind, key, acc, first in own:
                 args += [kind, key, acc, str(int(first))]
-        self._put_events(args=args)
+        return set(self._put_events(args=args))
 
     def drop_before(self, cutoff_ns: int, account_ids: list[str]) -> None:
         args: list = [PREFIX, len(BLOB_COLUMNS), *BLOB_COLUMNS, len(account_ids)]

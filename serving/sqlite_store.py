@@ -30,6 +30,7 @@ from persona_risk.features.stored_rows import (
     ACCOUNT_AT,
     ACCOUNT_NAMES,
     EVENT_NAMES,
+    ID_AT,
     Arrays,
     Columns,
     columns_of,
@@ -162,17 +163,18 @@ class SqliteFeatureStore(FeatureStore):
         return {r[0] for table in ("events", "dropped_ids") for r in self._rows_in(
             f"SELECT event_id FROM {table} WHERE event_id IN ({{marks}})", event_ids)}
 
-    def put(self, events: list[list], pairs: list[list[tuple]]) -> None:
+    def put(self, events: list[list], pairs: list[list[tuple]]) -> set[str]:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
             new: dict[str, list[list]] = {}
-            stored = []
+            stored, ids = [], set()
             for row, own in zip(events, pairs, strict=True):
                 # another process may have stored an id since it was checked
                 if conn.execute(_PUT_EVENT, row).rowcount:
                     new.setdefault(row[ACCOUNT_AT], []).append(row)
                     stored.append(own)
+                    ids.add(row[ID_AT])
             self._append_histories(new)
             merged = [(k, key, a, int(t)) for k, key, a, t in first_pairs(stored)]
             conn.executemany(_MERGE_PAIR, merged)
@@ -181,6 +183,7 @@ class SqliteFeatureStore(FeatureStore):
             conn.execute("ROLLBACK")
             raise
         self._pair_cache().merged(merged)
+        return ids
 
     def drop_before(self, cutoff_ns: int, account_ids: list[str]) -> None:
         conn = self._conn()

@@ -112,7 +112,7 @@ def _stored_first(store) -> None:
     history = plain(store.history("a"))
     row = [history[name][0] for name in EVENT_NAMES]
     row[EVENT_NAMES.index(s.DEVICE_ID)] = "d9"
-    store.put([row], [[(DEVICE, "d9", "a", history[s.TS][0])]])
+    assert store.put([row], [[(DEVICE, "d9", "a", history[s.TS][0])]]) == set()
     assert plain(store.history("a")) == history
     assert store.pairs_for(DEVICE, ["d9"]) == []
 
