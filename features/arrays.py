@@ -42,6 +42,10 @@ class Keys:
         (`text.factorize_values`)."""
         return cls(*factorize_values(values))
 
+    def used(self) -> np.ndarray:
+        """The values some row has (missing ones aside), in code order."""
+        return self.values[np.unique(self.codes[self.codes >= 0])]
+
     def strings(self, rows: np.ndarray) -> np.ndarray:
         """The values of `rows` (None where `rows` is -1 or the value is missing)."""
         codes = np.where(rows >= 0, self.codes[rows], -1)

@@ -30,6 +30,7 @@ from persona_risk.features.reuse import (
     PREFIX,
     event_pairs,
     first_pairs,
+    reuse_keys,
     row_pairs,
 )
 from persona_risk.features.state_schema import SHARED_IDS
@@ -101,8 +102,8 @@ class FeatureStore(ABC):
 
     @abstractmethod
     def accounts_sharing(self, values: dict[str, list[str]]) -> list[str]:
-        """Account ids whose record holds one of the given values in their column (columns
-        of `SHARED_IDS`; any other is ignored), in one go."""
+        """Account ids (sorted, each once) whose record holds one of the given values in their
+        column (columns of `SHARED_IDS`; any other is ignored), in one go."""
 
     @abstractmethod
     def account_rows(self, account_ids: list[str]) -> Columns:
@@ -307,7 +308,8 @@ class FeatureStore(ABC):
         if not len(view.account_ids):
             return FeatureRows(view.account_ids, at, {
                 name: np.empty(0) for name in (*FEATURE_NAMES, *FASTEST_HOP_COLUMNS)})
-        counted = {IPADDR: view.ev.ip.values.tolist(), PREFIX: view.ev.prefix.values.tolist()}
+        keys = reuse_keys(view.ev, cfg.allow)
+        counted = {kind: keys[kind].used().tolist() for kind in (IPADDR, PREFIX)}
         if at.since_ns is None:
             firsts = {DEVICE: key_firsts(device_pairs), **self.pair_firsts(counted)}
         else:  # pairs first seen before the window are made again from the events in it
@@ -316,7 +318,7 @@ class FeatureStore(ABC):
             device_pairs = pairs[DEVICE]
             firsts = {kind: key_firsts(rows) for kind, rows in pairs.items()}
         _, feats = account_features(view.ev, view.records,
-                                    lambda ev: view.cross(firsts, device_pairs, cfg.allow),
+                                    lambda ev: view.cross(keys, firsts, device_pairs),
                                     at.ns, cfg, with_signals=False)
         return FeatureRows(view.account_ids, at, feats)
 

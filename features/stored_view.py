@@ -10,7 +10,6 @@ from operator import itemgetter
 import numpy as np
 
 from persona_risk.features import schema as s
-from persona_risk.features.allow import AllowList
 from persona_risk.features.arrays import KEY_COLUMNS, Keys, lay_out
 from persona_risk.features.pipeline import Records
 from persona_risk.features.point_in_time import AsOf
@@ -20,7 +19,6 @@ from persona_risk.features.reuse import (
     SHARED_ID_COUNT,
     component_sizes,
     counts_at,
-    reuse_keys,
 )
 from persona_risk.features.state_schema import SHARED_IDS
 from persona_risk.features.stored_rows import Arrays, Columns
@@ -72,20 +70,20 @@ class StoredView:
             aligned(rec[s.CLAIMED_LAT], np.nan).astype(float),
             aligned(rec[s.CLAIMED_LON], np.nan).astype(float))
 
-    def cross(self, firsts: dict[str, KeyFirsts], device_pairs: list[tuple],
-              allow: AllowList) -> tuple[dict, dict]:
-        """The cross-account signals: the reuse counts of the events' keys (by kind, none where
-        allowed) from the first times of the stored pairs of each key (`firsts`), and the
-        component's payout, phone and cluster sizes from its known records and the stored
-        device pairs that exist as of T."""
+    def cross(self, keys: dict[str, Keys], firsts: dict[str, KeyFirsts],
+              device_pairs: list[tuple]) -> tuple[dict, dict]:
+        """The cross-account signals: the reuse counts of the events' keys (by kind, as
+        `features.reuse.reuse_keys` gives them) from the first times of the stored pairs of
+        each key (`firsts`), and the component's payout, phone and cluster sizes from its known
+        records and the stored device pairs that exist as of T."""
         ev, counts = self.ev, {}
-        for kind, keys in reuse_keys(ev, allow).items():
+        for kind, of_kind in keys.items():
             of_key = firsts[kind]
-            times = [of_key.get(key, _NONE) for key in keys.values.tolist()]
+            times = [of_key.get(key, _NONE) for key in of_kind.values.tolist()]
             pair_codes = np.repeat(np.arange(len(times)), [len(t) for t in times])
             counts[REUSE_COUNT[kind]] = counts_at(
-                keys.codes, ev.ts_ns, pair_codes, np.concatenate([_NONE, *times]),
-                len(keys.values))
+                of_kind.codes, ev.ts_ns, pair_codes, np.concatenate([_NONE, *times]),
+                len(of_kind.values))
         shared = {SHARED_ID_COUNT[col]: self._sharing(col) for col in SHARED_IDS}
         shared[CLUSTER_SIZE] = self._clusters(first_times(device_pairs, self.at))
         return counts, shared

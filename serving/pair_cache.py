@@ -6,7 +6,8 @@ and each request on it would read and sort them all again. A `PairCache` keeps e
 valid while no other connection has written (SQLite's `data_version`, which a connection's own
 commits leave alone) and follows the connection's own writes (`merged`). A pair's first time
 only moves earlier and a key gains an account rarely, so a shared key's sorted times are
-mostly read, not made.
+mostly read, not made. Only the reads without a retention window use it (with one, stale
+pairs are made again from the events in the window).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import numpy as np
 
 from persona_risk.features.stored_view import KeyFirsts
 
-MAX_PAIRS = 1_000_000  # past this many pairs (and keys) held, the cache starts over
+# past this many pairs (and keys) held, the cache starts over: about 30 MiB a thread
+MAX_PAIRS = 250_000
 
 
 class PairCache:
@@ -46,10 +48,10 @@ class PairCache:
                read: Callable[[str, list[str]], list[tuple]]) -> KeyFirsts:
         """Sorted first times of the pairs of each key (keys without pairs left out), the keys
         not held read with `read(kind, keys)` (stored pair rows: kind, key, account, time)."""
-        missing = [key for key in keys if (kind, key) not in self._accounts]
+        if self._held > MAX_PAIRS:
+            self.clear()
+        missing = [key for key in dict.fromkeys(keys) if (kind, key) not in self._accounts]
         if missing:
-            if self._held > MAX_PAIRS:
-                self.clear()
             fresh: dict[tuple[str, str], dict[str, int]] = {(kind, key): {} for key in missing}
             for _, key, account, first in read(kind, missing):
                 fresh[kind, key][account] = first
@@ -65,6 +67,12 @@ class PairCache:
             if len(times):
                 out[key] = times
         return out
+
+    def writing(self) -> int | None:
+        """Before a write of this connection: the version to give back (`version`) once the
+        write is committed and `merged`; until then, a read starts the cache over."""
+        held, self.version = self.version, None
+        return held
 
     def merged(self, pairs: list[tuple]) -> None:
         """Follow pairs (kind, key, account, first time) this connection has committed, each

@@ -164,7 +164,8 @@ class SqliteFeatureStore(FeatureStore):
             f"SELECT event_id FROM {table} WHERE event_id IN ({{marks}})", event_ids)}
 
     def put(self, events: list[list], pairs: list[list[tuple]]) -> set[str]:
-        conn = self._conn()
+        conn, cache = self._conn(), self._pair_cache()
+        held = cache.writing()  # a write that does not end here leaves the cache to start over
         conn.execute("BEGIN IMMEDIATE")
         try:
             new: dict[str, list[list]] = {}
@@ -182,7 +183,8 @@ class SqliteFeatureStore(FeatureStore):
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        self._pair_cache().merged(merged)
+        cache.merged(merged)
+        cache.version = held
         return ids
 
     def drop_before(self, cutoff_ns: int, account_ids: list[str]) -> None:
@@ -274,9 +276,10 @@ class SqliteFeatureStore(FeatureStore):
         return cache
 
     def accounts_sharing(self, values: dict[str, list[str]]) -> list[str]:
-        return [r[0] for column, asked in values.items() if column in SHARED_IDS
-                for r in self._rows_in(
-                    f"SELECT account_id FROM accounts WHERE {column} IN ({{marks}})", asked)]
+        return sorted({r[0] for column, asked in values.items() if column in SHARED_IDS
+                       for r in self._rows_in(
+                           f"SELECT account_id FROM accounts WHERE {column} IN ({{marks}})",
+                           asked)})
 
     def account_rows(self, account_ids: list[str]) -> Columns:
         return columns_of(self._rows_in(

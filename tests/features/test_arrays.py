@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from persona_risk.features.arrays import FEW_TIES, event_order
+from persona_risk.features.arrays import FEW_TIES, Keys, event_order
 
 rows = st.lists(st.tuples(st.integers(-1, 3), st.integers(0, 4), st.integers(0, 9)), max_size=50)
 
@@ -31,3 +31,9 @@ def test_events_tied_on_account_and_time_are_ordered_by_id_however_many(n):
     order, _, _ = event_order(np.zeros(n, np.int64), np.zeros(n, np.int64),
                               pd.array(ids, dtype="str"), 1)
     assert ids[order].tolist() == sorted(ids)
+
+
+def test_used_keys_are_the_values_some_row_has():
+    keys = Keys(np.array([2, -1, 0, 2], np.int32), np.array(["a", "b", "c"], dtype=object))
+    assert keys.used().tolist() == ["a", "c"]
+    assert Keys(np.array([-1], np.int32), np.array(["a"], dtype=object)).used().tolist() == []

@@ -9,7 +9,13 @@ import pandas as pd
 from persona_risk.features import schema as s
 from persona_risk.features.allow import AllowList
 from persona_risk.features.point_in_time import AsOf
-from persona_risk.features.reuse import CLUSTER_SIZE, DEVICE, REUSE_COUNT, SHARED_ID_COUNT
+from persona_risk.features.reuse import (
+    CLUSTER_SIZE,
+    DEVICE,
+    REUSE_COUNT,
+    SHARED_ID_COUNT,
+    reuse_keys,
+)
 from persona_risk.features.stored_rows import (
     ACCOUNT_NAMES,
     EVENT_NAMES,
@@ -67,7 +73,7 @@ def test_a_view_holds_what_exists_as_of_t_and_counts_from_it():
     device = [(DEVICE, "d", "a", ns("2026-02-01")), (DEVICE, "d", "b", ns("2026-02-10")),
               (DEVICE, "d", "z", ns("2026-03-01"))]
     firsts = {kind: {} for kind in REUSE_COUNT} | {DEVICE: key_firsts(device)}
-    counts, shared = view.cross(firsts, device, AllowList())
+    counts, shared = view.cross(reuse_keys(view.ev, AllowList()), firsts, device)
     np.testing.assert_array_equal(counts[REUSE_COUNT[DEVICE]], [1, 2])  # z is later than T
     np.testing.assert_array_equal(shared[SHARED_ID_COUNT[s.PAYOUT_ID]], [2, 2])  # not c
     np.testing.assert_array_equal(shared[CLUSTER_SIZE], [2, 2])

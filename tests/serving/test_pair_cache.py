@@ -4,6 +4,7 @@ kept), starts over when another connection has written, and leaves out keys with
 from __future__ import annotations
 
 from persona_risk.features.reuse import DEVICE, IPADDR
+from persona_risk.serving import pair_cache
 from persona_risk.serving.pair_cache import PairCache
 
 
@@ -51,4 +52,26 @@ def test_another_connections_write_empties_it():
     read.rows = [*ROWS, (IPADDR, "ip1", "c", 20)]
     assert cache.checked(1).firsts(IPADDR, ["ip1"], read)["ip1"].tolist() == [10, 30]
     assert cache.checked(2).firsts(IPADDR, ["ip1"], read)["ip1"].tolist() == [10, 20, 30]
+    assert read.asked == ["ip1", "ip1"]
+
+
+def test_past_its_bound_it_starts_over_with_the_keys_asked(monkeypatch):
+    monkeypatch.setattr(pair_cache, "MAX_PAIRS", 2)
+    cache, read = PairCache().checked(1), Reads(ROWS)
+    cache.firsts(IPADDR, ["ip1"], read)  # 1 key and 2 pairs held: past the bound
+    got = cache.firsts(IPADDR, ["ip1", "ip2", "ip1"], read)
+    assert got["ip1"].tolist() == [10, 30] and got["ip2"].tolist() == [5]
+    assert read.asked == ["ip1", "ip1", "ip2"]  # read again after the clear, once a call
+
+
+def test_a_write_that_does_not_end_leaves_it_to_start_over():
+    cache, read = PairCache().checked(1), Reads(ROWS)
+    cache.firsts(IPADDR, ["ip1"], read)
+    cache.writing()  # the write failed or was cut off: `merged` never comes
+    read.rows = [*ROWS, (IPADDR, "ip1", "c", 20)]
+    assert cache.checked(1).firsts(IPADDR, ["ip1"], read)["ip1"].tolist() == [10, 20, 30]
+    held = cache.writing()  # a write that ends: committed, followed, version given back
+    cache.merged([(IPADDR, "ip1", "d", 40)])
+    cache.version = held
+    assert cache.checked(1).firsts(IPADDR, ["ip1"], read)["ip1"].tolist() == [10, 20, 30, 40]
     assert read.asked == ["ip1", "ip1"]

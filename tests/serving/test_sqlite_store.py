@@ -220,3 +220,21 @@ def test_ip_counts_follow_every_write_of_this_and_another_connection(tmp_path):
         want = memory.features_of(["a", "b", "c", "d"]).features
         pd.testing.assert_frame_equal(got, want)
     assert got["ip_accounts_max"].tolist() == [3.0, 3.0, 3.0, 4.0]
+
+
+def test_ip_counts_read_without_a_window_follow_the_windows_compaction(tmp_path):
+    """A store that compacts (a retention window) read by a model without one: the pairs the
+    compaction removes leave the cache too (`drop_before`)."""
+    windowed = FeatureConfig(retention_days=1)
+    store = SqliteFeatureStore(tmp_path / "s.sqlite", windowed)
+    memory = OnlineFeatureState(windowed)
+    for state in (store, memory):
+        _on_one_ip(state, "e1", "a", "2026-02-01")
+        _on_one_ip(state, "e2", "b", "2026-02-01T01:00")
+        state.features_of(["b"], cfg=FeatureConfig())  # the cache holds a and b on the IP
+        state.add_events(pd.DataFrame([{s.EVENT_ID: "e3", s.ACCOUNT_ID: "a",
+                                        s.TS: pd.Timestamp("2026-02-04", tz="UTC"),
+                                        s.IP: "192.0.2.9"}]))  # a's first event is dropped
+    got = store.features_of(["b"], cfg=FeatureConfig()).features
+    pd.testing.assert_frame_equal(got, memory.features_of(["b"], cfg=FeatureConfig()).features)
+    assert got["ip_accounts_max"].tolist() == [1.0]
