@@ -54,6 +54,9 @@ def threshold_at_fpr(y: np.ndarray, score: np.ndarray, fpr: float) -> float:
     return float(ok.min()) if len(ok) else float(np.nextafter(score.max(), np.inf))
 
 
+PRECISION_AT = "precision_at_"  # the scorecard's name of precision at k, before k
+
+
 def precision_at_k(y: np.ndarray, score: np.ndarray, k: int) -> float:
     """Precision among the k highest scores (ties broken by row order)."""
     top = np.argsort(-score, kind="stable")[:k]
@@ -67,7 +70,7 @@ def scorecard(y: np.ndarray, score: np.ndarray, k: int) -> dict[str, float]:
         "roc_auc": roc_auc(y, score), "pr_auc": pr_auc(y, score),
         "recall_at_1pct_fpr": recall_at_fpr(y, score, 0.01),
         "recall_at_0.1pct_fpr": recall_at_fpr(y, score, 0.001),
-        f"precision_at_{k}": precision_at_k(y, score, k),
+        f"{PRECISION_AT}{k}": precision_at_k(y, score, k),
         "brier": float(np.mean((score - y) ** 2)),
     }
 

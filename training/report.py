@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import matplotlib
@@ -18,7 +19,7 @@ from persona_risk.features import schema as s  # noqa: E402
 from persona_risk.features.reference import FEATURE_NAMES  # noqa: E402
 from persona_risk.models.explanation import explanation, save_current_figure  # noqa: E402
 from persona_risk.training.evaluate import MODEL, Evaluation  # noqa: E402
-from persona_risk.training.metrics import with_intervals  # noqa: E402
+from persona_risk.training.metrics import PRECISION_AT, with_intervals  # noqa: E402
 from persona_risk.training.split import Split  # noqa: E402
 
 PLOTS = ("precision_recall.png", "calibration.png", "shap_summary.png", "score_by_persona.png")
@@ -100,6 +101,20 @@ def split_section(split: Split, table: pd.DataFrame, warnings: list[str],
     return "\n".join(lines)
 
 
+def precision_ceiling(metric_names: Iterable[str], n_fraud: int) -> str | None:
+    """A line saying how high precision at k can go when the test accounts hold fewer than k
+    fraudulent ones (a perfect ranking puts them all first and honest ones after); None
+    otherwise."""
+    for name in metric_names:
+        if name.startswith(PRECISION_AT):
+            k = int(name.removeprefix(PRECISION_AT))
+            if n_fraud < k:
+                return (f"With {n_fraud} fraudulent test accounts, `{name}` is at most "
+                        f"{n_fraud / k:.2f}: even a perfect ranking fills the other "
+                        f"{k - n_fraud} of the top {k} with honest accounts.")
+    return None
+
+
 def _metrics_section(title: str, points: pd.DataFrame, intervals: pd.DataFrame) -> list[str]:
     cells = with_intervals(points, intervals)
     cells.index.name = "scorer"
@@ -121,10 +136,11 @@ def write_report(ev: Evaluation, test: pd.DataFrame, folder: Path | str,
     else:
         (folder / PLOTS[3]).unlink(missing_ok=True)
     n_pos = int(ev.scores[s.LABEL].sum())
+    ceiling = precision_ceiling(ev.metrics.columns, n_pos)
     lines = [
         "# persona-risk evaluation", "",
         f"Test accounts: {len(ev.scores):,} ({n_pos} fraudulent), labelled accounts of the "
-        "test part.", "", extra, "",
+        "test part.", "", extra, "", *([ceiling, ""] if ceiling else []),
         *_metrics_section("Model and baselines on the same test accounts", ev.metrics,
                           ev.intervals),
     ]
