@@ -101,17 +101,37 @@ def split_section(split: Split, table: pd.DataFrame, warnings: list[str],
     return "\n".join(lines)
 
 
-def precision_ceiling(metric_names: Iterable[str], n_fraud: int) -> str | None:
-    """A line saying how high precision at k can go when the test accounts hold fewer than k
-    fraudulent ones (a perfect ranking puts them all first and honest ones after); None
+def bands_note(thresholds: dict[str, float], y_val: np.ndarray, target_fpr: float,
+                queue_size: int) -> str:
+    """What the report says of the band thresholds (calibrated probabilities) and the
+    validation accounts they were chosen on: when those hold too few honest accounts to tell
+    a false-positive rate as low as `target_fpr`, that the bands' rate is uncertain."""
+    honest = int((np.asarray(y_val) == 0).sum())
+    line = (f"Bands: `high` from {thresholds['high']:.3f}, `medium` from "
+            f"{thresholds['medium']:.3f} (calibrated probability), chosen on the validation "
+            f"part's {len(y_val):,} accounts for at most {target_fpr:.1%} false positives and "
+            f"{queue_size} accounts in `high`.")
+    if honest * target_fpr < 1:
+        smallest = 1 / honest if honest else 1.0
+        line += (f" Its {honest} honest accounts tell false-positive rates no finer than "
+                 f"{smallest:.1%} (one of them), coarser than the target: on new accounts the "
+                 "bands' rate is uncertain; label more honest accounts, or give validation a "
+                 "larger share (`--val-frac`).")
+    return line
+
+
+def precision_ceiling(metric_names: Iterable[str], n_fraud: int, n_accounts: int) -> str | None:
+    """A line saying how high precision at k can go when the top k of the test accounts
+    (all of them, when fewer) must hold honest ones, fewer than k being fraudulent; None
     otherwise."""
     for name in metric_names:
         if name.startswith(PRECISION_AT):
-            k = int(name.removeprefix(PRECISION_AT))
+            k = min(int(name.removeprefix(PRECISION_AT)), n_accounts)
             if n_fraud < k:
+                top = f"top {k}" + (" (every test account)" if k == n_accounts else "")
                 return (f"With {n_fraud} fraudulent test accounts, `{name}` is at most "
                         f"{n_fraud / k:.2f}: even a perfect ranking fills the other "
-                        f"{k - n_fraud} of the top {k} with honest accounts.")
+                        f"{k - n_fraud} of the {top} with honest accounts.")
     return None
 
 
@@ -136,7 +156,7 @@ def write_report(ev: Evaluation, test: pd.DataFrame, folder: Path | str,
     else:
         (folder / PLOTS[3]).unlink(missing_ok=True)
     n_pos = int(ev.scores[s.LABEL].sum())
-    ceiling = precision_ceiling(ev.metrics.columns, n_pos)
+    ceiling = precision_ceiling(ev.metrics.columns, n_pos, len(ev.scores))
     lines = [
         "# persona-risk evaluation", "",
         f"Test accounts: {len(ev.scores):,} ({n_pos} fraudulent), labelled accounts of the "

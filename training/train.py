@@ -49,7 +49,7 @@ from persona_risk.training.registry import (
     log_fit_accounts,
     unseen,
 )
-from persona_risk.training.report import split_section, write_report
+from persona_risk.training.report import bands_note, split_section, write_report
 from persona_risk.training.simulated import check_simulated, simulated_rows
 from persona_risk.training.split import (
     PARTS,
@@ -119,8 +119,10 @@ def fit_and_evaluate(table: pd.DataFrame, window_start: pd.Timestamp | None, cfg
                        "allow_list": [dataclasses.asdict(e) for e in features.allow.entries]})
     test_logs = None if logs_only is None else logs_only[split.mask(TEST)]
     ev = evaluate(model, parts[TRAIN], parts[TEST], cfg.queue_size, cfg.seed, test_logs)
-    report = write_report(ev, parts[TEST], report_dir,
-                          split_section(split, table, warnings, simulated_note(simulated, cfg)))
+    note = "\n\n".join(filter(None, [
+        simulated_note(simulated, cfg),
+        bands_note(model.thresholds, y[VAL], cfg.target_fpr, cfg.queue_size)]))
+    report = write_report(ev, parts[TEST], report_dir, split_section(split, table, warnings, note))
     return TrainingOutcome(model, table, split, ev, report, warnings)
 
 

@@ -127,6 +127,7 @@ def test_trains_on_a_partly_labelled_table_without_persona(labelled, tmp_path):
     assert not (tmp_path / "score_by_persona.png").exists()
     assert "warning" in outcome.report.read_text()
     assert "fraudulent test accounts, `precision_at_50` is at most" in outcome.report.read_text()
+    assert "honest accounts tell false-positive rates no finer than" in outcome.report.read_text()
     assert outcome.evaluation.metrics.loc[MODEL, "roc_auc"] > 0.8
 
 
