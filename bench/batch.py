@@ -19,15 +19,13 @@ from bench.simulator import simulate_to_disk
 
 
 def _model(folder: Path):
-    from persona_risk.features.memory_engine import Inputs
-    from persona_risk.features.validate import validate_accounts, validate_events
+    from persona_risk.training.simulated import simulated_inputs
     from persona_risk.training.simulator.simulate import SimConfig, simulate
     from persona_risk.training.train import run_training
 
     world = simulate(SimConfig(accounts=5000, days=60, fraud_rate=0.04, seed=9))
-    events, q = validate_events(world.events)
-    outcome = run_training(Inputs(events, q, validate_accounts(world.accounts)), None, "bench",
-                           folder / "report", register=False)
+    outcome = run_training(simulated_inputs(world), None, "bench", folder / "report",
+                           register=False)
     outcome.model.save(folder / "model")
 
 

@@ -42,8 +42,7 @@ EVENT = {"ts": (pd.Timestamp(HISTORY_START, tz="UTC")
 
 
 def _prepare(folder: Path):
-    from persona_risk.features.memory_engine import Inputs
-    from persona_risk.features.validate import validate_accounts, validate_events
+    from persona_risk.training.simulated import simulated_inputs
     from persona_risk.training.simulator.simulate import SimConfig, simulate
     from persona_risk.training.train import run_training
 
@@ -51,11 +50,9 @@ def _prepare(folder: Path):
     os.chdir(folder)
     world = simulate(SimConfig(accounts=3000, days=HISTORY_DAYS, fraud_rate=0.05, seed=5,
                                start=HISTORY_START))
-    events, q = validate_events(world.events)
-    accounts = validate_accounts(world.accounts)
-    outcome = run_training(Inputs(events, q, accounts), None, "persona-risk-bench",
-                           folder / "report")
-    return outcome, events, accounts
+    inputs = simulated_inputs(world)
+    outcome = run_training(inputs, None, "persona-risk-bench", folder / "report")
+    return outcome, inputs.events, inputs.accounts
 
 
 def _free_port() -> int:

@@ -124,8 +124,12 @@ def key_firsts(rows: list[tuple]) -> KeyFirsts:
     by_key: dict[str, dict[str, int]] = {}
     for _, key, account, first in rows:
         by_key.setdefault(key, {})[account] = first
-    return {key: np.sort(np.fromiter(seen.values(), np.int64, len(seen)))
-            for key, seen in by_key.items()}
+    return {key: sorted_firsts(seen) for key, seen in by_key.items()}
+
+
+def sorted_firsts(seen: dict[str, int]) -> np.ndarray:
+    """The first times (ns) of one key's pairs (account -> first time), sorted."""
+    return np.sort(np.fromiter(seen.values(), np.int64, len(seen)))
 
 
 def first_times(rows: list[tuple], at: AsOf) -> dict[tuple, int]:

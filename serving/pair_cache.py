@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from persona_risk.features.stored_view import KeyFirsts
+from persona_risk.features.stored_view import KeyFirsts, sorted_firsts
 
 # past this many pairs (and keys) held, the cache starts over: about 30 MiB a thread
 MAX_PAIRS = 250_000
@@ -61,8 +61,7 @@ class PairCache:
         for key in keys:
             times = self._sorted.get((kind, key))
             if times is None:
-                seen = self._accounts[kind, key]
-                times = np.sort(np.fromiter(seen.values(), np.int64, len(seen)))
+                times = sorted_firsts(self._accounts[kind, key])
                 self._sorted[kind, key] = times
             if len(times):
                 out[key] = times

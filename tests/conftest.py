@@ -6,10 +6,10 @@ import pytest
 from hypothesis import settings
 
 from persona_risk.features import schema as s
-from persona_risk.features.memory_engine import Inputs
 from persona_risk.features.validate import validate_accounts, validate_events
 from persona_risk.training.dataset import logs_only_table, training_table
 from persona_risk.training.fit import TrainConfig
+from persona_risk.training.simulated import simulated_inputs
 from persona_risk.training.simulator.simulate import SimConfig, simulate
 from persona_risk.training.split import SplitConfig
 from persona_risk.training.train import fit_and_evaluate
@@ -38,9 +38,8 @@ def small_world():
 
 @pytest.fixture(scope="session")
 def labelled():
-    world = simulate(SimConfig(accounts=5000, days=45, fraud_rate=0.05, seed=21))
-    events, quarantine = validate_events(world.events)
-    inputs = Inputs(events, quarantine, validate_accounts(world.accounts))
+    inputs = simulated_inputs(simulate(SimConfig(accounts=5000, days=45, fraud_rate=0.05,
+                                                 seed=21)))
     return inputs, training_table(inputs)
 
 
