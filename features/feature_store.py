@@ -73,16 +73,12 @@ class FeatureStore(ABC):
 
     # -- storage primitives --------------------------------------------------------------
     @abstractmethod
-    def known_event_ids(self, event_ids: list[str]) -> set[str]:
-        """Which of these event ids are already stored."""
-
-    @abstractmethod
     def put(self, events: list[list], pairs: list[list[tuple]]) -> set[str]:
-        """Store new event rows (`EVENT_NAMES` order) and merge the pairs of each event stored
-        (`pairs[i]` those of `events[i]`: kind, key, account_id, time in ns; keeping the
-        earliest time), atomically; returns the ids of the events stored. An event whose id is
-        stored already (by another process since `known_event_ids`) is not stored, and its
-        pairs are not merged."""
+        """Store new event rows (`EVENT_NAMES` order, ids distinct) and merge the pairs of each
+        event stored (`pairs[i]` those of `events[i]`: kind, key, account_id, time in ns;
+        keeping the earliest time), atomically; returns the ids of the events stored. An event
+        whose id is known (stored, or dropped by `drop_before`) is not stored, and its pairs
+        are not merged."""
 
     @abstractmethod
     def histories(self, account_ids: list[str],
@@ -184,8 +180,7 @@ class FeatureStore(ABC):
         account (another account's, or one the retention window dropped), whose first copy is
         kept, as batch keeps it. A repeat of one of the account's own events (a retry) is
         silent and its account scored."""
-        known = self.known_event_ids(sorted({r[ID_AT] for r in rows}))
-        fresh, taken, repeats = [], set(known), []
+        fresh, taken, repeats = [], set(), []
         for i, r in enumerate(rows):
             if r[ID_AT] in taken:
                 repeats.append(i)
@@ -195,7 +190,6 @@ class FeatureStore(ABC):
         if fresh:
             stored = self.put([rows[i] for i in fresh], event_pairs(
                 [tuple(rows[i][k] for k in _PAIR_AT) for i in fresh], self.cfg.allow))
-            # an id another process stored since `known_event_ids` is a repeat as well
             repeats = sorted([*repeats, *(i for i in fresh if rows[i][ID_AT] not in stored)])
             if self.cfg.retention_days is not None:  # before the repeats are told apart
                 self._compact(sorted({rows[i][ACCOUNT_AT] for i in fresh}))

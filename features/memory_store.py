@@ -42,9 +42,6 @@ class OnlineFeatureState(FeatureStore):
         self._typed: dict[str, Arrays] = {}  # account -> its columns as typed arrays
         self._sharing: dict[str, dict[str, set[str]]] = {c: {} for c in SHARED_IDS}
 
-    def known_event_ids(self, event_ids: list[str]) -> set[str]:
-        return self._ids.intersection(event_ids)
-
     def put(self, events: list[list], pairs: list[list[tuple]]) -> set[str]:
         stored, ids = [], set()
         for row, own in zip(events, pairs, strict=True):

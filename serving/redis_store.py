@@ -228,12 +228,6 @@ class RedisFeatureStore(FeatureStore):
         except redis.RedisError:
             return False
 
-    def known_event_ids(self, event_ids: list[str]) -> set[str]:
-        if not event_ids:
-            return set()
-        flags = self.db.smismember(PREFIX + "event_ids", event_ids)
-        return {e for e, known in zip(event_ids, flags, strict=True) if known}
-
     def put(self, events: list[list], pairs: list[list[tuple]]) -> set[str]:
         args: list = [PREFIX, len(BLOB_COLUMNS), *BLOB_COLUMNS, len(events)]
         for r, own in zip(events, pairs, strict=True):

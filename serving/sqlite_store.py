@@ -159,10 +159,6 @@ class SqliteFeatureStore(FeatureStore):
                                         [*before, *chunk]).fetchall()
         return out
 
-    def known_event_ids(self, event_ids: list[str]) -> set[str]:
-        return {r[0] for table in ("events", "dropped_ids") for r in self._rows_in(
-            f"SELECT event_id FROM {table} WHERE event_id IN ({{marks}})", event_ids)}
-
     def put(self, events: list[list], pairs: list[list[tuple]]) -> set[str]:
         conn, cache = self._conn(), self._pair_cache()
         held = cache.writing()  # a write that does not end here leaves the cache to start over
@@ -170,9 +166,11 @@ class SqliteFeatureStore(FeatureStore):
         try:
             new: dict[str, list[list]] = {}
             stored, ids = [], set()
+            dropped = {r[0] for r in self._rows_in(
+                "SELECT event_id FROM dropped_ids WHERE event_id IN ({marks})",
+                [row[ID_AT] for row in events])}
             for row, own in zip(events, pairs, strict=True):
-                # another process may have stored an id since it was checked
-                if conn.execute(_PUT_EVENT, row).rowcount:
+                if row[ID_AT] not in dropped and conn.execute(_PUT_EVENT, row).rowcount:
                     new.setdefault(row[ACCOUNT_AT], []).append(row)
                     stored.append(own)
                     ids.add(row[ID_AT])

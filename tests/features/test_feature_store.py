@@ -52,21 +52,6 @@ def test_a_retried_event_of_the_account_is_silent_and_its_account_scored_again(s
     assert store.history("a")[s.IP].tolist() == [None]  # the first copy stays
 
 
-def test_an_id_another_process_stores_after_the_check_is_refused_as_if_seen(store):
-    """Another process stores e1 for a between this request's check of its ids and its write:
-    the write skips it (`put` returns what it stored), and the request hears of it as of any
-    repeat: refused for b, silent for a retry of a's own event."""
-    store.add_events(pd.DataFrame([event("e1", "a")]), now=NOW)
-    store.known_event_ids = lambda ids: set()  # the check came before the other write
-    touched, quarantine = store.add_events(pd.DataFrame([
-        event("e2", "c"), event("e1", "b")]), now=NOW)
-    assert touched == ["c"]
-    assert quarantine[[s.ROW, s.REASON]].values.tolist() == [[1, DUPLICATE_EVENT]]
-    retried = store.add_events(pd.DataFrame([event("e1", "a")]), now=NOW)
-    assert retried[0] == ["a"] and retried[1].empty
-    assert store.history("b")[s.EVENT_ID].tolist() == []
-
-
 def test_requests_stored_together_hear_of_their_own_refused_rows_only(store):
     store.add_events(pd.DataFrame([event("e1", "a")]), now=NOW)
     rows = [[event("e1", "b")], [event("e3", "c"), event("e1", "a")]]
