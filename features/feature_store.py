@@ -106,6 +106,19 @@ class FeatureStore(ABC):
         """Stored account records of these accounts as columns (every `ACCOUNT_NAMES`
         column), in one go."""
 
+    def accounts_of(self, account_ids: list[str],
+                    columns: tuple[str, ...]) -> tuple[Arrays, Columns]:
+        """`histories` (`columns`) and `account_rows` of these accounts, in one go: a store may
+        read both in one round trip (`serving.redis_store`)."""
+        return self.histories(account_ids, columns), self.account_rows(account_ids)
+
+    def links(self, devices: list[str], values: dict[str, list[str]]) -> tuple[list[tuple],
+                                                                               list[str]]:
+        """The stored pairs of these devices (`pairs_for`) and the accounts sharing these
+        values (`accounts_sharing`), in one go: the next step of a walk of the account graph."""
+        return (self.pairs_for(DEVICE, devices),
+                self.accounts_sharing(values) if any(values.values()) else [])
+
     @abstractmethod
     def put_account(self, record: dict) -> None:
         """Insert or replace one account record (`ACCOUNT_NAMES` -> value; times in ns)."""
@@ -251,29 +264,27 @@ class FeatureStore(ABC):
 
 
     def _component(self, account_ids: list[str],
-                   events: Arrays) -> tuple[Columns, list[tuple]]:
-        """The records of the accounts linked to `account_ids` (whose `events` are given)
-        through devices and `SHARED_IDS` at any time (allowed devices link no one), theirs
-        included, with the device pairs of all of them."""
-        seen = set(account_ids)
-        frontier, device_pairs = sorted(seen), []
+                   columns: tuple[str, ...]) -> tuple[Arrays, Columns, list[tuple]]:
+        """The stored events (`columns`) of `account_ids`; the records of the accounts linked
+        to them through devices and `SHARED_IDS` at any time (allowed devices link no one),
+        theirs included; and the device pairs of all of them."""
+        seen, device_pairs, read = set(account_ids), [], []
         allowed = self.cfg.allow.allowed_devices() | {None}
-        read: list[Columns] = []
-        while frontier:
-            pairs = self.pairs_for(DEVICE, sorted(set(events[s.DEVICE_ID]) - allowed))
-            device_pairs += pairs
-            linked = {account for _, _, account, _ in pairs}
-            records = self.account_rows(frontier)
+        events, records = self.accounts_of(sorted(seen), columns)
+        theirs = events
+        while True:
             read.append(records)
-            values = {col: sorted(set(records[col]) - {None}) for col in SHARED_IDS}
-            if any(values.values()):
-                linked.update(self.accounts_sharing(values))
-            frontier = sorted(linked - seen)
+            pairs, sharing = self.links(
+                sorted(set(events[s.DEVICE_ID]) - allowed),
+                {col: sorted(set(records[col]) - {None}) for col in SHARED_IDS})
+            device_pairs += pairs
+            frontier = sorted(({account for _, _, account, _ in pairs} | set(sharing)) - seen)
+            if not frontier:
+                break
             seen.update(frontier)
-            events = self.histories(frontier, (s.DEVICE_ID,))  # the walk needs no more
-        return {name: [v for records in read for v in records[name]]
-                for name in ACCOUNT_NAMES}, device_pairs
-
+            events, records = self.accounts_of(frontier, (s.DEVICE_ID,))  # the walk needs no more
+        return theirs, {name: [v for records in read for v in records[name]]
+                        for name in ACCOUNT_NAMES}, device_pairs
 
     def features(self, account_id: str, as_of: pd.Timestamp | None = None) -> FeatureResult:
         """Features of one account as of `as_of` (default: the latest stored event)."""
@@ -296,8 +307,7 @@ class FeatureStore(ABC):
             if as_of is None:
                 raise ValueError("no events stored yet, so there is no default as_of; pass one")
         at = AsOf.of(as_of, cfg.retention_days)
-        events = self.histories(account_ids, VIEW_COLUMNS)
-        records, device_pairs = self._component(account_ids, events)
+        events, records, device_pairs = self._component(account_ids, VIEW_COLUMNS)
         view = StoredView(at, account_ids, events, records)
         if not len(view.account_ids):
             return FeatureRows(view.account_ids, at, {

@@ -31,6 +31,7 @@ import redis
 from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.feature_store import PAIR_INPUTS, FeatureStore
+from persona_risk.features.reuse import DEVICE
 from persona_risk.features.state_schema import CURRENT, SHARED_IDS, StateLayout, migration
 from persona_risk.features.stored_rows import (
     ACCOUNT_AT,
@@ -260,29 +261,66 @@ class RedisFeatureStore(FeatureStore):
               columns: tuple[str, ...]) -> list[tuple[str, str, int, list[bytes | None]]]:
         """Each account's id, count of writes (`DROP_BEFORE` compares it), number of events and
         history blobs of `columns` (of `BLOB_COLUMNS`, times first), read together."""
-        names = [WRITES, *columns]
-        found = self.blobs.mget([self._history_key(a, name) for a in account_ids
-                                 for name in names]) if account_ids else []
-        out = []
-        for account_id, at in zip(account_ids, range(0, len(found), len(names)), strict=True):
-            writes, *blobs = found[at:at + len(names)]
+        found = self.blobs.mget(self._read_keys(account_ids, columns)) if account_ids else []
+        return self._blobs_read(account_ids, columns, found)
+
+    def _read_keys(self, account_ids: list[str], columns: tuple[str, ...]) -> list[str]:
+        return [self._history_key(a, name) for a in account_ids for name in (WRITES, *columns)]
+
+    @staticmethod
+    def _blobs_read(account_ids: list[str], columns: tuple[str, ...],
+                    found: list) -> list[tuple[str, str, int, list[bytes | None]]]:
+        """`_read` of the values of `_read_keys`."""
+        width, out = 1 + len(columns), []
+        for account_id, at in zip(account_ids, range(0, len(found), width), strict=True):
+            writes, *blobs = found[at:at + width]
             out.append((account_id, (writes or b"0").decode(),
                         len(blobs[0] or b"") // TIME_BYTES, blobs))
         return out
 
+    @staticmethod
+    def _wanted(columns: tuple[str, ...]) -> tuple[str, ...]:
+        """The blob columns to read for `columns`, times first."""
+        return (s.TS, *(c for c in columns if c in BLOB_COLUMNS and c != s.TS))
+
     def histories(self, account_ids: list[str],
                   columns: tuple[str, ...] = tuple(EVENT_NAMES)) -> Arrays:
-        wanted = (s.TS, *(c for c in columns if c in BLOB_COLUMNS and c != s.TS))
-        return joined([(a, n, blobs) for a, _, n, blobs in self._read(account_ids, wanted)
-                       if n], wanted, columns)
+        wanted = self._wanted(columns)
+        return self._events(self._read(account_ids, wanted), wanted, columns)
+
+    @staticmethod
+    def _events(read: list, wanted: tuple[str, ...], columns: tuple[str, ...]) -> Arrays:
+        return joined([(a, n, blobs) for a, _, n, blobs in read if n], wanted, columns)
+
+    def accounts_of(self, account_ids: list[str],
+                    columns: tuple[str, ...]) -> tuple[Arrays, Columns]:
+        wanted = self._wanted(columns)
+        found, records = [], []
+        if account_ids:  # one round trip, on the bytes connection
+            pipe = self.blobs.pipeline(transaction=False)
+            pipe.mget(self._read_keys(account_ids, wanted))
+            pipe.hmget(PREFIX + "accounts", account_ids)
+            found, records = pipe.execute()
+        return (self._events(self._blobs_read(account_ids, wanted, found), wanted, columns),
+                _records(records))
 
     def pairs_for(self, kind: str, keys: list[str]) -> list[tuple]:
         pipe = self.db.pipeline(transaction=False)
         for key in keys:
             pipe.hgetall(f"{PREFIX}pairs:{kind}:{key}")
-        return [(kind, key, acc, int(first)) for key, seen in zip(keys, pipe.execute(),
-                                                                  strict=True)
-                for acc, first in seen.items()]
+        return _pairs(kind, keys, pipe.execute())
+
+    def links(self, devices: list[str], values: dict[str, list[str]]) -> tuple[list[tuple],
+                                                                               list[str]]:
+        pipe = self.db.pipeline(transaction=False)
+        for key in devices:
+            pipe.hgetall(f"{PREFIX}pairs:{DEVICE}:{key}")
+        sharing = _sharing_keys(values)
+        for key in sharing:
+            pipe.smembers(key)
+        found = pipe.execute() if devices or sharing else []
+        return (_pairs(DEVICE, devices, found[:len(devices)]),
+                sorted({acc for members in found[len(devices):] for acc in members}))
 
     def pair_firsts(self, keys: dict[str, list[str]]) -> dict[str, KeyFirsts]:
         pipe = self.db.pipeline(transaction=False)
@@ -296,19 +334,10 @@ class RedisFeatureStore(FeatureStore):
         return out
 
     def accounts_sharing(self, values: dict[str, list[str]]) -> list[str]:
-        asked = [f"{PREFIX}{column}:{value}" for column, of_column in values.items()
-                 if column in SHARED_IDS for value in of_column]
-        if not asked:
-            return []
-        pipe = self.db.pipeline(transaction=False)
-        for key in asked:
-            pipe.smembers(key)
-        return sorted({acc for members in pipe.execute() for acc in members})
+        return self.links([], values)[1]
 
     def account_rows(self, account_ids: list[str]) -> Columns:
-        found = self.db.hmget(PREFIX + "accounts", account_ids) if account_ids else []
-        records = [json.loads(r) for r in found if r is not None]
-        return {name: [r.get(name) for r in records] for name in ACCOUNT_NAMES}
+        return _records(self.db.hmget(PREFIX + "accounts", account_ids) if account_ids else [])
 
     def put_account(self, record: dict) -> None:
         args = [PREFIX, record[s.ACCOUNT_ID], json.dumps(record), len(SHARED_IDS)]
@@ -320,3 +349,21 @@ class RedisFeatureStore(FeatureStore):
     def watermark(self) -> int | None:
         mark = self.db.get(PREFIX + "watermark")
         return int(mark) if mark is not None else None
+
+
+def _pairs(kind: str, keys: list[str], found: list[dict]) -> list[tuple]:
+    """Pairs (kind, key, account, first time in ns) of each key's hash as read."""
+    return [(kind, key, acc, int(first)) for key, seen in zip(keys, found, strict=True)
+            for acc, first in seen.items()]
+
+
+def _sharing_keys(values: dict[str, list[str]]) -> list[str]:
+    """The set of accounts of each value of a `SHARED_IDS` column (other columns ignored)."""
+    return [f"{PREFIX}{column}:{value}" for column, of_column in values.items()
+            if column in SHARED_IDS for value in of_column]
+
+
+def _records(found: list) -> Columns:
+    """Account records (JSON objects as read, text or bytes; None where absent) as columns."""
+    records = [json.loads(r) for r in found if r is not None]
+    return {name: [r.get(name) for r in records] for name in ACCOUNT_NAMES}
