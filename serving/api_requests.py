@@ -1,8 +1,11 @@
 """Request bodies of the online service (pydantic): the contract's columns in JSON types, with
 the coordinate, number and size limits checked before anything touches the store (finite
-numbers only: NaN and infinities are refused). Row-level checks (timestamps' range, IPs,
-characters of ids) are `features.validate`'s. Field descriptions come from the contract's
-column meanings (`features.schema`), so the OpenAPI document and the contract say one thing.
+numbers only: NaN and infinities are refused). Numbers and booleans must be JSON numbers and
+booleans (`true` is not a latitude, `"no"` not a boolean), and a field the contract does not
+name is refused (a misspelled `deviceTz` would otherwise be lost without a word). Row-level
+checks (timestamps' range, IPs, characters of ids) are `features.validate`'s. Field
+descriptions come from the contract's column meanings (`features.schema`), so the OpenAPI
+document and the contract say one thing.
 `events_json` and `account_json` turn canonical tables into these bodies (for clients)."""
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ Timestamp = Annotated[datetime, BeforeValidator(_not_a_number)]
 class EventIn(BaseModel):
     """One sign-in event; only `account_id` and `ts` are required."""
 
-    model_config = ConfigDict(extra="ignore", allow_inf_nan=False,
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False,
                               json_schema_extra={"examples": [EVENT_EXAMPLE]})
 
     event_id: str | None = Field(
@@ -70,9 +73,9 @@ class EventIn(BaseModel):
                          examples=["2026-02-01T03:12:00Z"])
     ip: str | None = Field(None, max_length=64, description=_EVENT[s.IP],
                            examples=["203.0.113.9"])
-    lat: float | None = Field(None, ge=-90, le=90, examples=[31.23],
+    lat: float | None = Field(None, strict=True, ge=-90, le=90, examples=[31.23],
                               description=f"{_EVENT[s.LAT]}; comes with `lon`")
-    lon: float | None = Field(None, ge=-180, le=180, examples=[121.47],
+    lon: float | None = Field(None, strict=True, ge=-180, le=180, examples=[121.47],
                               description=f"{_EVENT[s.LON]}; comes with `lat`")
     country: str | None = Field(None, min_length=2, max_length=2, examples=["CN"],
                                 description=f"{_EVENT[s.COUNTRY]} (ISO 3166-1 alpha-2)")
@@ -83,17 +86,20 @@ class EventIn(BaseModel):
     user_agent: str | None = Field(None, max_length=MAX_TEXT_CHARS,
                                    description=_EVENT[s.USER_AGENT],
                                    examples=["Mozilla/5.0 (Windows NT 10.0; Win64; x64)"])
-    success: bool | None = Field(None, description=_EVENT[s.SUCCESS], examples=[True])
-    interactive: bool | None = Field(None, description=_EVENT[s.INTERACTIVE], examples=[True])
-    asn: int | None = Field(None, ge=0, le=MAX_ASN, description=_EVENT[s.ASN], examples=[4134])
-    anonymizer: bool | None = Field(None, examples=[False],
+    success: bool | None = Field(None, strict=True, description=_EVENT[s.SUCCESS],
+                                 examples=[True])
+    interactive: bool | None = Field(None, strict=True, description=_EVENT[s.INTERACTIVE],
+                                     examples=[True])
+    asn: int | None = Field(None, strict=True, ge=0, le=MAX_ASN, description=_EVENT[s.ASN],
+                            examples=[4134])
+    anonymizer: bool | None = Field(None, strict=True, examples=[False],
                                     description=f"{_EVENT[s.ANONYMIZER]} (default false)")
 
 
 class AccountIn(BaseModel):
     """An account record; `account_id` comes from the path (or the first event in a score)."""
 
-    model_config = ConfigDict(extra="ignore", allow_inf_nan=False,
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False,
                               json_schema_extra={"examples": [ACCOUNT_EXAMPLE]})
 
     created_at: Timestamp = Field(..., description=f"{_ACCOUNT[s.CREATED_AT]} ({_TS})",
@@ -103,9 +109,9 @@ class AccountIn(BaseModel):
         description=f"{_ACCOUNT[s.CLAIMED_COUNTRY]} (ISO 3166-1 alpha-2)")
     claimed_timezone: str | None = Field(None, max_length=64, examples=["America/New_York"],
                                          description=f"{_ACCOUNT[s.CLAIMED_TIMEZONE]} (IANA name)")
-    claimed_lat: float | None = Field(None, ge=-90, le=90, examples=[35.78],
+    claimed_lat: float | None = Field(None, strict=True, ge=-90, le=90, examples=[35.78],
                                       description=f"{_ACCOUNT[s.CLAIMED_LAT]}; with `claimed_lon`")
-    claimed_lon: float | None = Field(None, ge=-180, le=180, examples=[-78.64],
+    claimed_lon: float | None = Field(None, strict=True, ge=-180, le=180, examples=[-78.64],
                                       description=f"{_ACCOUNT[s.CLAIMED_LON]}; with `claimed_lat`")
     payout_id: str | None = Field(None, max_length=MAX_ID_CHARS, examples=["pay-9c1e"],
                                   description=_ACCOUNT[s.PAYOUT_ID])

@@ -65,6 +65,7 @@ from persona_risk.serving.service_metrics import Metrics
 MAX_BODY_BYTES = 1_000_000  # bytes read of a request body, chunked or not
 COALESCE_MAX_EVENTS = 2_000  # per batch of concurrent requests: bounds a batch's latency
 PROTECTED = "/v1/"  # paths that need the bearer token
+# a path parameter that may hold "/" (sent as %2F), as an account id of the events may
 ACCOUNT_PATH = Path(min_length=1, max_length=MAX_ID_CHARS, description="the account's id",
                     examples=["acct-000042"])
 REASONS = Query(description=f"include each score's top {N_REASONS} reasons (slower)",
@@ -142,7 +143,7 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         return PlainTextResponse(generate_latest(metrics.registry).decode(),
                                  media_type="text/plain; version=0.0.4")
 
-    @app.put("/v1/accounts/{account_id}", tags=["accounts"], summary="Store an account record",
+    @app.put("/v1/accounts/{account_id:path}", tags=["accounts"], summary="Store an account record",
              response_model=Stored, responses={422: INVALID})
     def put_account(account_id: Annotated[str, ACCOUNT_PATH], account: AccountIn) -> dict:
         """Create or replace the account's record (creation time, claimed country, time zone,
@@ -155,7 +156,7 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         log.info("account %s upserted", hashed(config.log_key, account_id))
         return {"account_id": account_id, "stored": True}
 
-    @app.post("/v1/accounts/{account_id}/decision", tags=["accounts"],
+    @app.post("/v1/accounts/{account_id:path}/decision", tags=["accounts"],
               summary="Record an analyst's decision", response_model=DecisionOut,
               responses={422: INVALID})
     def post_decision(account_id: Annotated[str, ACCOUNT_PATH], body: DecisionIn) -> dict:

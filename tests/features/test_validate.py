@@ -45,6 +45,7 @@ def test_good_accounts_are_canonical():
     (s.CLAIMED_LAT, 91.0, "latitude outside", 0),
     (s.CLAIMED_LON, "east", "not a number", 2),
     (s.CLAIMED_TIMEZONE, "Mars/Olympus", "unknown time-zone name", 1),
+    (s.CLAIMED_TIMEZONE, "Factory", "unknown time-zone name", 1),
     (s.ACCOUNT_ID, "a", "duplicate account_id", 1),
 ])
 def test_bad_account_field_names_column_and_row(column, value, problem, row):
@@ -91,6 +92,7 @@ def planted(df: pd.DataFrame, column: str, row: int, value) -> pd.DataFrame:
     (s.LAT, 123.0, "lat: latitude outside [-90, 90]"),
     (s.LON, "far", "lon: not a number"),
     (s.DEVICE_TZ, "Asia/Atlantis", "device_tz: unknown time-zone name"),
+    (s.DEVICE_TZ, "localtime", "device_tz: unknown time-zone name"),  # the host's own zone
     (s.ACCOUNT_ID, "", "account_id: missing account_id"),
     (s.EVENT_ID, "e1", "event_id: duplicate event_id (first copy kept)"),
 ])
@@ -167,6 +169,18 @@ def test_events_without_ids_get_stable_content_ids():
     again, _ = validate_events(pd.concat([df, df.iloc[[0]]]), now=NOW)
     assert first[s.EVENT_ID].str.startswith("h").all()
     assert again[s.EVENT_ID].tolist() == first[s.EVENT_ID].tolist()  # duplicate row dropped
+
+
+def test_events_without_ids_that_differ_in_any_field_stay_two_events():
+    """A failed then a successful sign-in in the same second, from the same IP and device."""
+    row = good_events().drop(columns=[s.EVENT_ID]).iloc[[0]]
+    for column, other in [(s.SUCCESS, False), (s.DEVICE_TZ, "Europe/London"),
+                          (s.USER_AGENT, "curl/8")]:
+        pair = pd.concat([row.assign(**{column: True if column == s.SUCCESS else None}),
+                          row.assign(**{column: other})])
+        clean, quarantine = validate_events(pair, now=NOW)
+        assert len(clean) == 2 and quarantine.empty, column
+        assert clean[s.EVENT_ID].nunique() == 2
 
 
 def test_categorical_text_columns_validate_like_plain_text():

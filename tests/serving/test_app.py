@@ -212,6 +212,16 @@ def test_first_event_before_the_account_record_is_scored(server_factory):
         assert [score["account_id"] for score in r.json()["scores"]] == ["late"]
 
 
+def test_an_account_id_with_a_slash_gets_its_record_and_decisions(server_factory):
+    server = server_factory().wait_ready()
+    with server.client() as c:
+        put = c.put("/v1/accounts/tenant%2F42", json={"created_at": "2026-01-01T00:00:00Z"})
+        assert put.status_code == 200 and put.json()["account_id"] == "tenant/42"
+        decided = c.post("/v1/accounts/tenant%2F42/decision",
+                         json={"decision": "fraud", "analyst": "ana"})
+        assert decided.status_code == 200 and decided.json()["account_id"] == "tenant/42"
+
+
 def test_an_event_id_stored_for_another_account_is_rejected_by_name(server_factory):
     """A probe found a 500: the id of a stored event sent for an account with no history."""
     server = server_factory().wait_ready()
@@ -249,6 +259,13 @@ HOSTILE = [  # (change to a good event, field the reply names, raw text it must 
     ({"ts": "1700000000000"}, "ts", None),
     ({"ts": 1.7e9}, "ts", None),
     ({"ts": "1.7e9"}, "ts", None),
+    ({"lat": True, "lon": 0.0}, "lat", None),  # JSON types, not coerced
+    ({"lat": "45.5", "lon": 0.0}, "lat", None),
+    ({"asn": "4134"}, "asn", None),
+    ({"success": "no"}, "success", None),
+    ({"interactive": 0}, "interactive", None),
+    ({"deviceTz": "Asia/Shanghai"}, "deviceTz", None),  # a misspelled field is not dropped
+    ({"device_tz": "localtime"}, "device_tz", None),  # the host's own zone
 ]
 RAW_BODIES = [  # JSON that Python reads but no reply may carry back (finding 4)
     ('"lat": NaN, "lon": 0', "lat"), ('"lat": Infinity, "lon": 0', "lat"),
@@ -283,6 +300,9 @@ def test_hostile_values_get_422_naming_the_field_and_nothing_is_stored(server_fa
         long_id = c.put("/v1/accounts/" + "x" * 10_000, json={"created_at": "2026-01-01"})
         old = c.put("/v1/accounts/q", json={"created_at": "0001-01-01T00:00:00Z"})
         assert long_id.status_code == old.status_code == 422 and "created_at" in old.text
+        coerced = c.put("/v1/accounts/q", json={"created_at": "2026-01-01T00:00:00Z",
+                                                "claimed_lat": True, "claimed_lon": 0.0})
+        assert coerced.status_code == 422 and "claimed_lat" in coerced.text
         assert c.post("/v1/events", json={"events": [GOOD_EVENT]}, headers={
             "Authorization": f"bearer {TOKEN}"}).status_code == 200  # finding 10
 
