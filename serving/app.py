@@ -151,7 +151,7 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
         try:
             stored = store.upsert_account({s.ACCOUNT_ID: account_id, **account.model_dump()})
         except ValueError as err:
-            raise invalid_account(err, []) from err
+            raise invalid_account(err, ["body"], ["path"]) from err
         account_id = stored[s.ACCOUNT_ID].iloc[0]  # as stored: surrounding blanks stripped
         log.info("account %s upserted", hashed(config.log_key, account_id))
         return {"account_id": account_id, "stored": True}
@@ -205,7 +205,7 @@ def create_app(store: FeatureStore, holder: ModelHolder, config: ServiceConfig) 
             try:
                 scratch.upsert_account({s.ACCOUNT_ID: account_id, **body.account.model_dump()})
             except ValueError as err:
-                raise invalid_account(err, ["body", "account"]) from err
+                raise invalid_account(err, ["body", "account"], ["body", "events", 0]) from err
         events = pd.DataFrame([event.model_dump() for event in body.events])
         touched, quarantine = scratch.add_events(events)
         scores = score_accounts(scratch, holder, touched, reasons) if touched else {}

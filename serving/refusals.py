@@ -29,11 +29,12 @@ def rejections(quarantine: pd.DataFrame) -> list[Rejected]:
             zip(quarantine[s.ROW], quarantine[s.REASON], strict=True)]
 
 
-def invalid_account(err: ValueError, body: list[str]) -> HTTPException:
-    """The 422 of an account record that fails validation, naming the field (the id is the
-    path's in PUT, the first event's in a score; the other fields are under `body`)."""
+def invalid_account(err: ValueError, fields: list, account_id: list) -> HTTPException:
+    """The 422 of an account record that fails validation, naming the field where the request
+    holds it: the record's fields under `fields`, its id under `account_id` (the path in PUT,
+    the first event in a score), as the request model's own refusals place them."""
     column = getattr(err, "column", "account")
-    place = ["path", column] if column == s.ACCOUNT_ID and not body else [*body, column]
+    place = [*(account_id if column == s.ACCOUNT_ID else fields), column]
     return HTTPException(422, [{"loc": place, "msg": str(err), "type": "value_error"}])
 
 

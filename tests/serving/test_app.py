@@ -303,6 +303,12 @@ def test_hostile_values_get_422_naming_the_field_and_nothing_is_stored(server_fa
         coerced = c.put("/v1/accounts/q", json={"created_at": "2026-01-01T00:00:00Z",
                                                 "claimed_lat": True, "claimed_lon": 0.0})
         assert coerced.status_code == 422 and "claimed_lat" in coerced.text
+        zone = c.put("/v1/accounts/q", json={"created_at": "2026-01-01T00:00:00Z",
+                                             "claimed_timezone": "Mars/Olympus"})
+        assert zone.json()["detail"][0]["loc"] == ["body", "claimed_timezone"]  # as pydantic's
+        blank = c.post("/v1/score", json={"account": {"created_at": "2026-01-01T00:00:00Z"},
+                                          "events": [{**GOOD_EVENT, "account_id": " "}]})
+        assert blank.json()["detail"][0]["loc"] == ["body", "events", 0, "account_id"]
         assert c.post("/v1/events", json={"events": [GOOD_EVENT]}, headers={
             "Authorization": f"bearer {TOKEN}"}).status_code == 200  # finding 10
 
