@@ -17,6 +17,9 @@ from persona_risk.training.metrics import threshold_at_fpr
 # directions known from the threat (`features.registry`): more of these never lowers the risk
 # (constraints of a model trained with `TrainConfig(monotone=True)`)
 MONOTONE_INCREASING = tuple(f.name for f in REGISTRY if f.monotone > 0)
+# the model's note of what its band thresholds were chosen on: validation accounts, honest ones
+# among them, the false-positive target and the queue size (for `training.report.bands_note`)
+BANDS_CHOSEN_ON = "bands_chosen_on"
 
 
 @dataclass(frozen=True)
@@ -144,4 +147,6 @@ def train_risk_model(x_train, y_train, x_val, y_val, cfg: TrainConfig,
     model.platt_a, model.platt_b = fit_calibration(model.margin(x_val), y_val)
     model.thresholds = choose_thresholds(model.probability(x_val), y_val, cfg.target_fpr,
                                          cfg.queue_size)
+    model.info[BANDS_CHOSEN_ON] = {"accounts": len(y_val), "honest": int((y_val == 0).sum()),
+                                   "target_fpr": cfg.target_fpr, "queue_size": cfg.queue_size}
     return model

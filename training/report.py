@@ -18,7 +18,9 @@ from sklearn.metrics import precision_recall_curve  # noqa: E402
 from persona_risk.features import schema as s  # noqa: E402
 from persona_risk.features.reference import FEATURE_NAMES  # noqa: E402
 from persona_risk.models.explanation import explanation, save_current_figure  # noqa: E402
+from persona_risk.models.risk_model import RiskModel  # noqa: E402
 from persona_risk.training.evaluate import MODEL, Evaluation  # noqa: E402
+from persona_risk.training.fit import BANDS_CHOSEN_ON  # noqa: E402
 from persona_risk.training.metrics import PRECISION_AT, with_intervals  # noqa: E402
 from persona_risk.training.split import Split  # noqa: E402
 
@@ -101,17 +103,20 @@ def split_section(split: Split, table: pd.DataFrame, warnings: list[str],
     return "\n".join(lines)
 
 
-def bands_note(thresholds: dict[str, float], y_val: np.ndarray, target_fpr: float,
-                queue_size: int) -> str:
-    """What the report says of the band thresholds (calibrated probabilities) and the
-    validation accounts they were chosen on: when those hold too few honest accounts to tell
-    a false-positive rate as low as `target_fpr`, that the bands' rate is uncertain."""
-    honest = int((np.asarray(y_val) == 0).sum())
-    line = (f"Bands: `high` from {thresholds['high']:.3f}, `medium` from "
-            f"{thresholds['medium']:.3f} (calibrated probability), chosen on the validation "
-            f"part's {len(y_val):,} accounts for at most {target_fpr:.1%} false positives and "
-            f"{queue_size} accounts in `high`.")
-    if honest * target_fpr < 1:
+def bands_note(model: RiskModel) -> str:
+    """What a report says of the model's band thresholds (calibrated probabilities) and the
+    validation accounts they were chosen on (`training.fit.BANDS_CHOSEN_ON`): when those hold
+    too few honest accounts to tell a false-positive rate as low as the target, that the bands'
+    rate is uncertain. Empty for a model that does not say (trained before it did)."""
+    chosen = model.info.get(BANDS_CHOSEN_ON)
+    if chosen is None:
+        return ""
+    honest, target = chosen["honest"], chosen["target_fpr"]
+    line = (f"Bands: `high` from {model.thresholds['high']:.3f}, `medium` from "
+            f"{model.thresholds['medium']:.3f} (calibrated probability), chosen at training on "
+            f"the validation part's {chosen['accounts']:,} accounts for at most {target:.1%} "
+            f"false positives and {chosen['queue_size']} accounts in `high`.")
+    if honest * target < 1:
         smallest = 1 / honest if honest else 1.0
         line += (f" Its {honest} honest accounts tell false-positive rates no finer than "
                  f"{smallest:.1%} (one of them), coarser than the target: on new accounts the "

@@ -121,7 +121,7 @@ def fit_and_evaluate(table: pd.DataFrame, window_start: pd.Timestamp | None, cfg
     ev = evaluate(model, parts[TRAIN], parts[TEST], cfg.queue_size, cfg.seed, test_logs)
     note = "\n\n".join(filter(None, [
         simulated_note(simulated, cfg),
-        bands_note(model.thresholds, y[VAL], cfg.target_fpr, cfg.queue_size)]))
+        bands_note(model)]))
     report = write_report(ev, parts[TEST], report_dir, split_section(split, table, warnings, note))
     return TrainingOutcome(model, table, split, ev, report, warnings)
 
@@ -232,5 +232,6 @@ def evaluate_model(model: RiskModel, inputs: Inputs, as_of: pd.Timestamp | None,
     keep, notes = unseen(test, fitted, name)
     warnings = split.warnings(table[s.LABEL]) + notes
     ev = evaluate(model, train, test[keep], queue_size, seed, logs[split.mask(TEST)][keep])
-    report = write_report(ev, test[keep], report_dir, split_section(split, table, warnings))
+    report = write_report(ev, test[keep], report_dir,
+                          split_section(split, table, warnings, bands_note(model)))
     return TrainingOutcome(model, table, split, ev, report, warnings)

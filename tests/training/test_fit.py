@@ -9,6 +9,7 @@ import pytest
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.registry import IMPOSSIBLE_HOPS
 from persona_risk.training.fit import (
+    BANDS_CHOSEN_ON,
     MONOTONE_INCREASING,
     Rows,
     TrainConfig,
@@ -104,3 +105,13 @@ def test_calibration_and_thresholds_are_the_users_alone():
     model = train_risk_model(x, y, xv, yv, TrainConfig(seed=3), simulated=sim)
     assert (model.platt_a, model.platt_b) == fit_calibration(model.margin(xv), yv)
     assert model.thresholds == choose_thresholds(model.probability(xv), yv, 0.01, 50)
+
+
+def test_the_fit_records_what_its_bands_were_chosen_on():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(400, 3)), (rng.random(400) < 0.2).astype(int)
+    x[:, 0] += 2 * y
+    model = train_risk_model(x[:300], y[:300], x[300:], y[300:], TrainConfig(max_rounds=5),
+                             feature_names=["a", "b", "c"])
+    assert model.info[BANDS_CHOSEN_ON] == {"accounts": 100, "honest": int((y[300:] == 0).sum()),
+                                           "target_fpr": 0.01, "queue_size": 50}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from persona_risk.models.risk_model import RiskModel
+from persona_risk.training.fit import BANDS_CHOSEN_ON
 from persona_risk.training.report import bands_note, precision_ceiling
 
 COLUMNS = ["roc_auc", "pr_auc", "precision_at_50", "brier"]
@@ -27,19 +27,29 @@ def test_no_ceiling_is_said_when_k_frauds_or_more_are_tested():
     assert precision_ceiling(["roc_auc"], 3, 3000) is None
 
 
-BANDS = {"medium": 0.41, "high": 0.8312}
+def _model(accounts: int, honest: int) -> RiskModel:
+    return RiskModel(booster_text="", platt_a=1.0, platt_b=0.0,
+                     thresholds={"medium": 0.41, "high": 0.8312}, feature_names=[],
+                     info={BANDS_CHOSEN_ON: {"accounts": accounts, "honest": honest,
+                                             "target_fpr": 0.01, "queue_size": 50}})
 
 
 def test_bands_name_their_thresholds_and_what_they_were_chosen_on():
-    line = bands_note(BANDS, np.array([1] * 20 + [0] * 500), 0.01, 50)
-    assert line == ("Bands: `high` from 0.831, `medium` from 0.410 (calibrated probability), "
-                    "chosen on the validation part's 520 accounts for at most 1.0% false "
-                    "positives and 50 accounts in `high`.")
+    assert bands_note(_model(520, 500)) == (
+        "Bands: `high` from 0.831, `medium` from 0.410 (calibrated probability), chosen at "
+        "training on the validation part's 520 accounts for at most 1.0% false positives and "
+        "50 accounts in `high`.")
 
 
 def test_bands_chosen_on_too_few_honest_accounts_are_called_uncertain():
-    line = bands_note(BANDS, np.array([1] * 33 + [0] * 76), 0.01, 50)
+    line = bands_note(_model(109, 76))
     assert "Its 76 honest accounts tell false-positive rates no finer than 1.3% (one of them)" \
         in line
     assert "uncertain" in line and "--val-frac" in line
-    assert "no finer than 100.0%" in bands_note(BANDS, np.array([1, 1]), 0.01, 50)
+    assert "no finer than 100.0%" in bands_note(_model(2, 0))
+
+
+def test_a_model_that_does_not_say_what_its_bands_were_chosen_on_gets_no_line():
+    model = _model(520, 500)
+    model.info.clear()
+    assert bands_note(model) == ""

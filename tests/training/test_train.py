@@ -199,6 +199,8 @@ def test_evaluation_leaves_out_the_accounts_the_model_was_fitted_on(labelled, tr
     assert overlap > 0
     assert f"{overlap} test accounts left out: model x/1 was trained on" in " ".join(
         outcome.warnings)
-    assert f"{overlap} test accounts left out" in (tmp_path / "report.md").read_text()
+    report = (tmp_path / "report.md").read_text()
+    assert f"{overlap} test accounts left out" in report
+    assert "Bands: `high` from" in report and "chosen at training on the validation" in report
     unknown = evaluate_model(trained.model, inputs, None, tmp_path / "u", SplitConfig(RANDOM))
     assert any("the model's training accounts are unknown" in w for w in unknown.warnings)
