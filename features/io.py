@@ -8,6 +8,9 @@ found and removed by the next one. Outputs get the process umask, as any file it
 
 from __future__ import annotations
 
+import csv
+import gzip
+import io
 import os
 import re
 import secrets
@@ -48,11 +51,88 @@ def table_files(paths: Path | str | Iterable[Path | str]) -> list[Path]:
     return files
 
 
+class TableReadError(ValueError):
+    """A file that is not a readable table (a CSV line with more fields than the header, a
+    quote that never ends, text that is not UTF-8, no header at all), named with its line."""
+
+
 def read_file(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """One table file; CSV columns are read as text and typed by validation."""
     if path.name.endswith(".parquet"):
         return pd.read_parquet(path, columns=columns)
-    return pd.read_csv(path, dtype=str, keep_default_na=True, usecols=columns)
+    return next(csv_chunks(path, None, columns))
+
+
+def csv_chunks(path: Path, chunk_rows: int | None,
+               columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    """The rows of one CSV file (.csv or .csv.gz) as text columns, `chunk_rows` at a time
+    (None: all in one); a file that is not a well-formed table raises `TableReadError`."""
+    _check_first_row(path)
+    with _read_errors(path):
+        reader = pd.read_csv(path, dtype=str, keep_default_na=True, usecols=columns,
+                             index_col=False, chunksize=chunk_rows)
+    if chunk_rows is None:
+        yield reader
+        return
+    with reader:
+        while True:
+            with _read_errors(path):
+                chunk = next(reader, None)
+            if chunk is None:
+                return
+            yield chunk
+
+
+def _open_bytes(path: Path) -> io.BufferedIOBase:
+    return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")  # noqa: SIM115
+
+
+def _check_first_row(path: Path) -> None:
+    """pandas reads a first row with more fields than the header as if the header lacked
+    index columns (every value one column off) or drops the extra ones: refuse it instead."""
+    with io.TextIOWrapper(_open_bytes(path), encoding="utf-8", errors="replace",
+                          newline="") as text:
+        rows = csv.reader(text)
+        header, first = next(rows, []), next(rows, None)
+    if first is not None and len(first) > len(header):
+        raise TableReadError(f"{path}: line 2: {len(first)} fields where the header names "
+                             f"{len(header)}")
+
+
+@contextmanager
+def _read_errors(path: Path) -> Iterator[None]:
+    """pandas' and the codec's errors of reading a CSV file as `TableReadError`s naming it."""
+    try:
+        yield
+    except pd.errors.EmptyDataError as err:
+        raise TableReadError(f"{path}: empty, not even a header line") from err
+    except pd.errors.ParserError as err:
+        raise TableReadError(f"{path}: {_parser_problem(str(err))}") from err
+    except UnicodeDecodeError as err:
+        raise TableReadError(f"{path}: line {_first_undecodable_line(path)}: not UTF-8 text "
+                             "(save the export as UTF-8)") from err
+
+
+def _parser_problem(message: str) -> str:
+    """pandas' tokenizer message in the user's words, with the line (from 1, header included)."""
+    fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if fields:
+        return f"line {fields[2]}: {fields[3]} fields where the header names {fields[1]}"
+    quote = re.search(r"EOF inside string starting at row (\d+)", message)
+    if quote:  # pandas counts that row from 0, the header included
+        return f"line {int(quote[1]) + 1}: a quoted value that never ends"
+    return " ".join(message.replace("Error tokenizing data. ", "").split())
+
+
+def _first_undecodable_line(path: Path) -> int:
+    """The number (from 1) of the first line of `path` that is not UTF-8."""
+    with _open_bytes(path) as raw:
+        for number, line in enumerate(raw, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 0
 
 
 def read_table(paths: Path | str | Iterable[Path | str]) -> pd.DataFrame:

@@ -28,6 +28,7 @@ from persona_risk.features.engine import FeatureRun
 from persona_risk.features.geoip import locate
 from persona_risk.features.hashing import SeenIds, text_hashes
 from persona_risk.features.io import (
+    csv_chunks,
     read_table,
     remove_stale_temps,
     table_files,
@@ -79,7 +80,7 @@ def _row_group_runs(file: pq.ParquetFile) -> Iterator[list[int]]:
 
 def _chunks(path: Path) -> Iterator[pd.DataFrame]:
     if not path.name.endswith(".parquet"):
-        yield from pd.read_csv(path, dtype=str, chunksize=CHUNK_ROWS)
+        yield from csv_chunks(path, CHUNK_ROWS)
         return
     # whole row groups together: Parquet's batches stop at every row-group end, and each
     # chunk costs a pass of its own (its reuse pairs repeat the other chunks')

@@ -28,6 +28,7 @@ def world(tmp_path_factory):
     write_table(sim.accounts, folder / "accounts.parquet")
     write_table(sim.accounts.drop(columns=["label"]), folder / "unlabelled.parquet")
     write_table(sim.accounts.drop(columns=["created_at"]), folder / "undated.parquet")
+    (folder / "malformed.csv").write_text("event_id,account_id,ts\ne1,a,2026-01-01,extra\n")
     return folder
 
 
@@ -61,6 +62,10 @@ MISTAKES = {  # name: (arguments, what the line must say)
     "unwritable out": (["features", "--out", "/dev/null/f.parquet"], "Not a directory"),
     "out in the input": (["score", "--out", "{w}/sub/s.parquet", "--events", "{w}"],
                          "is inside the input folder"),
+    "out is an input": (["score", "--out", "{w}/events.parquet"], "is an input file"),
+    "features out is an input": (["features", "--out", "{w}/events.parquet"], "is an input file"),
+    "malformed csv": (["train", "--accounts", "{w}/accounts.parquet", "--events",
+                       "{w}/malformed.csv"], "malformed.csv: line 2: 4 fields where the header"),
 }
 
 

@@ -139,14 +139,17 @@ def load_model(uri: str, logged: bool = False):
 
 
 def check_out(out: Path, *inputs: list[Path] | None) -> None:
-    """Refuse an `--out` inside an input folder: the next run would read it, and the files
-    written beside it, as input."""
+    """Refuse an `--out` that is an input file (it would be overwritten) or inside an input
+    folder (the next run would read it, and the files written beside it, as input)."""
     target = out.resolve()
-    for folder in (p for paths in inputs for p in paths or () if p.is_dir()):
-        if target.is_relative_to(folder.resolve()):
-            raise typer.BadParameter(f"{out} is inside the input folder {folder}: the next run "
+    for path in (p for paths in inputs for p in paths or ()):
+        if path.is_dir() and target.is_relative_to(path.resolve()):
+            raise typer.BadParameter(f"{out} is inside the input folder {path}: the next run "
                                      "would read it as input; write it elsewhere",
                                      param_hint="'--out'")
+        if target == path.resolve():
+            raise typer.BadParameter(f"{out} is an input file: writing it would overwrite "
+                                     "the input; write it elsewhere", param_hint="'--out'")
 
 
 def check_engine(engine: Engine, out: Path) -> Engine:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import stat
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 from persona_risk.features.io import (
     QUARANTINE,
     SUMMARY,
+    TableReadError,
+    csv_chunks,
     expand_files,
     quarantine_path,
     read_table,
@@ -32,6 +35,40 @@ def test_folders_of_parquet_and_csv(tmp_path):
     assert sorted(read_table(tmp_path / "d")["a"].astype(int)) == [1, 2, 3]
     with pytest.raises(FileNotFoundError, match="no such file"):
         read_table(tmp_path / "missing.parquet")
+
+
+GOOD_LINES = [b"a,b,c"] + [b"%d,x,y" % i for i in range(200)]
+
+
+@pytest.mark.parametrize(("line", "bad", "problem"), [
+    (2, b"1,x,y,extra", "line 2: 4 fields where the header names 3"),  # not an index column
+    (150, b"1,x,y,extra", "line 150: 4 fields where the header names 3"),
+    (150, b'1,"x,y', "line 150: a quoted value that never ends"),
+    (150, b"1,caf\xe9,y", "line 150: not UTF-8 text"),
+])
+@pytest.mark.parametrize("name", ["t.csv", "t.csv.gz"])
+def test_a_malformed_csv_line_is_named_by_file_and_line(tmp_path, line, bad, problem, name):
+    lines = [*GOOD_LINES[:line - 1], bad, *GOOD_LINES[line:]]
+    body = b"\n".join(lines) + b"\n"
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(body) if name.endswith(".gz") else body)
+    for read in (lambda: read_table(path), lambda: list(csv_chunks(path, 64))):
+        with pytest.raises(TableReadError, match=f"{name}: {problem}"):
+            read()
+
+
+def test_csv_chunks_hold_every_row_once_as_text(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"\n".join(GOOD_LINES) + b"\n")
+    chunks = list(csv_chunks(path, 64))
+    assert [len(c) for c in chunks] == [64, 64, 64, 8]
+    assert pd.concat(chunks)["a"].tolist() == [str(i) for i in range(200)]
+
+
+def test_an_empty_csv_file_is_named(tmp_path):
+    (tmp_path / "e.csv").write_bytes(b"")
+    with pytest.raises(TableReadError, match="e.csv: empty, not even a header line"):
+        read_table(tmp_path / "e.csv")
 
 
 def test_one_expander_for_tables_and_vendor_logs(tmp_path):
