@@ -30,6 +30,7 @@ from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.registry import CROSS, RECORD, REGISTRY
 from persona_risk.features.reuse import REUSE_COUNT, CrossIndex, first_seen, reuse_keys
 from persona_risk.features.travel import FASTEST_HOP_COLUMNS
+from persona_risk.features.validate import SchemaError
 
 IDENTITY_COLUMNS = [s.ACCOUNT_ID, s.CREATED_AT, s.PAYOUT_ID, s.PHONE_ID]
 EVENT_REUSE = list(REUSE_COUNT.values())
@@ -135,7 +136,8 @@ def empty_accounts() -> pd.DataFrame:
 def default_as_of(events: pd.DataFrame) -> pd.Timestamp:
     """The last event time, the default `as_of`."""
     if events.empty:
-        raise ValueError("events: no rows, so there is no default as_of; pass one")
+        raise SchemaError("events", s.TS, "no readable rows, so there is no default as_of "
+                          "(the latest event); see the quarantine, or pass --as-of")
     return events[s.TS].max()
 
 

@@ -37,6 +37,7 @@ INPUT_ERRORS = {
     "persona_risk.features.adapters.base": ("WrongFormat",),
     "persona_risk.features.io": ("TableReadError",),
     "persona_risk.models.risk_model": ("FeatureContractError", "MissingFeaturesError"),
+    "persona_risk.serving.decisions": ("DecisionsFileError",),
     "persona_risk.serving.server": ("StartupError",),
     "persona_risk.settings": ("SettingsError",),
     "persona_risk.training.dataset": ("LabelError",),
@@ -47,10 +48,12 @@ INPUT_ERRORS = {
 
 def input_errors() -> tuple[type[Exception], ...]:
     """The input-error types that can have been raised so far, and a path that cannot be read
-    or written (missing, not a folder, a folder, not permitted)."""
+    or written (missing, a file where a folder is made, not a folder, a folder, not
+    permitted)."""
     loaded = [getattr(sys.modules[module], name) for module, names in INPUT_ERRORS.items()
               if module in sys.modules for name in names]
-    return (*loaded, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+    return (*loaded, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
+            PermissionError)
 
 
 def one_line(text: str) -> str:

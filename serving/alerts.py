@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from persona_risk.features import schema as s
+from persona_risk.features.validate import SchemaError
 from persona_risk.models.reasons import REASON_SLOTS
 from persona_risk.serving.decisions import latest_decisions
 
@@ -36,6 +37,10 @@ def alerts(scores: pd.DataFrame, band: str = "high",
     """One ECS-style alert per account of `band`, riskiest first. With the analysts'
     `decisions` (see serving.decisions), each alert carries the account's latest decision, and
     accounts last decided legit are left out: an analyst already cleared them."""
+    for column in (s.ACCOUNT_ID, "score", "band"):
+        if column not in scores.columns:
+            raise SchemaError("scores", column, "required column is missing (give the output "
+                              "of `persona-risk score`)")
     chosen = scores[scores["band"] == band].sort_values(["score", s.ACCOUNT_ID],
                                                         ascending=[False, True])
     latest = {} if decisions is None else latest_decisions(decisions).to_dict("index")

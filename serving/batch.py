@@ -28,9 +28,7 @@ from persona_risk.features.io import (
     write_table,
     write_text,
 )
-from persona_risk.features.validate import (
-    validate_accounts,
-)
+from persona_risk.features.validate import SchemaError, validate_accounts
 from persona_risk.models.reasons import REASON_SLOTS
 from persona_risk.models.risk_model import BANDS, RiskModel
 from persona_risk.serving.decisions import with_decisions
@@ -130,6 +128,9 @@ def score_events(events: list[Path], model: RiskModel, model_version: str, out: 
                 scored.append(batch_scores(model, features, all_reasons))
                 drift.add(features, scored[-1])
             say(f"scored partition {p + 1}/{partitions}")
+    if not scored:
+        raise SchemaError("events", s.TS, f"no account has an event or a record as of {as_of} "
+                          "(events later than it do not count); pass a later --as-of")
     result = pd.concat(scored, ignore_index=True).sort_values(s.ACCOUNT_ID, kind="stable")
     result = result.assign(model_version=model_version, as_of=as_of)[OUTPUT_COLUMNS]
     if decisions is not None:

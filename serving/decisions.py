@@ -22,11 +22,20 @@ COLUMNS = [s.ACCOUNT_ID, "decision", "analyst", "note", "decided_at"]
 MAX_NOTE = 2000  # characters
 
 
+class DecisionsFileError(ValueError):
+    """The decisions file is not a SQLite database (a CSV or text file given by mistake)."""
+
+
 def _connect(path: Path | str) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=30)
-    db.execute("CREATE TABLE IF NOT EXISTS decisions (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
-               "account_id TEXT NOT NULL, decision TEXT NOT NULL, analyst TEXT NOT NULL, "
-               "note TEXT NOT NULL, decided_at TEXT NOT NULL)")
+    try:
+        db.execute("CREATE TABLE IF NOT EXISTS decisions (seq INTEGER PRIMARY KEY "
+                   "AUTOINCREMENT, account_id TEXT NOT NULL, decision TEXT NOT NULL, "
+                   "analyst TEXT NOT NULL, note TEXT NOT NULL, decided_at TEXT NOT NULL)")
+    except sqlite3.DatabaseError as err:
+        db.close()
+        raise DecisionsFileError(f"{path}: not a decisions database ({err}); give the SQLite "
+                                 "file `review` writes, or a new path") from err
     return db
 
 

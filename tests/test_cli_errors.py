@@ -29,6 +29,7 @@ def world(tmp_path_factory):
     write_table(sim.accounts.drop(columns=["label"]), folder / "unlabelled.parquet")
     write_table(sim.accounts.drop(columns=["created_at"]), folder / "undated.parquet")
     (folder / "malformed.csv").write_text("event_id,account_id,ts\ne1,a,2026-01-01,extra\n")
+    (folder / "not_a_database").write_text("account_id,decision\n")
     return folder
 
 
@@ -64,6 +65,15 @@ MISTAKES = {  # name: (arguments, what the line must say)
                          "is inside the input folder"),
     "out is an input": (["score", "--out", "{w}/events.parquet"], "is an input file"),
     "features out is an input": (["features", "--out", "{w}/events.parquet"], "is an input file"),
+    "scores without a band": (["alerts", "--scores", "{w}/accounts.parquet", "--out",
+                               "{w}/a.jsonl"], "scores.score: required column is missing"),
+    "decisions not a database": (["review", "acct-000001", "--decision", "fraud", "--decisions",
+                                  "{w}/not_a_database"], "not a decisions database"),
+    "report is a file": (["train", "--accounts", "{w}/accounts.parquet", "--report",
+                          "{w}/unlabelled.parquet"], "File exists"),
+    "report is an input": (["train", "--accounts", "{w}/accounts.parquet", "--report",
+                            "{w}/accounts.parquet"], "'--report': {w}/accounts.parquet is an "
+                                                     "input file"),
     "malformed csv": (["train", "--accounts", "{w}/accounts.parquet", "--events",
                        "{w}/malformed.csv"], "malformed.csv: line 2: 4 fields where the header"),
 }
@@ -73,8 +83,8 @@ MISTAKES = {  # name: (arguments, what the line must say)
 def test_a_mistake_is_one_line_on_stderr_and_exit_code_2(world, tmp_path, monkeypatch, name):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     args, says = MISTAKES[name]
-    args = [a.format(w=world) for a in args]
-    if args[0] != "ingest":
+    args, says = [a.format(w=world) for a in args], says.format(w=world)
+    if args[0] not in ("ingest", "alerts", "review"):
         args += ["--events", str(world / "events.parquet")]
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output

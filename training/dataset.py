@@ -34,6 +34,10 @@ def training_table(inputs: Inputs, as_of: pd.Timestamp | None = None,
         raise LabelError("accounts.label: training needs an accounts table with a label column "
                          "(1 fraud, 0 honest, empty unknown; pass --accounts)")
     features = compute_features(inputs.events, accounts, as_of, cfg, with_signals=False).features
+    if features.empty:
+        ts = inputs.events[s.TS]
+        raise LabelError(f"no account has an event or a record as of {as_of} (the events run "
+                         f"from {ts.min()} to {ts.max()}); pass a later --as-of")
     meta = accounts[[s.ACCOUNT_ID, *[c for c in META if c in accounts.columns]]]
     table = features.merge(meta, on=s.ACCOUNT_ID, how="inner", validate="one_to_one")
     raw = raw_columns(inputs.events, accounts, features[s.AS_OF].iloc[0])
@@ -42,8 +46,9 @@ def training_table(inputs: Inputs, as_of: pd.Timestamp | None = None,
     table[s.LABEL] = table[s.LABEL].astype("int64")
     classes = sorted(table[s.LABEL].unique().tolist())
     if len(classes) < 2:
-        raise LabelError(f"accounts.label: only class {classes} among the labelled accounts as "
-                         "of the cut; training needs both fraudulent (1) and honest (0) accounts")
+        found = f"only class {classes[0]}" if classes else "no label"
+        raise LabelError(f"accounts.label: {found} among the accounts that exist as of the cut; "
+                         "training needs both fraudulent (1) and honest (0) accounts")
     return table
 
 

@@ -138,18 +138,19 @@ def load_model(uri: str, logged: bool = False):
                                  param_hint="'--model'") from err
 
 
-def check_out(out: Path, *inputs: list[Path] | None) -> None:
-    """Refuse an `--out` that is an input file (it would be overwritten) or inside an input
-    folder (the next run would read it, and the files written beside it, as input)."""
+def check_out(out: Path, *inputs: list[Path] | None, option: str = "--out") -> None:
+    """Refuse an output (given as `option`) that is an input file (it would be overwritten)
+    or inside an input folder (the next run would read it, and the files written beside it,
+    as input)."""
     target = out.resolve()
     for path in (p for paths in inputs for p in paths or ()):
         if path.is_dir() and target.is_relative_to(path.resolve()):
             raise typer.BadParameter(f"{out} is inside the input folder {path}: the next run "
                                      "would read it as input; write it elsewhere",
-                                     param_hint="'--out'")
+                                     param_hint=f"'{option}'")
         if target == path.resolve():
             raise typer.BadParameter(f"{out} is an input file: writing it would overwrite "
-                                     "the input; write it elsewhere", param_hint="'--out'")
+                                     "the input; write it elsewhere", param_hint=f"'{option}'")
 
 
 def check_engine(engine: Engine, out: Path) -> Engine:

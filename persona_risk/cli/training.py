@@ -80,7 +80,7 @@ def train(
     from persona_risk.training.train import run_training
 
     _check_fractions(val_frac, test_frac)
-    check_out(report, events, accounts)
+    check_out(report, events, accounts, option="--report")
     settings = read_settings(config)
     with steps("reading and validating") as say, warnings.catch_warnings():
         warnings.simplefilter("ignore", SplitWarning)  # printed below with the split
@@ -181,7 +181,7 @@ def evaluate(
     from persona_risk.training.train import evaluate_model
 
     _check_fractions(val_frac, test_frac)
-    check_out(report, events, accounts)
+    check_out(report, events, accounts, option="--report")
     settings = read_settings(config)
     risk_model, version = load_model(model)
     allow = settings.for_model(risk_model, f"model {version}").allow
