@@ -58,6 +58,7 @@ from persona_risk.training.split import (
     VAL,
     Split,
     SplitConfig,
+    SplitError,
     SplitWarning,
     make_split,
 )
@@ -230,6 +231,12 @@ def evaluate_model(model: RiskModel, inputs: Inputs, as_of: pd.Timestamp | None,
     split = make_split(table, inputs.events[s.TS].min(), split_cfg)
     train, test = table[split.mask(TRAIN)], table[split.mask(TEST)]
     keep, notes = unseen(test, fitted, name)
+    y = test[s.LABEL].to_numpy()[keep]
+    if len(set(y.tolist())) < 2:
+        raise SplitError(f"nothing to evaluate: {len(y)} of the {len(keep)} test accounts are "
+                         f"unseen by {name}, {int(y.sum())} of them fraudulent; the figures "
+                         "need both classes: evaluate on accounts it was not fitted on (new "
+                         "labels, or the split it was trained with)")
     warnings = split.warnings(table[s.LABEL]) + notes
     ev = evaluate(model, train, test[keep], queue_size, seed, logs[split.mask(TEST)][keep])
     report = write_report(ev, test[keep], report_dir,

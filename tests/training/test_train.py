@@ -185,6 +185,18 @@ def test_feature_settings_go_with_the_model_into_its_contract_and_reasons(
     assert texts and all("of activity between 21:00 and 07:00" in t for t in texts)
 
 
+def test_evaluation_with_one_class_left_unseen_is_refused_not_reported_as_zero(
+        labelled, trained, tmp_path):
+    """A probe: every fraudulent test account was among the model's fit accounts, and evaluate
+    printed recall 0.000 for every scorer."""
+    inputs, table = labelled
+    fitted = pd.DataFrame({s.ACCOUNT_ID: table[s.ACCOUNT_ID][table[s.LABEL] == 1].to_numpy(),
+                           "part": TRAIN})
+    with pytest.raises(SplitError, match="nothing to evaluate: .* 0 of them fraudulent"):
+        evaluate_model(trained.model, inputs, None, tmp_path, SplitConfig(RANDOM, seed=99),
+                       fitted=fitted, name="model x/1")
+
+
 def test_evaluation_leaves_out_the_accounts_the_model_was_fitted_on(labelled, trained, tmp_path):
     """A probe: `evaluate` with another split measured the model on its own training
     accounts."""
