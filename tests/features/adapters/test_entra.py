@@ -49,3 +49,25 @@ def test_entra_users_and_identifier_choice(tmp_path):
     assert accounts[s.ACCOUNT_ID].tolist() == ["u-ana", "u-bo"]
     assert accounts[s.CLAIMED_COUNTRY].tolist() == ["US", "DE"]
     assert quarantine[s.REASON].tolist() == ["createdDateTime: missing"]
+
+
+def test_non_interactive_tables_are_kept_and_workload_sign_ins_skipped(tmp_path):
+    raw = json.loads((DATA / "entra_signinlogs_sample.jsonl").open().readline())
+    kinds = [("SigninLogs", "SignInLogs"),
+             ("AADNonInteractiveUserSignInLogs", "NonInteractiveUserSignInLogs"),
+             ("AADServicePrincipalSignInLogs", "ServicePrincipalSignInLogs"),
+             ("AADManagedIdentitySignInLogs", "ManagedIdentitySignInLogs")]
+    rows = [{**raw, "Id": f"k-{i}", "Type": kind, "Category": category, "IsInteractive": True}
+            for i, (kind, category) in enumerate(kinds)]
+    rows.append({**rows[1], "Id": "k-category-only", "Type": None})
+    graph = [{"id": f"b-{kind}", "createdDateTime": "2026-02-01T10:00:00Z",
+              "userPrincipalName": "ana@contoso.com", "isInteractive": True,
+              "signInEventTypes": [kind]}
+             for kind in ("interactiveUser", "nonInteractiveUser", "servicePrincipal")]
+    logs = tmp_path / "logs.jsonl"
+    logs.write_text("".join(json.dumps(r) + "\n" for r in rows + graph))
+    summary, events, _ = run("entra", [logs], tmp_path)
+    assert summary.skipped == 3
+    assert events.set_index(s.EVENT_ID)[s.INTERACTIVE].to_dict() == {
+        "k-0": True, "k-1": False, "k-category-only": False,
+        "b-interactiveUser": True, "b-nonInteractiveUser": False}
