@@ -29,3 +29,39 @@ def test_records_without_console_logins_fail_fast_saying_what_was_expected(tmp_p
         json.dump({"Records": [{"foo": 1}]}, f)
     with pytest.raises(WrongFormat, match="CloudTrail"):
         run("cloudtrail", [other], tmp_path)
+
+
+def _login(event_id: str, identity: dict, outcome: str = "Failure") -> dict:
+    return {"eventVersion": "1.05", "eventID": event_id, "eventTime": "2026-02-01T10:00:00Z",
+            "eventName": "ConsoleLogin", "awsRegion": "us-east-1", "userIdentity": identity,
+            "sourceIPAddress": "203.0.113.5", "responseElements": {"ConsoleLogin": outcome}}
+
+
+ACCOUNT = "111122223333"
+LOGINS = [  # AWS's documented shapes: a failure names an IAM user without its arn
+    _login("ok", {"type": "IAMUser", "accountId": ACCOUNT, "userName": "JohnDoe",
+                  "arn": f"arn:aws:iam::{ACCOUNT}:user/division/JohnDoe"}, "Success"),
+    _login("failed", {"type": "IAMUser", "accountId": ACCOUNT, "userName": "JohnDoe"}),
+    _login("hidden", {"type": "IAMUser", "accountId": ACCOUNT,
+                      "userName": "HIDDEN_DUE_TO_SECURITY_REASONS"}),
+    _login("root-ok", {"type": "Root", "accountId": ACCOUNT, "principalId": ACCOUNT,
+                       "arn": f"arn:aws:iam::{ACCOUNT}:root"}, "Success"),
+    _login("root-failed", {"type": "Root", "accountId": ACCOUNT, "principalId": ACCOUNT}),
+]
+
+
+def test_a_principal_is_one_account_whether_its_sign_in_failed_or_not(tmp_path):
+    trail = tmp_path / "trail.json.gz"
+    with gzip.open(trail, "wt") as f:
+        json.dump({"Records": LOGINS}, f)
+    keys = {}
+    for field in ("upn", "id"):
+        summary, events, quarantine = run("cloudtrail", [trail], tmp_path, account_field=field)
+        keys[field] = events.set_index(s.EVENT_ID)[s.ACCOUNT_ID].to_dict()
+        assert quarantine[s.REASON].tolist() == [
+            "userIdentity.userName: HIDDEN_DUE_TO_SECURITY_REASONS (the name typed is no IAM "
+            "user)"]
+    user, root = f"arn:aws:iam::{ACCOUNT}:user/JohnDoe", f"arn:aws:iam::{ACCOUNT}:root"
+    assert keys["upn"] == {"ok": user, "failed": user, "root-ok": root, "root-failed": root}
+    assert keys["id"] == {"ok": "JohnDoe", "failed": "JohnDoe", "root-ok": root,
+                          "root-failed": root}
