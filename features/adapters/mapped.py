@@ -2,7 +2,7 @@
 
     table: events            # or accounts
     columns: {account_id: user, ts: time, ip: src_ip, lat: latitude, lon: longitude}
-    timestamp_format: "%d/%m/%Y %H:%M:%S"   # optional; default ISO-8601
+    timestamp_format: "%d/%m/%Y %H:%M:%S"   # optional; default ISO-8601 only
     timezone: Europe/Berlin                 # zone of naive source timestamps; default UTC
 
 Every timestamp column mapped (`ts`; `created_at`, `labelled_at`) is read with the format and
@@ -22,6 +22,7 @@ import yaml
 from persona_risk.features import schema as s
 from persona_risk.features.adapters.base import ACCOUNTS, EVENTS, BadRecord, Source
 
+ISO = "ISO8601"  # without a timestamp_format: no day/month order guessed row by row
 DST_GAP = "nonexistent local time in the DST gap"
 DST_OVERLAP = "ambiguous local time in the DST overlap"
 
@@ -71,9 +72,12 @@ class MappedTable(Source):
         None when empty; `BadRecord` naming `column` when unreadable or not one instant."""
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
-        unreadable = f"{column}: unparsable timestamp {value!r}"
+        unreadable = f"{column}: unparsable timestamp {value!r}" + (
+            "" if self.mapping.timestamp_format else " (not ISO-8601, no timestamp_format)")
+        if isinstance(value, int | float):  # a number is read by the format, never an epoch
+            value = str(value)
         try:
-            ts = pd.to_datetime(value, format=self.mapping.timestamp_format)
+            ts = pd.to_datetime(value, format=self.mapping.timestamp_format or ISO)
         except (ValueError, TypeError) as err:
             raise BadRecord(unreadable) from err
         if ts is pd.NaT:  # 'NaT', 'nan'

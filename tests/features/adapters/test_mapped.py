@@ -73,3 +73,22 @@ def test_every_mapped_timestamp_column_is_read_with_the_format_and_zone(tmp_path
     assert quarantine[s.REASON].tolist() == [
         "labelled_at: nonexistent local time in the DST gap of Europe/Berlin "
         "('30/03/2025 02:30:00')"]
+
+
+def test_without_a_timestamp_format_only_iso_8601_is_read_never_a_guessed_day_order(tmp_path):
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("table: events\ncolumns: {account_id: user, ts: when}\n")
+    (tmp_path / "logins.csv").write_text(
+        "user,when\n"
+        "ana,01/02/2026 11:00:00\n"  # 1 Feb or 2 Jan: not guessed
+        "ana,13/02/2026 11:00:00\n"
+        "bo,2026-02-01T10:00:00+01:00\n"
+        "bo,2026-02-01 10:00:00\n")
+    summary, events, quarantine = run("csv", [tmp_path / "logins.csv"], tmp_path,
+                                      mapping=mapping)
+    assert events[s.TS].tolist() == [pd.Timestamp("2026-02-01 09:00", tz="UTC"),
+                                     pd.Timestamp("2026-02-01 10:00", tz="UTC")]
+    assert quarantine[s.ROW].tolist() == [0, 1]
+    assert quarantine[s.REASON].tolist() == [
+        f"ts: unparsable timestamp '{day}/02/2026 11:00:00' (not ISO-8601, no timestamp_format)"
+        for day in ("01", "13")]
