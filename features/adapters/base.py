@@ -81,6 +81,11 @@ class Source:
     def to_row(self, record: dict) -> dict:
         raise NotImplementedError
 
+    def skip_file(self, path: Path) -> str | None:
+        """Why a file the source delivers beside its logs is no log (skipped, not read); None
+        for a log file."""
+        return None
+
 
 @dataclass
 class IngestSummary:
@@ -90,6 +95,7 @@ class IngestSummary:
     mapped: int = 0
     skipped: int = 0
     quarantined: int = 0
+    skipped_files: list = field(default_factory=list)  # "path: why", not read
     output: str = ""
     quarantine: str | None = None
     reasons: dict = field(default_factory=dict)
@@ -151,6 +157,10 @@ def ingest(source: Source, inputs: Iterable[Path], out: Path,
     with temp_folder(out.parent, "ingest") as tmp_dir:
         writer, spill = None, tmp_dir / "part.parquet"
         for path in expand_files(inputs):
+            why = source.skip_file(path)
+            if why is not None:
+                summary.skipped_files.append(f"{path}: {why}")
+                continue
             summary.files += 1
             chunk: list[tuple[int, dict]] = []
             for i, record in enumerate(records(path)):

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from persona_risk.features import schema as s
 from persona_risk.features.adapters.base import BadRecord, Skip, Source
 from persona_risk.features.adapters.fields import path
 
 # what a failed console sign-in names when the name typed is no IAM user of the account
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
+# what a trail writes beside its logs (AWSLogs/<account>/<folder>/...): the digests of log file
+# validation and Insights events, no sign-ins
+NOT_LOGS = {"CloudTrail-Digest": "CloudTrail digest file (log file validation)",
+            "CloudTrail-Insight": "CloudTrail Insights file"}
 
 
 def _partition(identity: dict, region: str) -> str:
@@ -51,6 +57,10 @@ class CloudTrailLogins(Source):
 
     def looks_like(self, record: dict) -> bool:
         return "eventName" in record and "eventTime" in record
+
+    def skip_file(self, path: Path) -> str | None:
+        return next((why for folder, why in NOT_LOGS.items()
+                     if folder in path.parts or f"_{folder}_" in path.name), None)
 
     def to_row(self, record: dict) -> dict:
         if record.get("eventName") != "ConsoleLogin":

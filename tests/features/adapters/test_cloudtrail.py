@@ -65,3 +65,25 @@ def test_a_principal_is_one_account_whether_its_sign_in_failed_or_not(tmp_path):
     assert keys["upn"] == {"ok": user, "failed": user, "root-ok": root, "root-failed": root}
     assert keys["id"] == {"ok": "JohnDoe", "failed": "JohnDoe", "root-ok": root,
                           "root-failed": root}
+
+
+def test_digest_and_insight_files_of_a_trail_folder_are_skipped_by_name(tmp_path):
+    account = tmp_path / "AWSLogs" / ACCOUNT
+    files = {
+        "CloudTrail": {"Records": LOGINS[:1]},
+        "CloudTrail-Digest": {"awsAccountId": ACCOUNT, "digestStartTime": "2026-02-01T10:00:00Z",
+                              "logFiles": []},
+        "CloudTrail-Insight": {"Records": [{"eventVersion": "1.07", "eventID": "i-1",
+                                            "eventTime": "2026-02-01T10:00:00Z",
+                                            "eventType": "AwsCloudTrailInsight"}]},
+    }
+    for folder, content in files.items():
+        day = account / folder / "us-east-1" / "2026" / "02" / "01"
+        day.mkdir(parents=True)
+        with gzip.open(day / f"{ACCOUNT}_{folder}_us-east-1_20260201T1000Z.json.gz", "wt") as f:
+            json.dump(content, f)
+    summary, events, _ = run("cloudtrail", [tmp_path / "AWSLogs"], tmp_path)
+    assert summary.files == 1 and events[s.EVENT_ID].tolist() == ["ok"]
+    assert [entry.split(": ", 1)[1] for entry in summary.skipped_files] == [
+        "CloudTrail digest file (log file validation)", "CloudTrail Insights file"]
+    assert "CloudTrail-Digest" in summary.skipped_files[0]
