@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from persona_risk.features import schema as s
 from persona_risk.features.adapters import ACCOUNT_FIELDS
-from persona_risk.features.adapters.reading import records
+from persona_risk.features.adapters.reading import Unreadable, records
 from persona_risk.features.geoip import locate
 from persona_risk.features.hashing import SeenIds
 from persona_risk.features.io import (
@@ -163,11 +163,17 @@ def ingest(source: Source, inputs: Iterable[Path], out: Path,
                 continue
             summary.files += 1
             chunk: list[tuple[int, dict]] = []
-            for i, record in enumerate(records(path)):
-                if i == 0 and not (isinstance(record, dict) and source.looks_like(record)):
-                    raise WrongFormat(f"{path}: not a {source.name} export; expected "
-                                      f"{source.expected}")
+            checked = False
+            for record in records(path):
                 summary.records += 1
+                if isinstance(record, Unreadable):
+                    bad.append(_set_aside(summary.records - 1, record.text, record.reason))
+                    continue
+                if not checked and not source.looks_like(record):
+                    keys = ", ".join(map(str, list(record)[:8]))
+                    raise WrongFormat(f"{path}: not a {source.name} export (the first record's "
+                                      f"fields: {keys}); expected {source.expected}")
+                checked = True
                 chunk.append((summary.records - 1, record))
                 if len(chunk) == CHUNK:
                     writer = _flush(source, chunk, summary, bad, seen, frames, writer, spill,
@@ -175,11 +181,14 @@ def ingest(source: Source, inputs: Iterable[Path], out: Path,
                     chunk = []
                     say(f"{summary.records:,} records")
             writer = _flush(source, chunk, summary, bad, seen, frames, writer, spill, geoip_db)
+        if summary.records == 0:
+            read = ", ".join(str(p) for p in expand_files(inputs)) or "the inputs"
+            raise WrongFormat(f"{read}: no records found; expected {source.expected}")
         if writer is not None:
             writer.close()
             table = pd.read_parquet(spill)
         else:
-            table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            table = pd.concat(frames, ignore_index=True) if frames else _empty(source.table)
         if source.table == ACCOUNTS and len(table):
             table = table.drop_duplicates(s.ACCOUNT_ID, keep="last")
         write_table(table, out)
@@ -190,6 +199,14 @@ def ingest(source: Source, inputs: Iterable[Path], out: Path,
     written = write_quarantine(quarantine, out)  # or remove an earlier run's
     summary.quarantine = None if written is None else str(written)
     return summary
+
+
+def _empty(table: str) -> pd.DataFrame:
+    """No rows, with the table's canonical columns and types (every record skipped or set
+    aside: the output still reads as a table of its kind)."""
+    if table == ACCOUNTS:
+        return validate_accounts(pd.DataFrame(columns=s.required(s.ACCOUNT_COLUMNS)))
+    return validate_events(pd.DataFrame(columns=s.required(s.EVENT_COLUMNS)))[0]
 
 
 def _new_events(mapped: pd.DataFrame, kept: list[tuple[int, dict]], seen: SeenIds,
