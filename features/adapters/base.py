@@ -31,6 +31,7 @@ from persona_risk.features.io import (
 )
 from persona_risk.features.validate import (
     DUPLICATE_EVENT,
+    SchemaError,
     clean_rows,
     validate_accounts,
     validate_events,
@@ -209,6 +210,23 @@ def _empty(table: str) -> pd.DataFrame:
     return validate_events(pd.DataFrame(columns=s.required(s.EVENT_COLUMNS)))[0]
 
 
+def _valid_accounts(mapped: pd.DataFrame, kept: list[tuple[int, dict]], bad: list[dict]
+                    ) -> pd.DataFrame:
+    """A chunk's accounts as validation takes them; the rows it refuses set aside in `bad` with
+    their records, as events are (a missing column still raises: no row is to blame)."""
+    while True:
+        try:
+            return validate_accounts(mapped)
+        except SchemaError as err:
+            if not err.rows:
+                raise
+            refused = set(err.rows)
+            for row in err.rows:
+                bad.append(_set_aside(*kept[row], f"{err.column}: {err.problem}"))
+            kept = [k for row, k in enumerate(kept) if row not in refused]
+            mapped = mapped.drop(index=mapped.index[err.rows]).reset_index(drop=True)
+
+
 def _new_events(mapped: pd.DataFrame, kept: list[tuple[int, dict]], seen: SeenIds,
                 bad: list[dict]) -> pd.DataFrame:
     """A chunk's valid events whose event_id no earlier chunk had (`seen` learns them); the
@@ -229,7 +247,7 @@ def _flush(source, chunk, summary, bad, seen, frames, writer, spill, geoip_db):
     if mapped.empty:
         return writer
     if source.table == ACCOUNTS:
-        frames.append(validate_accounts(mapped))
+        frames.append(_valid_accounts(mapped, kept, bad))
         return writer
     clean = locate(_new_events(mapped, kept, seen, bad), geoip_db)
     arrow = pa.Table.from_pandas(clean, preserve_index=False)

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from persona_risk.features import schema as s
 from persona_risk.features.adapters.base import ACCOUNTS, BadRecord, Skip, Source
-from persona_risk.features.adapters.fields import country_code, flag, nested, number, path, pick
+from persona_risk.features.adapters.fields import (
+    country_code,
+    flag,
+    iso_country,
+    nested,
+    number,
+    path,
+    pick,
+)
 
 ANONYMIZER_RISKS = {"anonymizedIPAddress", "anonymousIP", "torIPAddress"}
 # Log Analytics `Type` (table) or diagnostic `Category` of user sign-ins, lower case -> whether
@@ -102,5 +110,5 @@ class EntraUsers(Source):
         if created is None:
             raise BadRecord("createdDateTime: missing")
         return {s.ACCOUNT_ID: account, s.CREATED_AT: created,
-                s.CLAIMED_COUNTRY: country_code(pick(record, "country"))
-                or country_code(pick(record, "usageLocation"))}
+                s.CLAIMED_COUNTRY: iso_country(pick(record, "usageLocation"), "usageLocation")
+                or iso_country(pick(record, "country"))}  # free text: used when it is a name

