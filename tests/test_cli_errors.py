@@ -34,6 +34,8 @@ def world(tmp_path_factory):
     okta = b'{"eventType": "x", "published": "2026-01-01T00:00:00Z", "actor": {}}\n'
     (folder / "cut.jsonl.gz").write_bytes(gzip.compress(okta * 50)[:-12])
     (folder / "cut.json").write_text('[{"eventType": "user.session.start",\n "actor"')
+    (folder / "junk.mmdb").write_text("junk")
+    (folder / "berln.yaml").write_text("columns: {account_id: user}\ntimezone: Europe/Berln\n")
     return folder
 
 
@@ -82,6 +84,13 @@ MISTAKES = {  # name: (arguments, what the line must say)
                        "cut.jsonl.gz: gzip data cut short or corrupt"),
     "json cut short": (["ingest", "okta", "{w}/cut.json", "--out", "{w}/o.parquet"],
                        "cut.json line 2: JSON cut short or broken (parse error: premature EOF)"),
+    "not a geoip database": (["features", "--out", "{w}/f.parquet", "--geoip-db",
+                              "{w}/junk.mmdb"], "--geoip-db {w}/junk.mmdb: not a MaxMind-format"),
+    "missing geoip database": (["features", "--out", "{w}/f.parquet", "--geoip-db",
+                                "{w}/none.mmdb"], "--geoip-db {w}/none.mmdb: No such file"),
+    "mapping time zone": (["ingest", "csv", "{w}/malformed.csv", "--mapping", "{w}/berln.yaml",
+                           "--out", "{w}/o.parquet"],
+                          "berln.yaml: timezone: unknown time-zone name 'Europe/Berln'"),
     "malformed csv": (["train", "--accounts", "{w}/accounts.parquet", "--events",
                        "{w}/malformed.csv"], "malformed.csv: line 2: 4 fields where the header"),
 }
