@@ -52,7 +52,8 @@ class BadRecord(ValueError):
 
 
 class WrongFormat(ValueError):
-    """The file is not of the named source's format."""
+    """A file that is not what it should be: an export not of the named source's format, an
+    empty hash key file."""
 
 
 @dataclass
@@ -110,9 +111,13 @@ def keyed_hash(key: bytes, value: str | None) -> str | None:
 
 
 def hash_key_from_env(path: Path | None) -> bytes | None:
-    """The privacy key from a file, else from `PERSONA_RISK_HASH_KEY`; None when neither."""
+    """The privacy key from a file, else from `PERSONA_RISK_HASH_KEY`; None when neither.
+    An empty key file is refused (`WrongFormat`): hashing with no key would not hide ids."""
     if path is not None:
-        return path.read_bytes().strip()
+        key = path.read_bytes().strip()
+        if not key:
+            raise WrongFormat(f"--hash-key-file {path}: the key file is empty")
+        return key
     value = os.environ.get("PERSONA_RISK_HASH_KEY")
     return value.encode() if value else None
 

@@ -9,6 +9,7 @@ from persona_risk.features.checks import known_timezones
 
 SIGN_IN_EVENTS = ("user.session.start", "user.authentication.")
 PROXY = "securityContext.isProxy"
+UNKNOWN = "unknown"  # the actor of a failed sign-in whose login names no user
 
 
 class OktaEvents(Source):
@@ -24,6 +25,9 @@ class OktaEvents(Source):
         if not event_type.startswith(SIGN_IN_EVENTS):
             raise Skip
         actor = record.get("actor") or {}
+        if actor.get("id") == UNKNOWN:
+            raise BadRecord(f"actor.id: {UNKNOWN} (the login typed, {actor.get('alternateId')!r},"
+                            " is no Okta user)")
         account = (actor.get("alternateId") if self.options.account_field == "upn"
                    else actor.get("id")) or actor.get("id") or actor.get("alternateId")
         if not record.get("published"):

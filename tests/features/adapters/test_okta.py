@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from persona_risk.features import schema as s
@@ -77,3 +78,21 @@ def test_users_a_country_code_or_a_created_time_that_is_wrong_sets_aside_only_it
     assert quarantine[s.REASON].str.split(":").str[0].tolist() == [
         "profile.countryCode", "created_at"]
     assert summary.mapped == 4 and summary.quarantined == 2
+
+
+def test_geo_ip_country_names_and_unknown_users(tmp_path):
+    names = {"Netherlands": "NL", "Republic of Lithuania": "LT",
+             "Hashemite Kingdom of Jordan": "JO", "Türkiye": "TR", "Réunion": "RE",
+             "Côte d'Ivoire": "CI", "St Kitts and Nevis": "KN", "Atlantis": None}
+    sign_in = json.loads((VENDORS / "okta_system_log.jsonl").open().readline())
+    rows = [{**sign_in, "uuid": name, "client": {"ipAddress": None, "geographicalContext": {
+        "country": name}}} for name in names]
+    rows.append({**sign_in, "uuid": "typo", "actor": {"id": "unknown", "type": "User",
+                                                      "alternateId": "bob@example.com"}})
+    logs = tmp_path / "okta.jsonl"
+    logs.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _, events, quarantine = run("okta", [logs], tmp_path, account_field="id")
+    read = events.set_index(s.EVENT_ID)[s.COUNTRY]
+    assert {name: None if pd.isna(code) else code for name, code in read.items()} == names
+    assert quarantine[s.REASON].tolist() == [
+        "actor.id: unknown (the login typed, 'bob@example.com', is no Okta user)"]
