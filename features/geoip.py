@@ -26,11 +26,27 @@ def _geoip2fast():
     return GeoIP2Fast(verbose=False)
 
 
-def _lookup_mmdb(ips: list[str], db_path: Path) -> list[tuple[float, float, str | None]]:
+class GeoipDatabaseError(ValueError):
+    """A `--geoip-db` file that is no MaxMind-format database; the message names it."""
+
+
+def open_database(db_path: Path | str):
+    """A reader of the MaxMind-format database at `db_path` (close it, or use it in `with`);
+    `GeoipDatabaseError` naming the file when it is not one."""
     import maxminddb
 
+    try:
+        return maxminddb.open_database(str(db_path))
+    except OSError as err:  # missing, a folder, not permitted
+        raise GeoipDatabaseError(f"--geoip-db {db_path}: {err.strerror or err}") from err
+    except maxminddb.InvalidDatabaseError as err:
+        raise GeoipDatabaseError(f"--geoip-db {db_path}: not a MaxMind-format database "
+                                 f"({err})") from err
+
+
+def _lookup_mmdb(ips: list[str], db_path: Path) -> list[tuple[float, float, str | None]]:
     out = []
-    with maxminddb.open_database(str(db_path)) as reader:
+    with open_database(db_path) as reader:
         for ip in ips:
             try:
                 rec = reader.get(ip) or {}

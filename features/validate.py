@@ -79,7 +79,8 @@ def _text_problems(column: str, text: pd.Series, max_chars: int) -> list[tuple]:
 
 
 def _row_numbers(mask: np.ndarray) -> list[int]:
-    return np.flatnonzero(mask)[:MAX_ROWS_IN_MESSAGE].tolist()
+    """Every offending row (the message shows the first few), so a caller can set them aside."""
+    return np.flatnonzero(mask).tolist()
 
 
 def _require(df: pd.DataFrame, table: str, columns: tuple[s.Column, ...]) -> None:

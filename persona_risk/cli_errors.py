@@ -35,6 +35,9 @@ class UserError(typer.TyperException):
 INPUT_ERRORS = {
     "persona_risk.features.validate": ("SchemaError",),
     "persona_risk.features.adapters.base": ("WrongFormat",),
+    "persona_risk.features.adapters.mapped": ("MappingError",),
+    "persona_risk.features.adapters.reading": ("UnreadableFile",),
+    "persona_risk.features.geoip": ("GeoipDatabaseError",),
     "persona_risk.features.io": ("TableReadError",),
     "persona_risk.models.risk_model": ("FeatureContractError", "MissingFeaturesError"),
     "persona_risk.serving.decisions": ("DecisionsFileError",),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import subprocess
 import sys
@@ -30,6 +31,11 @@ def world(tmp_path_factory):
     write_table(sim.accounts.drop(columns=["created_at"]), folder / "undated.parquet")
     (folder / "malformed.csv").write_text("event_id,account_id,ts\ne1,a,2026-01-01,extra\n")
     (folder / "not_a_database").write_text("account_id,decision\n")
+    okta = b'{"eventType": "x", "published": "2026-01-01T00:00:00Z", "actor": {}}\n'
+    (folder / "cut.jsonl.gz").write_bytes(gzip.compress(okta * 50)[:-12])
+    (folder / "cut.json").write_text('[{"eventType": "user.session.start",\n "actor"')
+    (folder / "junk.mmdb").write_text("junk")
+    (folder / "berln.yaml").write_text("columns: {account_id: user}\ntimezone: Europe/Berln\n")
     return folder
 
 
@@ -74,6 +80,17 @@ MISTAKES = {  # name: (arguments, what the line must say)
     "report is an input": (["train", "--accounts", "{w}/accounts.parquet", "--report",
                             "{w}/accounts.parquet"], "'--report': {w}/accounts.parquet is an "
                                                      "input file"),
+    "gzip cut short": (["ingest", "okta", "{w}/cut.jsonl.gz", "--out", "{w}/o.parquet"],
+                       "cut.jsonl.gz: gzip data cut short or corrupt"),
+    "json cut short": (["ingest", "okta", "{w}/cut.json", "--out", "{w}/o.parquet"],
+                       "cut.json line 2: JSON cut short or broken (parse error: premature EOF)"),
+    "not a geoip database": (["features", "--out", "{w}/f.parquet", "--geoip-db",
+                              "{w}/junk.mmdb"], "--geoip-db {w}/junk.mmdb: not a MaxMind-format"),
+    "missing geoip database": (["features", "--out", "{w}/f.parquet", "--geoip-db",
+                                "{w}/none.mmdb"], "--geoip-db {w}/none.mmdb: No such file"),
+    "mapping time zone": (["ingest", "csv", "{w}/malformed.csv", "--mapping", "{w}/berln.yaml",
+                           "--out", "{w}/o.parquet"],
+                          "berln.yaml: timezone: unknown time-zone name 'Europe/Berln'"),
     "malformed csv": (["train", "--accounts", "{w}/accounts.parquet", "--events",
                        "{w}/malformed.csv"], "malformed.csv: line 2: 4 fields where the header"),
 }

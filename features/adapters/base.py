@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from persona_risk.features import schema as s
 from persona_risk.features.adapters import ACCOUNT_FIELDS
-from persona_risk.features.adapters.reading import records
+from persona_risk.features.adapters.reading import Unreadable, records
 from persona_risk.features.geoip import locate
 from persona_risk.features.hashing import SeenIds
 from persona_risk.features.io import (
@@ -31,6 +31,7 @@ from persona_risk.features.io import (
 )
 from persona_risk.features.validate import (
     DUPLICATE_EVENT,
+    SchemaError,
     clean_rows,
     validate_accounts,
     validate_events,
@@ -51,7 +52,8 @@ class BadRecord(ValueError):
 
 
 class WrongFormat(ValueError):
-    """The file is not of the named source's format."""
+    """A file that is not what it should be: an export not of the named source's format, an
+    empty hash key file."""
 
 
 @dataclass
@@ -81,6 +83,11 @@ class Source:
     def to_row(self, record: dict) -> dict:
         raise NotImplementedError
 
+    def skip_file(self, path: Path) -> str | None:
+        """Why a file the source delivers beside its logs is no log (skipped, not read); None
+        for a log file."""
+        return None
+
 
 @dataclass
 class IngestSummary:
@@ -90,6 +97,7 @@ class IngestSummary:
     mapped: int = 0
     skipped: int = 0
     quarantined: int = 0
+    skipped_files: list = field(default_factory=list)  # "path: why", not read
     output: str = ""
     quarantine: str | None = None
     reasons: dict = field(default_factory=dict)
@@ -103,9 +111,13 @@ def keyed_hash(key: bytes, value: str | None) -> str | None:
 
 
 def hash_key_from_env(path: Path | None) -> bytes | None:
-    """The privacy key from a file, else from `PERSONA_RISK_HASH_KEY`; None when neither."""
+    """The privacy key from a file, else from `PERSONA_RISK_HASH_KEY`; None when neither.
+    An empty key file is refused (`WrongFormat`): hashing with no key would not hide ids."""
     if path is not None:
-        return path.read_bytes().strip()
+        key = path.read_bytes().strip()
+        if not key:
+            raise WrongFormat(f"--hash-key-file {path}: the key file is empty")
+        return key
     value = os.environ.get("PERSONA_RISK_HASH_KEY")
     return value.encode() if value else None
 
@@ -151,13 +163,23 @@ def ingest(source: Source, inputs: Iterable[Path], out: Path,
     with temp_folder(out.parent, "ingest") as tmp_dir:
         writer, spill = None, tmp_dir / "part.parquet"
         for path in expand_files(inputs):
+            why = source.skip_file(path)
+            if why is not None:
+                summary.skipped_files.append(f"{path}: {why}")
+                continue
             summary.files += 1
             chunk: list[tuple[int, dict]] = []
-            for i, record in enumerate(records(path)):
-                if i == 0 and not (isinstance(record, dict) and source.looks_like(record)):
-                    raise WrongFormat(f"{path}: not a {source.name} export; expected "
-                                      f"{source.expected}")
+            checked = False
+            for record in records(path):
                 summary.records += 1
+                if isinstance(record, Unreadable):
+                    bad.append(_set_aside(summary.records - 1, record.text, record.reason))
+                    continue
+                if not checked and not source.looks_like(record):
+                    keys = ", ".join(map(str, list(record)[:8]))
+                    raise WrongFormat(f"{path}: not a {source.name} export (the first record's "
+                                      f"fields: {keys}); expected {source.expected}")
+                checked = True
                 chunk.append((summary.records - 1, record))
                 if len(chunk) == CHUNK:
                     writer = _flush(source, chunk, summary, bad, seen, frames, writer, spill,
@@ -165,11 +187,14 @@ def ingest(source: Source, inputs: Iterable[Path], out: Path,
                     chunk = []
                     say(f"{summary.records:,} records")
             writer = _flush(source, chunk, summary, bad, seen, frames, writer, spill, geoip_db)
+        if summary.records == 0:
+            read = ", ".join(str(p) for p in expand_files(inputs)) or "the inputs"
+            raise WrongFormat(f"{read}: no records found; expected {source.expected}")
         if writer is not None:
             writer.close()
             table = pd.read_parquet(spill)
         else:
-            table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            table = pd.concat(frames, ignore_index=True) if frames else _empty(source.table)
         if source.table == ACCOUNTS and len(table):
             table = table.drop_duplicates(s.ACCOUNT_ID, keep="last")
         write_table(table, out)
@@ -180,6 +205,31 @@ def ingest(source: Source, inputs: Iterable[Path], out: Path,
     written = write_quarantine(quarantine, out)  # or remove an earlier run's
     summary.quarantine = None if written is None else str(written)
     return summary
+
+
+def _empty(table: str) -> pd.DataFrame:
+    """No rows, with the table's canonical columns and types (every record skipped or set
+    aside: the output still reads as a table of its kind)."""
+    if table == ACCOUNTS:
+        return validate_accounts(pd.DataFrame(columns=s.required(s.ACCOUNT_COLUMNS)))
+    return validate_events(pd.DataFrame(columns=s.required(s.EVENT_COLUMNS)))[0]
+
+
+def _valid_accounts(mapped: pd.DataFrame, kept: list[tuple[int, dict]], bad: list[dict]
+                    ) -> pd.DataFrame:
+    """A chunk's accounts as validation takes them; the rows it refuses set aside in `bad` with
+    their records, as events are (a missing column still raises: no row is to blame)."""
+    while True:
+        try:
+            return validate_accounts(mapped)
+        except SchemaError as err:
+            if not err.rows:
+                raise
+            refused = set(err.rows)
+            for row in err.rows:
+                bad.append(_set_aside(*kept[row], f"{err.column}: {err.problem}"))
+            kept = [k for row, k in enumerate(kept) if row not in refused]
+            mapped = mapped.drop(index=mapped.index[err.rows]).reset_index(drop=True)
 
 
 def _new_events(mapped: pd.DataFrame, kept: list[tuple[int, dict]], seen: SeenIds,
@@ -202,7 +252,7 @@ def _flush(source, chunk, summary, bad, seen, frames, writer, spill, geoip_db):
     if mapped.empty:
         return writer
     if source.table == ACCOUNTS:
-        frames.append(validate_accounts(mapped))
+        frames.append(_valid_accounts(mapped, kept, bad))
         return writer
     clean = locate(_new_events(mapped, kept, seen, bad), geoip_db)
     arrow = pa.Table.from_pandas(clean, preserve_index=False)

@@ -5,9 +5,25 @@ from __future__ import annotations
 
 from persona_risk.features import schema as s
 from persona_risk.features.adapters.base import ACCOUNTS, BadRecord, Skip, Source
-from persona_risk.features.adapters.fields import country_code, flag, nested, number, path, pick
+from persona_risk.features.adapters.fields import (
+    country_code,
+    flag,
+    iso_country,
+    nested,
+    number,
+    path,
+    pick,
+)
 
 ANONYMIZER_RISKS = {"anonymizedIPAddress", "anonymousIP", "torIPAddress"}
+# Log Analytics `Type` (table) or diagnostic `Category` of user sign-ins, lower case -> whether
+# the table is interactive (None: the row's `IsInteractive` says). Service principal and managed
+# identity sign-ins (AADServicePrincipalSignInLogs, AADManagedIdentitySignInLogs) are no
+# person's sign-in: skipped with every other table.
+USER_SIGN_INS = {"signinlogs": None, "aadnoninteractiveusersigninlogs": False,
+                 "noninteractiveusersigninlogs": False}
+# Graph beta `signInEventTypes` values of a user's sign-in -> interactive
+USER_EVENT_TYPES = {"interactiveUser": True, "nonInteractiveUser": False}
 
 
 def _risk_types(record: dict) -> set[str]:
@@ -18,6 +34,23 @@ def _risk_types(record: dict) -> set[str]:
         if isinstance(value, list):
             found.update(map(str, value))
     return found
+
+
+def _user_sign_in(record: dict) -> bool | None:
+    """Whether a user's sign-in is interactive by its table or event type (None: the row's
+    `IsInteractive` says); `Skip` when it is not a user's sign-in."""
+    kind = pick(record, "Type", "Category")
+    if kind is not None:
+        if str(kind).lower() not in USER_SIGN_INS:
+            raise Skip
+        return USER_SIGN_INS[str(kind).lower()]
+    types = nested(pick(record, "signInEventTypes"))
+    if not isinstance(types, list) or not types:
+        return None
+    interactive = [USER_EVENT_TYPES.get(str(t)) for t in types]
+    if None in interactive:  # a service principal's or managed identity's
+        raise Skip
+    return all(interactive)
 
 
 class EntraSignIns(Source):
@@ -31,10 +64,7 @@ class EntraSignIns(Source):
             record, "createdDateTime", "timeGenerated") is not None
 
     def to_row(self, record: dict) -> dict:
-        kind = pick(record, "Type", "Category")
-        if kind is not None and kind not in ("SigninLogs", "SignInLogs",
-                                             "NonInteractiveUserSignInLogs"):
-            raise Skip
+        kind_interactive = _user_sign_in(record)
         account = pick(record, "userPrincipalName", "userId") if self.options.account_field == (
             "upn") else pick(record, "userId", "userPrincipalName")
         ts = pick(record, "createdDateTime", "timeGenerated")
@@ -46,8 +76,8 @@ class EntraSignIns(Source):
         coords = nested(location.get("geoCoordinates")) or {}
         device = nested(pick(record, "deviceDetail")) or {}
         interactive = flag(pick(record, "isInteractive"), "isInteractive")
-        if kind == "NonInteractiveUserSignInLogs":
-            interactive = False
+        if kind_interactive is not None:
+            interactive = kind_interactive
         return {
             s.EVENT_ID: pick(record, "id"), s.ACCOUNT_ID: account, s.TS: ts,
             s.IP: pick(record, "ipAddress", "IPAddress"),
@@ -80,5 +110,5 @@ class EntraUsers(Source):
         if created is None:
             raise BadRecord("createdDateTime: missing")
         return {s.ACCOUNT_ID: account, s.CREATED_AT: created,
-                s.CLAIMED_COUNTRY: country_code(pick(record, "country"))
-                or country_code(pick(record, "usageLocation"))}
+                s.CLAIMED_COUNTRY: iso_country(pick(record, "usageLocation"), "usageLocation")
+                or iso_country(pick(record, "country"))}  # free text: used when it is a name

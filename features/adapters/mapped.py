@@ -2,7 +2,7 @@
 
     table: events            # or accounts
     columns: {account_id: user, ts: time, ip: src_ip, lat: latitude, lon: longitude}
-    timestamp_format: "%d/%m/%Y %H:%M:%S"   # optional; default ISO-8601
+    timestamp_format: "%d/%m/%Y %H:%M:%S"   # optional; default ISO-8601 only
     timezone: Europe/Berlin                 # zone of naive source timestamps; default UTC
 
 Every timestamp column mapped (`ts`; `created_at`, `labelled_at`) is read with the format and
@@ -21,9 +21,16 @@ import yaml
 
 from persona_risk.features import schema as s
 from persona_risk.features.adapters.base import ACCOUNTS, EVENTS, BadRecord, Source
+from persona_risk.features.checks import known_timezones
 
+KEYS = ("table", "columns", "timestamp_format", "timezone")
+ISO = "ISO8601"  # without a timestamp_format: no day/month order guessed row by row
 DST_GAP = "nonexistent local time in the DST gap"
 DST_OVERLAP = "ambiguous local time in the DST overlap"
+
+
+class MappingError(ValueError):
+    """A mapping file that cannot be used; the message names the file and the key."""
 
 
 @dataclass
@@ -35,16 +42,39 @@ class Mapping:
 
     @classmethod
     def read(cls, path: Path) -> Mapping:
-        text = path.read_text()
-        raw = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+        """The mapping in `path` (TOML by extension, else YAML); `MappingError` naming the file
+        and key when it is unreadable or a key's value cannot be used."""
+        try:
+            text = path.read_text()
+            raw = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+        except (yaml.YAMLError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark is not None else ""
+            problem = getattr(err, "problem", None) or str(err)
+            raise MappingError(f"{path}{where}: not a readable mapping ({problem})") from err
+        if not isinstance(raw, dict):
+            raise MappingError(f"{path}: a mapping is a table of keys {', '.join(KEYS)}")
+        unknown = sorted(set(raw) - set(KEYS))
+        if unknown:
+            raise MappingError(f"{path}: unknown key(s) {unknown}; the keys are {list(KEYS)}")
         table = raw.get("table", EVENTS)
+        if table not in (EVENTS, ACCOUNTS):
+            raise MappingError(f"{path}: table: {table!r} is not events or accounts")
         columns = raw.get("columns") or {}
+        if not isinstance(columns, dict) or not all(
+                isinstance(v, str) for v in columns.values()):
+            raise MappingError(f"{path}: columns: must map our column names to yours, as "
+                               f"{{account_id: user, ts: time}}; got {columns!r:.80}")
         known = s.names(s.EVENT_COLUMNS if table == EVENTS else s.ACCOUNT_COLUMNS)
         unknown = sorted(set(columns) - set(known))
-        if table not in (EVENTS, ACCOUNTS) or unknown:
-            raise ValueError(f"{path}: mapping must name table events|accounts and our columns; "
-                             f"unknown: {unknown or table}")
-        return cls(table, columns, raw.get("timestamp_format"), raw.get("timezone", "UTC"))
+        if unknown:
+            raise MappingError(f"{path}: columns: {unknown} are not columns of {table}")
+        fmt, zone = raw.get("timestamp_format"), raw.get("timezone", "UTC")
+        if fmt is not None and not isinstance(fmt, str):
+            raise MappingError(f"{path}: timestamp_format: {fmt!r} is not strftime text")
+        if not isinstance(zone, str) or zone not in known_timezones():
+            raise MappingError(f"{path}: timezone: unknown time-zone name {zone!r}")
+        return cls(table, columns, fmt, zone)
 
 
 class MappedTable(Source):
@@ -71,9 +101,12 @@ class MappedTable(Source):
         None when empty; `BadRecord` naming `column` when unreadable or not one instant."""
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
-        unreadable = f"{column}: unparsable timestamp {value!r}"
+        unreadable = f"{column}: unparsable timestamp {value!r}" + (
+            "" if self.mapping.timestamp_format else " (not ISO-8601, no timestamp_format)")
+        if isinstance(value, int | float):  # a number is read by the format, never an epoch
+            value = str(value)
         try:
-            ts = pd.to_datetime(value, format=self.mapping.timestamp_format)
+            ts = pd.to_datetime(value, format=self.mapping.timestamp_format or ISO)
         except (ValueError, TypeError) as err:
             raise BadRecord(unreadable) from err
         if ts is pd.NaT:  # 'NaT', 'nan'

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from persona_risk.features import schema as s
 from persona_risk.features.adapters.base import ACCOUNTS, BadRecord, Skip, Source
-from persona_risk.features.adapters.fields import country_code, flag, number, path
+from persona_risk.features.adapters.fields import country_code, flag, iso_country, number, path
 from persona_risk.features.checks import known_timezones
 
 SIGN_IN_EVENTS = ("user.session.start", "user.authentication.")
 PROXY = "securityContext.isProxy"
+UNKNOWN = "unknown"  # the actor of a failed sign-in whose login names no user
 
 
 class OktaEvents(Source):
@@ -24,6 +25,9 @@ class OktaEvents(Source):
         if not event_type.startswith(SIGN_IN_EVENTS):
             raise Skip
         actor = record.get("actor") or {}
+        if actor.get("id") == UNKNOWN:
+            raise BadRecord(f"actor.id: {UNKNOWN} (the login typed, {actor.get('alternateId')!r},"
+                            " is no Okta user)")
         account = (actor.get("alternateId") if self.options.account_field == "upn"
                    else actor.get("id")) or actor.get("id") or actor.get("alternateId")
         if not record.get("published"):
@@ -65,5 +69,5 @@ class OktaUsers(Source):
         if zone and zone not in known_timezones():
             raise BadRecord(f"profile.timezone: unknown time-zone name {zone!r}")
         return {s.ACCOUNT_ID: account, s.CREATED_AT: record["created"],
-                s.CLAIMED_COUNTRY: country_code(profile.get("countryCode")),
+                s.CLAIMED_COUNTRY: iso_country(profile.get("countryCode"), "profile.countryCode"),
                 s.CLAIMED_TIMEZONE: zone or None}

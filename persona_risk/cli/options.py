@@ -59,7 +59,18 @@ AsOf = Annotated[str | None, typer.Option(
 AccountsOpt = Annotated[list[Path] | None, typer.Option(
     "--accounts", help="Accounts Parquet/CSV files or folders; optional: derived from events.")]
 ModelOpt = Annotated[str, typer.Option("--model", help="MLflow model URI.")]
-GeoipOpt = Annotated[Path | None, typer.Option("--geoip-db",
+
+
+def _geoip_db(path: Path | None) -> Path | None:
+    """The database checked now, not at the first lookup (which may come late, or never)."""
+    if path is not None:
+        from persona_risk.features.geoip import open_database
+
+        open_database(path).close()
+    return path
+
+
+GeoipOpt = Annotated[Path | None, typer.Option("--geoip-db", callback=_geoip_db,
                                                help="MaxMind-format city database.")]
 DEFAULT_MODEL = "models:/persona-risk@champion"
 EventsOpt = Annotated[list[Path], typer.Option("--events", help="Events Parquet/CSV files or "

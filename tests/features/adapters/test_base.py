@@ -7,10 +7,19 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from persona_risk.features import schema as s
 from persona_risk.features.adapters import SOURCES, base, make_source
-from persona_risk.features.adapters.base import RECORD, RECORD_CHARS, Options, Source, keyed_hash
+from persona_risk.features.adapters.base import (
+    RECORD,
+    RECORD_CHARS,
+    Options,
+    Source,
+    WrongFormat,
+    hash_key_from_env,
+    keyed_hash,
+)
 from persona_risk.features.validate import DUPLICATE_EVENT
 from tests.features.adapters.helpers import DATA, VENDORS, run
 
@@ -73,3 +82,12 @@ def test_records_set_aside_by_validation_are_in_the_quarantine(tmp_path):
     raw = [r for page in pages for r in json.loads(page.read_text())["value"]]
     assert "lat: latitude outside [-90, 90]" in set(quarantine[s.REASON])
     _assert_records_kept(quarantine, raw)
+
+
+def test_an_empty_hash_key_file_is_refused(tmp_path):
+    empty = tmp_path / "key"
+    empty.write_text(" \n")
+    with pytest.raises(WrongFormat, match=f"--hash-key-file {empty}: the key file is empty"):
+        hash_key_from_env(empty)
+    (tmp_path / "key2").write_text("secret\n")
+    assert hash_key_from_env(tmp_path / "key2") == b"secret"

@@ -49,3 +49,42 @@ def test_entra_users_and_identifier_choice(tmp_path):
     assert accounts[s.ACCOUNT_ID].tolist() == ["u-ana", "u-bo"]
     assert accounts[s.CLAIMED_COUNTRY].tolist() == ["US", "DE"]
     assert quarantine[s.REASON].tolist() == ["createdDateTime: missing"]
+
+
+def test_non_interactive_tables_are_kept_and_workload_sign_ins_skipped(tmp_path):
+    raw = json.loads((DATA / "entra_signinlogs_sample.jsonl").open().readline())
+    kinds = [("SigninLogs", "SignInLogs"),
+             ("AADNonInteractiveUserSignInLogs", "NonInteractiveUserSignInLogs"),
+             ("AADServicePrincipalSignInLogs", "ServicePrincipalSignInLogs"),
+             ("AADManagedIdentitySignInLogs", "ManagedIdentitySignInLogs")]
+    rows = [{**raw, "Id": f"k-{i}", "Type": kind, "Category": category, "IsInteractive": True}
+            for i, (kind, category) in enumerate(kinds)]
+    rows.append({**rows[1], "Id": "k-category-only", "Type": None})
+    graph = [{"id": f"b-{kind}", "createdDateTime": "2026-02-01T10:00:00Z",
+              "userPrincipalName": "ana@contoso.com", "isInteractive": True,
+              "signInEventTypes": [kind]}
+             for kind in ("interactiveUser", "nonInteractiveUser", "servicePrincipal")]
+    logs = tmp_path / "logs.jsonl"
+    logs.write_text("".join(json.dumps(r) + "\n" for r in rows + graph))
+    summary, events, _ = run("entra", [logs], tmp_path)
+    assert summary.skipped == 3
+    assert events.set_index(s.EVENT_ID)[s.INTERACTIVE].to_dict() == {
+        "k-0": True, "k-1": False, "k-category-only": False,
+        "b-interactiveUser": True, "b-nonInteractiveUser": False}
+
+
+def test_users_take_the_iso_usage_location_ahead_of_the_free_text_country(tmp_path):
+    users = [{"id": f"u-{i}", "userPrincipalName": f"u{i}@contoso.com",
+              "createdDateTime": "2025-12-01T08:00:00Z", "country": country,
+              "usageLocation": usage}
+             for i, (country, usage) in enumerate([("UK", "GB"), ("Deutschland", "DE"),
+                                                   ("Germany", None), ("Atlantis", None),
+                                                   ("Germany", "XX")])]
+    page = tmp_path / "users.json"
+    page.write_text(json.dumps({"value": users}))
+    _, accounts, quarantine = run("entra-users", [page], tmp_path, account_field="id")
+    assert accounts.set_index(s.ACCOUNT_ID)[s.CLAIMED_COUNTRY].fillna("").to_dict() == {
+        "u-0": "GB", "u-1": "DE", "u-2": "DE", "u-3": ""}
+    assert quarantine[s.ROW].tolist() == [4]
+    assert quarantine[s.REASON].tolist() == [
+        "usageLocation: not an ISO 3166-1 alpha-2 code ('XX')"]

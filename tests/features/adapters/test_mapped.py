@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from persona_risk.features import schema as s
 from persona_risk.features.adapters.base import RECORD
+from persona_risk.features.adapters.mapped import Mapping, MappingError
 from tests.features.adapters.helpers import VENDORS, run
 
 
@@ -73,3 +75,45 @@ def test_every_mapped_timestamp_column_is_read_with_the_format_and_zone(tmp_path
     assert quarantine[s.REASON].tolist() == [
         "labelled_at: nonexistent local time in the DST gap of Europe/Berlin "
         "('30/03/2025 02:30:00')"]
+
+
+def test_without_a_timestamp_format_only_iso_8601_is_read_never_a_guessed_day_order(tmp_path):
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("table: events\ncolumns: {account_id: user, ts: when}\n")
+    (tmp_path / "logins.csv").write_text(
+        "user,when\n"
+        "ana,01/02/2026 11:00:00\n"  # 1 Feb or 2 Jan: not guessed
+        "ana,13/02/2026 11:00:00\n"
+        "bo,2026-02-01T10:00:00+01:00\n"
+        "bo,2026-02-01 10:00:00\n")
+    summary, events, quarantine = run("csv", [tmp_path / "logins.csv"], tmp_path,
+                                      mapping=mapping)
+    assert events[s.TS].tolist() == [pd.Timestamp("2026-02-01 09:00", tz="UTC"),
+                                     pd.Timestamp("2026-02-01 10:00", tz="UTC")]
+    assert quarantine[s.ROW].tolist() == [0, 1]
+    assert quarantine[s.REASON].tolist() == [
+        f"ts: unparsable timestamp '{day}/02/2026 11:00:00' (not ISO-8601, no timestamp_format)"
+        for day in ("01", "13")]
+
+
+MAPPING_MISTAKES = {  # mapping text: what the error says after the file name
+    "table: events\ncolumns: [account_id]\n": "columns: must map our column names to yours",
+    "table: events\ncolumns: {account_id: user}\n  bad: [\n": "line 3: not a readable mapping",
+    "columns: {account_id: user, ts: when}\ntimezone: Europe/Berln\n":
+        "timezone: unknown time-zone name 'Europe/Berln'",
+    "columns: {account_id: user, ts: when}\ntimestamp_fromat: '%d/%m/%Y'\n":
+        "unknown key(s) ['timestamp_fromat']",
+    "table: logins\ncolumns: {account_id: user}\n": "table: 'logins' is not events or accounts",
+    "columns: {account_id: user, tss: when}\n": "columns: ['tss'] are not columns of events",
+    "- just\n- a list\n": "a mapping is a table of keys",
+}
+
+
+@pytest.mark.parametrize("text", MAPPING_MISTAKES)
+def test_a_mapping_mistake_names_the_file_and_the_key(tmp_path, text):
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text(text)
+    with pytest.raises(MappingError) as err:
+        Mapping.read(mapping)
+    assert str(err.value).startswith(f"{mapping}")
+    assert MAPPING_MISTAKES[text] in str(err.value)
