@@ -83,14 +83,17 @@ def csv_chunks(path: Path, chunk_rows: int | None,
             yield chunk
 
 
-def _open_bytes(path: Path) -> io.BufferedIOBase:
-    return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")  # noqa: SIM115
+def open_bytes(path: Path) -> io.BufferedIOBase:
+    """The file's bytes, gunzipped when it starts with the gzip magic bytes."""
+    with path.open("rb") as raw:
+        magic = raw.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else path.open("rb")
 
 
 def _check_first_row(path: Path) -> None:
     """pandas reads a first row with more fields than the header as if the header lacked
     index columns (every value one column off) or drops the extra ones: refuse it instead."""
-    with io.TextIOWrapper(_open_bytes(path), encoding="utf-8", errors="replace",
+    with io.TextIOWrapper(open_bytes(path), encoding="utf-8", errors="replace",
                           newline="") as text:
         rows = csv.reader(text)
         header, first = next(rows, []), next(rows, None)
@@ -126,7 +129,7 @@ def _parser_problem(message: str) -> str:
 
 def _first_undecodable_line(path: Path) -> int:
     """The number (from 1) of the first line of `path` that is not UTF-8."""
-    with _open_bytes(path) as raw:
+    with open_bytes(path) as raw:
         for number, line in enumerate(raw, start=1):
             try:
                 line.decode("utf-8")

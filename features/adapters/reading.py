@@ -22,6 +22,8 @@ from typing import BinaryIO
 
 import ijson
 
+from persona_risk.features.io import open_bytes
+
 CONTAINERS = ("value", "Records")
 BOM = b"\xef\xbb\xbf"
 SHOWN = 60  # characters of a value quoted in a reason
@@ -60,17 +62,10 @@ class _Lines:
         return iter(lambda: self.read(), b"")
 
 
-def _open(path: Path) -> BinaryIO:
-    """The file's bytes, gunzipped when it starts with the gzip magic bytes."""
-    with path.open("rb") as raw:
-        magic = raw.read(2)
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else path.open("rb")
-
-
 @contextmanager
 def _reading(path: Path) -> Iterator[_Lines]:
     """The file's lines, with a read or parse that cannot go on raised as `UnreadableFile`."""
-    lines = _Lines(_open(path))
+    lines = _Lines(open_bytes(path))
     try:
         yield lines
     except (EOFError, gzip.BadGzipFile, zlib.error) as err:
