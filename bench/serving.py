@@ -1,7 +1,9 @@
 """Online service latency and throughput over loopback, beside the raw in-process model call.
 
 Trains a small model into its own MLflow store, starts `persona-risk serve` on a free port,
-once over a SQLite state and once over Redis (Debian's redis-server, where installed), loads
+over a SQLite state (the default durability: each reply waits for the disk), over a SQLite
+state with `--durability crash` (no disk wait per commit) and over Redis (Debian's
+redis-server, where installed, appendfsync always), loads
 200 accounts' history (about 300 events each) into each, then drives `POST /v1/events` (one
 new event per request) with wrk (Debian's package; an async httpx client where it is absent)
 at concurrency 1 and 16, with and without reason codes. Beside it, the same cells against
@@ -158,7 +160,7 @@ def _print_cells(name: str, url: str, seconds: float, accounts: list[str], repea
             r = {key: float(np.median([run[key] for run in runs])) for key in runs[0]}
             n_failed = sum(run["failed"] for run in runs)
             failed = f"  ({n_failed} failed)" if n_failed else ""
-            print(f"{name:<7} POST /v1/events c={concurrency:<2} reasons={reasons!s:<5}"
+            print(f"{name:<12} POST /v1/events c={concurrency:<2} reasons={reasons!s:<5}"
                   f"{r['rps']:>11,.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}{failed}")
 
 
@@ -214,21 +216,24 @@ def main() -> None:
     (folder / "booster.txt").write_text(outcome.model.booster_text)
     cli = Path(sys.executable).parent / "persona-risk"
     state = folder / "state.sqlite"
-    for leftover in folder.glob("state.sqlite*"):  # a stale -wal file would not match
+    for leftover in folder.glob("state*.sqlite*"):  # a stale -wal file would not match
         leftover.unlink()
     redis_server = _redis(folder)
-    states = {"sqlite": str(state), **({"redis": redis_server[1]} if redis_server else {})}
+    # name -> (--state, more options): SQLite with each durability, then Redis
+    states = {"sqlite": (str(state), []),
+              "sqlite-crash": (str(folder / "state-crash.sqlite"), ["--durability", "crash"]),
+              **({"redis": (redis_server[1], [])} if redis_server else {})}
     floor_port = _free_port()
     floor_url = f"http://127.0.0.1:{floor_port}"
     servers = [redis_server[0]] if redis_server else []
     try:
         urls = {}
-        for name, where in states.items():
+        for name, (where, options) in states.items():
             port = _free_port()
             urls[name] = f"http://127.0.0.1:{port}"
             servers.append(_start(name, [
                 str(cli), "serve", "--model", "models:/persona-risk-bench@champion", "--port",
-                str(port), "--state", where], urls[name], env))
+                str(port), "--state", where, *options], urls[name], env))
         servers.append(_start("floor", [
             sys.executable, "-m", "uvicorn", "bench.floor_app:app", "--app-dir",
             str(Path(__file__).resolve().parent.parent), "--port", str(floor_port),
@@ -241,7 +246,7 @@ def main() -> None:
               f"{'wrk' if shutil.which('wrk') else 'httpx (no wrk)'}"
               f"; state: {', '.join(states)}{'' if redis_server else ' (no redis-server)'}")
         print("floor = the same FastAPI + uvicorn stack and body around the raw booster only")
-        print(f"{'case':<42} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8}")
+        print(f"{'case':<47} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8}")
         for name, url in urls.items():
             _print_cells(name, url, args.seconds, chosen, args.repeats)
         _print_cells("floor", floor_url, args.seconds, chosen, args.repeats)

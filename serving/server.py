@@ -54,12 +54,18 @@ def is_loopback(host: str) -> bool:
 
 
 def open_store(state: str | Path, allow: AllowList = AllowList(),
-               retention_days: float | None = None) -> FeatureStore:
+               retention_days: float | None = None, durability: str | None = None
+               ) -> FeatureStore:
     """The online state: Redis for a redis:// (rediss://, unix://) URL, else a SQLite file;
     `allow` decides which reuse pairs it keeps (`features.allow`), `retention_days` how much
-    history (days behind the latest event; None: all)."""
+    history (days behind the latest event; None: all), `durability` what an acknowledged event
+    of a SQLite state survives (`serving.sqlite_store.DURABILITY`; None: power loss). Redis
+    keeps its own (its fsync policy), so `durability` is refused there."""
     cfg = FeatureConfig(allow=allow, retention_days=retention_days)
     if str(state).startswith(("redis://", "rediss://", "unix://")):
+        if durability is not None:
+            raise StartupError("--durability is a SQLite state's setting; Redis's is its own "
+                               "(appendonly yes, appendfsync always or everysec)")
         from persona_risk.serving.redis_store import OPEN_ERRORS, RedisFeatureStore
 
         try:
@@ -68,7 +74,7 @@ def open_store(state: str | Path, allow: AllowList = AllowList(),
             raise StartupError(f"--state {_without_password(state)}: cannot use this Redis "
                                f"({type(err).__name__}: {err})") from err
     try:
-        return SqliteFeatureStore(Path(state), cfg)
+        return SqliteFeatureStore(Path(state), cfg, durability or "power-loss")
     except (sqlite3.Error, StateVersionError) as err:
         raise StartupError(f"--state {state}: cannot use this SQLite file "
                            f"({type(err).__name__}: {err})") from err
@@ -82,9 +88,11 @@ def _without_password(url: str | Path) -> str:
 def build_service(model_uri: str, host: str, state: str | Path, insecure_no_auth: bool,
                   reload_every_s: float, batch_budget_s: float = ServiceConfig.batch_budget_s,
                   allow: AllowList = AllowList(),
-                  accept: Callable[[RiskModel, str], object] | None = None):
-    """Check the token rule, open the store and load the model (refused when `accept` raises);
-    returns the app. Features use the model's thresholds and `allow`."""
+                  accept: Callable[[RiskModel, str], object] | None = None,
+                  durability: str | None = None):
+    """Check the token rule, open the store (with `durability`, see `open_store`) and load the
+    model (refused when `accept` raises); returns the app. Features use the model's thresholds
+    and `allow`."""
     token = read_token()
     if token is None and not (insecure_no_auth and is_loopback(host)):
         raise StartupError(
@@ -94,7 +102,8 @@ def build_service(model_uri: str, host: str, state: str | Path, insecure_no_auth
     holder = ModelHolder(model_uri, accept)
     if not holder.reload():
         raise StartupError(f"model {model_uri} could not be loaded: {holder.last_error}")
-    store = open_store(state, allow, holder.current.model.feature_config().retention_days)
+    store = open_store(state, allow, holder.current.model.feature_config().retention_days,
+                       durability)
     return create_app(store, holder, ServiceConfig(token, reload_every_s, log_key=log_key(state),
                                                    batch_budget_s=batch_budget_s))
 
@@ -102,10 +111,11 @@ def build_service(model_uri: str, host: str, state: str | Path, insecure_no_auth
 def serve(model_uri: str, host: str, port: int, state: str | Path, insecure_no_auth: bool = False,
           reload_every_s: float = 60.0,
           batch_budget_s: float = ServiceConfig.batch_budget_s, allow: AllowList = AllowList(),
-          accept: Callable[[RiskModel, str], object] | None = None) -> None:
+          accept: Callable[[RiskModel, str], object] | None = None,
+          durability: str | None = None) -> None:
     """Run the service until interrupted (access log off: paths carry account ids; errors
     logged by type and frames only, `serving.log_safety`)."""
     logging.config.dictConfig(log_config())
     app = build_service(model_uri, host, state, insecure_no_auth, reload_every_s, batch_budget_s,
-                        allow, accept)
+                        allow, accept, durability)
     uvicorn.run(app, host=host, port=port, access_log=False, log_config=log_config())

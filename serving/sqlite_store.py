@@ -1,4 +1,4 @@
-"""The online feature state in an embedded SQLite file (WAL mode, synchronous FULL).
+"""The online feature state in an embedded SQLite file (WAL mode; synchronous FULL by default).
 
 It implements the storage primitives of `features.feature_store.FeatureStore`, so features come
 from the same code as in batch. Events and records are tables with one typed column per
@@ -8,11 +8,14 @@ table keeps each account's events as a few rows of column blobs (`serving.column
 written in the same transaction, so that an account's history is read as a few rows and not a
 row per event (scattered over the file); it is built from the events when a state lacks it.
 An event is stored, with its reuse pairs, in one transaction before the reply, so an
-acknowledged event survives a restart or a SIGKILL right after the reply. Event ids are the
-primary key: a retried event is ignored. Each thread has its own connection; SQLite serialises
-writers, so concurrent requests for one account never lose an update. Each connection keeps the
-pairs of the keys it read lately ready for the reuse counts (`serving.pair_cache`), so that a
-key shared by many accounts is not read and sorted again at every request.
+acknowledged event survives a restart or a SIGKILL right after the reply; with the default
+durability (`power-loss`) each commit waits for the disk too, so it also survives the machine
+losing power, while `crash` leaves that wait to SQLite's checkpoints (`DURABILITY`). Event ids
+are the primary key: a retried event is ignored. Each thread has its own connection; SQLite
+serialises writers, so concurrent requests for one account never lose an update. Each
+connection keeps the pairs of the keys it read lately ready for the reuse counts
+(`serving.pair_cache`), so that a key shared by many accounts is not read and sorted again at
+every request.
 """
 
 from __future__ import annotations
@@ -83,11 +86,20 @@ CREATE TABLE accounts ({accounts});
 {shared}"""
 
 
-class SqliteFeatureStore(FeatureStore):
-    """Online feature state in one SQLite file at `path`."""
+# what an acknowledged event survives -> SQLite's `synchronous` setting in WAL mode: FULL
+# syncs the log at every commit; NORMAL only at checkpoints, so a commit costs no disk wait and
+# the last commits before a power loss or an OS crash may be lost (never to a process crash)
+DURABILITY = {"power-loss": "FULL", "crash": "NORMAL"}
 
-    def __init__(self, path: Path | str, cfg: FeatureConfig = FeatureConfig()):
+
+class SqliteFeatureStore(FeatureStore):
+    """Online feature state in one SQLite file at `path`; `durability` is a key of
+    `DURABILITY`."""
+
+    def __init__(self, path: Path | str, cfg: FeatureConfig = FeatureConfig(),
+                 durability: str = "power-loss"):
         super().__init__(cfg)
+        self.synchronous = DURABILITY[durability]
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
@@ -134,7 +146,7 @@ class SqliteFeatureStore(FeatureStore):
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                    check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
             self._local.conn = conn
         return conn
 

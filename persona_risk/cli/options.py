@@ -16,6 +16,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from persona_risk.cli_errors import one_line
 from persona_risk.features.adapters import ACCOUNT_FIELDS, SOURCES
 from persona_risk.serving.decisions import DECISIONS
+from persona_risk.serving.sqlite_store import DURABILITY
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,6 +90,7 @@ EngineOpt = Annotated[Engine, typer.Option(
 Source = StrEnum("Source", {name.replace("-", "_"): name for name in SOURCES})
 AccountField = StrEnum("AccountField", {name: name for name in ACCOUNT_FIELDS})
 Decision = StrEnum("Decision", {name: name for name in DECISIONS})
+Durability = StrEnum("Durability", {name.replace("-", "_"): name for name in DURABILITY})
 
 
 class SplitMethod(StrEnum):

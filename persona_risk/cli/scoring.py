@@ -15,6 +15,7 @@ from persona_risk.cli.options import (
     AsOf,
     ConfigOpt,
     DecisionsOpt,
+    Durability,
     Engine,
     EngineOpt,
     EventsOpt,
@@ -155,6 +156,11 @@ def serve(
     batch_budget: Annotated[float, typer.Option(
         min=0.001, help="Seconds a POST /v1/events may wait for its coalesced batch; past it, "
         "503 with Retry-After.")] = 10.0,
+    durability: Annotated[Durability | None, typer.Option(
+        help="What an acknowledged event of a SQLite state survives: power-loss (default: "
+        "each reply waits for the disk) or crash (a crash or kill of the service; faster, "
+        "the last events may be lost if the machine loses power). Redis keeps its own.",
+        show_default=False)] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Serve scores online (FastAPI + uvicorn); needs PERSONA_RISK_API_TOKEN."""
@@ -163,4 +169,4 @@ def serve(
     settings = read_settings(config)
     # a StartupError: exit 2
     run(model, host, port, state, insecure_no_auth, reload_every, batch_budget, settings.allow,
-        settings.for_model)
+        settings.for_model, durability and durability.value)

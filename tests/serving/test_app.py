@@ -124,15 +124,16 @@ def test_unknown_account_is_scored_and_stateless_score_stores_nothing(server_fac
         assert r.status_code == 200 and r.json()["scores"][0]["account_id"] == "nobody"
 
 
-def test_state_survives_restart_and_sigkill_after_reply(server_factory, tmp_path):
+@pytest.mark.parametrize("durability", [[], ["--durability", "crash"]], ids=["default", "crash"])
+def test_state_survives_restart_and_sigkill_after_reply(server_factory, tmp_path, durability):
     state = tmp_path / "state.sqlite"
-    server = server_factory(state).wait_ready()
+    server = server_factory(state, extra=durability).wait_ready()
     events = [{"event_id": f"k{i}", "account_id": "a1", "ts": f"2026-02-01T0{i}:00:00Z",
                "lat": 40.7, "lon": -74.0} for i in range(3)]
     with server.client() as c:
         assert c.post("/v1/events", json={"events": events[:2]}).status_code == 200
     server.stop(signal.SIGTERM)
-    server = server_factory(state).wait_ready()
+    server = server_factory(state, extra=durability).wait_ready()
     with server.client() as c:
         assert c.post("/v1/events", json={"events": events[2:]}).status_code == 200
     server.proc.send_signal(signal.SIGKILL)  # killed right after the acknowledged reply

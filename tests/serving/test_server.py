@@ -39,6 +39,18 @@ def test_a_state_that_cannot_be_used_is_a_one_line_startup_error(tmp_path):
     assert "\n" not in str(err.value)
 
 
+def test_durability_sets_how_sqlite_commits_and_is_refused_for_redis(tmp_path):
+    """`--durability`: power-loss (the default) syncs the log at every commit, crash does not;
+    Redis keeps its own fsync policy, so asking it of a Redis state is a startup error."""
+    synchronous = {}
+    for durability in (None, "power-loss", "crash"):
+        store = open_store(tmp_path / f"{durability}.sqlite", durability=durability)
+        synchronous[durability] = store._conn().execute("PRAGMA synchronous").fetchone()[0]
+    assert synchronous == {None: 2, "power-loss": 2, "crash": 1}  # FULL, FULL, NORMAL
+    with pytest.raises(StartupError, match="--durability is a SQLite state's setting"):
+        open_store(f"redis://127.0.0.1:{free_port()}/0", durability="crash")
+
+
 def test_log_key_is_generated_once_beside_the_state_and_private(tmp_path, monkeypatch):
     """Finding 6: log ids were unkeyed SHA-256, so `5feceb66ffc8` reversed to "0"."""
     monkeypatch.delenv(LOG_KEY_ENV, raising=False)
