@@ -34,8 +34,8 @@ class TrainConfig:
     better on shifted worlds (`bench.robustness`).
     monotone: constrain the booster to never lower the risk as a `MONOTONE_INCREASING` feature
     grows, so that no explanation reads more device or payout sharing as lowering it. Off by
-    default: it cost recall on every independent world and pool-to-pool test (README,
-    *Robustness*, twelfth look), where honest sharing (agencies, households) and fraud differ
+    default: it cost recall on every independent world and pool-to-pool test
+    (docs/robustness.md, twelfth look), where honest sharing (agencies, households) and fraud differ
     by the company a signal keeps.
     simulated_accounts: simulated accounts (domain-randomized worlds, `training.simulated`)
     added to the training and validation rows of a user's own accounts; 0: none.

@@ -61,7 +61,7 @@ class WorldParams:
     no_device_id_share: float = 0.0  # of events (Okta, CloudTrail logs carry none)
     no_device_tz_share: float = 0.0  # of events
     no_location_share: float = 0.0  # of events: no lat/lon in the log (the IP's country stays)
-    # three shifted test conditions, not drawn in training (see README "Robustness": drawn,
+    # three shifted test conditions, not drawn in training (see docs/robustness.md: drawn,
     # they did not help on average, or cost careful personas): honest accounts fully remote,
     # never on an office network; of farm personas' sign-ins, the share through their
     # operator's VPN exits (laptops at a farm running Astrill, Mandiant 2025) and the share
