@@ -20,6 +20,8 @@ from persona_risk.training.simulator.records import Records
 from persona_risk.training.simulator.world import RESIDENTIAL_ASN
 
 SIGN_INS_PER_WORKDAY = 2.6
+# a dual-stack line signs in over IPv6 this share of the time (Happy Eyeballs prefers it)
+IPV6_PREFERRED = 0.9
 # a service account (a script, an integration) signs in around the clock, mostly without a
 # person: token requests, no device, an HTTP library's user agent
 SERVICE_RATE_FACTOR, SERVICE_INTERACTIVE_SHARE = 3.0, 0.05
@@ -145,11 +147,15 @@ def sign_ins(rng: np.random.Generator, start: pd.Timestamp, days: int, p: WorldP
 def _log_gaps(rng: np.random.Generator, p: WorldParams, events: pd.DataFrame,
               address: np.ndarray, residential: np.ndarray, acc: np.ndarray,
               day: np.ndarray) -> pd.DataFrame:
-    """What real exports lack or change: IPv6 privacy addresses on residential lines (a new
-    interface id each day inside the line's /64, numbered from the line's IPv4 `address`, so
-    that pooled worlds share no /64), no device id, no device zone, no coordinates."""
+    """What real exports lack or change: IPv6 privacy addresses on dual-stack residential
+    lines (a share `ipv6_share` of lines, which sign in over IPv6 `IPV6_PREFERRED` of the
+    time; a new interface id each day inside the line's /64, numbered from the line's IPv4
+    `address`, so that pooled worlds share no /64), no device id, no device zone, no
+    coordinates."""
     m = len(events)
-    v6 = residential & (rng.random(m) < p.ipv6_share)
+    # a line is dual-stack or not, by its address (no draw: the random stream stays)
+    dual_stack = (address.astype(np.int64) * 2654435761 % 2**32) / 2**32 < p.ipv6_share
+    v6 = residential & dual_stack & (rng.random(m) < IPV6_PREFERRED)
     if v6.any():
         iid = (acc[v6].astype(np.int64) * 2654435761 + day[v6].astype(np.int64) * 40503) % 2**32
         pairs, inverse = np.unique(np.c_[address[v6], iid], axis=0,

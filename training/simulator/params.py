@@ -57,17 +57,17 @@ class WorldParams:
     claim_elsewhere_share: float = 0.15  # honest HR records that lag a move
     misset_device_tz_share: float = 0.05
     geo_jitter_km: float = 20.0
-    ipv6_share: float = 0.0  # of residential events: IPv6 privacy addresses (rotating)
+    ipv6_share: float = 0.0  # of residential lines: dual-stack, IPv6 privacy addresses (rotating)
     no_device_id_share: float = 0.0  # of events (Okta, CloudTrail logs carry none)
     no_device_tz_share: float = 0.0  # of events
     no_location_share: float = 0.0  # of events: no lat/lon in the log (the IP's country stays)
-    # three shifted test conditions, not drawn in training (see docs/robustness.md: drawn,
-    # they did not help on average, or cost careful personas): honest accounts fully remote,
-    # never on an office network; of farm personas' sign-ins, the share through their
-    # operator's VPN exits (laptops at a farm running Astrill, Mandiant 2025) and the share
-    # through the corporate VPN egress that `corporate_vpn` staff use (meaningful only in a
-    # world with such staff; drawn per sign-in, so part of them still shows the farm)
+    # of honest staff: fully remote, never on an office network (alone on their home line)
     remote_share: float = 0.0
+    # two shifted test conditions, not drawn in training (see docs/robustness.md: drawn, they
+    # did not help on average, or cost careful personas): of farm personas' sign-ins, the share
+    # through their operator's VPN exits (laptops at a farm running Astrill, Mandiant 2025) and
+    # the share through the corporate VPN egress that `corporate_vpn` staff use (meaningful
+    # only in a world with such staff; drawn per sign-in, so part of them still shows the farm)
     farm_vpn_share: float = 0.0
     farm_corporate_share: float = 0.0
     # the fields below are drawn in training again
@@ -145,6 +145,8 @@ RANGES: dict[str, tuple[float, float, str]] = {
                                   "exit in many countries"),
     "service_zone_share": (0.0, 1.0, "servers report UTC"),
     "service_ips_per_region": (1, 40, "a shared NAT gateway to an address per workload"),
+    "remote_share": (0.0, 0.7, "hybrid and fully remote staff: many never sign in from an "
+                     "office, alone on their home line in the employer's log"),
     "fraud_tenure_days": (30.0, 180.0, "personas are new hires, weeks to months in the job "
                           "(older ones: bought or aged accounts)"),
 }

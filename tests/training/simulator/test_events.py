@@ -21,6 +21,18 @@ def test_logs_without_device_fields_carry_none_and_ipv6_lines_rotate():
     assert events[s.IP].astype(str).str.contains(":").any()
 
 
+def test_ipv6_is_a_property_of_a_line_not_of_a_sign_in():
+    """A dual-stack home signs in over IPv6 nearly always, a v4-only one never: per account the
+    IPv6 share is near 0 or high, not the world's share drawn afresh for every sign-in (which
+    left every IPv6 user one steady IPv4 address, and no one rotating alone on a /64)."""
+    events = simulate(SimConfig(accounts=300, days=20, seed=4,
+                                params=WorldParams(ipv6_share=0.5))).events
+    share = events[s.IP].astype(str).str.contains(":").groupby(
+        events[s.ACCOUNT_ID].astype(str)).agg(["mean", "size"])
+    share = share.loc[share["size"] >= 10, "mean"]
+    assert (share == 0).mean() > 0.15 and (share > 0.8).mean() > 0.1
+
+
 def test_categorical_keeps_the_values_of_its_codes():
     values = ids("acct", 5)
     got = categorical(np.array([3, 1, 3, 0]), values)
