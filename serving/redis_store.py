@@ -12,7 +12,8 @@ shared id column of `SHARED_IDS` (payout, phone) `<column>` (hash account -> id)
 values of each new column; a state that kept `events:<account>` lists of JSON rows (before the
 blobs) is converted on open.
 Every write is one Lua script, so it is atomic: a retried event id is
-skipped inside the script, and concurrent requests for one account never lose an update.
+skipped inside the script, and concurrent requests for one account never lose an update (a bulk
+load of events is written `PUT_CHUNK` events a script).
 Durability is Redis's: run it with `appendonly yes` and `appendfsync always` for the SQLite
 store's guarantee that an acknowledged event survives a crash. At start the store reads
 `INFO persistence` (managed services refuse `CONFIG GET`, so it is not asked) and warns when the
@@ -59,6 +60,7 @@ PREFIX = "persona-risk:"
 # what opening a state at a URL raises when it cannot be used: Redis unreachable or refusing,
 # a URL redis-py cannot read, a layout this version refuses (`StateVersionError`)
 OPEN_ERRORS = (redis.RedisError, ValueError)
+PUT_CHUNK = 1_000  # events a write script stores at most (a bulk load takes several)
 BLOBS_SINCE = 2  # the state version from which histories are column blobs, not JSON lists
 WRITES = "#writes"  # beside an account's column blobs: its count of writes (no column has a #)
 
@@ -230,12 +232,20 @@ class RedisFeatureStore(FeatureStore):
             return False
 
     def put(self, events: list[list], pairs: list[list[tuple]]) -> set[str]:
-        args: list = [PREFIX, len(BLOB_COLUMNS), *BLOB_COLUMNS, len(events)]
-        for r, own in zip(events, pairs, strict=True):
-            args += [r[ID_AT], r[ACCOUNT_AT], str(int(r[TS_AT])), *encode_rows([r]), len(own)]
-            for kind, key, acc, first in own:
-                args += [kind, key, acc, str(int(first))]
-        return set(self._put_events(args=args))
+        """Each `PUT_CHUNK` events in one script call: a bulk load neither holds Redis (and the
+        other replicas' requests) for the whole load nor outlasts the client's socket timeout;
+        each event is still written whole, with its pairs, or not at all."""
+        stored: set[str] = set()
+        for start in range(0, len(events), PUT_CHUNK):
+            chunk = events[start:start + PUT_CHUNK]
+            args: list = [PREFIX, len(BLOB_COLUMNS), *BLOB_COLUMNS, len(chunk)]
+            for r, own in zip(chunk, pairs[start:start + PUT_CHUNK], strict=True):
+                args += [r[ID_AT], r[ACCOUNT_AT], str(int(r[TS_AT])), *encode_rows([r]),
+                         len(own)]
+                for kind, key, acc, first in own:
+                    args += [kind, key, acc, str(int(first))]
+            stored.update(self._put_events(args=args))
+        return stored
 
     def drop_before(self, cutoff_ns: int, account_ids: list[str]) -> None:
         args: list = [PREFIX, len(BLOB_COLUMNS), *BLOB_COLUMNS, len(account_ids)]

@@ -19,6 +19,7 @@ from persona_risk.features import schema as s
 from persona_risk.features.config import FeatureConfig
 from persona_risk.features.reuse import DEVICE
 from persona_risk.features.state_schema import CURRENT, StateLayout, StateVersionError
+from persona_risk.serving import redis_store as redis_module
 from persona_risk.serving.redis_store import BLOBS_SINCE, PREFIX, RedisFeatureStore
 from persona_risk.serving.sqlite_store import SqliteFeatureStore
 from tests.histories import plain
@@ -189,6 +190,28 @@ def test_redis_store_gives_the_sqlite_stores_features(redis_server, small_world,
     assert first["payout_accounts"].iloc[0] == 2
     assert len(redis_store.history(chosen.iloc[0])[s.EVENT_ID]) == (
         mine[s.ACCOUNT_ID] == chosen.iloc[0]).sum()
+
+
+def test_a_bulk_load_is_written_a_chunk_a_script(redis_server, monkeypatch, tmp_path):
+    """Tens of thousands of events in one `add_events` were one script call, which held Redis
+    (every replica waited) and outlasted redis-py's socket timeout; now `PUT_CHUNK` a call,
+    with the same state as one call would leave."""
+    monkeypatch.setattr(redis_module, "PUT_CHUNK", 10)
+    store, reference = RedisFeatureStore(redis_server.url), SqliteFeatureStore(tmp_path / "s.db")
+    events = pd.DataFrame(_events(45) + _events(8, "quiet"))
+
+    def scripts() -> int:
+        return store.db.info("commandstats").get("cmdstat_evalsha", {"calls": 0})["calls"]
+
+    before = scripts()
+    for state in (store, reference):
+        state.add_events(events)
+        state.add_events(events.head(12))  # a retry across two chunks stores nothing twice
+    assert scripts() - before == 6 + 2
+    assert len(store.history("busy")[s.EVENT_ID]) == 45
+    for account in ("busy", "quiet"):
+        pd.testing.assert_frame_equal(store.features(account).features,
+                                      reference.features(account).features)
 
 
 def test_two_servers_share_one_redis_and_a_burst_loses_nothing(redis_server, server_factory):
