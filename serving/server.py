@@ -22,7 +22,7 @@ from persona_risk.models.tracking import configure_tracking
 from persona_risk.serving.app import ServiceConfig, create_app
 from persona_risk.serving.log_safety import log_config, log_key
 from persona_risk.serving.model_holder import ModelHolder
-from persona_risk.serving.sqlite_store import SqliteFeatureStore
+from persona_risk.serving.sqlite_store import DEFAULT_DURABILITY, SqliteFeatureStore
 
 TOKEN_ENV, TOKEN_FILE_ENV = "PERSONA_RISK_API_TOKEN", "PERSONA_RISK_API_TOKEN_FILE"
 
@@ -74,7 +74,7 @@ def open_store(state: str | Path, allow: AllowList = AllowList(),
             raise StartupError(f"--state {_without_password(state)}: cannot use this Redis "
                                f"({type(err).__name__}: {err})") from err
     try:
-        return SqliteFeatureStore(Path(state), cfg, durability or "power-loss")
+        return SqliteFeatureStore(Path(state), cfg, durability or DEFAULT_DURABILITY)
     except (sqlite3.Error, StateVersionError) as err:
         raise StartupError(f"--state {state}: cannot use this SQLite file "
                            f"({type(err).__name__}: {err})") from err

@@ -90,6 +90,7 @@ CREATE TABLE accounts ({accounts});
 # syncs the log at every commit; NORMAL only at checkpoints, so a commit costs no disk wait and
 # the last commits before a power loss or an OS crash may be lost (never to a process crash)
 DURABILITY = {"power-loss": "FULL", "crash": "NORMAL"}
+DEFAULT_DURABILITY = "power-loss"
 
 
 class SqliteFeatureStore(FeatureStore):
@@ -97,7 +98,7 @@ class SqliteFeatureStore(FeatureStore):
     `DURABILITY`."""
 
     def __init__(self, path: Path | str, cfg: FeatureConfig = FeatureConfig(),
-                 durability: str = "power-loss"):
+                 durability: str = DEFAULT_DURABILITY):
         super().__init__(cfg)
         self.synchronous = DURABILITY[durability]
         self.path = Path(path)
