@@ -154,7 +154,8 @@ def _log_gaps(rng: np.random.Generator, p: WorldParams, events: pd.DataFrame,
     coordinates."""
     m = len(events)
     # a line is dual-stack or not, by its address (no draw: the random stream stays)
-    dual_stack = (address.astype(np.int64) * 2654435761 % 2**32) / 2**32 < p.ipv6_share
+    dual_stack = (address.astype(np.uint64) * np.uint64(2654435761) % np.uint64(2**32)
+                  ) / 2**32 < p.ipv6_share  # unsigned: the product wraps, by design
     v6 = residential & dual_stack & (rng.random(m) < IPV6_PREFERRED)
     if v6.any():
         iid = (acc[v6].astype(np.int64) * 2654435761 + day[v6].astype(np.int64) * 40503) % 2**32
