@@ -62,10 +62,8 @@ def open_store(state: str | Path, allow: AllowList = AllowList(),
     of a SQLite state survives (`serving.sqlite_store.DURABILITY`; None: power loss). Redis
     keeps its own (its fsync policy), so `durability` is refused there."""
     cfg = FeatureConfig(allow=allow, retention_days=retention_days)
-    if str(state).startswith(("redis://", "rediss://", "unix://")):
-        if durability is not None:
-            raise StartupError("--durability is a SQLite state's setting; Redis's is its own "
-                               "(appendonly yes, appendfsync always or everysec)")
+    check_durability(state, durability)
+    if _is_redis(state):
         from persona_risk.serving.redis_store import OPEN_ERRORS, RedisFeatureStore
 
         try:
@@ -78,6 +76,17 @@ def open_store(state: str | Path, allow: AllowList = AllowList(),
     except (sqlite3.Error, StateVersionError) as err:
         raise StartupError(f"--state {state}: cannot use this SQLite file "
                            f"({type(err).__name__}: {err})") from err
+
+
+def _is_redis(state: str | Path) -> bool:
+    return str(state).startswith(("redis://", "rediss://", "unix://"))
+
+
+def check_durability(state: str | Path, durability: str | None) -> None:
+    """Refuse `durability` for a Redis state: its fsync policy is its own."""
+    if durability is not None and _is_redis(state):
+        raise StartupError("--durability is a SQLite state's setting; Redis's is its own "
+                           "(appendonly yes, appendfsync always or everysec)")
 
 
 def _without_password(url: str | Path) -> str:
@@ -98,6 +107,7 @@ def build_service(model_uri: str, host: str, state: str | Path, insecure_no_auth
         raise StartupError(
             f"no API token: set {TOKEN_ENV} (or {TOKEN_FILE_ENV}); without one the server only "
             "starts on a loopback address with --insecure-no-auth")
+    check_durability(state, durability)  # before the model: loading it takes seconds
     configure_tracking()
     holder = ModelHolder(model_uri, accept)
     if not holder.reload():

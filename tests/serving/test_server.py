@@ -11,6 +11,7 @@ from persona_risk.serving.server import (
     TOKEN_ENV,
     TOKEN_FILE_ENV,
     StartupError,
+    build_service,
     open_store,
     read_token,
 )
@@ -49,6 +50,16 @@ def test_durability_sets_how_sqlite_commits_and_is_refused_for_redis(tmp_path):
     assert synchronous == {None: 2, "power-loss": 2, "crash": 1}  # FULL, FULL, NORMAL
     with pytest.raises(StartupError, match="--durability is a SQLite state's setting"):
         open_store(f"redis://127.0.0.1:{free_port()}/0", durability="crash")
+
+
+def test_durability_for_redis_is_refused_before_the_model_loads(tmp_path, monkeypatch):
+    """Loading a model takes seconds (and a missing one has its own error): a setting the
+    state cannot take is said first."""
+    monkeypatch.setenv(TOKEN_ENV, "t0ken")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    with pytest.raises(StartupError, match="--durability is a SQLite state's setting"):
+        build_service("models:/absent@champion", "127.0.0.1", f"redis://127.0.0.1:{free_port()}/0",
+                      insecure_no_auth=False, reload_every_s=60.0, durability="crash")
 
 
 def test_log_key_is_generated_once_beside_the_state_and_private(tmp_path, monkeypatch):
