@@ -37,6 +37,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.simulator
 	$(BIN)/python -m bench.features
 	$(BIN)/python -m bench.batch --spark
+	$(BIN)/python -m bench.ingest
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || echo "no wrk: bench.serving uses httpx"
 	$(BIN)/python -m bench.serving
 

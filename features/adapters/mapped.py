@@ -12,9 +12,12 @@ one instant: its record is set aside naming the column, never guessed.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import yaml
@@ -25,6 +28,9 @@ from persona_risk.features.checks import known_timezones
 
 KEYS = ("table", "columns", "timestamp_format", "timezone")
 ISO = "ISO8601"  # without a timestamp_format: no day/month order guessed row by row
+# the ISO-8601 forms Python's own parser reads as pandas does (calendar dates, microseconds)
+COMMON_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?"
+                        r"(?:Z|[+-]\d{2}(?::?\d{2})?)?")
 DST_GAP = "nonexistent local time in the DST gap"
 DST_OVERLAP = "ambiguous local time in the DST overlap"
 
@@ -105,6 +111,9 @@ class MappedTable(Source):
             "" if self.mapping.timestamp_format else " (not ISO-8601, no timestamp_format)")
         if isinstance(value, int | float):  # a number is read by the format, never an epoch
             value = str(value)
+        quick = self._quick_utc(value)
+        if quick is not None:
+            return quick
         try:
             ts = pd.to_datetime(value, format=self.mapping.timestamp_format or ISO)
         except (ValueError, TypeError) as err:
@@ -113,6 +122,27 @@ class MappedTable(Source):
             raise BadRecord(unreadable)
         ts = self._localized(ts, value, column) if ts.tzinfo is None else ts
         return ts.tz_convert("UTC").isoformat()
+
+    def _quick_utc(self, value) -> str | None:
+        """ISO-8601 UTC of `value` read by Python's own parser, for the common case (about a
+        tenth of pandas' time per value); None for anything else (a value it cannot read, a
+        naive time in a DST gap or overlap), which the pandas path then reads or refuses."""
+        if not isinstance(value, str):
+            return None
+        fmt = self.mapping.timestamp_format
+        if not fmt and not COMMON_ISO.fullmatch(value):  # week dates, nanoseconds: pandas'
+            return None
+        try:
+            ts = datetime.strptime(value, fmt) if fmt else datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        if ts.tzinfo is None:
+            zone = ZoneInfo(self.mapping.timezone)
+            early, late = ts.replace(tzinfo=zone), ts.replace(tzinfo=zone, fold=1)
+            if early.utcoffset() != late.utcoffset():  # the clock skips it or shows it twice
+                return None
+            ts = early
+        return ts.astimezone(UTC).isoformat()
 
     def _localized(self, ts: pd.Timestamp, value, column: str) -> pd.Timestamp:
         """A naive time on the mapping zone's clock; `BadRecord` when the clock skips it (DST
