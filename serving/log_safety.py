@@ -16,6 +16,8 @@ import secrets
 import traceback
 from pathlib import Path
 
+from persona_risk.serving.state_url import is_redis_url
+
 LOG_KEY_ENV = "PERSONA_RISK_LOG_KEY"
 LOG_KEY_SUFFIX = ".log-key"
 REMOTE_KEY_FILE = Path("persona-risk.log-key")  # for a state that is not a file (Redis)
@@ -28,8 +30,7 @@ def log_key(state: str | Path) -> bytes:
     the first time."""
     if os.environ.get(LOG_KEY_ENV):
         return os.environ[LOG_KEY_ENV].encode()
-    local = not str(state).startswith(("redis://", "rediss://", "unix://"))
-    path = Path(str(state) + LOG_KEY_SUFFIX) if local else REMOTE_KEY_FILE
+    path = REMOTE_KEY_FILE if is_redis_url(state) else Path(str(state) + LOG_KEY_SUFFIX)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -23,6 +23,7 @@ from persona_risk.serving.app import ServiceConfig, create_app
 from persona_risk.serving.log_safety import log_config, log_key
 from persona_risk.serving.model_holder import ModelHolder
 from persona_risk.serving.sqlite_store import DEFAULT_DURABILITY, SqliteFeatureStore
+from persona_risk.serving.state_url import is_redis_url
 
 TOKEN_ENV, TOKEN_FILE_ENV = "PERSONA_RISK_API_TOKEN", "PERSONA_RISK_API_TOKEN_FILE"
 
@@ -63,7 +64,7 @@ def open_store(state: str | Path, allow: AllowList = AllowList(),
     keeps its own (its fsync policy), so `durability` is refused there."""
     cfg = FeatureConfig(allow=allow, retention_days=retention_days)
     check_durability(state, durability)
-    if _is_redis(state):
+    if is_redis_url(state):
         from persona_risk.serving.redis_store import OPEN_ERRORS, RedisFeatureStore
 
         try:
@@ -78,13 +79,9 @@ def open_store(state: str | Path, allow: AllowList = AllowList(),
                            f"({type(err).__name__}: {err})") from err
 
 
-def _is_redis(state: str | Path) -> bool:
-    return str(state).startswith(("redis://", "rediss://", "unix://"))
-
-
 def check_durability(state: str | Path, durability: str | None) -> None:
     """Refuse `durability` for a Redis state: its fsync policy is its own."""
-    if durability is not None and _is_redis(state):
+    if durability is not None and is_redis_url(state):
         raise StartupError("--durability is a SQLite state's setting; Redis's is its own "
                            "(appendonly yes, appendfsync always or everysec)")
 
