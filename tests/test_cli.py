@@ -120,12 +120,12 @@ def test_train_on_a_real_shaped_table_and_refusals_in_one_line(tmp_path, monkeyp
     assert (tmp_path / "report" / "report.md").exists()
     assert "2 event rows set aside" in result.output
     assert pd.read_csv(tmp_path / "report.quarantine.csv")["row"].tolist() == [3, 7]
-    beside = [*args[:-1], str(tmp_path / "beside"), "--simulated", "2000"]
+    beside = [*args[:-1], str(tmp_path / "beside"), "--simulated", "2000", "--boosters", "2"]
     result = runner.invoke(app, beside)
     assert result.exit_code == 0, result.output
     assert "with 2,000 simulated accounts" in result.output
     run = mlflow.search_runs(experiment_names=[EXPERIMENT], order_by=["start_time DESC"]).iloc[0]
-    assert run["params.simulated_accounts"] == "2000"
+    assert run["params.simulated_accounts"] == "2000" and run["params.boosters"] == "2"
     assert "Fitted beside 2,000 simulated accounts" in (tmp_path / "beside" / "report.md"
                                                         ).read_text()
     result = runner.invoke(app, [*args, "--split", "label-time"])

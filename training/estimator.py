@@ -39,7 +39,8 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
                  min_child_samples: int = _DEFAULT.min_child_samples,
                  feature_fraction: float = _DEFAULT.feature_fraction,
                  lambda_l2: float = _DEFAULT.lambda_l2, extra_trees: bool = _DEFAULT.extra_trees,
-                 monotone: bool = _DEFAULT.monotone,
+                 monotone: bool = _DEFAULT.monotone, boosters: int = _DEFAULT.boosters,
+                 bagging_fraction: float = _DEFAULT.bagging_fraction,
                  max_rounds: int = _DEFAULT.max_rounds,
                  early_stopping_rounds: int = _DEFAULT.early_stopping_rounds,
                  target_fpr: float = _DEFAULT.target_fpr, queue_size: int = _DEFAULT.queue_size,
@@ -52,6 +53,8 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         self.lambda_l2 = lambda_l2
         self.extra_trees = extra_trees
         self.monotone = monotone
+        self.boosters = boosters
+        self.bagging_fraction = bagging_fraction
         self.max_rounds = max_rounds
         self.early_stopping_rounds = early_stopping_rounds
         self.target_fpr = target_fpr

@@ -3,7 +3,7 @@ band thresholds."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import lightgbm as lgb
 import numpy as np
@@ -12,6 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from persona_risk.features.reference import FEATURE_NAMES
 from persona_risk.features.registry import REGISTRY
 from persona_risk.models.risk_model import RiskModel
+from persona_risk.training.averaging import average_boosters
 from persona_risk.training.metrics import threshold_at_fpr
 
 # directions known from the threat (`features.registry`): more of these never lowers the risk
@@ -41,7 +42,12 @@ class TrainConfig:
     added to the training and validation rows of a user's own accounts; 0: none.
     simulated_worth: how many of the user's labelled accounts the simulated ones weigh as
     together (a prior that fades as the user's labels grow: README, *Few labels of your
-    own*)."""
+    own*).
+    boosters, bagging_fraction: boosters fitted with seeds `seed`, `seed + 1`, ..., each
+    tree on its own random `bagging_fraction` of the training rows, averaged into one model
+    (`training.averaging`): it keys less on one fit's draws of rows, features and cut points,
+    and holds up better on worlds unlike those it was trained on (docs/robustness.md,
+    fifteenth look)."""
 
     seed: int = 0
     learning_rate: float = 0.1
@@ -58,6 +64,8 @@ class TrainConfig:
     monotone: bool = False
     simulated_accounts: int = 0
     simulated_worth: float = 640.0
+    boosters: int = 5
+    bagging_fraction: float = 0.7
     params: dict = field(default_factory=dict)
 
     def lgb_params(self, pos: int, neg: int, feature_names: list[str] = FEATURE_NAMES) -> dict:
@@ -67,6 +75,7 @@ class TrainConfig:
             "min_child_samples": self.min_child_samples,
             "feature_fraction": self.feature_fraction, "lambda_l2": self.lambda_l2,
             "extra_trees": self.extra_trees,
+            "bagging_fraction": self.bagging_fraction, "bagging_freq": 1,
             "scale_pos_weight": float(np.sqrt(neg / max(pos, 1))),
             "seed": self.seed, "deterministic": True, "force_row_wise": True,
             "num_threads": 2, "verbose": -1,
@@ -103,13 +112,18 @@ def fit_booster(x_train, y_train, x_val, y_val, cfg: TrainConfig,
         x_train, y_train = np.vstack([x_train, simulated.x_train]), np.r_[y_train,
                                                                           simulated.y_train]
         x_val, y_val = np.vstack([x_val, simulated.x_val]), np.r_[y_val, simulated.y_val]
-    params = cfg.lgb_params(int(y_train.sum()), int(len(y_train) - y_train.sum()),
-                            feature_names)
     train = lgb.Dataset(x_train, y_train, weight=w_train, feature_name=list(feature_names),
                         free_raw_data=False)
     val = lgb.Dataset(x_val, y_val, weight=w_val, reference=train)
-    return lgb.train(params, train, num_boost_round=cfg.max_rounds, valid_sets=[val],
-                     callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)])
+    texts = []
+    for i in range(cfg.boosters):
+        params = replace(cfg, seed=cfg.seed + i).lgb_params(
+            int(y_train.sum()), int(len(y_train) - y_train.sum()), feature_names)
+        booster = lgb.train(params, train, num_boost_round=cfg.max_rounds, valid_sets=[val],
+                            callbacks=[lgb.early_stopping(cfg.early_stopping_rounds,
+                                                          verbose=False)])
+        texts.append(booster.model_to_string())
+    return lgb.Booster(model_str=average_boosters(texts))
 
 
 def fit_calibration(margin_val: np.ndarray, y_val: np.ndarray) -> tuple[float, float]:
@@ -143,7 +157,7 @@ def train_risk_model(x_train, y_train, x_val, y_val, cfg: TrainConfig,
     model = RiskModel(booster_text=booster.model_to_string(), platt_a=1.0, platt_b=0.0,
                       thresholds={"medium": 1.0, "high": 1.0},
                       feature_names=list(feature_names),
-                      info={"best_iteration": booster.best_iteration})
+                      info={"trees": booster.num_trees()})
     model.platt_a, model.platt_b = fit_calibration(model.margin(x_val), y_val)
     model.thresholds = choose_thresholds(model.probability(x_val), y_val, cfg.target_fpr,
                                          cfg.queue_size)

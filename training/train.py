@@ -161,7 +161,7 @@ def log_and_register(outcome: TrainingOutcome, model_name: str, as_of: pd.Timest
                            **{f"{col}_{p}": int(v) for p, row in counts.iterrows()
                               for col, v in row.items()},
                            **{f"threshold_{b}": v for b, v in outcome.model.thresholds.items()},
-                           "best_iteration": outcome.model.info.get("best_iteration"),
+                           "trees": outcome.model.info.get("trees"),
                            "feature_contract_version": outcome.model.contract_version,
                            **{f"features.{k}": v
                               for k, v in outcome.model.feature_settings.items()}})

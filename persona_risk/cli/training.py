@@ -64,6 +64,11 @@ def train(
         help="Constrain the model never to lower the risk as a feature the registry marks "
              "risk-only grows (hops, sharing, zone mismatch: explanations always point one "
              "way; it costs some recall).")] = False,
+    boosters: Annotated[int | None, typer.Option(
+        min=1, help="LightGBM boosters averaged into the model (seeds --seed, --seed + 1, "
+                    "...; its scores and reasons are their mean): more hold up better on "
+                    "data unlike the training data, each adds its fit and scoring time. "
+                    "Default: training's (5).")] = None,
     simulated: Annotated[int, typer.Option(
         min=0, help="Simulated accounts to fit beside yours (16000 is a good start when few "
                     "of your accounts are labelled fraud); together they weigh as a few "
@@ -91,6 +96,7 @@ def train(
         outcome = run_training(
             inputs, utc_time(as_of), model_name, report,
             TrainConfig(seed=seed, monotone=monotone, simulated_accounts=simulated,
+                        boosters=TrainConfig.boosters if boosters is None else boosters,
                         target_fpr=settings.target_fpr if target_fpr is None else target_fpr,
                         queue_size=settings.queue_size if queue is None else queue),
             SplitConfig(split.value, val_frac, test_frac, seed), tune,

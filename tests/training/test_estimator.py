@@ -53,8 +53,8 @@ def test_the_classifier_is_the_model_training_fits(labelled, trained):
 
 
 def test_the_classifier_trains_with_its_own_parameters():
-    assert RiskClassifier(monotone=True, num_leaves=5).train_config() == TrainConfig(
-        monotone=True, num_leaves=5)
+    assert RiskClassifier(monotone=True, num_leaves=5, boosters=2).train_config() == TrainConfig(
+        monotone=True, num_leaves=5, boosters=2)
 
 
 def test_features_and_model_cross_validate_in_one_pipeline(world):

@@ -115,3 +115,13 @@ def test_the_fit_records_what_its_bands_were_chosen_on():
                              feature_names=["a", "b", "c"])
     assert model.info[BANDS_CHOSEN_ON] == {"accounts": 100, "honest": int((y[300:] == 0).sum()),
                                            "target_fpr": 0.01, "queue_size": 50}
+
+
+def test_boosters_are_averaged_into_one_model():
+    (x, y), (xv, yv) = _data(1), _data(2)
+    one = [fit_booster(x, y, xv, yv, TrainConfig(seed=seed, boosters=1)) for seed in (3, 4)]
+    both = fit_booster(x, y, xv, yv, TrainConfig(seed=3, boosters=2))
+    assert both.num_trees() == sum(b.num_trees() for b in one)
+    np.testing.assert_allclose(both.predict(xv, raw_score=True),
+                               np.mean([b.predict(xv, raw_score=True) for b in one], axis=0),
+                               rtol=0, atol=1e-12)
