@@ -68,6 +68,10 @@ class TrainConfig:
     bagging_fraction: float = 0.7
     params: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        if self.boosters < 1:
+            raise ValueError(f"boosters must be at least 1, got {self.boosters}")
+
     def lgb_params(self, pos: int, neg: int, feature_names: list[str] = FEATURE_NAMES) -> dict:
         params = {
             "objective": "binary", "metric": "binary_logloss",

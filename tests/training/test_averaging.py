@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import lightgbm as lgb
 import numpy as np
+import pytest
 
 from persona_risk.training.averaging import average_boosters
 
@@ -36,3 +37,15 @@ def test_one_booster_is_its_own_average():
     _, (booster,) = _boosters(1)
     text = booster.model_to_string()
     assert average_boosters([text]) == text
+
+
+def test_what_cannot_be_averaged_is_refused():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, 3))
+    y = (x[:, 0] > 0).astype(int)
+    linear = lgb.train({"objective": "binary", "linear_tree": True, "verbose": -1},
+                       lgb.Dataset(x, y), num_boost_round=3).model_to_string()
+    with pytest.raises(ValueError, match="linear trees"):
+        average_boosters([linear, linear])
+    with pytest.raises(ValueError, match="no booster"):
+        average_boosters([])

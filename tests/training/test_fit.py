@@ -125,3 +125,8 @@ def test_boosters_are_averaged_into_one_model():
     np.testing.assert_allclose(both.predict(xv, raw_score=True),
                                np.mean([b.predict(xv, raw_score=True) for b in one], axis=0),
                                rtol=0, atol=1e-12)
+
+
+def test_at_least_one_booster():
+    with pytest.raises(ValueError, match="boosters must be at least 1, got 0"):
+        TrainConfig(boosters=0)
