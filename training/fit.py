@@ -103,8 +103,9 @@ class Rows:
 def fit_booster(x_train, y_train, x_val, y_val, cfg: TrainConfig,
                 feature_names: list[str] = FEATURE_NAMES,
                 simulated: Rows | None = None) -> lgb.Booster:
-    """A LightGBM booster, early-stopped on the validation set's log-loss; `feature_names`
-    name the columns of the matrices (the contract's features for the risk model).
+    """A LightGBM booster: `cfg.boosters` of them, each early-stopped on the validation set's
+    log-loss, averaged into one (`training.averaging`); `feature_names` name the columns of
+    the matrices (the contract's features for the risk model).
 
     `simulated`: rows added to both sets, each of weight 1 while a row of the user's weighs
     as many of them as make all of them worth `cfg.simulated_worth` of the user's."""
@@ -119,10 +120,10 @@ def fit_booster(x_train, y_train, x_val, y_val, cfg: TrainConfig,
     train = lgb.Dataset(x_train, y_train, weight=w_train, feature_name=list(feature_names),
                         free_raw_data=False)
     val = lgb.Dataset(x_val, y_val, weight=w_val, reference=train)
+    pos, neg = int(y_train.sum()), int(len(y_train) - y_train.sum())
     texts = []
     for i in range(cfg.boosters):
-        params = replace(cfg, seed=cfg.seed + i).lgb_params(
-            int(y_train.sum()), int(len(y_train) - y_train.sum()), feature_names)
+        params = replace(cfg, seed=cfg.seed + i).lgb_params(pos, neg, feature_names)
         booster = lgb.train(params, train, num_boost_round=cfg.max_rounds, valid_sets=[val],
                             callbacks=[lgb.early_stopping(cfg.early_stopping_rounds,
                                                           verbose=False)])
